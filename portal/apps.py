@@ -1,0 +1,22 @@
+"""App configs: the portal itself, and the admin installed with our AdminSite."""
+
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class PortalAdminConfig(admin_apps.AdminConfig):
+    default = False
+    default_site = "portal.sites.PortalAdminSite"
+
+
+class PortalConfig(AppConfig):
+    default = True
+    name = "portal"
+    verbose_name = "Administration"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from portal.roles import roles_sync_after_migrate
+
+        post_migrate.connect(roles_sync_after_migrate, dispatch_uid="portal.roles_sync")

@@ -1,0 +1,64 @@
+"""The admin site that is the portal: branding, a sidebar grouped by the delivery chain, the dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+SECTIONS = ("Registry", "Programmes", "Payments", "Approvals", "Grievances", "Reports", "Administration")
+SECTION_BY_APP = {
+    "registry": "Registry",
+    "programs": "Programmes",
+    "approvals": "Approvals",
+    "grievances": "Grievances",
+}
+# Models whose app is not their place on the delivery chain.
+SECTION_BY_MODEL = {
+    ("programs", "paymentplan"): "Payments",
+    ("programs", "paymentcycle"): "Payments",
+    ("programs", "paymentpoint"): "Payments",
+    ("programs", "payroll"): "Payments",
+    ("programs", "benefit"): "Payments",
+    ("portal", "report"): "Reports",
+}
+
+
+class PortalAdminSite(admin.AdminSite):
+    site_header = "Social Protection Portal"
+    site_title = "Social Protection Portal"
+    index_title = "Dashboard"
+    index_template = "portal/dashboard.html"
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+        """Regroup the apps' models into the delivery-chain sections, in chain order."""
+        app_list = super().get_app_list(request, app_label)
+        if app_label:
+            return app_list
+        sections: dict[str, dict[str, Any]] = {}
+        for app in app_list:
+            for model in app["models"]:
+                key = (app["app_label"], model["object_name"].lower())
+                name = SECTION_BY_MODEL.get(key) or SECTION_BY_APP.get(app["app_label"], "Administration")
+                section = sections.setdefault(
+                    name,
+                    {
+                        "name": name,
+                        "app_label": app["app_label"],
+                        "app_url": app["app_url"],
+                        "has_module_perms": True,
+                        "models": [],
+                    },
+                )
+                section["models"].append(model)
+        return [sections[name] for name in SECTIONS if name in sections]
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        from portal.dashboard import dashboard_figures
+
+        context = {"key_figures": dashboard_figures(user=request.user), **(extra_context or {})}
+        response = super().index(request, context)
+        assert isinstance(response, TemplateResponse)
+        return response

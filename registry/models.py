@@ -1,0 +1,239 @@
+"""The social registry: locations, individuals, households and their members."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Upper
+from simple_history.models import HistoricalRecords
+
+PATH_STEP = 8  # each level adds an 8-digit zero-padded id and a dot to the path
+
+
+def location_path_segment(pk: int) -> str:
+    return f"{pk:0{PATH_STEP}d}."
+
+
+class LocationLevel(models.Model):
+    """Names of the levels of the location tree (region, district, ward, village...)."""
+
+    depth = models.PositiveSmallIntegerField(unique=True, help_text="0 for the top level")
+    name = models.CharField(max_length=64)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["depth"]
+
+    def __str__(self) -> str:
+        return f"{self.depth}: {self.name}"
+
+
+class Location(models.Model):
+    """A node of the administrative tree.
+
+    `path` is a materialised path of zero-padded ids ("00000001.00000007."), so
+    "this location and everything under it" is one indexed prefix match.
+    """
+
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    path = models.CharField(max_length=255, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(editable=False, default=0)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["path"]
+        indexes = [
+            # varchar_pattern_ops lets PostgreSQL use the index for LIKE 'prefix%'
+            # whatever the collation; other databases ignore the opclass.
+            models.Index(fields=["path"], name="location_path_idx", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["depth", "name"], name="location_depth_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def level_name(self) -> str:
+        level = LocationLevel.objects.filter(depth=self.depth).first()
+        return level.name if level else f"Level {self.depth}"
+
+    def clean(self) -> None:
+        if self.parent_id and self.pk:
+            if self.parent_id == self.pk:
+                raise ValidationError({"parent": "A location cannot be its own parent."})
+            parent_path = Location.objects.filter(pk=self.parent_id).values_list("path", flat=True).first()
+            if parent_path and self.path and parent_path.startswith(self.path):
+                raise ValidationError(
+                    {"parent": f"{self.parent} lies under {self.name}: that would make a cycle."}
+                )
+
+    def save(self, *args, **kwargs) -> None:
+        """Keep path and depth right; moving a node rewrites its subtree in one UPDATE."""
+        from registry.services import location_rebuild_path
+
+        super().save(*args, **kwargs)
+        location_rebuild_path(location=self)
+
+
+class Sex(models.TextChoices):
+    FEMALE = "F", "Female"
+    MALE = "M", "Male"
+    OTHER = "X", "Other / not stated"
+
+
+class IndividualStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DECEASED = "deceased", "Deceased"
+    MOVED = "moved", "Moved away"
+
+
+class RegistrationSource(models.TextChoices):
+    MANUAL = "manual", "Entered in the portal"
+    UPLOAD = "upload", "File upload"
+    API = "api", "API / field app"
+    GENERATED = "generated", "Generated demo data"
+
+
+class Individual(models.Model):
+    """A person known to the registry, beneficiary or not."""
+
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    other_names = models.CharField(max_length=200, blank=True)
+    sex = models.CharField(max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(null=True, blank=True)
+    birth_date_estimated = models.BooleanField(default=False)
+    phone = models.CharField(max_length=32, blank=True)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="individuals")
+    registration_date = models.DateField(default=date.today)
+    registration_source = models.CharField(
+        max_length=16, choices=RegistrationSource.choices, default=RegistrationSource.MANUAL
+    )
+    status = models.CharField(
+        max_length=16, choices=IndividualStatus.choices, default=IndividualStatus.ACTIVE
+    )
+    data = models.JSONField(default=dict, blank=True, help_text="Custom fields (registry schema)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [
+            models.Index(Upper("family_name"), "given_name", name="individual_family_name_idx"),
+            models.Index(Upper("given_name"), name="individual_given_name_idx"),
+            models.Index(fields=["location", "status"], name="individual_location_idx"),
+            models.Index(fields=["birth_date"], name="individual_birth_date_idx"),
+            models.Index(fields=["sex"], name="individual_sex_idx"),
+            models.Index(fields=["registration_date"], name="individual_registered_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.given_name, self.other_names, self.family_name) if part)
+
+    def age(self, on: date | None = None) -> int | None:
+        if not self.birth_date:
+            return None
+        on = on or date.today()
+        return on.year - self.birth_date.year - ((on.month, on.day) < (self.birth_date.month, self.birth_date.day))
+
+
+class DocumentType(models.TextChoices):
+    NATIONAL_ID = "national_id", "National ID"
+    VOTER_CARD = "voter_card", "Voter card"
+    BIRTH_CERTIFICATE = "birth_certificate", "Birth certificate"
+    PASSPORT = "passport", "Passport"
+    REFUGEE_ID = "refugee_id", "Refugee ID"
+    SOCIAL_SECURITY = "social_security", "Social security number"
+
+
+class IdentityDocument(models.Model):
+    individual = models.ForeignKey(Individual, on_delete=models.CASCADE, related_name="documents")
+    doc_type = models.CharField("type", max_length=32, choices=DocumentType.choices)
+    value = models.CharField(max_length=64)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["doc_type", "value"], name="identity_document_unique"),
+        ]
+        indexes = [models.Index(fields=["value"], name="identity_document_value_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_doc_type_display()} {self.value}"
+
+
+class Household(models.Model):
+    """A group of people living together; its size is derived from its current members."""
+
+    code = models.CharField(max_length=64, unique=True)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="households")
+    address = models.CharField(max_length=255, blank=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True, help_text="Custom fields (household schema)")
+    registration_date = models.DateField(default=date.today)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        indexes = [models.Index(fields=["location"], name="household_location_idx")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class HouseholdRole(models.TextChoices):
+    HEAD = "head", "Head"
+    SPOUSE = "spouse", "Spouse / partner"
+    CHILD = "child", "Child"
+    GRANDCHILD = "grandchild", "Grandchild"
+    PARENT = "parent", "Parent"
+    OTHER_RELATIVE = "other_relative", "Other relative"
+    NON_RELATIVE = "non_relative", "Non-relative"
+
+
+class HouseholdMember(models.Model):
+    """Membership of a person in a household; ended memberships keep the move on record."""
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="memberships")
+    individual = models.ForeignKey(Individual, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=HouseholdRole.choices)
+    is_primary_recipient = models.BooleanField(default=False)
+    start_date = models.DateField(default=date.today)
+    end_date = models.DateField(null=True, blank=True, help_text="Set when the person left")
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["individual"], condition=Q(end_date__isnull=True), name="member_one_household"
+            ),
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(end_date__isnull=True, role="head"),
+                name="household_one_head",
+            ),
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(end_date__isnull=True, is_primary_recipient=True),
+                name="household_one_primary_recipient",
+            ),
+        ]
+        indexes = [models.Index(fields=["household", "end_date"], name="member_household_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.individual} — {self.get_role_display()} of {self.household}"
