@@ -184,13 +184,19 @@ class Household(models.Model):
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     data = models.JSONField(default=dict, blank=True, help_text="Custom fields (household schema)")
+    size = models.PositiveSmallIntegerField(
+        default=0, editable=False, help_text="Current members; kept by the services, never typed"
+    )
     registration_date = models.DateField(default=date.today)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
     class Meta:
-        indexes = [models.Index(fields=["location"], name="household_location_idx")]
+        indexes = [
+            models.Index(fields=["location"], name="household_location_idx"),
+            models.Index(fields=["size"], name="household_size_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.code
@@ -237,3 +243,39 @@ class HouseholdMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.individual} — {self.get_role_display()} of {self.household}"
+
+
+class SchemaKind(models.TextChoices):
+    INDIVIDUAL = "individual", "Individuals"
+    HOUSEHOLD = "household", "Households"
+
+
+class RegistrySchema(models.Model):
+    """The JSON Schema of the custom fields of individuals or of households, edited in the admin."""
+
+    kind = models.CharField(max_length=16, choices=SchemaKind.choices, unique=True)
+    schema = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"Custom fields of {self.get_kind_display().lower()}"
+
+
+class SavedSearch(models.Model):
+    """A named advanced search a user can run again."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="saved_searches")
+    name = models.CharField(max_length=100)
+    dataset = models.CharField(max_length=16, choices=SchemaKind.choices, default=SchemaKind.INDIVIDUAL)
+    query = models.TextField(help_text="The search's query string")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dataset", "name"], name="saved_search_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
