@@ -133,6 +133,7 @@ class Individual(models.Model):
             models.Index(fields=["location", "status"], name="individual_location_idx"),
             models.Index(fields=["birth_date"], name="individual_birth_date_idx"),
             models.Index(fields=["sex"], name="individual_sex_idx"),
+            models.Index(fields=["status"], name="individual_status_idx"),
             models.Index(fields=["registration_date"], name="individual_registered_idx"),
         ]
 
@@ -239,7 +240,13 @@ class HouseholdMember(models.Model):
                 name="household_one_primary_recipient",
             ),
         ]
-        indexes = [models.Index(fields=["household", "end_date"], name="member_household_idx")]
+        indexes = [
+            models.Index(fields=["household", "end_date"], name="member_household_idx"),
+            models.Index(fields=["individual", "end_date"], name="member_individual_idx"),
+            models.Index(
+                fields=["role", "individual"], condition=Q(end_date__isnull=True), name="member_current_role_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.individual} — {self.get_role_display()} of {self.household}"
