@@ -1,3 +1,5 @@
+"""The approvals app: maker-checker for every sensitive action of the portal."""
+
 from django.apps import AppConfig
 
 

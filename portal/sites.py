@@ -55,6 +55,16 @@ class PortalAdminSite(admin.AdminSite):
                 section["models"].append(model)
         return [sections[name] for name in SECTIONS if name in sections]
 
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        from functools import cache
+
+        from approvals.selectors import pending_approvals_count
+
+        context = super().each_context(request)
+        # A callable: the template runs the one cheap count only where it shows it.
+        context["pending_approvals_count"] = cache(lambda: pending_approvals_count(request.user))
+        return context
+
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         from portal.dashboard import dashboard_figures
 

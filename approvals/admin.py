@@ -1,0 +1,293 @@
+"""Approvals in the admin: my approvals, my requests, every task, the task page with its decisions, policies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from approvals.actions import action_find, actions_registered
+from approvals.models import ApprovalLevel, ApprovalPolicy, Task, TaskState
+from approvals.selectors import (
+    task_cancel_refusal,
+    task_decision_refusal,
+    task_list,
+    task_retry_refusal,
+    tasks_awaiting,
+    user_can_see_target,
+    user_sees_all_tasks,
+)
+from approvals.services import error_text, task_approve, task_cancel, task_reject, task_retry
+
+BULK_APPROVE_LIMIT = 500
+
+
+class MineFilter(admin.SimpleListFilter):
+    title = "whose"
+    parameter_name = "mine"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("awaiting", "Waiting for my approval"), ("requested", "My requests")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Task]) -> QuerySet[Task]:
+        if self.value() == "awaiting":
+            return queryset.filter(pk__in=tasks_awaiting(request.user).values("pk"))
+        if self.value() == "requested":
+            return queryset.filter(maker=request.user)
+        return queryset
+
+
+class ActionFilter(admin.SimpleListFilter):
+    """Choices from the registered actions and the policies, never a DISTINCT over the task table."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        names = set(actions_registered()) | set(ApprovalPolicy.objects.values_list("action", flat=True))
+        return sorted(((name, str(action_label_for(name))) for name in names), key=lambda item: item[1])
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Task]) -> QuerySet[Task]:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+def action_label_for(name: str) -> str:
+    action = action_find(name)
+    return action.label if action else name
+
+
+def admin_url_of(obj: Any) -> str:
+    if obj is None:
+        return ""
+    try:
+        return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:
+        return ""
+
+
+@admin.register(Task)
+class TaskAdmin(SimpleHistoryAdmin):
+    list_display = ["number", "action_display", "target_repr", "state", "waiting_level", "maker", "created_at"]
+    list_display_links = ["number", "target_repr"]
+    list_filter = [MineFilter, ActionFilter, "state", ("maker", admin.RelatedOnlyFieldListFilter), "created_at"]
+    list_select_related = ["maker", "current_role"]
+    search_fields = ["=id", "target_repr"]
+    show_full_result_count = False
+    list_per_page = 50
+    actions = ["approve_selected"]
+    detail_template = "approvals/task_detail.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Task]:
+        return task_list(user=request.user).select_related("maker", "current_role", "job")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # tasks are requested through the services of the app that owns the action
+
+    def has_change_permission(self, request: HttpRequest, obj: Task | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Task | None = None) -> bool:
+        return False  # the audit trail keeps every task
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return user.is_active and (
+            user.is_superuser or ApprovalLevel.objects.filter(role__in=user.groups.all()).exists()
+        )
+
+    @admin.display(description="Task", ordering="pk")
+    def number(self, obj: Task) -> str:
+        return f"#{obj.pk}"
+
+    @admin.display(description="Action", ordering="action")
+    def action_display(self, obj: Task) -> str:
+        return obj.action_label
+
+    @admin.display(description="Waiting for")
+    def waiting_level(self, obj: Task) -> str:
+        if obj.state != TaskState.PENDING or obj.current_level is None:
+            return "—"
+        return f"Level {obj.current_level}: {obj.current_role.name if obj.current_role else '?'}"
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path("my-approvals/", view(self.awaiting_view), name="approvals_task_awaiting"),
+            path("my-requests/", view(self.requested_view), name="approvals_task_requested"),
+            path("<path:object_id>/approve/", view(self.decision_view), {"verb": "approve"}, name="approvals_task_approve"),
+            path("<path:object_id>/reject/", view(self.decision_view), {"verb": "reject"}, name="approvals_task_reject"),
+            path("<path:object_id>/cancel/", view(self.decision_view), {"verb": "cancel"}, name="approvals_task_cancel"),
+            path("<path:object_id>/retry/", view(self.decision_view), {"verb": "retry"}, name="approvals_task_retry"),
+            *super().get_urls(),
+        ]
+
+    def awaiting_view(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:approvals_task_changelist") + "?mine=awaiting&state=pending")
+
+    def requested_view(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:approvals_task_changelist") + "?mine=requested")
+
+    def _task_or_404(self, request: HttpRequest, object_id: str) -> Task:
+        task = self.get_object(request, unquote(object_id))
+        if task is None or not self.has_view_permission(request, task):
+            raise Http404("No such task, or not one you may see.")
+        if task.maker_id != request.user.pk and not user_can_see_target(task=task, user=request.user):
+            raise Http404("No such task, or not one you may see.")
+        return task
+
+    def decision_view(self, request: HttpRequest, object_id: str, verb: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        task = self._task_or_404(request, object_id)
+        comment = request.POST.get("comment", "")
+        services = {"approve": task_approve, "reject": task_reject, "cancel": task_cancel, "retry": task_retry}
+        try:
+            task = services[verb](task=task, user=request.user, comment=comment)
+        except ValidationError as exc:
+            self.message_user(request, error_text(exc), messages.ERROR)
+        else:
+            self._report(request, task, verb)
+        return HttpResponseRedirect(reverse("admin:approvals_task_change", args=[task.pk]))
+
+    def _report(self, request: HttpRequest, task: Task, verb: str) -> None:
+        if task.state == TaskState.FAILED:
+            self.message_user(request, f"Task #{task.pk} failed: {task.error}", messages.ERROR)
+        elif task.state == TaskState.EXECUTED:
+            self.message_user(request, f"Task #{task.pk} was approved and executed.", messages.SUCCESS)
+        elif task.state == TaskState.EXECUTING:
+            self.message_user(request, f"Task #{task.pk} was approved; it is executing in the background.", messages.SUCCESS)
+        elif verb == "approve":
+            self.message_user(request, f"Your approval of task #{task.pk} is recorded; it waits for level {task.current_level}.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"Task #{task.pk} is {task.get_state_display().lower()}.", messages.SUCCESS)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if request.method != "GET":
+            # Tasks are never edited by hand: decisions go through the endpoints and their services.
+            raise PermissionDenied
+        task = self._task_or_404(request, object_id)
+        user = request.user
+        registered = action_find(task.action)
+        target = task.target if task.content_type_id else None
+        description, description_error = None, ""
+        if registered is not None and not (task.content_type_id and target is None):
+            try:
+                description = registered.describe(target=target, payload=task.payload)
+            except Exception as exc:  # a describer's failure must not hide the task
+                description_error = error_text(exc)
+        decisions = list(task.approvals.select_related("user"))
+        levels = [
+            {**level, "approvals": [d for d in decisions if d.level == level["order"] and d.decision == "approve"]}
+            for level in task.levels
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Task #{task.pk}: {task.action_label}",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": task,
+            "task": task,
+            "target": target,
+            "target_url": admin_url_of(target),
+            "target_deleted": bool(task.content_type_id) and target is None,
+            "registered": registered,
+            "description": description,
+            "description_error": description_error,
+            "decisions": decisions,
+            "levels": levels,
+            "can_decide": task_decision_refusal(task=task, user=user) is None,
+            "decide_refusal": task_decision_refusal(task=task, user=user) if task.state == TaskState.PENDING else "",
+            "can_cancel": task_cancel_refusal(task=task, user=user) is None,
+            "can_retry": task_retry_refusal(task=task, user=user) is None,
+            "has_view_permission": True,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.detail_template, context)
+
+    @admin.action(description="Approve selected tasks", permissions=["approve"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[Task]) -> HttpResponse | None:
+        tasks = list(queryset.filter(state=TaskState.PENDING).select_related("maker", "current_role")[: BULK_APPROVE_LIMIT + 1])
+        if len(tasks) > BULK_APPROVE_LIMIT:
+            self.message_user(request, f"Select at most {BULK_APPROVE_LIMIT} tasks to approve at once.", messages.ERROR)
+            return None
+        if request.POST.get("post") == "yes":
+            comment = request.POST.get("comment", "")
+            done, refused = [], []
+            for task in tasks:
+                try:
+                    task = task_approve(task=task, user=request.user, comment=comment)
+                except ValidationError as exc:
+                    refused.append(error_text(exc))
+                    continue
+                if task.state == TaskState.FAILED:
+                    refused.append(f"Task #{task.pk} failed: {task.error}")
+                else:
+                    done.append(task)
+            if done:
+                self.message_user(request, f"Approved {len(done)} task(s): {', '.join(f'#{t.pk}' for t in done)}.", messages.SUCCESS)
+            for message in refused:
+                self.message_user(request, message, messages.ERROR)
+            if not tasks:
+                self.message_user(request, "None of the selected tasks is pending.", messages.WARNING)
+            return None
+        rows = [(task, task_decision_refusal(task=task, user=request.user)) for task in tasks]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Approve the selected tasks?",
+            "subtitle": None,
+            "opts": self.opts,
+            "rows": rows,
+            "approvable": sum(1 for _, refusal in rows if refusal is None),
+            "queryset": queryset,
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "select_across": request.POST.get("select_across", "0"),
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "approvals/approve_selected_confirmation.html", context)
+
+
+class ApprovalLevelInline(admin.TabularInline):
+    model = ApprovalLevel
+    extra = 0
+    min_num = 0
+    fields = ["order", "role", "approvers_required", "applies_above_amount"]
+    autocomplete_fields: list[str] = []
+
+
+@admin.register(ApprovalPolicy)
+class ApprovalPolicyAdmin(SimpleHistoryAdmin):
+    list_display = ["action", "label", "registered", "requires_approval", "levels_summary", "updated_at"]
+    list_filter = ["requires_approval"]
+    search_fields = ["action"]
+    inlines = [ApprovalLevelInline]
+    fields = ["action", "requires_approval", "notes"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalPolicy]:
+        return super().get_queryset(request).prefetch_related("levels__role")
+
+    @admin.display(description="Label")
+    def label(self, obj: ApprovalPolicy) -> str:
+        return action_label_for(obj.action)
+
+    @admin.display(description="Registered", boolean=True)
+    def registered(self, obj: ApprovalPolicy) -> bool:
+        return action_find(obj.action) is not None
+
+    @admin.display(description="Levels")
+    def levels_summary(self, obj: ApprovalPolicy) -> str:
+        if not obj.requires_approval:
+            return "No approval: runs at once"
+        return format_html("{}", "; ".join(str(level) for level in obj.levels.all()) or "None (runs at once)")

@@ -1,0 +1,166 @@
+"""Reads of tasks and policies, scoped to the user through the actions' visibility callbacks."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db.models import Q, QuerySet
+
+from approvals.actions import action_find, actions_registered
+from approvals.models import Approval, Decision, Task, TaskState
+
+User = AbstractBaseUser | AnonymousUser
+
+SEE_ALL_ROLES = ("Administrator",)
+DEFAULT_ROLE = "Approver"  # portal.roles.APPROVER; approvals sits below portal and cannot import it
+
+
+def _visible_q(user: User) -> tuple[Q, list[str]]:
+    """SQL visibility of targets per action, and the actions only a per-object `can_view` can answer."""
+    scoped = Q()
+    limited: list[str] = []
+    python_only: list[str] = []
+    for name, action in actions_registered().items():
+        if action.visible is not None:
+            limited.append(name)
+            scoped |= Q(action=name) & (Q(object_id__isnull=True) | Q(object_id__in=action.visible(user).values("pk")))
+        elif action.can_view is not None:
+            limited.append(name)
+            python_only.append(name)
+    return (~Q(action__in=limited) | scoped) if limited else Q(), python_only
+
+
+def _filter_can_view(user: User, tasks: QuerySet[Task], python_only: list[str]) -> list[int]:
+    registered = actions_registered()
+    hidden: list[int] = []
+    for task in tasks.filter(action__in=python_only).prefetch_related("target").iterator(chunk_size=500):
+        if task.target is not None and not registered[task.action].user_can_view(user, task.target):
+            hidden.append(task.pk)
+    return hidden
+
+
+def tasks_awaiting(user: User) -> QuerySet[Task]:
+    """Pending tasks whose waiting level this user could approve now."""
+    if not user.is_authenticated or not user.is_active:
+        return Task.objects.none()
+    qs = Task.objects.filter(state=TaskState.PENDING, current_role__isnull=False).exclude(maker=user)
+    if not user.is_superuser:
+        qs = qs.filter(current_role__in=user.groups.all())
+    qs = qs.exclude(pk__in=Approval.objects.filter(user=user, decision=Decision.APPROVE).values("task_id"))
+    visible, python_only = _visible_q(user)
+    qs = qs.filter(visible)
+    if python_only and not user.is_superuser:
+        hidden = _filter_can_view(user, qs, python_only)
+        if hidden:
+            qs = qs.exclude(pk__in=hidden)
+    return qs
+
+
+def tasks_requested_by(user: User) -> QuerySet[Task]:
+    if not user.is_authenticated:
+        return Task.objects.none()
+    return Task.objects.filter(maker=user)
+
+
+def user_sees_all_tasks(user: User) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_sees_all_tasks", None)
+    if cached is None:
+        cached = user.groups.filter(name__in=SEE_ALL_ROLES).exists()
+        user._sees_all_tasks = cached
+    return cached
+
+
+def task_list(*, user: User) -> QuerySet[Task]:
+    """Tasks the user may see: administrators all; others theirs and those on targets they see.
+
+    Actions that only give a per-object `can_view` are not filtered here (it would
+    load every target); their task page checks it before showing anything.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Task.objects.none()
+    qs = Task.objects.all()
+    if user_sees_all_tasks(user):
+        return qs
+    visible, _ = _visible_q(user)
+    return qs.filter(Q(maker=user) | Q(pk__in=Approval.objects.filter(user=user).values("task_id")) | visible)
+
+
+def pending_approvals_count(user: User) -> int:
+    """The figure in the header and on the dashboard."""
+    if not user.is_authenticated or not user.is_staff:
+        return 0
+    return tasks_awaiting(user).count()
+
+
+def user_holds_role(user: User, role_id: int) -> bool:
+    """Superusers hold every role; others through their groups."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_approval_group_ids", None)
+    if cached is None:
+        cached = set(user.groups.values_list("pk", flat=True))
+        user._approval_group_ids = cached
+    return role_id in cached
+
+
+def user_can_see_target(*, task: Task, user: User) -> bool:
+    registered = action_find(task.action)
+    if registered is None or not task.content_type_id or user_sees_all_tasks(user):
+        return True
+    target = task.target
+    return target is None or registered.user_can_view(user, target)
+
+
+def task_decision_refusal(*, task: Task, user: User) -> str | None:
+    """Why this user may not approve or reject the task's waiting level now; None when they may."""
+    if not user.is_authenticated or not user.is_active:
+        return "Only a signed-in, active user can decide on a task."
+    if task.state != TaskState.PENDING:
+        return f"Task #{task.pk} is already {task.get_state_display().lower()}: there is nothing left to decide."
+    level = task.level_spec()
+    if level is None:
+        return f"Task #{task.pk} has no level waiting for a decision."
+    if user.pk == task.maker_id:
+        return f"You requested task #{task.pk}: its maker cannot approve or reject it (cancel it instead)."
+    if not user_holds_role(user, level["role_id"]):
+        return f"Level {level['order']} of task #{task.pk} is decided by the role “{level['role']}”, which you do not hold."
+    earlier = task.approvals.filter(user=user, decision=Decision.APPROVE).first()
+    if earlier is not None:
+        return (
+            f"You already approved level {earlier.level} of task #{task.pk}: "
+            f"level {level['order']} needs another person."
+        )
+    if not user_can_see_target(task=task, user=user):
+        return f"Task #{task.pk} acts on a record outside what you can see: you cannot decide on it."
+    return None
+
+
+def task_cancel_refusal(*, task: Task, user: User) -> str | None:
+    if not user.is_authenticated or user.pk != task.maker_id:
+        return f"Only the maker of task #{task.pk} ({task.maker}) can cancel it."
+    if task.state not in (TaskState.PENDING, TaskState.FAILED):
+        return f"Task #{task.pk} is {task.get_state_display().lower()}: it can no longer be cancelled."
+    return None
+
+
+def task_retry_refusal(*, task: Task, user: User) -> str | None:
+    if task.state != TaskState.FAILED:
+        return f"Task #{task.pk} is {task.get_state_display().lower()}: only a failed task can be retried."
+    if not user.is_authenticated or not user.is_active:
+        return "Only a signed-in, active user can retry a task."
+    if user.pk == task.maker_id:
+        return f"You requested task #{task.pk}: an approver, not its maker, retries it."
+    role_ids = [level["role_id"] for level in task.levels]
+    if not role_ids:
+        role_ids = list(Group.objects.filter(name=DEFAULT_ROLE).values_list("pk", flat=True))
+    if not any(user_holds_role(user, role_id) for role_id in role_ids):
+        roles = ", ".join(level["role"] for level in task.levels) or DEFAULT_ROLE
+        return f"Retrying task #{task.pk} needs one of the roles that approve it ({roles})."
+    if not user_can_see_target(task=task, user=user):
+        return f"Task #{task.pk} acts on a record outside what you can see: you cannot retry it."
+    return None
