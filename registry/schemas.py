@@ -17,6 +17,8 @@ from jsonschema.exceptions import SchemaError
 from registry.models import Household, Individual, RegistrySchema, SchemaKind
 
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# PostgreSQL's jsonb does not keep key order, so the order of the fields is kept beside them.
+ORDER_KEY = "x-order"
 SUPPORTED_TYPES = ("string", "number", "integer", "boolean")
 SUPPORTED_KEYWORDS = {
     "string": {"type", "title", "description", "enum", "format", "maxLength", "minLength", "default"},
@@ -24,7 +26,9 @@ SUPPORTED_KEYWORDS = {
     "integer": {"type", "title", "description", "minimum", "maximum", "default"},
     "boolean": {"type", "title", "description", "default"},
 }
-TOP_LEVEL_KEYWORDS = {"$schema", "$id", "type", "title", "description", "properties", "required", "additionalProperties"}
+TOP_LEVEL_KEYWORDS = {
+    "$schema", "$id", "type", "title", "description", "properties", "required", "additionalProperties", ORDER_KEY,
+}
 MODEL_BY_KIND = {SchemaKind.INDIVIDUAL: Individual, SchemaKind.HOUSEHOLD: Household}
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
 
@@ -91,16 +95,26 @@ def schema_check(schema: Any) -> dict[str, Any]:
     for name in schema.get("required", []):
         if name not in properties:
             problems.append(f"Required field {name!r} is not among the properties.")
+    if not isinstance(schema.get(ORDER_KEY, []), list):
+        problems.append(f'"{ORDER_KEY}" must be a list of field names, in the order the forms show them.')
     if problems:
         raise ValidationError({"schema": problems})
-    return schema
+    return {**schema, ORDER_KEY: schema_property_names(schema)}
+
+
+def schema_property_names(schema: dict[str, Any]) -> list[str]:
+    """Property names in display order (x-order first, then any it does not list)."""
+    properties = schema.get("properties", {})
+    order = [name for name in schema.get(ORDER_KEY, []) if name in properties]
+    return order + [name for name in properties if name not in order]
 
 
 def schema_fields(schema: dict[str, Any]) -> list[CustomField]:
     """The schema's properties as form-ready fields, in the schema's order."""
     required = set(schema.get("required", []))
     fields = []
-    for name, spec in schema.get("properties", {}).items():
+    for name in schema_property_names(schema):
+        spec = schema["properties"][name]
         fields.append(
             CustomField(
                 name=name,

@@ -490,7 +490,7 @@ def registry_schema_save(*, kind: str, schema: Any) -> RegistrySchema:
     """Store a checked schema. Stored values are never touched: old keys stay, new required keys apply to new writes."""
     if kind not in SchemaKind.values:
         raise ValidationError({"kind": f"{kind!r} is not a schema kind ({', '.join(SchemaKind.values)})."})
-    schema_check(schema)
+    schema = schema_check(schema)
     record, _ = RegistrySchema.objects.select_for_update().get_or_create(kind=kind, defaults={"schema": schema})
     record.schema = schema
     record.save()

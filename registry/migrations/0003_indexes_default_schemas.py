@@ -25,6 +25,7 @@ INDIVIDUAL_SCHEMA = {
         },
     },
     "required": [],
+    "x-order": ["disability", "education", "occupation", "chronic_illness", "school_attendance"],
 }
 
 HOUSEHOLD_SCHEMA = {
@@ -41,6 +42,7 @@ HOUSEHOLD_SCHEMA = {
         "land_hectares": {"type": "number", "title": "Land (hectares)", "minimum": 0},
     },
     "required": [],
+    "x-order": ["dwelling_type", "water_source", "has_electricity", "monthly_income", "land_hectares"],
 }
 
 GIN_INDEXES = {
