@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import OperationalError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -154,6 +155,9 @@ class TaskAdmin(SimpleHistoryAdmin):
             task = services[verb](task=task, user=request.user, comment=comment)
         except ValidationError as exc:
             self.message_user(request, error_text(exc), messages.ERROR)
+        except OperationalError:
+            # SQLite lets one writer in; the other is told to try again rather than shown an error page.
+            self.message_user(request, "The database was busy with another decision: reload the task and try again.", messages.ERROR)
         else:
             self._report(request, task, verb)
         return HttpResponseRedirect(reverse("admin:approvals_task_change", args=[task.pk]))
