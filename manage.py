@@ -21,7 +21,8 @@ def main() -> None:
 
         db = settings.DATABASES["default"]
         where = f"{db.get('HOST') or 'local'}:{db.get('PORT') or ''}/{db.get('NAME')}"
-        sys.exit(f"Cannot use the database at {where} (from DATABASE_URL): {exc}".strip())
+        reason = " ".join(str(exc).split())  # drivers spread one reason over several lines
+        sys.exit(f"Cannot use the database at {where} (from DATABASE_URL): {reason}")
 
 
 if __name__ == "__main__":

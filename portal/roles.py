@@ -19,22 +19,70 @@ AUDITOR = "Auditor"
 ADMINISTRATOR = "Administrator"
 
 VIEW = ("view",)
+PROPOSE = ("view", "add")
 EDIT = ("view", "add", "change")
 FULL = ("view", "add", "change", "delete")
+NONE: tuple[str, ...] = ()
 
-# role -> {app_label: actions}; "*" means every app of ours and the admin's own.
+# Payment models live in `programs` but belong to the payment officer.
+PAYMENT_MODELS = ("paymentplan", "paymentcycle", "paymentpoint", "payroll", "benefit", "reconciliation")
+# The location tree and the schemas shape everyone's data: only administrators change them.
+REGISTRY_SETUP = ("location", "locationlevel", "registryschema")
+# Makers request tasks; approvers decide on them (an Approval row per decision).
+MAKER_APPROVALS = {"approvals": VIEW, "approvals.task": PROPOSE}
+CHECKER_APPROVALS = {"approvals": VIEW, "approvals.task": ("view", "change"), "approvals.approval": PROPOSE}
+
+
+def _models(app_label: str, names: tuple[str, ...], actions: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    return {f"{app_label}.{name}": actions for name in names}
+
+
+# role -> {"app" or "app.model": actions}; "app.model" wins over "app", "*" is every app below.
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
-    REGISTRY_OFFICER: {"registry": EDIT, "jobs": VIEW, "approvals": ("view", "add")},
-    PROGRAMME_OFFICER: {"registry": VIEW, "programs": EDIT, "jobs": VIEW, "approvals": ("view", "add")},
-    APPROVER: {"registry": VIEW, "programs": VIEW, "grievances": VIEW, "jobs": VIEW, "approvals": ("view", "change")},
-    PAYMENT_OFFICER: {"registry": VIEW, "programs": EDIT, "jobs": VIEW, "approvals": ("view", "add")},
+    REGISTRY_OFFICER: {
+        "registry": EDIT,
+        **_models("registry", REGISTRY_SETUP, VIEW),
+        "programs": VIEW,
+        "jobs": VIEW,
+        **MAKER_APPROVALS,
+    },
+    PROGRAMME_OFFICER: {
+        "registry": VIEW,
+        "programs": EDIT,
+        **_models("programs", PAYMENT_MODELS, VIEW),
+        "jobs": VIEW,
+        **MAKER_APPROVALS,
+    },
+    APPROVER: {"registry": VIEW, "programs": VIEW, "grievances": VIEW, "jobs": VIEW, **CHECKER_APPROVALS},
+    PAYMENT_OFFICER: {
+        "registry": VIEW,
+        "programs": VIEW,
+        **_models("programs", PAYMENT_MODELS, EDIT),
+        "jobs": VIEW,
+        **MAKER_APPROVALS,
+    },
     GRIEVANCE_OFFICER: {"registry": VIEW, "programs": VIEW, "grievances": EDIT, "jobs": VIEW},
     AUDITOR: {"*": VIEW},
     ADMINISTRATOR: {"*": FULL},
 }
-OUR_APPS = ("registry", "programs", "approvals", "grievances", "jobs", "portal", "auth", "django_tasks_db", "axes")
+OUR_APPS = (
+    "registry", "programs", "approvals", "grievances", "jobs", "portal",
+    "auth", "admin", "axes", "django_tasks_database",
+)
 
 ROLES = tuple(ROLE_PERMISSIONS)
+
+
+def role_actions(role: str, app_label: str, model: str) -> tuple[str, ...]:
+    """What a role may do with a model; history tables are only ever viewed."""
+    grants = ROLE_PERMISSIONS[role]
+    if model.startswith("historical"):
+        base = role_actions(role, app_label, model.removeprefix("historical").split("_")[0])
+        return VIEW if "view" in base else NONE
+    for key in (f"{app_label}.{model}", app_label):
+        if key in grants:
+            return grants[key]
+    return grants.get("*", NONE) if app_label in OUR_APPS else NONE
 
 
 def roles_sync(*, group_model: Any = None, permission_model: Any = None, reset: bool = False) -> None:
@@ -43,17 +91,18 @@ def roles_sync(*, group_model: Any = None, permission_model: Any = None, reset: 
         from django.contrib.auth.models import Group, Permission
 
         group_model, permission_model = Group, Permission
-    for role, grants in ROLE_PERMISSIONS.items():
+    permissions = list(
+        permission_model.objects.filter(content_type__app_label__in=OUR_APPS).values_list(
+            "pk", "codename", "content_type__app_label", "content_type__model"
+        )
+    )
+    for role in ROLES:
         group, _ = group_model.objects.get_or_create(name=role)
-        wanted = []
-        for app_label, actions in grants.items():
-            apps = OUR_APPS if app_label == "*" else (app_label,)
-            for action in actions:
-                wanted.extend(
-                    permission_model.objects.filter(
-                        content_type__app_label__in=apps, codename__startswith=f"{action}_"
-                    ).values_list("pk", flat=True)
-                )
+        wanted = [
+            pk
+            for pk, codename, app_label, model in permissions
+            if codename.split("_", 1)[0] in role_actions(role, app_label, model)
+        ]
         if reset:
             group.permissions.set(wanted)
         else:

@@ -138,18 +138,35 @@ TEMPLATES = [
     },
 ]
 
-# Database: SQLite file by default, anything dj-database-url understands otherwise.
+# Database: SQLite file by default, PostgreSQL for production.
 DATA_DIR = Path(env("PORTAL_DATA_DIR", str(BASE_DIR / "var")))
 _database_url = env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+_SUPPORTED_ENGINES = {"django.db.backends.sqlite3", "django.db.backends.postgresql"}
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for error messages."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not (sep and at) or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
 try:
     _default_db = dj_database_url.parse(_database_url, conn_max_age=envint("DB_CONN_MAX_AGE", 60))
 except Exception as exc:  # dj-database-url raises several kinds for bad URLs
     raise ImproperlyConfigured(
-        f"DATABASE_URL={_database_url!r} is not a valid database URL ({exc}); "
-        "expected e.g. postgres://user:password@host:5432/name or sqlite:////path/db.sqlite3"
+        f"DATABASE_URL={_redacted(_database_url)!r} is not a valid database URL: expected "
+        "postgres://user:password@host:5432/name or sqlite:////absolute/path/db.sqlite3"
     ) from exc
-if not _default_db.get("ENGINE"):
-    raise ImproperlyConfigured(f"DATABASE_URL={_database_url!r} names no known database engine")
+if _default_db.get("ENGINE") not in _SUPPORTED_ENGINES:
+    raise ImproperlyConfigured(
+        f"DATABASE_URL={_redacted(_database_url)!r} names a database the portal does not support: "
+        "use postgres://... or sqlite:///..."
+    )
+if not _default_db.get("NAME"):
+    raise ImproperlyConfigured(f"DATABASE_URL={_redacted(_database_url)!r} names no database")
 if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the web server read while the worker writes; a busy timeout
@@ -249,6 +266,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # django-axes: lock out a username from an IP address after repeated failures.
+AXES_VERBOSE = False
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -271,6 +289,8 @@ TASKS = {
 }
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 

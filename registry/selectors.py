@@ -50,7 +50,7 @@ def location_scope_q(user: AbstractBaseUser | AnonymousUser, *, field: str = "lo
 
 
 def location_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Location]:
-    """Locations the user may see: their subtrees, and the ancestors that lead to them."""
+    """Locations the user may see: the subtrees of their profile's locations (everything for administrators)."""
     qs = Location.objects.all()
     if user_sees_everywhere(user):
         return qs

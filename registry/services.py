@@ -31,9 +31,11 @@ from registry.selectors import user_location_paths, user_sees_everywhere
 User = AbstractBaseUser | AnonymousUser
 
 
-@transaction.atomic
 def location_rebuild_path(*, location: Location) -> None:
-    """Set path and depth from the parent; rewrite the whole subtree in one UPDATE on a move."""
+    """Set path and depth from the parent; rewrite the whole subtree in one UPDATE on a move.
+
+    Not atomic on its own: each write is one statement, and the undo on a cycle must survive the raise.
+    """
     parent_path = ""
     if location.parent_id:
         parent_path = Location.objects.values_list("path", flat=True).get(pk=location.parent_id)
@@ -43,8 +45,11 @@ def location_rebuild_path(*, location: Location) -> None:
         return
     new_depth = len(new_path) // (PATH_STEP + 1) - 1
     if old_path and parent_path.startswith(old_path):
-        from django.core.exceptions import ValidationError
-
+        # Location.save() wrote the new parent before calling us: put back the
+        # old one, which the unchanged path still names, so nothing is half-written.
+        segments = old_path.rstrip(".").split(".")
+        old_parent_id = int(segments[-2]) if len(segments) > 1 else None
+        Location.objects.filter(pk=location.pk).update(parent_id=old_parent_id)
         raise ValidationError({"parent": f"{location.parent} lies under {location}: that would make a cycle."})
     if old_path:
         old_depth = len(old_path) // (PATH_STEP + 1) - 1
