@@ -1,0 +1,112 @@
+"""Reads of plans and beneficiaries scoped to the user: plans by guardian object permission, beneficiaries by plan and location."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Q, QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from programs.models import Beneficiary, BeneficiaryStatus, BeneficiaryStatusChange, BenefitPlan
+from registry.selectors import location_scope_q, user_sees_everywhere
+
+User = AbstractBaseUser | AnonymousUser
+
+# Roles that see every plan (their locations still limit the beneficiaries they see).
+ALL_PLANS_ROLES = ("Administrator", "Auditor")
+
+VIEW_PLAN = "programs.view_benefitplan"
+MANAGE_BENEFICIARIES = "programs.manage_beneficiaries"
+REQUEST_PAYMENTS = "programs.request_payments"
+
+
+def user_sees_all_plans(user: User) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_sees_all_plans", None)
+    if cached is None:
+        cached = user.groups.filter(name__in=ALL_PLANS_ROLES).exists()
+        user._sees_all_plans = cached
+    return cached
+
+
+def user_manages_all_plans(user: User) -> bool:
+    """Superusers and administrators act on every plan; everyone else needs the object permission."""
+    return user.is_authenticated and user.is_active and user_sees_everywhere(user)
+
+
+def plan_list(*, user: User) -> QuerySet[BenefitPlan]:
+    """Plans the user may see: all for administrators and auditors, else those granted by object permission."""
+    if not user.is_authenticated or not user.is_active:
+        return BenefitPlan.objects.none()
+    if user_sees_all_plans(user):
+        return BenefitPlan.objects.all()
+    # A global "view benefit plan" from a role opens the menu, not every plan.
+    return get_objects_for_user(
+        user, [VIEW_PLAN, MANAGE_BENEFICIARIES], klass=BenefitPlan, any_perm=True, accept_global_perms=False
+    )
+
+
+def plan_managed_list(*, user: User) -> QuerySet[BenefitPlan]:
+    """Plans whose beneficiaries the user may enrol and change."""
+    if not user.is_authenticated or not user.is_active:
+        return BenefitPlan.objects.none()
+    if user_manages_all_plans(user):
+        return BenefitPlan.objects.all()
+    return get_objects_for_user(user, MANAGE_BENEFICIARIES, klass=BenefitPlan, accept_global_perms=False)
+
+
+def user_can_view_plan(user: User, plan: BenefitPlan) -> bool:
+    if user_sees_all_plans(user):
+        return True
+    return user.is_authenticated and user.is_active and (
+        user.has_perm(VIEW_PLAN, plan) or user.has_perm(MANAGE_BENEFICIARIES, plan)
+    )
+
+
+def user_can_manage_plan(user: User, plan: BenefitPlan) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user_manages_all_plans(user) or user.has_perm(MANAGE_BENEFICIARIES, plan)
+
+
+def beneficiary_list(*, user: User, plan: BenefitPlan | None = None) -> QuerySet[Beneficiary]:
+    """Beneficiaries of the user's plans, in the user's locations."""
+    qs = Beneficiary.objects.filter(benefit_plan__in=plan_list(user=user).values("pk")).filter(location_scope_q(user))
+    if plan is not None:
+        qs = qs.filter(benefit_plan=plan)
+    return qs
+
+
+def user_can_view_beneficiary(user: User, beneficiary: Beneficiary) -> bool:
+    return beneficiary_list(user=user).filter(pk=beneficiary.pk).exists()
+
+
+@dataclass(frozen=True)
+class PlanCounts:
+    by_status: dict[str, int]
+    total: int
+    current: int
+
+
+def plan_counts(*, plan: BenefitPlan, user: User | None = None) -> PlanCounts:
+    """Beneficiaries of the plan by status, in one aggregate query (scoped to the user's locations when given)."""
+    qs = Beneficiary.objects.filter(benefit_plan=plan)
+    if user is not None:
+        qs = qs.filter(location_scope_q(user))
+    aggregates = {status.value: Count("pk", filter=Q(status=status.value)) for status in BeneficiaryStatus}
+    counts = qs.aggregate(**aggregates)
+    current = sum(counts[s] for s in (BeneficiaryStatus.POTENTIAL, BeneficiaryStatus.ACTIVE, BeneficiaryStatus.SUSPENDED))
+    return PlanCounts(by_status=counts, total=sum(counts.values()), current=current)
+
+
+def plan_recent_changes(*, plan: BenefitPlan, user: User, limit: int = 10) -> list[BeneficiaryStatusChange]:
+    return list(
+        BeneficiaryStatusChange.objects.filter(benefit_plan=plan)
+        .filter(location_scope_q(user, field="beneficiary__location"))
+        .select_related("beneficiary__household", "beneficiary__individual", "requested_by", "task")
+        .order_by("-changed_at", "-pk")[:limit]
+    )

@@ -1,0 +1,582 @@
+"""Writes to benefit plans and beneficiaries: create, change, activate and close plans, enrol, change statuses.
+
+Changes that need approval are requested here (`*_request`, queuing an approvals task) and
+carried out by the executors in `programs.approval_actions`, which call the set-based
+functions below. Every function checks the user's permission on the plan itself, so no
+screen or forged POST can skip it. Many rows are written with one `INSERT ... SELECT` or
+one `UPDATE`, never a Python loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.http import QueryDict
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from approvals.models import Task
+from approvals.services import approval_request
+from programs.models import (
+    CURRENT_STATUSES,
+    STATUS_TRANSITIONS,
+    TRANSITION_LABELS,
+    Beneficiary,
+    BeneficiaryStatus,
+    BeneficiaryStatusChange,
+    BenefitPlan,
+    PlanStatus,
+)
+from programs.schemas import plan_data_validate, plan_schema_check
+from programs.selectors import user_can_manage_plan, user_can_view_plan, user_manages_all_plans
+from registry.models import Household, Individual, IndividualStatus
+from registry.selectors import household_list, individual_list, location_scope_q
+
+User = AbstractBaseUser | AnonymousUser
+Progress = Callable[..., None]
+
+ENROL_STATUSES = (BeneficiaryStatus.POTENTIAL, BeneficiaryStatus.ACTIVE)
+SAMPLE_SIZE = 20
+MAX_IDS_PER_REQUEST = 20_000
+# Fields of an active plan that may change (through approval); code and type never change once active.
+ACTIVE_PLAN_EDITABLE = (
+    "name", "description", "start_date", "end_date", "max_beneficiaries", "ceiling_per_beneficiary",
+    "institution", "beneficiary_schema",
+)
+CREATOR_PERMISSIONS = ("view_benefitplan", "change_benefitplan", "manage_beneficiaries")
+
+
+# --- set-based SQL -----------------------------------------------------------------------------
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def insert_select(
+    model: type[models.Model],
+    *,
+    source: QuerySet,
+    columns: dict[str, Any],
+    constants: dict[str, Any] | None = None,
+) -> int:
+    """INSERT INTO model (...) SELECT ... FROM (source) in one statement; returns the rows written.
+
+    `columns` maps the model's field names to expressions over `source` (compiled by the
+    ORM); `constants` are the same for every row and go in the outer SELECT, where
+    PostgreSQL types them from the target columns.
+    """
+    constants = constants or {}
+    aliases = {f"src_{index}": expression for index, expression in enumerate(columns.values())}
+    source = source.order_by().annotate(**aliases).values(*aliases)
+    sql, params = source.query.get_compiler(using=source.db).as_sql()
+    target_columns = [model._meta.get_field(name).column for name in (*constants, *columns)]
+    outer = ["%s"] * len(constants) + [f"src.{_quote(alias)}" for alias in aliases]
+    statement = (
+        f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(map(_quote, target_columns))}) "
+        f"SELECT {', '.join(outer)} FROM ({sql}) src"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*constants.values(), *params])
+        return cursor.rowcount
+
+
+def _db_datetime(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _history_insert(*, source: QuerySet[Beneficiary], at: datetime, user: User | None, reason: str, kind: str = "~") -> int:
+    """Historical rows (simple-history) for rows changed set-based, written set-based too."""
+    history = Beneficiary.history.model
+    columns = {field.attname: F(field.attname) for field in Beneficiary._meta.concrete_fields}
+    constants = {
+        "history_date": _db_datetime(at),
+        "history_type": kind,
+        "history_change_reason": reason[:100],
+        "history_user_id": user.pk if user is not None and user.is_authenticated else None,
+    }
+    return insert_select(history, source=source, columns=columns, constants=constants)
+
+
+def _status_apply(
+    *, rows: QuerySet[Beneficiary], transition: str, reason: str, user: User | None, task: Task | None, at: datetime
+) -> int:
+    """Move every row of `rows` (all in a source state of `transition`) to its target: one INSERT, one UPDATE, one INSERT."""
+    sources, target = STATUS_TRANSITIONS[transition]
+    rows = rows.filter(status__in=sources)
+    insert_select(
+        BeneficiaryStatusChange,
+        source=rows,
+        columns={"beneficiary": F("pk"), "benefit_plan": F("benefit_plan_id"), "from_status": F("status")},
+        constants={
+            "to_status": target,
+            "reason": reason,
+            "changed_at": _db_datetime(at),
+            "requested_by": user.pk if user is not None and user.is_authenticated else None,
+            "task": task.pk if task is not None else None,
+        },
+    )
+    changed = rows.update(status=target, status_reason=reason, status_changed_at=at)
+    label = f"{TRANSITION_LABELS[transition]}" + (f" (task #{task.pk})" if task is not None else "")
+    _history_insert(
+        source=Beneficiary.objects.filter(pk__in=BeneficiaryStatusChange.objects.filter(
+            changed_at=at, to_status=target, task=task, requested_by=user if user is not None and user.is_authenticated else None,
+        ).values("beneficiary_id")),
+        at=at, user=user, reason=f"{label}: {reason}",
+    )
+    return changed
+
+
+# --- plans -------------------------------------------------------------------------------------
+
+
+def _require_manager(user: User, plan: BenefitPlan) -> None:
+    if not user_can_manage_plan(user, plan):
+        raise ValidationError(f"You may not manage the beneficiaries of {plan}: ask an administrator to assign you to it.")
+
+
+def _require_open(plan: BenefitPlan) -> None:
+    if plan.status == PlanStatus.CLOSED:
+        raise ValidationError(f"{plan} is closed: nothing can be enrolled or changed in it any more.")
+
+
+@transaction.atomic
+def plan_create(*, user: User, plan: BenefitPlan) -> BenefitPlan:
+    """Create a draft plan; its creator is assigned to it (view, change, manage beneficiaries)."""
+    if not (user.is_authenticated and user.is_active and user.has_perm("programs.add_benefitplan")):
+        raise ValidationError("You may not create benefit plans.")
+    if plan.pk is not None:
+        raise ValidationError("This plan already exists.")
+    plan.status = PlanStatus.DRAFT
+    plan.beneficiary_schema = plan_schema_check(plan.beneficiary_schema)
+    plan.full_clean()
+    plan.save()
+    if not user_manages_all_plans(user):
+        for codename in CREATOR_PERMISSIONS:
+            assign_perm(f"programs.{codename}", user, plan)
+    return plan
+
+
+def _plan_changes_check(plan: BenefitPlan, changes: dict[str, Any]) -> None:
+    if plan.status == PlanStatus.ACTIVE:
+        frozen = sorted(set(changes) - set(ACTIVE_PLAN_EDITABLE))
+        if frozen:
+            raise ValidationError(f"{plan} is active: {', '.join(frozen)} can no longer change.")
+    if "plan_type" in changes and plan.beneficiaries.exists():
+        raise ValidationError({"plan_type": f"{plan} has beneficiaries: its type can no longer change."})
+    if changes.get("max_beneficiaries") is not None:
+        current = plan.beneficiaries.filter(status__in=CURRENT_STATUSES).count()
+        if changes["max_beneficiaries"] < current:
+            raise ValidationError(
+                {"max_beneficiaries": f"{plan} already has {current:,} current beneficiaries: the maximum cannot be lower."}
+            )
+
+
+def _plan_apply(plan: BenefitPlan, changes: dict[str, Any]) -> BenefitPlan:
+    for name, value in changes.items():
+        plan._meta.get_field(name)  # unknown names fail loudly
+        setattr(plan, name, plan._meta.get_field(name).to_python(value))
+    plan.full_clean()
+    plan.save()
+    return plan
+
+
+def _json_changes(plan: BenefitPlan, changes: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in {f.name for f in plan._meta.concrete_fields} or name in ("id", "status", "created_at", "updated_at"):
+            raise ValidationError(f"{name!r} is not a setting of a benefit plan that can be changed.")
+        out[name] = value.isoformat() if hasattr(value, "isoformat") else (str(value) if isinstance(value, models.Model) else value)
+        if out[name] is not None and name == "ceiling_per_beneficiary":
+            out[name] = str(value)
+    return out
+
+
+def plan_update(*, user: User, plan: BenefitPlan, changes: dict[str, Any], reason: str = "") -> BenefitPlan | Task:
+    """Change a plan: at once while it is a draft, through approval (`programs.plan_update`) once active."""
+    if not changes:
+        return plan
+    if not (user.is_authenticated and user.is_active and user.has_perm("programs.change_benefitplan")):
+        raise ValidationError(f"You may not change {plan}.")
+    if not user_can_manage_plan(user, plan) and not user.has_perm("programs.change_benefitplan", plan):
+        raise ValidationError(f"You may not change {plan}: ask an administrator to assign you to it.")
+    current = BenefitPlan.objects.get(pk=plan.pk)
+    _require_open(current)
+    if "beneficiary_schema" in changes:
+        changes["beneficiary_schema"] = plan_schema_check(changes["beneficiary_schema"])
+    _plan_changes_check(current, changes)
+    if current.status == PlanStatus.DRAFT:
+        with transaction.atomic():
+            return _plan_apply(current, changes)
+    # Check the whole plan as it would be, so the checker never approves something that cannot save.
+    trial = BenefitPlan.objects.get(pk=plan.pk)
+    for name, value in changes.items():
+        setattr(trial, name, value)
+    trial.full_clean()
+    return approval_request(
+        action="programs.plan_update", target=current, payload={"changes": _json_changes(current, changes)},
+        maker=user, reason=reason,
+    )
+
+
+@transaction.atomic
+def plan_update_execute(*, plan: BenefitPlan, changes: dict[str, Any], task: Task | None = None) -> dict[str, Any]:
+    plan = BenefitPlan.objects.select_for_update().get(pk=plan.pk)
+    _require_open(plan)
+    _plan_changes_check(plan, changes)
+    _plan_apply(plan, changes)
+    return {"changed": sorted(changes)}
+
+
+@transaction.atomic
+def plan_activate(*, user: User, plan: BenefitPlan) -> BenefitPlan:
+    """Open a draft plan for enrolment and payments."""
+    plan = BenefitPlan.objects.select_for_update().get(pk=plan.pk)
+    _require_manager(user, plan)
+    if plan.status != PlanStatus.DRAFT:
+        raise ValidationError(f"{plan} is {plan.get_status_display().lower()}: only a draft plan can be activated.")
+    plan.activate()
+    plan.save()
+    return plan
+
+
+def plan_close_request(*, user: User, plan: BenefitPlan, reason: str) -> Task:
+    """Ask for the plan to be closed; on approval every active beneficiary graduates."""
+    _require_manager(user, plan)
+    if plan.status != PlanStatus.ACTIVE:
+        raise ValidationError(f"{plan} is {plan.get_status_display().lower()}: only an active plan can be closed.")
+    if not (reason or "").strip():
+        raise ValidationError("Say why the plan closes: a reason is required.")
+    return approval_request(action="programs.plan_close", target=plan, payload={"reason": reason.strip()}, maker=user, reason=reason)
+
+
+@transaction.atomic
+def plan_close(*, plan: BenefitPlan, reason: str, user: User | None = None, task: Task | None = None) -> dict[str, Any]:
+    """Close the plan and graduate every active beneficiary in one set-based update (the executor's body)."""
+    plan = BenefitPlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status != PlanStatus.ACTIVE:
+        raise ValidationError(f"{plan} is {plan.get_status_display().lower()}: only an active plan can be closed.")
+    plan.close()
+    plan.save()
+    at = timezone.now()
+    graduated = _status_apply(
+        rows=Beneficiary.objects.filter(benefit_plan=plan, status=BeneficiaryStatus.ACTIVE),
+        transition="graduate", reason=f"Plan closed: {reason}", user=user, task=task, at=at,
+    )
+    return {"graduated": graduated}
+
+
+# --- enrolment ---------------------------------------------------------------------------------
+
+
+@dataclass
+class EnrolmentSelection:
+    """What an enrolment request selects from the registry, as stored in the task's payload."""
+
+    filters: str = ""  # the advanced search's query string
+    expression: str = ""
+    ids: list[int] = field(default_factory=list)
+
+    def as_payload(self) -> dict[str, Any]:
+        return {"filters": self.filters, "expression": self.expression, "ids": self.ids}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> EnrolmentSelection:
+        return cls(
+            filters=str(payload.get("filters") or ""),
+            expression=str(payload.get("expression") or ""),
+            ids=[int(pk) for pk in payload.get("ids") or []],
+        )
+
+
+@dataclass
+class EnrolmentPreview:
+    selected: int
+    already_enrolled: int
+    to_enrol: int
+    current: int
+    maximum: int | None
+    sample: list[Any]
+
+    @property
+    def exceeds_maximum(self) -> bool:
+        return self.maximum is not None and self.current + self.to_enrol > self.maximum
+
+    @property
+    def places_left(self) -> int | None:
+        return None if self.maximum is None else max(self.maximum - self.current, 0)
+
+
+def _expression_filter(*, plan: BenefitPlan, expression: str) -> Q:
+    """The custom expression compiled to an ORM condition over individuals or households."""
+    try:
+        from registry.expressions import compile_filter  # type: ignore[attr-defined]
+    except ImportError:
+        raise ValidationError("Custom expressions are not available yet: use the filters.") from None
+    from registry.expressions.errors import ExpressionError
+
+    try:
+        return compile_filter(expression, context="household" if plan.is_household else "individual")
+    except ExpressionError as exc:
+        raise ValidationError({"expression": exc.describe()}) from None
+
+
+def enrolment_source(*, plan: BenefitPlan, user: User, selection: EnrolmentSelection) -> QuerySet:
+    """The registry rows the selection picks, inside the user's locations (individuals alive and present)."""
+    if plan.is_household:
+        base: QuerySet = household_list(user=user)
+    else:
+        base = individual_list(user=user).filter(status=IndividualStatus.ACTIVE)
+    if selection.ids:
+        if len(selection.ids) > MAX_IDS_PER_REQUEST:
+            raise ValidationError(f"At most {MAX_IDS_PER_REQUEST:,} records can be picked one by one: use filters instead.")
+        base = base.filter(pk__in=selection.ids)
+        found = base.count()
+        if found != len(set(selection.ids)):
+            noun = "households" if plan.is_household else "individuals"
+            raise ValidationError(
+                f"{len(set(selection.ids)) - found} of the {len(set(selection.ids))} picked {noun} do not exist "
+                "or lie outside your locations."
+            )
+    if selection.filters:
+        from registry.filters import household_filterset, individual_filterset
+
+        make = household_filterset if plan.is_household else individual_filterset
+        filterset = make(QueryDict(selection.filters), user=user, queryset=base)
+        if not filterset.is_valid():
+            problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())
+            raise ValidationError(f"The filters are not valid: {problems}")
+        base = filterset.qs
+    if selection.expression.strip():
+        base = base.filter(_expression_filter(plan=plan, expression=selection.expression))
+    return base
+
+
+def _enrolled_q(plan: BenefitPlan) -> Q:
+    fk = "household" if plan.is_household else "individual"
+    return Q(Exists(Beneficiary.objects.filter(benefit_plan=plan, **{fk: OuterRef("pk")})))
+
+
+def enrolment_preview(*, user: User, plan: BenefitPlan, selection: EnrolmentSelection) -> EnrolmentPreview:
+    """How many the selection picks, how many are already in, whether the maximum holds, and a sample."""
+    if not user_can_view_plan(user, plan):
+        raise ValidationError(f"You may not see {plan}.")
+    source = enrolment_source(plan=plan, user=user, selection=selection)
+    counts = source.order_by().aggregate(selected=Count("pk"), enrolled=Count("pk", filter=_enrolled_q(plan)))
+    current = plan.beneficiaries.filter(status__in=CURRENT_STATUSES).count()
+    sample = list(source.exclude(_enrolled_q(plan)).select_related("location").order_by("pk")[:SAMPLE_SIZE])
+    return EnrolmentPreview(
+        selected=counts["selected"], already_enrolled=counts["enrolled"],
+        to_enrol=counts["selected"] - counts["enrolled"], current=current,
+        maximum=plan.max_beneficiaries, sample=sample,
+    )
+
+
+def _enrol_checks(plan: BenefitPlan, status: str) -> None:
+    _require_open(plan)
+    if status not in ENROL_STATUSES:
+        raise ValidationError(f"Beneficiaries are enrolled as potential or active, not {status!r}.")
+
+
+def enrolment_request(
+    *,
+    user: User,
+    plan: BenefitPlan,
+    selection: EnrolmentSelection,
+    status: str = BeneficiaryStatus.POTENTIAL,
+    data: dict[str, Any] | None = None,
+    reason: str = "",
+) -> Task:
+    """Queue the enrolment of what the selection picks (`programs.enrol`); refused at once when it cannot succeed."""
+    _require_manager(user, plan)
+    _enrol_checks(plan, status)
+    data = plan_data_validate(plan, data or {})
+    preview = enrolment_preview(user=user, plan=plan, selection=selection)
+    noun = "households" if plan.is_household else "individuals"
+    if preview.selected == 0:
+        raise ValidationError(f"The selection picks no {noun}: nothing to enrol.")
+    if preview.to_enrol == 0:
+        raise ValidationError(f"All {preview.selected:,} selected {noun} are already enrolled in {plan}.")
+    if preview.exceeds_maximum:
+        raise ValidationError(
+            f"Enrolling {preview.to_enrol:,} more would exceed the maximum of {preview.maximum:,} beneficiaries "
+            f"of {plan} ({preview.current:,} already, {preview.places_left:,} places left)."
+        )
+    payload = {
+        **selection.as_payload(), "status": str(status), "data": data, "maker_id": user.pk,
+        "preview": {"selected": preview.selected, "already_enrolled": preview.already_enrolled, "to_enrol": preview.to_enrol},
+    }
+    return approval_request(action="programs.enrol", target=plan, payload=payload, maker=user, reason=reason)
+
+
+def plan_enrol(
+    *,
+    plan: BenefitPlan,
+    user: User,
+    selection: EnrolmentSelection,
+    status: str = BeneficiaryStatus.POTENTIAL,
+    data: dict[str, Any] | None = None,
+    task: Task | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Enrol what the selection picks now, in one INSERT ... SELECT (the executor's body).
+
+    The selection runs again here, in `user`'s scope; those already enrolled are skipped,
+    and exceeding the maximum fails with nothing written.
+    """
+    with transaction.atomic():
+        # The plan row lock serialises enrolments of one plan, so the maximum holds.
+        plan = BenefitPlan.objects.select_for_update().get(pk=plan.pk)
+        _require_manager(user, plan)
+        _enrol_checks(plan, status)
+        data = plan_data_validate(plan, data or {})
+        source = enrolment_source(plan=plan, user=user, selection=selection).exclude(_enrolled_q(plan))
+        to_enrol = source.order_by().count()
+        if progress is not None:
+            progress(done=0, total=to_enrol, message="Enrolling")
+        if plan.max_beneficiaries is not None:
+            current = plan.beneficiaries.filter(status__in=CURRENT_STATUSES).count()
+            if current + to_enrol > plan.max_beneficiaries:
+                raise ValidationError(
+                    f"Enrolling {to_enrol:,} more would exceed the maximum of {plan.max_beneficiaries:,} "
+                    f"beneficiaries of {plan} ({current:,} already enrolled): nothing was enrolled."
+                )
+        at = timezone.now()
+        fk = "household" if plan.is_household else "individual"
+        enrolled = insert_select(
+            Beneficiary,
+            source=source,
+            columns={fk: F("pk"), "location": F("location_id")},
+            constants={
+                "benefit_plan": plan.pk,
+                "status": str(status),
+                "status_reason": "Enrolled" + (f" by task #{task.pk}" if task is not None else ""),
+                "status_changed_at": _db_datetime(at),
+                "enrolled_at": _db_datetime(at),
+                "enrolment_task": task.pk if task is not None else None,
+                "data": connection.ops.adapt_json_value(data, None),
+            },
+        )
+        _history_insert(
+            source=Beneficiary.objects.filter(benefit_plan=plan, enrolled_at=at),
+            at=at, user=user, reason="Enrolled" + (f" (task #{task.pk})" if task is not None else ""), kind="+",
+        )
+        if progress is not None:
+            progress(done=enrolled, total=to_enrol, message="Enrolled")
+    return {"enrolled": enrolled, "status": str(status)}
+
+
+# --- beneficiaries -----------------------------------------------------------------------------
+
+
+def _transition_check(transition: str) -> tuple[tuple[str, ...], str]:
+    if transition not in STATUS_TRANSITIONS:
+        raise ValidationError(
+            f"{transition!r} is not a status change; use one of {', '.join(STATUS_TRANSITIONS)}."
+        )
+    return STATUS_TRANSITIONS[transition]
+
+
+def _wrong_status_message(rows: QuerySet[Beneficiary], transition: str, total: int) -> str | None:
+    sources, _ = STATUS_TRANSITIONS[transition]
+    wrong = rows.exclude(status__in=sources)
+    stuck = wrong.order_by().values("status").annotate(n=Count("pk")).order_by("status")
+    if not stuck:
+        return None
+    parts = ", ".join(f"{row['n']:,} {BeneficiaryStatus(row['status']).label.lower()}" for row in stuck)
+    count = sum(row["n"] for row in stuck)
+    allowed = " or ".join(BeneficiaryStatus(s).label.lower() for s in sources)
+    example = wrong.select_related("household", "individual").first()
+    return (
+        f"{count:,} of the {total:,} selected beneficiaries cannot be {TRANSITION_LABELS[transition].lower()}d "
+        f"from their status ({parts}; only {allowed} can), e.g. {example}: nothing was changed."
+    ).replace("exitd", "exited").replace("suspendd", "suspended")
+
+
+def _selected_rows(*, user: User, plan: BenefitPlan, ids: list[int]) -> QuerySet[Beneficiary]:
+    if not ids:
+        raise ValidationError("Select at least one beneficiary.")
+    if len(ids) > MAX_IDS_PER_REQUEST:
+        raise ValidationError(f"At most {MAX_IDS_PER_REQUEST:,} beneficiaries can change at once: narrow the list.")
+    rows = Beneficiary.objects.filter(benefit_plan=plan, pk__in=ids).filter(location_scope_q(user))
+    found = rows.count()
+    if found != len(set(ids)):
+        raise ValidationError(
+            f"{len(set(ids)) - found} of the {len(set(ids))} selected beneficiaries are not in {plan} "
+            "or lie outside your locations: nothing was changed."
+        )
+    return rows
+
+
+def beneficiary_status_request(
+    *,
+    user: User,
+    plan: BenefitPlan,
+    transition: str,
+    reason: str,
+    ids: list[int] | None = None,
+    beneficiary: Beneficiary | None = None,
+) -> Task:
+    """Queue a status change (`programs.beneficiary_status`) of one beneficiary (its own task) or many (the plan's)."""
+    _transition_check(transition)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Say why the status changes: a reason is required.")
+    _require_manager(user, plan)
+    _require_open(plan)
+    if beneficiary is not None:
+        if beneficiary.benefit_plan_id != plan.pk:
+            raise ValidationError(f"{beneficiary} is not a beneficiary of {plan}.")
+        ids = [beneficiary.pk]
+    ids = sorted({int(pk) for pk in ids or []})
+    rows = _selected_rows(user=user, plan=plan, ids=ids)
+    problem = _wrong_status_message(rows, transition, len(ids))
+    if problem:
+        raise ValidationError(problem)
+    payload = {"transition": transition, "reason": reason, "ids": ids, "plan_id": plan.pk}
+    target: models.Model = beneficiary if beneficiary is not None else plan
+    return approval_request(action="programs.beneficiary_status", target=target, payload=payload, maker=user, reason=reason)
+
+
+def beneficiary_status_change(
+    *, user: User, plan: BenefitPlan, transition: str, reason: str, ids: list[int], task: Task | None = None
+) -> dict[str, Any]:
+    """Apply a status change to the listed beneficiaries now, set-based (the executor's body); all or nothing."""
+    _transition_check(transition)
+    with transaction.atomic():
+        plan = BenefitPlan.objects.select_for_update().get(pk=plan.pk)
+        _require_manager(user, plan)
+        _require_open(plan)
+        rows = _selected_rows(user=user, plan=plan, ids=ids)
+        problem = _wrong_status_message(rows, transition, len(set(ids)))
+        if problem:
+            raise ValidationError(problem)
+        changed = _status_apply(rows=rows, transition=transition, reason=reason, user=user, task=task, at=timezone.now())
+    return {"changed": changed, "transition": transition, "to": STATUS_TRANSITIONS[transition][1]}
+
+
+@transaction.atomic
+def beneficiary_data_update(*, user: User, beneficiary: Beneficiary, data: Any) -> Beneficiary:
+    """Change a beneficiary's plan-specific data, validated with the plan's schema."""
+    beneficiary = Beneficiary.objects.select_for_update().select_related("benefit_plan").get(pk=beneficiary.pk)
+    plan = beneficiary.benefit_plan
+    _require_manager(user, plan)
+    _require_open(plan)
+    if not Beneficiary.objects.filter(pk=beneficiary.pk).filter(location_scope_q(user)).exists():
+        raise ValidationError(f"{beneficiary} lies outside your locations.")
+    beneficiary.data = plan_data_validate(plan, data, previous=beneficiary.data)
+    beneficiary.save(update_fields=["data"])
+    return beneficiary
+
+
+def enrolment_filters_querystring(data: dict[str, Any]) -> str:
+    """A query string of the advanced-search filters, as the payload keeps them."""
+    return urlencode({key: value for key, value in data.items() if value not in (None, "", [])}, doseq=True)
