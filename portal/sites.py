@@ -53,7 +53,18 @@ class PortalAdminSite(admin.AdminSite):
                     },
                 )
                 section["models"].append(model)
+        if "Registry" in sections and request.user.has_perm("registry.view_individual"):
+            from registry.views import search_app_list_entries
+
+            sections["Registry"]["models"].extend(search_app_list_entries(request))
         return [sections[name] for name in SECTIONS if name in sections]
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        from django.urls import include, path
+
+        from registry.urls import search_urls
+
+        return [path("registry/search/", include(search_urls(self))), *super().get_urls()]
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         from functools import cache

@@ -1,0 +1,25 @@
+"""URLs of the advanced search, mounted by the admin site under /admin/registry/search/ behind its login."""
+
+from __future__ import annotations
+
+from django.contrib.admin import AdminSite
+from django.urls import URLPattern, path
+
+from registry import views
+
+
+def search_urls(site: AdminSite) -> list[URLPattern]:
+    wrap = site.admin_view
+    return [
+        path("", wrap(views.search_view), {"dataset": "individual"}, name="registry_search"),
+        path("households/", wrap(views.search_view), {"dataset": "household"}, name="registry_search_households"),
+        path("<str:dataset>/saved/", wrap(views.saved_search_create_view), name="registry_search_save"),
+        path(
+            "<str:dataset>/saved/<int:saved_search_id>/delete/",
+            wrap(views.saved_search_delete_view),
+            name="registry_search_delete",
+        ),
+        path("<str:dataset>/export/<str:file_format>/", wrap(views.export_view), name="registry_export"),
+        path("exports/<int:job_id>/", wrap(views.export_job_view), name="registry_export_job"),
+        path("exports/<int:job_id>/download/", wrap(views.export_download_view), name="registry_export_download"),
+    ]
