@@ -1,0 +1,162 @@
+"""Benchmark: the demo data generator writing 1,000,000 individuals on PostgreSQL, beside the per-row ORM way.
+
+    .venv/bin/python bench/generate.py [--households 221000] [--baseline-individuals 10000]
+
+Uses its own database (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/h_bench_generate),
+dropped and created again at each run. The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_bench_generate"
+
+
+def database_recreate(url: str) -> None:
+    import psycopg2
+
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    if name in {"", "postgres", "template0", "template1"}:
+        raise SystemExit(f"Refusing to drop the database {name!r}: give the benchmark a database of its own.")
+    admin = psycopg2.connect(
+        dbname="postgres", user=parts.username or "postgres", password=parts.password,
+        host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: kilobytes
+
+
+def baseline_per_row(*, individuals: int, seed: int) -> tuple[float, int]:
+    """The plain way: one `objects.create` (with its simple-history row) per household, person, membership, document."""
+    from django.utils import timezone
+
+    from fixtures import generator
+    from registry.models import Household, HouseholdMember, IdentityDocument, Individual
+
+    rng = generator.random.Random(seed)
+    writer = generator.HouseholdWriter(
+        rng=rng, villages=generator.load_villages(rng), as_of=timezone.localdate(), tables=generator.copy_tables()
+    )
+    first_serial = generator.next_household_serial()
+    chunk = generator.Chunk()
+    placeholder = 0
+    while len(chunk.individuals) < individuals:
+        size = rng.choices(range(1, 13), weights=generator.SIZE_WEIGHTS)[0]
+        household_number = len(chunk.households)
+        writer.household(
+            chunk,
+            serial=first_serial + household_number,
+            household_id=-(household_number + 1),
+            person_ids=[-(placeholder + i + 1) for i in range(size)],
+            size=size,
+        )
+        placeholder += size
+
+    def fields(line: str) -> list[str]:
+        return line.rstrip("\n").split("\t")
+
+    started = time.monotonic()
+    households, people = {}, {}
+    for line in chunk.households:
+        key, code, village, address, lat, lon, data, size, registered = fields(line)[:9]
+        households[key] = Household.objects.create(
+            code=code, location_id=int(village), address=address, latitude=lat, longitude=lon,
+            data=json.loads(data), size=int(size), registration_date=registered,
+        )
+    for line in chunk.individuals:
+        values = fields(line)
+        people[values[0]] = Individual.objects.create(
+            given_name=values[1], family_name=values[2], other_names=values[3], sex=values[4],
+            birth_date=values[5], birth_date_estimated=values[6] == "t", phone=values[7],
+            location_id=int(values[8]), registration_date=values[9], registration_source=values[10],
+            status=values[11], data=json.loads(values[12]),
+        )
+    for line in chunk.members:
+        household, person, role, primary, start, end = fields(line)[:6]
+        HouseholdMember.objects.create(
+            household=households[household], individual=people[person], role=role,
+            is_primary_recipient=primary == "t", start_date=start, end_date=None if end == generator.NULL else end,
+        )
+    for line in chunk.documents:
+        person, doc_type, value = fields(line)[:3]
+        IdentityDocument.objects.create(individual=people[person], doc_type=doc_type, value=value)
+    return time.monotonic() - started, len(chunk.individuals)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=221_000, help="about 4.5 individuals each")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--baseline-individuals", type=int, default=10_000)
+    options = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    sys.path.insert(0, str(ROOT))
+    database_recreate(url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from fixtures.generator import demo_data_generate
+
+    call_command("migrate", verbosity=0)
+    print(f"Database {urlparse(url).path.lstrip('/')} created and migrated.", flush=True)
+
+    result = demo_data_generate(households=options.households, seed=options.seed, stdout=sys.stdout)
+    rss = peak_rss_mb()
+    individuals = result.counts["individuals"]
+    rows = sum(value for name, value in result.counts.items() if name != "locations")
+    print(
+        f"ours: {individuals:,} individuals ({rows:,} rows in 4 tables) in {result.seconds:.1f} s, "
+        f"{individuals / result.seconds:,.0f} individuals/s, peak RSS {rss} MB",
+        flush=True,
+    )
+
+    baseline_s, baseline_rows = baseline_per_row(individuals=options.baseline_individuals, seed=options.seed + 1)
+    extrapolated = baseline_s / baseline_rows * individuals
+    print(
+        f"baseline (objects.create per row, with history): {baseline_rows:,} individuals in {baseline_s:.1f} s, "
+        f"{baseline_rows / baseline_s:,.0f} individuals/s; {individuals:,} individuals would take "
+        f"{extrapolated:,.0f} s ({extrapolated / result.seconds:.0f}x ours)",
+        flush=True,
+    )
+    print(
+        json.dumps(
+            {
+                "individuals": individuals,
+                "households": result.counts["households"],
+                "ours_s": result.seconds,
+                "baseline_s_extrapolated": round(extrapolated, 1),
+                "baseline_rows": baseline_rows,
+                "baseline_s": round(baseline_s, 1),
+                "peak_rss_mb": rss,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
