@@ -366,9 +366,19 @@ class AdvancedFilterSet(django_filters.FilterSet):
             current = HouseholdMember.objects.filter(individual=OuterRef("pk"), end_date__isnull=True)
             conditions.append(Q(Exists(current.filter(*membership))))
         if enrolment:
-            model = beneficiary_model()
-            conditions.append(Q(Exists(model.objects.filter(individual=OuterRef("pk")).filter(*enrolment))))
+            conditions.append(self.enrolment_condition(beneficiary_model().objects.filter(*enrolment)))
         return queryset.filter(*conditions) if conditions else queryset
+
+    def enrolment_condition(self, beneficiaries: QuerySet) -> Q:
+        raise NotImplementedError
+
+    def add_enrolment_filters(self) -> None:
+        model = beneficiary_model()
+        if model is None:
+            return
+        for name, flt in enrolment_filters(model, user=self.user).items():
+            self.filters[name] = flt
+            flt.parent = self
 
     @property
     def custom_fields_form(self) -> list[Any]:
@@ -418,11 +428,15 @@ class IndividualFilter(AdvancedFilterSet):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        model = beneficiary_model()
-        if model is not None:
-            self.filters.update(enrolment_filters(model))
-            for name in ("benefit_plan", "enrolment_status"):
-                self.filters[name].parent = self
+        self.add_enrolment_filters()
+
+    def enrolment_condition(self, beneficiaries: QuerySet) -> Q:
+        """Enrolled in person, or through the household they live in now."""
+        in_person = beneficiaries.filter(individual=OuterRef("pk"))
+        through_household = beneficiaries.filter(
+            household__memberships__individual=OuterRef("pk"), household__memberships__end_date__isnull=True
+        )
+        return Q(Exists(in_person)) | Q(Exists(through_household))
 
 
 class PlanEnrolmentFilter(EnrolmentFilter):
@@ -439,11 +453,17 @@ class EnrolmentStatusFilter(EnrolmentFilter):
         return Q(status__in=value) if value else None
 
 
-def enrolment_filters(model: Any) -> dict[str, ConditionFilter]:
+def enrolment_filters(model: Any, *, user: AbstractBaseUser | AnonymousUser) -> dict[str, ConditionFilter]:
     plan_model = model._meta.get_field("benefit_plan").related_model
+    try:
+        from programs.selectors import plan_list  # the programmes app, when installed, scopes its plans
+    except ImportError:
+        plans = plan_model.objects.all()
+    else:
+        plans = plan_list(user=user)
     status_choices = model._meta.get_field("status").choices or []
     return {
-        "benefit_plan": PlanEnrolmentFilter(label="Enrolled in benefit plan", queryset=plan_model.objects.all()),
+        "benefit_plan": PlanEnrolmentFilter(label="Enrolled in benefit plan", queryset=plans),
         "enrolment_status": EnrolmentStatusFilter(
             label="Enrolment status", choices=status_choices, widget=forms.CheckboxSelectMultiple
         ),
@@ -461,6 +481,13 @@ class HouseholdFilter(AdvancedFilterSet):
     class Meta:
         model = Household
         fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_enrolment_filters()
+
+    def enrolment_condition(self, beneficiaries: QuerySet) -> Q:
+        return Q(Exists(beneficiaries.filter(household=OuterRef("pk"))))
 
 
 def individual_filterset(
