@@ -100,10 +100,14 @@ class TaskAdmin(SimpleHistoryAdmin):
         return False  # the audit trail keeps every task
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
-        user = request.user
-        return user.is_active and (
-            user.is_superuser or ApprovalLevel.objects.filter(role__in=user.groups.all()).exists()
-        )
+        cached = getattr(request, "_approvals_may_approve", None)
+        if cached is None:
+            user = request.user
+            cached = user.is_active and (
+                user.is_superuser or ApprovalLevel.objects.filter(role__in=user.groups.all()).exists()
+            )
+            request._approvals_may_approve = cached
+        return cached
 
     @admin.display(description="Task", ordering="pk")
     def number(self, obj: Task) -> str:

@@ -24,7 +24,6 @@ def _visible_q(user: User) -> tuple[Q, list[str]]:
             limited.append(name)
             scoped |= Q(action=name) & (Q(object_id__isnull=True) | Q(object_id__in=action.visible(user).values("pk")))
         elif action.can_view is not None:
-            limited.append(name)
             python_only.append(name)
     return (~Q(action__in=limited) | scoped) if limited else Q(), python_only
 
