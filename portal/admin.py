@@ -40,7 +40,7 @@ class UserAdmin(DjangoUserAdmin):
             "Roles",
             {
                 "fields": ("is_active", "is_staff", "groups"),
-                "description": "Roles give the user their permissions; staff status lets them sign in to the portal.",
+                "description": "Roles give permissions; staff status lets the user sign in.",
             },
         ),
     )

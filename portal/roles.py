@@ -1,9 +1,8 @@
 """The built-in roles (Django groups) and the permissions each starts with.
 
-The data migration creates the groups; after every `migrate` the default
-permissions are added again for models that later migrations created. Sync
-only adds: what an administrator removed in the admin is not forced back,
-unless `roles_sync(reset=True)` is asked for.
+The data migration creates the groups; after every `migrate` the models that
+migrate created get their default grants. Nothing else is touched, so what an
+administrator changed in the admin stays, unless `roles_sync(reset=True)`.
 """
 
 from __future__ import annotations
@@ -66,8 +65,16 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     ADMINISTRATOR: {"*": FULL},
 }
 OUR_APPS = (
-    "registry", "programs", "approvals", "grievances", "jobs", "portal",
-    "auth", "admin", "axes", "django_tasks_database",
+    "registry",
+    "programs",
+    "approvals",
+    "grievances",
+    "jobs",
+    "portal",
+    "auth",
+    "admin",
+    "axes",
+    "django_tasks_database",
 )
 
 ROLES = tuple(ROLE_PERMISSIONS)
@@ -85,17 +92,25 @@ def role_actions(role: str, app_label: str, model: str) -> tuple[str, ...]:
     return grants.get("*", NONE) if app_label in OUR_APPS else NONE
 
 
-def roles_sync(*, group_model: Any = None, permission_model: Any = None, reset: bool = False) -> None:
-    """Create the role groups and give them their default permissions (idempotent)."""
+def roles_sync(
+    *,
+    group_model: Any = None,
+    permission_model: Any = None,
+    reset: bool = False,
+    models: set[tuple[str, str]] | None = None,
+) -> None:
+    """Create the role groups and add their default permissions, for `models` (app, model) or all."""
     if group_model is None:
         from django.contrib.auth.models import Group, Permission
 
         group_model, permission_model = Group, Permission
-    permissions = list(
-        permission_model.objects.filter(content_type__app_label__in=OUR_APPS).values_list(
+    permissions = [
+        row
+        for row in permission_model.objects.filter(content_type__app_label__in=OUR_APPS).values_list(
             "pk", "codename", "content_type__app_label", "content_type__model"
         )
-    )
+        if models is None or (row[2], row[3]) in models
+    ]
     for role in ROLES:
         group, _ = group_model.objects.get_or_create(name=role)
         wanted = [
@@ -109,6 +124,18 @@ def roles_sync(*, group_model: Any = None, permission_model: Any = None, reset: 
             group.permissions.add(*wanted)
 
 
-def roles_sync_after_migrate(sender: Any, **kwargs: Any) -> None:
-    if getattr(sender, "name", "") == "portal":
-        roles_sync()
+def roles_sync_after_migrate(sender: Any, plan: Any = None, **kwargs: Any) -> None:
+    """Grant the defaults on the models this `migrate` created (their permissions exist by now)."""
+    if getattr(sender, "name", "") != "portal":
+        return
+    from django.db.migrations.operations import CreateModel
+
+    created = {
+        (migration.app_label, operation.name_lower)
+        for migration, backwards in plan or ()
+        if not backwards
+        for operation in migration.operations
+        if isinstance(operation, CreateModel)
+    }
+    if created:
+        roles_sync(models=created)

@@ -54,9 +54,7 @@ def envlist(name: str, default: str) -> list[str]:
 
 DJANGO_ENV = env("DJANGO_ENV", "development")
 if DJANGO_ENV not in {"development", "production", "test"}:
-    raise ImproperlyConfigured(
-        f"DJANGO_ENV={DJANGO_ENV!r} is unknown: use development, production or test"
-    )
+    raise ImproperlyConfigured(f"DJANGO_ENV={DJANGO_ENV!r} is unknown: use development, production or test")
 PRODUCTION = DJANGO_ENV == "production"
 
 DEBUG = envbool("DJANGO_DEBUG", not PRODUCTION)

@@ -61,7 +61,7 @@ def location_rows_read(*, dataset: tablib.Dataset) -> tuple[list[LocationRow], l
         )
     rows = []
     for index, values in enumerate(dataset, start=2):
-        cells = dict(zip(headers, (_cell(v) for v in values)))
+        cells = dict(zip(headers, (_cell(v) for v in values), strict=False))
         if not any(cells.values()):
             continue  # blank lines at the end of spreadsheets
         row = LocationRow(index, *(cells.get(column, "") for column in COLUMNS))
@@ -108,7 +108,7 @@ def _cycles(parent_of: dict[str, str], start_codes: list[str]) -> list[list[str]
             walk.append(code)
             code = parent_of.get(code) or None
         if code and state.get(code) == 1:
-            found.append(walk[walk.index(code):] + [code])
+            found.append(walk[walk.index(code) :] + [code])
         for visited in walk:
             state[visited] = 2
     return found
@@ -135,7 +135,9 @@ def location_rows_validate(*, rows: list[LocationRow]) -> tuple[list[LocationRow
         else:
             first_row[row.code] = row.number
         if row.parent_code is not None and row.parent_code == row.code:
-            errors.append(f"Row {row.number}, column parent_code: location {row.code!r} cannot be its own parent.")
+            errors.append(
+                f"Row {row.number}, column parent_code: location {row.code!r} cannot be its own parent."
+            )
 
     # The tree as it will be: the existing parents, overridden by the file.
     parent_of: dict[str, str] = {
@@ -183,7 +185,9 @@ def location_rows_validate(*, rows: list[LocationRow]) -> tuple[list[LocationRow
     for row in rows:
         row_depth = depth(row.code)
         if row_depth >= MAX_DEPTH:
-            errors.append(f"Row {row.number}: {row.code!r} would be {row_depth + 1} levels deep; at most {MAX_DEPTH}.")
+            errors.append(
+                f"Row {row.number}: {row.code!r} would be {row_depth + 1} levels deep; at most {MAX_DEPTH}."
+            )
         if row.level:
             named = level_names.setdefault(row_depth, (row.level, row.number))
             if named[0] != row.level:
@@ -226,7 +230,9 @@ class LocationResource(resources.ModelResource):
             if user is not None and not (
                 user.has_perm("registry.add_location") and user.has_perm("registry.change_location")
             ):
-                raise ValidationError("You may not import locations: it needs the add and change location permissions.")
+                raise ValidationError(
+                    "You may not import locations: it needs the add and change location permissions."
+                )
             rows, columns = location_rows_read(dataset=dataset)
             rows, level_names = location_rows_validate(rows=rows)
         except ValidationError:
@@ -252,7 +258,7 @@ class LocationResource(resources.ModelResource):
 def location_import(
     *, dataset: tablib.Dataset, user: AbstractBaseUser | AnonymousUser | None = None, dry_run: bool = False
 ) -> Result:
-    """Import a locations file in one transaction; raises ValidationError and writes nothing on any problem."""
+    """Import a locations file in one transaction; on any problem raise ValidationError, write nothing."""
     with transaction.atomic():
         result = LocationResource().import_data(dataset, dry_run=dry_run, use_transactions=True, user=user)
         problems = location_import_problems(result)

@@ -11,6 +11,7 @@ from import_export.admin import ImportExportMixin
 from import_export.results import Result
 from simple_history.admin import SimpleHistoryAdmin
 
+from registry.admin.history import ScopedHistoryAdmin
 from registry.models import Location, LocationLevel
 from registry.resources import LocationResource, location_import_problems
 from registry.selectors import location_list
@@ -22,7 +23,7 @@ class LocationLevelAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Location)
-class LocationAdmin(ImportExportMixin, SimpleHistoryAdmin):
+class LocationAdmin(ImportExportMixin, ScopedHistoryAdmin):
     resource_classes = [LocationResource]
     list_display = ["name", "code", "depth", "parent"]
     list_select_related = ["parent"]
@@ -36,7 +37,7 @@ class LocationAdmin(ImportExportMixin, SimpleHistoryAdmin):
         return location_list(user=request.user).select_related("parent")
 
     def process_result(self, result: Result, request: HttpRequest) -> HttpResponse:
-        """The confirm step re-validates the file: if the tree changed meanwhile, say why nothing was written."""
+        """The confirm step checks the file again: if the tree changed since, say why nothing was written."""
         problems = location_import_problems(result)
         if problems:
             for problem in problems:

@@ -19,7 +19,10 @@ def upload(client, text: str):  # type: ignore[no-untyped-def]
     form_page = client.get(IMPORT_URL)
     return client.post(
         IMPORT_URL,
-        {"format": csv_format_index(form_page), "import_file": SimpleUploadedFile("locations.csv", text.encode(), "text/csv")},
+        {
+            "format": csv_format_index(form_page),
+            "import_file": SimpleUploadedFile("locations.csv", text.encode(), "text/csv"),
+        },
     )
 
 
@@ -31,7 +34,10 @@ def test_admin_import_preview_then_confirm(client, admin_user):
     assert not Location.objects.exists()  # the preview is a dry run
 
     confirm = preview.context["confirm_form"].initial
-    response = client.post(CONFIRM_URL, {key: confirm[key] for key in ("import_file_name", "original_file_name", "format", "resource")})
+    response = client.post(
+        CONFIRM_URL,
+        {key: confirm[key] for key in ("import_file_name", "original_file_name", "format", "resource")},
+    )
     assert response.status_code == 302
     assert Location.objects.get(code="D1").parent.code == "R1"
 
@@ -54,7 +60,9 @@ def test_confirm_revalidates_when_the_tree_changed_meanwhile(client, admin_user,
     confirm = preview.context["confirm_form"].initial
     Location.objects.filter(code="N-B").update(code="N-B-renamed")
     response = client.post(
-        CONFIRM_URL, {key: confirm[key] for key in ("import_file_name", "original_file_name", "format", "resource")}, follow=True
+        CONFIRM_URL,
+        {key: confirm[key] for key in ("import_file_name", "original_file_name", "format", "resource")},
+        follow=True,
     )
     shown = [str(message) for message in response.context["messages"]]
     assert any("parent 'N-B' of 'W1'" in message for message in shown)
@@ -64,7 +72,10 @@ def test_confirm_revalidates_when_the_tree_changed_meanwhile(client, admin_user,
 
 def test_export_is_scoped_to_the_user(client, maker, tree):
     client.force_login(maker)
-    response = client.post("/admin/registry/location/export/", {"format": "0", "locationresource_code": "on", "locationresource_name": "on"})
+    response = client.post(
+        "/admin/registry/location/export/",
+        {"format": "0", "locationresource_code": "on", "locationresource_name": "on"},
+    )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     body = response.content.decode()
@@ -76,6 +87,8 @@ def test_officers_cannot_import_or_change_locations(client, maker, tree):
     client.force_login(maker)
     assert client.get(IMPORT_URL).status_code == 403
     assert client.get(f"/admin/registry/location/{tree.north.pk}/change/").status_code == 200  # view only
-    response = client.post(f"/admin/registry/location/{tree.north.pk}/change/", {"code": "N", "name": "Renamed"})
+    response = client.post(
+        f"/admin/registry/location/{tree.north.pk}/change/", {"code": "N", "name": "Renamed"}
+    )
     assert response.status_code == 403
     assert Location.objects.get(pk=tree.north.pk).name == "North"

@@ -1,4 +1,4 @@
-"""Loading the location tree from a file: whole-file checks, parents first, re-import updates, nothing half-written."""
+"""Loading the location tree from a file: whole-file checks, parents first, re-import updates."""
 
 from __future__ import annotations
 
@@ -32,7 +32,10 @@ def problems(text: str) -> list[str]:
 
 
 def tree_of() -> dict[str, tuple[str | None, int]]:
-    return {loc.code: (loc.parent.code if loc.parent else None, loc.depth) for loc in Location.objects.select_related("parent")}
+    return {
+        loc.code: (loc.parent.code if loc.parent else None, loc.depth)
+        for loc in Location.objects.select_related("parent")
+    }
 
 
 def assert_paths_consistent() -> None:
@@ -55,7 +58,10 @@ def test_children_before_parents_are_written_parents_first():
     assert tree_of() == {"R1": (None, 0), "D1": ("R1", 1), "W1": ("D1", 2), "V1": ("W1", 3)}
     assert_paths_consistent()
     assert list(LocationLevel.objects.values_list("depth", "name")) == [
-        (0, "Region"), (1, "District"), (2, "Ward"), (3, "Village"),
+        (0, "Region"),
+        (1, "District"),
+        (2, "Ward"),
+        (3, "Village"),
     ]
     region = Location.objects.get(code="R1")
     assert str(region.latitude) == "-1.500000" and str(region.longitude) == "36.800000"
@@ -73,7 +79,11 @@ def test_reimport_updates_by_code_and_moves_subtrees():
     assert dict(Location.objects.values_list("code", "pk")) == first_ids  # updated, not duplicated
     assert Location.objects.get(code="D1").name == "District One"
     assert tree_of()["W1"] == ("D1", 2)
-    assert {loc.code for loc in location_subtree(location=Location.objects.get(code="R2"))} == {"R2", "D1", "W1"}
+    assert {loc.code for loc in location_subtree(location=Location.objects.get(code="R2"))} == {
+        "R2",
+        "D1",
+        "W1",
+    }
     assert {loc.code for loc in location_subtree(location=Location.objects.get(code="R1"))} == {"R1"}
     assert_paths_consistent()
 

@@ -17,7 +17,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("file", type=Path)
-        parser.add_argument("--dry-run", action="store_true", help="Check the file and report, write nothing.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check the file and report, write nothing."
+        )
 
     def handle(self, *args: Any, file: Path, dry_run: bool, **options: Any) -> None:
         try:
