@@ -1,0 +1,81 @@
+"""The expression language for filters and formulas: parse, type-check, compile to ORM, evaluate.
+
+context = individual_context(individual_schema=schema, extra_constants={"base": 300})
+typed = check("if(data.disability, 1.5, 1) * base", context, expect="number")  # on save
+Individual.objects.annotate(amount=compile_annotation(typed, context, decimal_places=2))
+Individual.objects.filter(compile_filter("age >= 65 and region == 'North'", context))
+"""
+
+from registry.expressions.checker import TypedExpression, check
+from registry.expressions.compiler import compile_annotation, compile_expression, compile_filter
+from registry.expressions.context import (
+    CompileEnv,
+    ContextVariable,
+    ExpressionContext,
+    column,
+    schema_type,
+)
+from registry.expressions.contexts import (
+    add_current_household,
+    add_location_fields,
+    household_context,
+    household_fields,
+    individual_context,
+    individual_fields,
+)
+from registry.expressions.errors import ExpressionError
+from registry.expressions.evaluator import evaluate
+from registry.expressions.nodes import (
+    T_BOOLEAN,
+    T_DATE,
+    T_INTEGER,
+    T_NUMBER,
+    T_STRING,
+    ExprType,
+    Node,
+    choice_type,
+)
+from registry.expressions.parser import parse
+
+__all__ = [
+    "T_BOOLEAN",
+    "T_DATE",
+    "T_INTEGER",
+    "T_NUMBER",
+    "T_STRING",
+    "CompileEnv",
+    "ContextVariable",
+    "ExprType",
+    "ExpressionContext",
+    "ExpressionError",
+    "Node",
+    "TypedExpression",
+    "add_current_household",
+    "add_location_fields",
+    "check",
+    "choice_type",
+    "column",
+    "compile_annotation",
+    "compile_expression",
+    "compile_filter",
+    "evaluate",
+    "household_context",
+    "household_fields",
+    "individual_context",
+    "individual_fields",
+    "parse",
+    "schema_type",
+    "validate_expression",
+]
+
+
+def validate_expression(
+    text: str, context: ExpressionContext, *, expect: str | None = None
+) -> TypedExpression:
+    """check() for a model's clean() or a form: raises django's ValidationError with the located message."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        return check(text, context, expect=expect)
+    except ExpressionError as error:
+        raise ValidationError(str(error), code="invalid_expression") from error
