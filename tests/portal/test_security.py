@@ -1,0 +1,100 @@
+"""Sign-in lock-out (django-axes), the Content-Security-Policy header, session expiry, password rules."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+
+from tests.conftest import PASSWORD
+
+LOGIN = "/admin/login/"
+
+
+def sign_in(client, username: str, password: str, ip: str = "10.0.0.1"):  # type: ignore[no-untyped-def]
+    return client.post(LOGIN, {"username": username, "password": password, "next": "/admin/"}, REMOTE_ADDR=ip)
+
+
+def test_five_failures_lock_the_username_from_that_address(client, maker):
+    for _ in range(4):
+        response = sign_in(client, "maker", "wrong-password")
+        assert (
+            response.status_code == 200 and "Please enter the correct username" in response.content.decode()
+        )
+    fifth = sign_in(client, "maker", "wrong-password")
+    assert fifth.status_code == 429
+
+    locked = sign_in(client, "maker", PASSWORD)  # the right password no longer helps
+    assert locked.status_code == 429
+    assert "Too many failed sign-in attempts" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+
+    other_address = sign_in(client.__class__(), "maker", PASSWORD, ip="10.0.0.2")
+    assert other_address.status_code == 302 and other_address["Location"] == "/admin/"
+
+
+def test_lockout_is_per_username(client, maker, checker):
+    for _ in range(5):
+        sign_in(client, "maker", "wrong-password")
+    assert sign_in(client, "checker", PASSWORD).status_code == 302
+
+
+def test_success_before_the_limit_resets_the_count(client, maker):
+    for _ in range(4):
+        sign_in(client, "maker", "wrong-password")
+    assert sign_in(client, "maker", PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(4):
+        assert sign_in(client, "maker", "wrong-password").status_code == 200
+    assert sign_in(client, "maker", PASSWORD).status_code == 302
+
+
+def test_lockout_settings():
+    assert settings.AXES_FAILURE_LIMIT == 5
+    assert settings.AXES_COOLOFF_TIME.total_seconds() == 30 * 60
+    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+
+
+def script_src(header: str) -> list[str]:
+    directives = {part.split()[0]: part.split()[1:] for part in header.split(";") if part.strip()}
+    return directives["script-src"]
+
+
+@pytest.mark.parametrize(
+    "url", ["/admin/login/", "/admin/", "/admin/registry/individual/add/", "/admin/registry/location/import/"]
+)
+def test_strict_csp_header_on_admin_pages(client, admin_user, url):
+    if url != "/admin/login/":
+        client.force_login(admin_user)
+    response = client.get(url)
+    assert response.status_code == 200
+    header = response["Content-Security-Policy"]
+    assert script_src(header) == ["'self'"]
+    assert "'unsafe-inline'" not in script_src(header) and "'unsafe-eval'" not in script_src(header)
+    assert "object-src 'none'" in header and "frame-ancestors 'none'" in header
+    # No inline script in the page itself: every <script> has a src.
+    scripts = re.findall(r"<script\b([^>]*)>", response.content.decode())
+    assert scripts and all("src=" in attributes for attributes in scripts), scripts
+
+
+def test_session_expires_after_a_working_day_and_with_the_browser(client, maker):
+    assert settings.SESSION_COOKIE_AGE == 8 * 60 * 60
+    assert settings.SESSION_EXPIRE_AT_BROWSER_CLOSE is True
+    assert settings.SESSION_COOKIE_HTTPONLY is True
+    assert sign_in(client, "maker", PASSWORD).status_code == 302
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["expires"] == "" and cookie["max-age"] == ""  # a browser-session cookie
+    assert client.session.get_expire_at_browser_close()
+
+
+@pytest.mark.parametrize("weak", ["short1", "password1234", "12345678901234", "makerexample1"])
+def test_weak_passwords_are_refused(weak, maker):
+    with pytest.raises(ValidationError):
+        validate_password(weak, user=maker)
+
+
+def test_a_good_password_passes(maker):
+    validate_password("Harvest-Lantern-42x", user=maker)
