@@ -417,6 +417,29 @@ def enrolment_request(
     return approval_request(action="programs.enrol", target=plan, payload=payload, maker=user, reason=reason)
 
 
+def beneficiary_enrol_one(
+    *,
+    user: User,
+    plan: BenefitPlan,
+    individual: Individual | None = None,
+    household: Household | None = None,
+    status: str = BeneficiaryStatus.POTENTIAL,
+    data: dict[str, Any] | None = None,
+    reason: str = "",
+) -> Task:
+    """Request the enrolment of one individual (individual plan) or one household (household plan)."""
+    if (individual is None) == (household is None):
+        raise ValidationError("Enrol either one individual or one household.")
+    if plan.is_household and individual is not None:
+        raise ValidationError(f"{plan} is a household plan: enrol a household, not the individual {individual}.")
+    if not plan.is_household and household is not None:
+        raise ValidationError(f"{plan} is an individual plan: enrol an individual, not the household {household}.")
+    record = household if household is not None else individual
+    return enrolment_request(
+        user=user, plan=plan, selection=EnrolmentSelection(ids=[record.pk]), status=status, data=data, reason=reason
+    )
+
+
 def plan_enrol(
     *,
     plan: BenefitPlan,
