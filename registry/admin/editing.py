@@ -1,0 +1,123 @@
+"""What the individual and household admins share: a paginator that never counts a big table, 404 outside scope, and edits through maker-checker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import connections
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.functional import cached_property
+
+from registry.admin.history import ScopedHistoryAdmin
+from registry.selectors import location_list
+
+NOTHING_CHANGED = "nothing"
+
+
+class EstimatedCountPaginator(Paginator):
+    """Never a full COUNT(*) of a big table.
+
+    Unfiltered on PostgreSQL, the planner's row estimate (pg_class.reltuples)
+    is used once it is above `cap`; otherwise the count stops at `cap` + 1
+    rows (`SELECT count(*) FROM (... LIMIT cap + 1)`), so the last pages of a
+    huge filtered list are reached by narrowing the filter, not by paging.
+    """
+
+    cap = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        connection = connections[queryset.db]
+        if connection.vendor == "postgresql" and not queryset.query.where:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table])
+                row = cursor.fetchone()
+            if row and row[0] > self.cap:
+                return int(row[0])
+        return queryset.order_by().values("pk")[: self.cap + 1].count()
+
+
+class RegistryRecordAdmin(ScopedHistoryAdmin):
+    """Change pages 404 outside the user's locations; edits of existing records go through `registry.update`.
+
+    New records are created directly through the services (registering people
+    is the registry officer's job); every later edit is a change request: the
+    approval policy of `registry.update` decides whether it waits for a
+    checker or runs at once, and either way it is recorded as a task.
+    """
+
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "location":
+            kwargs["queryset"] = location_list(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with id {object_id} among yours.")
+        return obj
+
+    # Subclasses write: creation through the services, and the change request.
+    def create_record(self, request: HttpRequest, obj: Any, form: Any) -> Any:
+        raise NotImplementedError
+
+    def create_related(self, request: HttpRequest, obj: Any, formsets: list[Any]) -> None:
+        raise NotImplementedError
+
+    def request_change(self, request: HttpRequest, obj: Any, form: Any, formsets: list[Any]) -> Any:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            return  # an edit is requested in save_related, once the inlines are known
+        created = self.create_record(request, obj, form)
+        obj.pk = created.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: list[Any], change: bool) -> None:
+        for formset in formsets:  # the inlines are written by the services, not formset.save()
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if not change:
+            self.create_related(request, form.instance, formsets)
+            return
+        try:
+            request._registry_task = self.request_change(request, form.instance, form, formsets) or NOTHING_CHANGED
+        except ValidationError as exc:
+            request._registry_task = exc
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        task = getattr(request, "_registry_task", None)
+        if task is NOTHING_CHANGED or isinstance(task, ValidationError):
+            return None
+        if task is not None and task.state != "executed":
+            message = [{"changed": {"fields": [f"change requested: task #{task.pk}"]}}]
+        return super().log_change(request, obj, message)
+
+    def response_change(self, request: HttpRequest, obj: Any) -> HttpResponse:
+        task = getattr(request, "_registry_task", None)
+        if task is None:
+            return super().response_change(request, obj)
+        if isinstance(task, ValidationError):
+            self.message_user(request, " ".join(task.messages), messages.ERROR)
+        elif task is NOTHING_CHANGED:
+            self.message_user(request, "Nothing was changed.", messages.INFO)
+        elif task.state == "executed":
+            self.message_user(request, f"The change to {obj} was saved (task #{task.pk}, no approval needed).", messages.SUCCESS)
+        elif task.state == "failed":
+            self.message_user(request, f"The change to {obj} failed: {task.error}", messages.ERROR)
+        else:
+            self.message_user(request, f"Your change is waiting for approval (task #{task.pk}).", messages.WARNING)
+        if "_continue" in request.POST or isinstance(task, ValidationError):
+            url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        else:
+            url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+        return HttpResponseRedirect(url)
