@@ -1,0 +1,206 @@
+"""Benchmark: the registry pages, a 3-filter advanced search and the CSV export at 1,000,000 individuals on PostgreSQL.
+
+    .venv/bin/python bench/registry.py [--households 222000] [--seed 1] [--runs 7] [--fresh]
+
+Uses its own database (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/h_bench_registry): created and
+migrated when missing, filled with `manage.py generate_demo_data` up to --households (kept between runs unless
+--fresh drops it). Server time is the median of --runs requests through Django's test Client, in process.
+Baselines in the same run: the same search done the naive way (age computed per row, a full COUNT(*) for the
+paginator) and the plain Django admin changelist of individuals (which counts every row).
+The last line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_bench_registry"
+
+
+def database_prepare(url: str, *, fresh: bool) -> None:
+    import psycopg2
+
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    if name in {"", "postgres", "template0", "template1"}:
+        raise SystemExit(f"Refusing to use the database {name!r}: give the benchmark a database of its own.")
+    admin = psycopg2.connect(
+        dbname="postgres", user=parts.username or "postgres", password=parts.password,
+        host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        if fresh:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not cursor.fetchone():
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: kilobytes
+
+
+def median_ms(fn: Callable[[], object], runs: int) -> float:
+    fn()  # warm: connections, templates, caches
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 1)
+
+
+def get_ok(client, url: str) -> Callable[[], object]:  # type: ignore[no-untyped-def]
+    def fetch() -> object:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {url} answered {response.status_code}")
+        return response
+
+    return fetch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=222_000, help="about 4.5 individuals each")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--fresh", action="store_true", help="drop the database and generate again")
+    options = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "false")  # no query log growing through the export
+    sys.path.insert(0, str(ROOT))
+    database_prepare(url, fresh=options.fresh)
+
+    import django
+
+    django.setup()
+
+    from django.conf import settings
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    call_command("migrate", verbosity=0)
+
+    from portal.models import UserProfile
+    from portal.roles import REGISTRY_OFFICER
+    from registry.exports import export_headers, export_rows, write_csv
+    from registry.filters import individual_filterset
+    from registry.models import Household, Individual, Location
+
+    have = Individual.objects.count()
+    target = int(options.households * 4.5)
+    if have < target * 0.95:
+        print(f"Registry holds {have:,} individuals; generating {options.households:,} households...", flush=True)
+        started = time.monotonic()
+        call_command("generate_demo_data", households=options.households, seed=options.seed)
+        print(f"generated in {time.monotonic() - started:.0f} s", flush=True)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    individuals = Individual.objects.count()
+    print(f"{individuals:,} individuals, {Household.objects.count():,} households", flush=True)
+
+    region = Location.objects.filter(depth=0).order_by("pk").first()
+    admin, _ = User.objects.get_or_create(username="bench-admin", defaults={"is_staff": True, "is_superuser": True})
+    officer, created = User.objects.get_or_create(username="bench-officer", defaults={"is_staff": True})
+    if created:
+        officer.groups.set(Group.objects.filter(name=REGISTRY_OFFICER))
+        UserProfile.objects.get_or_create(user=officer)[0].locations.set([region])
+    household = Household.objects.filter(location__path__startswith=region.path, size__gte=4).order_by("pk").first()
+
+    admin_client, officer_client = Client(), Client()
+    admin_client.force_login(admin)
+    officer_client.force_login(officer)
+    search3 = {"sex": "F", "age_min": "18", "age_max": "59", "location": region.pk}
+    search3_url = "/admin/registry/search/?" + urlencode(search3)
+    figures: dict[str, object] = {"individuals": individuals}
+
+    figures["list_ms"] = median_ms(get_ok(admin_client, "/admin/registry/individual/"), options.runs)
+    figures["list_scoped_ms"] = median_ms(get_ok(officer_client, "/admin/registry/individual/"), options.runs)
+    figures["household_ms"] = median_ms(
+        get_ok(officer_client, f"/admin/registry/household/{household.pk}/change/"), options.runs
+    )
+    figures["search3_ms"] = median_ms(get_ok(officer_client, search3_url), options.runs)
+    figures["search3_admin_ms"] = median_ms(get_ok(admin_client, search3_url), options.runs)
+    search_custom = {"location": region.pk, "cf_disability": "true", "household_size_min": "5"}
+    figures["search3_custom_ms"] = median_ms(
+        get_ok(officer_client, "/admin/registry/search/?" + urlencode(search_custom)), options.runs
+    )
+    figures["search_sorted_name_ms"] = median_ms(
+        get_ok(officer_client, search3_url + "&sort=family_name"), options.runs
+    )
+
+    def counts_in(client, url: str) -> int:  # type: ignore[no-untyped-def]
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        return sum(
+            1 for q in captured.captured_queries
+            if "COUNT(" in q["sql"].upper() and ("registry_individual" in q["sql"] or "registry_household\"" in q["sql"])
+        )
+
+    figures["counts_list"] = counts_in(officer_client, "/admin/registry/individual/")
+    figures["counts_search3"] = counts_in(officer_client, search3_url)
+
+    figures["baseline_search3_ms"] = median_ms(lambda: naive_search(officer, region), max(3, options.runs // 2))
+
+    # Export: every row the administrator sees, in the CSV format, written to a temporary file.
+    filterset = individual_filterset({}, user=admin)
+    headers = export_headers("individual", filterset.schema)
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as target:
+        rows = write_csv(target, headers, export_rows("individual", filterset.qs, filterset.schema))
+    seconds = time.perf_counter() - started
+    figures["export_rows"] = rows
+    figures["export_rows_per_s"] = round(rows / seconds)
+    figures["export_peak_rss_growth_mb"] = round(peak_rss_mb() - rss_before, 1)
+    figures["peak_rss_mb"] = peak_rss_mb()
+
+    for key, value in figures.items():
+        print(f"{key:>28}: {value}")
+    print(json.dumps(figures))
+
+
+def naive_search(user, region) -> int:  # type: ignore[no-untyped-def]
+    """The same three filters the naive way: age computed for every row, then a paginator that counts all."""
+    from django.core.paginator import Paginator
+    from django.db.models import F, IntegerField, Q
+    from django.db.models.functions import Cast, ExtractYear, Now
+
+    from registry.selectors import individual_list
+
+    queryset = (
+        individual_list(user=user)
+        .annotate(age_years=Cast(ExtractYear(Now()) - ExtractYear(F("birth_date")), IntegerField()))
+        .filter(Q(sex="F"), Q(age_years__gte=18, age_years__lte=59), Q(location__path__startswith=region.path))
+        .order_by("pk")
+    )
+    paginator = Paginator(queryset, 25)
+    page = paginator.page(1)
+    return paginator.count + len(list(page.object_list))
+
+
+if __name__ == "__main__":
+    main()
