@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "approvals",
     "registry",
     "programs",
+    "uploads",
     "grievances",
     "portal",
     "fixtures",
