@@ -341,6 +341,9 @@ class _Converter:
             )
         if node.keywords:
             raise self.error(f"{name}() takes no named arguments", node)
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.error("* arguments are not allowed in an expression", arg)
         lowest, highest = FUNCTIONS[name]
         if not lowest <= len(node.args) <= highest:
             wanted = str(lowest) if lowest == highest else f"{lowest} to {highest}"
