@@ -82,8 +82,14 @@ def action_register(
     if not callable(executor):
         raise ImproperlyConfigured(f"Action {name!r}: executor must be a function.")
     action = Action(
-        name=name, label=label, executor=executor, describer=describer, can_view=can_view,
-        visible=visible, amount=amount, background=background,
+        name=name,
+        label=label,
+        executor=executor,
+        describer=describer,
+        can_view=can_view,
+        visible=visible,
+        amount=amount,
+        background=background,
     )
     _actions[name] = action
     return action

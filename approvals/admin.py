@@ -1,4 +1,4 @@
-"""Approvals in the admin: my approvals, my requests, every task, the task page with its decisions, policies."""
+"""Approvals in the admin: my approvals, my requests, all tasks, the task page and its decisions, policies."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from approvals.selectors import (
     task_retry_refusal,
     tasks_awaiting,
     user_can_see_target,
-    user_sees_all_tasks,
 )
 from approvals.services import error_text, task_approve, task_cancel, task_reject, task_retry
 
@@ -77,9 +76,23 @@ def admin_url_of(obj: Any) -> str:
 
 @admin.register(Task)
 class TaskAdmin(SimpleHistoryAdmin):
-    list_display = ["number", "action_display", "target_repr", "state", "waiting_level", "maker", "created_at"]
+    list_display = [
+        "number",
+        "action_display",
+        "target_repr",
+        "state",
+        "waiting_level",
+        "maker",
+        "created_at",
+    ]
     list_display_links = ["number", "target_repr"]
-    list_filter = [MineFilter, ActionFilter, "state", ("maker", admin.RelatedOnlyFieldListFilter), "created_at"]
+    list_filter = [
+        MineFilter,
+        ActionFilter,
+        "state",
+        ("maker", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    ]
     list_select_related = ["maker", "current_role"]
     search_fields = ["=id", "target_repr"]
     show_full_result_count = False
@@ -128,15 +141,37 @@ class TaskAdmin(SimpleHistoryAdmin):
         return [
             path("my-approvals/", view(self.awaiting_view), name="approvals_task_awaiting"),
             path("my-requests/", view(self.requested_view), name="approvals_task_requested"),
-            path("<path:object_id>/approve/", view(self.decision_view), {"verb": "approve"}, name="approvals_task_approve"),
-            path("<path:object_id>/reject/", view(self.decision_view), {"verb": "reject"}, name="approvals_task_reject"),
-            path("<path:object_id>/cancel/", view(self.decision_view), {"verb": "cancel"}, name="approvals_task_cancel"),
-            path("<path:object_id>/retry/", view(self.decision_view), {"verb": "retry"}, name="approvals_task_retry"),
+            path(
+                "<path:object_id>/approve/",
+                view(self.decision_view),
+                {"verb": "approve"},
+                name="approvals_task_approve",
+            ),
+            path(
+                "<path:object_id>/reject/",
+                view(self.decision_view),
+                {"verb": "reject"},
+                name="approvals_task_reject",
+            ),
+            path(
+                "<path:object_id>/cancel/",
+                view(self.decision_view),
+                {"verb": "cancel"},
+                name="approvals_task_cancel",
+            ),
+            path(
+                "<path:object_id>/retry/",
+                view(self.decision_view),
+                {"verb": "retry"},
+                name="approvals_task_retry",
+            ),
             *super().get_urls(),
         ]
 
     def awaiting_view(self, request: HttpRequest) -> HttpResponse:
-        return HttpResponseRedirect(reverse("admin:approvals_task_changelist") + "?mine=awaiting&state=pending")
+        return HttpResponseRedirect(
+            reverse("admin:approvals_task_changelist") + "?mine=awaiting&state=pending"
+        )
 
     def requested_view(self, request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:approvals_task_changelist") + "?mine=requested")
@@ -154,14 +189,23 @@ class TaskAdmin(SimpleHistoryAdmin):
             return HttpResponseNotAllowed(["POST"])
         task = self._task_or_404(request, object_id)
         comment = request.POST.get("comment", "")
-        services = {"approve": task_approve, "reject": task_reject, "cancel": task_cancel, "retry": task_retry}
+        services = {
+            "approve": task_approve,
+            "reject": task_reject,
+            "cancel": task_cancel,
+            "retry": task_retry,
+        }
         try:
             task = services[verb](task=task, user=request.user, comment=comment)
         except ValidationError as exc:
             self.message_user(request, error_text(exc), messages.ERROR)
         except OperationalError:
             # SQLite lets one writer in; the other is told to try again rather than shown an error page.
-            self.message_user(request, "The database was busy with another decision: reload the task and try again.", messages.ERROR)
+            self.message_user(
+                request,
+                "The database was busy with another decision: reload the task and try again.",
+                messages.ERROR,
+            )
         else:
             self._report(request, task, verb)
         return HttpResponseRedirect(reverse("admin:approvals_task_change", args=[task.pk]))
@@ -172,14 +216,26 @@ class TaskAdmin(SimpleHistoryAdmin):
         elif task.state == TaskState.EXECUTED:
             self.message_user(request, f"Task #{task.pk} was approved and executed.", messages.SUCCESS)
         elif task.state == TaskState.EXECUTING:
-            self.message_user(request, f"Task #{task.pk} was approved; it is executing in the background.", messages.SUCCESS)
+            self.message_user(
+                request, f"Task #{task.pk} was approved; it is executing in the background.", messages.SUCCESS
+            )
         elif verb == "approve":
-            self.message_user(request, f"Your approval of task #{task.pk} is recorded; it waits for level {task.current_level}.", messages.SUCCESS)
+            self.message_user(
+                request,
+                f"Your approval of task #{task.pk} is recorded; it waits for level {task.current_level}.",
+                messages.SUCCESS,
+            )
         else:
-            self.message_user(request, f"Task #{task.pk} is {task.get_state_display().lower()}.", messages.SUCCESS)
+            self.message_user(
+                request, f"Task #{task.pk} is {task.get_state_display().lower()}.", messages.SUCCESS
+            )
 
     def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         if request.method != "GET":
             # Tasks are never edited by hand: decisions go through the endpoints and their services.
@@ -196,7 +252,10 @@ class TaskAdmin(SimpleHistoryAdmin):
                 description_error = error_text(exc)
         decisions = list(task.approvals.select_related("user"))
         levels = [
-            {**level, "approvals": [d for d in decisions if d.level == level["order"] and d.decision == "approve"]}
+            {
+                **level,
+                "approvals": [d for d in decisions if d.level == level["order"] and d.decision == "approve"],
+            }
             for level in task.levels
         ]
         context = {
@@ -215,7 +274,9 @@ class TaskAdmin(SimpleHistoryAdmin):
             "decisions": decisions,
             "levels": levels,
             "can_decide": task_decision_refusal(task=task, user=user) is None,
-            "decide_refusal": task_decision_refusal(task=task, user=user) if task.state == TaskState.PENDING else "",
+            "decide_refusal": task_decision_refusal(task=task, user=user)
+            if task.state == TaskState.PENDING
+            else "",
             "can_cancel": task_cancel_refusal(task=task, user=user) is None,
             "can_retry": task_retry_refusal(task=task, user=user) is None,
             "has_view_permission": True,
@@ -225,9 +286,15 @@ class TaskAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Approve selected tasks", permissions=["approve"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[Task]) -> HttpResponse | None:
-        tasks = list(queryset.filter(state=TaskState.PENDING).select_related("maker", "current_role")[: BULK_APPROVE_LIMIT + 1])
+        tasks = list(
+            queryset.filter(state=TaskState.PENDING).select_related("maker", "current_role")[
+                : BULK_APPROVE_LIMIT + 1
+            ]
+        )
         if len(tasks) > BULK_APPROVE_LIMIT:
-            self.message_user(request, f"Select at most {BULK_APPROVE_LIMIT} tasks to approve at once.", messages.ERROR)
+            self.message_user(
+                request, f"Select at most {BULK_APPROVE_LIMIT} tasks to approve at once.", messages.ERROR
+            )
             return None
         if request.POST.get("post") == "yes":
             comment = request.POST.get("comment", "")
@@ -243,7 +310,11 @@ class TaskAdmin(SimpleHistoryAdmin):
                 else:
                     done.append(task)
             if done:
-                self.message_user(request, f"Approved {len(done)} task(s): {', '.join(f'#{t.pk}' for t in done)}.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"Approved {len(done)} task(s): {', '.join(f'#{t.pk}' for t in done)}.",
+                    messages.SUCCESS,
+                )
             for message in refused:
                 self.message_user(request, message, messages.ERROR)
             if not tasks:

@@ -42,10 +42,15 @@ class ApprovalLevel(models.Model):
 
     policy = models.ForeignKey(ApprovalPolicy, on_delete=models.CASCADE, related_name="levels")
     order = models.PositiveSmallIntegerField(default=1, help_text="Levels are approved in this order.")
-    role = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="+", help_text="Role that approves this level")
+    role = models.ForeignKey(
+        Group, on_delete=models.PROTECT, related_name="+", help_text="Role that approves this level"
+    )
     approvers_required = models.PositiveSmallIntegerField(default=1, help_text="Distinct approvers needed")
     applies_above_amount = models.DecimalField(
-        max_digits=18, decimal_places=2, null=True, blank=True,
+        max_digits=18,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text="Only when the task's amount is above this (e.g. large payrolls); empty: always.",
     )
     history = HistoricalRecords()
@@ -54,7 +59,9 @@ class ApprovalLevel(models.Model):
         ordering = ["policy", "order"]
         constraints = [
             models.UniqueConstraint(fields=["policy", "order"], name="approval_level_unique_order"),
-            models.CheckConstraint(condition=Q(approvers_required__gte=1), name="approval_level_required_positive"),
+            models.CheckConstraint(
+                condition=Q(approvers_required__gte=1), name="approval_level_required_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -91,19 +98,27 @@ class Task(FSMModelMixin, models.Model):
     """
 
     action = models.CharField(max_length=100)
-    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    content_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     object_id = models.PositiveBigIntegerField(null=True, blank=True)
     target = GenericForeignKey("content_type", "object_id")
-    target_repr = models.CharField(max_length=255, blank=True, help_text="The target as it read when requested")
+    target_repr = models.CharField(
+        max_length=255, blank=True, help_text="The target as it read when requested"
+    )
     payload = models.JSONField(default=dict, blank=True)
     reason = models.TextField(blank=True)
     amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
-    maker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_tasks")
+    maker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_tasks"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     state = FSMField(max_length=16, choices=TaskState.choices, default=TaskState.PENDING, protected=True)
     levels = models.JSONField(default=list, blank=True)
     current_level = models.PositiveSmallIntegerField(null=True, blank=True)
-    current_role = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    current_role = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     executed_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
@@ -187,7 +202,11 @@ class Task(FSMModelMixin, models.Model):
         self.executed_at = at
         self.error = ""
 
-    @transition(field=state, source=[TaskState.PENDING, TaskState.APPROVED, TaskState.EXECUTING], target=TaskState.FAILED)
+    @transition(
+        field=state,
+        source=[TaskState.PENDING, TaskState.APPROVED, TaskState.EXECUTING],
+        target=TaskState.FAILED,
+    )
     def fail(self, *, error: str) -> None:
         self.error = error
         self.current_level = None
@@ -205,7 +224,9 @@ class Approval(models.Model):
     """One decision on a task: who, at which level, what, why, when."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="approvals")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_decisions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approval_decisions"
+    )
     level = models.PositiveSmallIntegerField(null=True, blank=True)
     decision = models.CharField(max_length=16, choices=Decision.choices)
     comment = models.TextField(blank=True)

@@ -22,7 +22,9 @@ def _visible_q(user: User) -> tuple[Q, list[str]]:
     for name, action in actions_registered().items():
         if action.visible is not None:
             limited.append(name)
-            scoped |= Q(action=name) & (Q(object_id__isnull=True) | Q(object_id__in=action.visible(user).values("pk")))
+            scoped |= Q(action=name) & (
+                Q(object_id__isnull=True) | Q(object_id__in=action.visible(user).values("pk"))
+            )
         elif action.can_view is not None:
             python_only.append(name)
     return (~Q(action__in=limited) | scoped) if limited else Q(), python_only
@@ -120,14 +122,19 @@ def task_decision_refusal(*, task: Task, user: User) -> str | None:
     if not user.is_authenticated or not user.is_active:
         return "Only a signed-in, active user can decide on a task."
     if task.state != TaskState.PENDING:
-        return f"Task #{task.pk} is already {task.get_state_display().lower()}: there is nothing left to decide."
+        return (
+            f"Task #{task.pk} is already {task.get_state_display().lower()}: there is nothing left to decide."
+        )
     level = task.level_spec()
     if level is None:
         return f"Task #{task.pk} has no level waiting for a decision."
     if user.pk == task.maker_id:
         return f"You requested task #{task.pk}: its maker cannot approve or reject it (cancel it instead)."
     if not user_holds_role(user, level["role_id"]):
-        return f"Level {level['order']} of task #{task.pk} is decided by the role “{level['role']}”, which you do not hold."
+        return (
+            f"Level {level['order']} of task #{task.pk} is decided by the role “{level['role']}”, "
+            "which you do not hold."
+        )
     earlier = task.approvals.filter(user=user, decision=Decision.APPROVE).first()
     if earlier is not None:
         return (

@@ -67,7 +67,12 @@ def _levels_snapshot(policy: ApprovalPolicy, amount: Decimal | None) -> list[dic
     if not policy.requires_approval:
         return []
     return [
-        {"order": level.order, "role_id": level.role_id, "role": level.role.name, "required": level.approvers_required}
+        {
+            "order": level.order,
+            "role_id": level.role_id,
+            "role": level.role.name,
+            "required": level.approvers_required,
+        }
         for level in policy.levels.select_related("role").order_by("order")
         if level.applies_to(amount)
     ]
@@ -76,8 +81,8 @@ def _levels_snapshot(policy: ApprovalPolicy, amount: Decimal | None) -> list[dic
 def _open_task_message(task: Task) -> str:
     return (
         f"Task #{task.pk} ({task.action_label}, {task.get_state_display().lower()}, requested by "
-        f"{task.maker} on {task.created_at:%Y-%m-%d %H:%M}) is already open for {task.target_repr or 'this target'}: "
-        "wait for its decision or cancel it first."
+        f"{task.maker} on {task.created_at:%Y-%m-%d %H:%M}) is already open for "
+        f"{task.target_repr or 'this target'}: wait for its decision or cancel it first."
     )
 
 
@@ -99,7 +104,9 @@ def approval_request(
     if not maker.is_authenticated or not maker.is_active:
         raise ValidationError("Only a signed-in, active user can request an action.")
     if not isinstance(payload, dict):
-        raise ValidationError(f"The payload of {action} must be a JSON object (a dict), not {type(payload).__name__}.")
+        raise ValidationError(
+            f"The payload of {action} must be a JSON object (a dict), not {type(payload).__name__}."
+        )
     payload = _jsonable(payload, what=f"payload of {action}")
     content_type = object_id = None
     if target is not None:
@@ -118,9 +125,15 @@ def approval_request(
         policy = policy_get_or_create(action=action)
         levels = _levels_snapshot(policy, amount)
         task = Task(
-            action=action, content_type=content_type, object_id=object_id,
+            action=action,
+            content_type=content_type,
+            object_id=object_id,
             target_repr=str(target)[:255] if target is not None else "",
-            payload=payload, reason=reason, amount=amount, maker=maker, levels=levels,
+            payload=payload,
+            reason=reason,
+            amount=amount,
+            maker=maker,
+            levels=levels,
         )
         if levels:
             task.current_level, task.current_role_id = levels[0]["order"], levels[0]["role_id"]
@@ -172,7 +185,8 @@ def approval_decide(*, task: Task, user: User, decision: str, comment: str = "")
         if locked is None or locked.state != TaskState.PENDING:
             current = locked or Task.objects.get(pk=task.pk)
             raise ValidationError(
-                f"Task #{current.pk} is already {current.get_state_display().lower()}: there is nothing left to decide."
+                f"Task #{current.pk} is already {current.get_state_display().lower()}: "
+                "there is nothing left to decide."
             )
         task = locked
         level = task.level_spec()
@@ -183,8 +197,12 @@ def approval_decide(*, task: Task, user: User, decision: str, comment: str = "")
         if refusal:
             raise ValidationError(refusal)
         if _target_missing(task):
-            return _fail(task, f"The {task.content_type.name} this task acts on ({task.target_repr}) was deleted.")
-        Approval.objects.create(task=task, user=user, level=level["order"], decision=decision, comment=comment)
+            return _fail(
+                task, f"The {task.content_type.name} this task acts on ({task.target_repr}) was deleted."
+            )
+        Approval.objects.create(
+            task=task, user=user, level=level["order"], decision=decision, comment=comment
+        )
         if decision == Decision.REJECT:
             task.reject()
             task.decided_at = timezone.now()
@@ -220,7 +238,9 @@ def task_cancel(*, task: Task, user: User, comment: str = "") -> Task:
     refusal = task_cancel_refusal(task=task, user=user)
     if refusal:
         raise ValidationError(refusal)
-    Approval.objects.create(task=task, user=user, level=task.current_level, decision=Decision.CANCEL, comment=comment)
+    Approval.objects.create(
+        task=task, user=user, level=task.current_level, decision=Decision.CANCEL, comment=comment
+    )
     task.cancel()
     task.decided_at = timezone.now()
     task.save()
@@ -259,8 +279,10 @@ def _execute(*, task: Task, action: Action | None, user: User) -> None:
         from jobs.services import job_start
 
         job = job_start(
-            task=task_execute_job, label=f"Task #{task.pk}: {action.label}",
-            user=user if user.is_authenticated else None, args=(task.pk,),
+            task=task_execute_job,
+            label=f"Task #{task.pk}: {action.label}",
+            user=user if user.is_authenticated else None,
+            args=(task.pk,),
         )
         task.start_background(job=job)
         task.save()
@@ -287,7 +309,9 @@ def task_execute_in_job(*, task_id: int, progress: Any) -> None:
             return
         action = action_get(task.action)
         if _target_missing(task):
-            raise ValidationError(f"The {task.content_type.name} this task acts on ({task.target_repr}) was deleted.")
+            raise ValidationError(
+                f"The {task.content_type.name} this task acts on ({task.target_repr}) was deleted."
+            )
         target = task.target if task.content_type_id else None
         result = action.executor(target=target, payload=task.payload, task=task, progress=progress)
         task.finish(result=_jsonable(result, what=f"result of {task.action}"), at=timezone.now())

@@ -45,8 +45,11 @@ def rename_execute(*, target: Location, payload: dict[str, Any], task: Any, **kw
         raise ValidationError({"name": f"Another location is already called {name}."})
     with _lock:
         executions.append(task.pk)
-    # A counter in the row itself: two executions would leave 2.
-    Location.objects.filter(pk=target.pk).update(name=name, latitude=F("latitude") + 1)
+    # A counter in the row itself: two executions would leave 2. save() puts the change on the history.
+    location = Location.objects.get(pk=target.pk)
+    location.name = name
+    location.latitude = (location.latitude or 0) + 1
+    location.save()
     return {"renamed": name}
 
 
@@ -59,7 +62,9 @@ def explode_execute(*, target: Location, payload: dict[str, Any], task: Any, **k
     raise RuntimeError("the executor broke after writing")
 
 
-def bulk_execute(*, target: Location, payload: dict[str, Any], task: Any, progress: Any, **kwargs: Any) -> dict[str, Any]:
+def bulk_execute(
+    *, target: Location, payload: dict[str, Any], task: Any, progress: Any, **kwargs: Any
+) -> dict[str, Any]:
     children = list(Location.objects.filter(parent=target).order_by("pk").values_list("pk", flat=True))
     for done, pk in enumerate(children, start=1):
         Location.objects.filter(pk=pk).update(name=F("code"))
@@ -72,7 +77,9 @@ def bulk_execute(*, target: Location, payload: dict[str, Any], task: Any, progre
 def bulk_describe(*, target: Location, payload: dict[str, Any]) -> Description:
     children = Location.objects.filter(parent=target)
     return Description(
-        count=children.count(), total=Decimal("12.50"), sample=list(children.values_list("name", flat=True)[:3]),
+        count=children.count(),
+        total=Decimal("12.50"),
+        sample=list(children.values_list("name", flat=True)[:3]),
         summary="Rename every child after its code",
     )
 
@@ -87,15 +94,26 @@ def pay_amount(*, target: Location, payload: dict[str, Any]) -> Decimal:
 
 def register_test_actions() -> None:
     action_register(
-        RENAME, label="Rename a location", executor=rename_execute, describer=rename_describe, visible=visible_locations
+        RENAME,
+        label="Rename a location",
+        executor=rename_execute,
+        describer=rename_describe,
+        visible=visible_locations,
     )
     action_register(
-        RENAME_CAN_VIEW, label="Rename a location (per-object check)", executor=rename_execute,
-        describer=rename_describe, can_view=can_view_location,
+        RENAME_CAN_VIEW,
+        label="Rename a location (per-object check)",
+        executor=rename_execute,
+        describer=rename_describe,
+        can_view=can_view_location,
     )
     action_register(EXPLODE, label="Break", executor=explode_execute, visible=visible_locations)
     action_register(
-        BULK, label="Rename children", executor=bulk_execute, describer=bulk_describe, visible=visible_locations,
+        BULK,
+        label="Rename children",
+        executor=bulk_execute,
+        describer=bulk_describe,
+        visible=visible_locations,
         background=True,
     )
     action_register(PAY, label="Pay", executor=pay_execute, amount=pay_amount, visible=visible_locations)

@@ -13,6 +13,22 @@ from tests.approvals import actions
 from tests.conftest import Tree, make_user
 
 
+def roles_present() -> None:
+    """A transactional test's flush empties the role groups the migrations made; make them again."""
+    from portal.roles import ROLES, roles_sync
+
+    if Group.objects.filter(name__in=ROLES).count() < len(ROLES):
+        roles_sync()
+
+
+@pytest.fixture(autouse=True)
+def transactional_roles(request) -> None:  # type: ignore[no-untyped-def]
+    marker = request.node.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        request.getfixturevalue("transactional_db")
+        roles_present()
+
+
 @pytest.fixture(autouse=True)
 def test_actions() -> Iterator[None]:
     actions.register_test_actions()
@@ -24,7 +40,9 @@ def test_actions() -> Iterator[None]:
 @pytest.fixture
 def immediate_jobs(settings):  # type: ignore[no-untyped-def]
     """Background jobs run in-process when their transaction commits."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}
+    }
 
 
 @pytest.fixture
@@ -50,13 +68,20 @@ def outsider(tree: Tree) -> User:
     return make_user("outsider", roles=(AUDITOR,), locations=(tree.north,))
 
 
-def policy_set(action: str, *levels: tuple[str, int, str | None], requires_approval: bool = True) -> ApprovalPolicy:
+def policy_set(
+    action: str, *levels: tuple[str, int, str | None], requires_approval: bool = True
+) -> ApprovalPolicy:
     """(role, approvers_required, applies_above_amount) per level, in order."""
-    policy, _ = ApprovalPolicy.objects.update_or_create(action=action, defaults={"requires_approval": requires_approval})
+    policy, _ = ApprovalPolicy.objects.update_or_create(
+        action=action, defaults={"requires_approval": requires_approval}
+    )
     policy.levels.all().delete()
     for order, (role, required, above) in enumerate(levels, start=1):
         ApprovalLevel.objects.create(
-            policy=policy, order=order, role=Group.objects.get(name=role), approvers_required=required,
+            policy=policy,
+            order=order,
+            role=Group.objects.get(name=role),
+            approvers_required=required,
             applies_above_amount=above,
         )
     return policy

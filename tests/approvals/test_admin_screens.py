@@ -1,4 +1,4 @@
-"""The admin screens: my approvals with its count, my requests, all tasks, the task page, decisions through it."""
+"""Admin screens: my approvals and its count, my requests, all tasks, the task page, decisions through it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ pytestmark = pytest.mark.django_db
 def many_tasks(tree, maker, count: int, prefix: str = "X") -> list[Task]:
     tasks = []
     for n in range(count):
-        location = Location.objects.create(code=f"N-{prefix}-{n}", name=f"Village {prefix}{n}", parent=tree.north)
+        location = Location.objects.create(
+            code=f"N-{prefix}-{n}", name=f"Village {prefix}{n}", parent=tree.north
+        )
         action = RENAME if n % 2 else RENAME_CAN_VIEW
         tasks.append(approval_request(action=action, target=location, payload={"name": f"V{n}"}, maker=maker))
     return tasks
@@ -29,7 +31,9 @@ def header_count(response) -> int:  # type: ignore[no-untyped-def]
     return int(match.group(1))
 
 
-def test_my_approvals_lists_what_i_can_approve_with_the_count_in_the_header(client, tree, maker, checker, south_checker):
+def test_my_approvals_lists_what_i_can_approve_with_the_count_in_the_header(
+    client, tree, maker, checker, south_checker
+):
     tasks = many_tasks(tree, maker, 3)
     client.force_login(checker)
     response = client.get("/admin/approvals/task/my-approvals/", follow=True)
@@ -53,10 +57,14 @@ def test_my_requests_lists_the_makers_tasks(client, tree, maker, south_officer):
     assert {t.pk for t in response.context["cl"].result_list} == {t.pk for t in tasks}
 
 
-def test_all_tasks_filter_by_action_state_maker_and_date(client, tree, maker, administrator, checker, south_officer):
+def test_all_tasks_filter_by_action_state_maker_and_date(
+    client, tree, maker, administrator, checker, south_officer
+):
     tasks = many_tasks(tree, maker, 4)
     task_approve(task=tasks[1], user=checker)
-    southern = approval_request(action=RENAME, target=tree.south, payload={"name": "Sud"}, maker=south_officer)
+    southern = approval_request(
+        action=RENAME, target=tree.south, payload={"name": "Sud"}, maker=south_officer
+    )
     client.force_login(administrator)
     listing = client.get("/admin/approvals/task/")
     assert listing.status_code == 200
@@ -73,7 +81,9 @@ def test_all_tasks_filter_by_action_state_maker_and_date(client, tree, maker, ad
     assert pks("created_at__gte=2999-01-01T00:00:00%2B00:00") == set()
 
 
-def test_changelist_queries_do_not_grow_with_the_number_of_tasks(client, tree, maker, checker, django_assert_max_num_queries):
+def test_changelist_queries_do_not_grow_with_the_number_of_tasks(
+    client, tree, maker, checker, django_assert_max_num_queries
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -89,7 +99,9 @@ def test_changelist_queries_do_not_grow_with_the_number_of_tasks(client, tree, m
 
 
 def test_task_page_shows_the_change_the_levels_and_decision_buttons(client, tree, maker, checker):
-    task = approval_request(action=RENAME, target=tree.north_a, payload={"name": "Nord A"}, maker=maker, reason="Spelling")
+    task = approval_request(
+        action=RENAME, target=tree.north_a, payload={"name": "Nord A"}, maker=maker, reason="Spelling"
+    )
     client.force_login(checker)
     response = client.get(f"/admin/approvals/task/{task.pk}/change/")
     html = response.content.decode()
@@ -112,6 +124,8 @@ def test_approving_through_the_page_applies_the_change(client, tree, maker, chec
     response = client.post(f"/admin/approvals/task/{task.pk}/approve/", {"comment": "ok"}, follow=True)
     assert f"Task #{task.pk} was approved and executed." in [str(m) for m in response.context["messages"]]
     assert Location.objects.get(pk=tree.north_a.pk).name == "Nord A"
+    # The target's own history says who made the change effective.
+    assert Location.history.filter(id=tree.north_a.pk).latest("history_date").history_user == checker
     html = response.content.decode()
     assert "Executed" in html and "checker" in html and ">ok<" in html
 
@@ -165,18 +179,30 @@ def test_policies_and_levels_are_edited_in_the_admin(client, administrator, tree
     response = client.post(
         "/admin/approvals/approvalpolicy/add/",
         {
-            "action": RENAME, "requires_approval": "on", "notes": "",
-            "levels-TOTAL_FORMS": "2", "levels-INITIAL_FORMS": "0", "levels-MIN_NUM_FORMS": "0", "levels-MAX_NUM_FORMS": "1000",
-            "levels-0-order": "1", "levels-0-role": Group.objects.get(name="Approver").pk, "levels-0-approvers_required": "2",
-            "levels-1-order": "2", "levels-1-role": Group.objects.get(name="Payment officer").pk,
-            "levels-1-approvers_required": "1", "levels-1-applies_above_amount": "500",
+            "action": RENAME,
+            "requires_approval": "on",
+            "notes": "",
+            "levels-TOTAL_FORMS": "2",
+            "levels-INITIAL_FORMS": "0",
+            "levels-MIN_NUM_FORMS": "0",
+            "levels-MAX_NUM_FORMS": "1000",
+            "levels-0-order": "1",
+            "levels-0-role": Group.objects.get(name="Approver").pk,
+            "levels-0-approvers_required": "2",
+            "levels-1-order": "2",
+            "levels-1-role": Group.objects.get(name="Payment officer").pk,
+            "levels-1-approvers_required": "1",
+            "levels-1-applies_above_amount": "500",
         },
     )
     assert response.status_code == 302, response.context["adminform"].errors if response.context else response
     policy = ApprovalPolicy.objects.get(action=RENAME)
     assert [(lv.order, lv.role.name, lv.approvers_required) for lv in policy.levels.all()] == [
-        (1, "Approver", 2), (2, "Payment officer", 1)
+        (1, "Approver", 2),
+        (2, "Payment officer", 1),
     ]
     task = approval_request(action=RENAME, target=tree.north_a, payload={"name": "X"}, maker=maker)
-    assert [level["required"] for level in task.levels] == [2]  # no amount: the threshold level does not apply
+    assert [level["required"] for level in task.levels] == [
+        2
+    ]  # no amount: the threshold level does not apply
     assert client.get("/admin/approvals/approvalpolicy/").status_code == 200

@@ -1,4 +1,4 @@
-"""Two approvers clicking at the same moment: the executor runs once (row lock on PostgreSQL, one writer on SQLite)."""
+"""Two approvers clicking at the same moment: the executor runs once (row lock; one writer on SQLite)."""
 
 from __future__ import annotations
 

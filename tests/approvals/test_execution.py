@@ -1,4 +1,4 @@
-"""Execution: once, inside the task's transaction; a failure leaves nothing applied and the reason on the task."""
+"""Execution: once, in the task's transaction; a failure leaves nothing applied and the reason on the task."""
 
 from __future__ import annotations
 

@@ -35,7 +35,8 @@ def test_fsm_admin_transition_post_on_the_change_form_is_refused(client, task, r
     client.force_login(request.getfixturevalue(who))
     for transition in ("approve", "finish", "advance"):
         response = client.post(
-            f"/admin/approvals/task/{task.pk}/change/", {"_fsm_transition_to": transition, "state": "executed"}
+            f"/admin/approvals/task/{task.pk}/change/",
+            {"_fsm_transition_to": transition, "state": "executed"},
         )
         assert response.status_code == 403
         response = client.post(f"/admin/approvals/task/{task.pk}/transition/{transition}/", {})

@@ -1,4 +1,4 @@
-"""Policies: ordered levels, each by a role and a number of distinct approvers; amount thresholds add levels."""
+"""Policies: ordered levels, each by a role and a number of distinct approvers; thresholds add levels."""
 
 from __future__ import annotations
 
@@ -24,7 +24,11 @@ def test_two_levels_run_in_order_and_the_action_waits_for_the_last(tree, maker, 
     with pytest.raises(ValidationError, match="role “Approver”"):
         task_approve(task=task, user=payer)  # level 2's role does not approve level 1
     task = task_approve(task=task, user=checker)
-    assert task.state == TaskState.PENDING and task.current_level == 2 and task.current_role.name == PAYMENT_OFFICER
+    assert (
+        task.state == TaskState.PENDING
+        and task.current_level == 2
+        and task.current_role.name == PAYMENT_OFFICER
+    )
     assert Location.objects.get(pk=tree.north_a.pk).name == "North A"
 
     with pytest.raises(ValidationError, match="role “Payment officer”"):
@@ -33,7 +37,8 @@ def test_two_levels_run_in_order_and_the_action_waits_for_the_last(tree, maker, 
     assert task.state == TaskState.EXECUTED
     assert Location.objects.get(pk=tree.north_a.pk).name == "Twice"
     assert list(Approval.objects.filter(task=task).values_list("user__username", "level")) == [
-        ("checker", 1), ("supervisor", 2),
+        ("checker", 1),
+        ("supervisor", 2),
     ]
 
 

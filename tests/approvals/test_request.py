@@ -1,4 +1,4 @@
-"""Requesting an action: the task records who asked for what; one open task per target; no-approval policies run at once."""
+"""Requesting: the task records who asked for what; one open task per target; no-approval runs at once."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_request_creates_a_pending_task_with_everything_recorded(tree, maker):
-    task = approval_request(action=RENAME, target=tree.north_a, payload={"name": "Nord A"}, maker=maker, reason="Typo")
+    task = approval_request(
+        action=RENAME, target=tree.north_a, payload={"name": "Nord A"}, maker=maker, reason="Typo"
+    )
     task = Task.objects.get(pk=task.pk)
     assert task.state == TaskState.PENDING
     assert task.action == RENAME
@@ -25,7 +27,9 @@ def test_request_creates_a_pending_task_with_everything_recorded(tree, maker):
     assert task.maker == maker
     assert task.reason == "Typo"
     assert task.created_at is not None
-    assert task.levels == [{"order": 1, "role_id": Group.objects.get(name="Approver").pk, "role": "Approver", "required": 1}]
+    assert task.levels == [
+        {"order": 1, "role_id": Group.objects.get(name="Approver").pk, "role": "Approver", "required": 1}
+    ]
     assert task.current_level == 1 and task.current_role.name == "Approver"
     assert Location.objects.get(pk=tree.north_a.pk).name == "North A"  # nothing happens before approval
     assert executions == []
@@ -71,17 +75,28 @@ def test_action_registered_after_the_migration_gets_a_default_policy_lazily(tree
     approval_request(action=RENAME, target=tree.north_a, payload={"name": "X"}, maker=maker)
     policy = ApprovalPolicy.objects.get(action=RENAME)
     assert policy.requires_approval
-    assert [(level.order, level.role.name, level.approvers_required) for level in policy.levels.all()] == [(1, "Approver", 1)]
+    assert [(level.order, level.role.name, level.approvers_required) for level in policy.levels.all()] == [
+        (1, "Approver", 1)
+    ]
 
 
 def test_data_migration_created_defaults_for_the_known_actions(db):
     known = {
-        "registry.update", "programs.enrol", "programs.beneficiary_status", "programs.plan_close",
-        "uploads.commit", "payments.payroll_approve",
+        "registry.update",
+        "programs.enrol",
+        "programs.beneficiary_status",
+        "programs.plan_close",
+        "uploads.commit",
+        "payments.payroll_approve",
     }
     assert known <= set(ApprovalPolicy.objects.values_list("action", flat=True))
     for level in ApprovalLevel.objects.filter(policy__action__in=known).select_related("role"):
-        assert (level.order, level.role.name, level.approvers_required, level.applies_above_amount) == (1, "Approver", 1, None)
+        assert (level.order, level.role.name, level.approvers_required, level.applies_above_amount) == (
+            1,
+            "Approver",
+            1,
+            None,
+        )
 
 
 def test_amount_is_computed_and_stored(tree, maker):

@@ -6,7 +6,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from approvals.models import Approval, Decision, Task, TaskState
-from approvals.services import approval_decide, approval_request, task_approve, task_cancel, task_reject, task_retry
+from approvals.services import (
+    approval_decide,
+    approval_request,
+    task_approve,
+    task_cancel,
+    task_reject,
+    task_retry,
+)
 from registry.models import Location
 from tests.approvals.actions import RENAME, RENAME_CAN_VIEW, executions
 

@@ -1,0 +1,62 @@
+"""Maker-checker in a real browser: a maker asks for a change, a checker approves it, the change appears."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from approvals.models import Task, TaskState
+from registry.models import Individual
+from registry.services import individual_create
+from tests.approvals.conftest import roles_present
+from tests.conftest import browser_login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def roles(transactional_db) -> None:  # type: ignore[no-untyped-def]
+    roles_present()
+
+
+def test_maker_requests_checker_approves_and_the_change_appears(roles, page, tree, maker, checker):
+    from playwright.sync_api import expect
+
+    person = individual_create(
+        given_name="Amina", family_name="Diallo", sex="F", location=tree.north_a, user=maker
+    )
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+    # The maker edits the record: the edit waits for approval instead of being saved.
+    browser_login(page, "maker")
+    page.goto(f"/admin/registry/individual/{person.pk}/change/")
+    page.fill("#id_given_name", "Aminata")
+    page.click("input[name=_save]")
+    task = Task.objects.get(action="registry.update", object_id=person.pk)
+    assert task.state == TaskState.PENDING and task.maker == maker
+    assert Individual.objects.get(pk=person.pk).given_name == "Amina"
+    page.goto("/admin/approvals/task/my-requests/")
+    expect(page.locator("#result_list")).to_contain_text("Edit registry data")
+    page.click("#logout-form button")
+
+    # The checker sees it waiting, reads the before/after and approves.
+    browser_login(page, "checker")
+    expect(page.locator("#approvals-waiting-count")).to_have_text("1")
+    page.click("#approvals-waiting")
+    page.click(f"#result_list a[href*='/task/{task.pk}/change/']")
+    changes = page.locator("#task-changes")
+    expect(changes).to_contain_text("Amina")
+    expect(changes).to_contain_text("Aminata")
+    page.fill("#approve-comment", "Matches the ID card")
+    page.click("#task-approve")
+    expect(page.locator("#task-state")).to_have_text("Executed")
+    expect(page.locator("#task-decisions")).to_contain_text("Matches the ID card")
+    expect(page.locator("#approvals-waiting-count")).to_have_text("0")
+
+    # The change is there, on the record and on its history.
+    assert Individual.objects.get(pk=person.pk).given_name == "Aminata"
+    page.goto(f"/admin/registry/individual/{person.pk}/change/")
+    assert re.search("Aminata", page.content())
+    assert not [e for e in errors if "Content Security Policy" in e], errors
