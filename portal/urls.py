@@ -2,11 +2,12 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("admin/demo-data/", include("fixtures.urls")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
 ]
 
