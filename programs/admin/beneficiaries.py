@@ -16,7 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from approvals.services import error_text
 from programs.admin.plans import _queued, _report
-from programs.forms import StatusChangeForm
+from programs.forms import ReasonForm, StatusChangeForm
 from programs.models import STATUS_TRANSITIONS, TRANSITION_LABELS, Beneficiary, BeneficiaryStatusChange, PlanStatus
 from programs.selectors import beneficiary_list, plan_list, user_can_manage_plan
 from programs.services import beneficiary_data_update, beneficiary_status_request
@@ -184,9 +184,6 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
             request._programs_refused = True  # type: ignore[attr-defined]
             _report(request, self, exc)
 
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        return None  # the status changes are a record, never edited
-
     def response_change(self, request: HttpRequest, obj: Beneficiary) -> HttpResponse:
         if getattr(request, "_programs_refused", False):
             return HttpResponseRedirect(reverse("admin:programs_beneficiary_change", args=[obj.pk]))
@@ -252,7 +249,7 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
         plan = plan_list(user=request.user).filter(pk=plan_ids[0]).first()
         if plan is None:
             raise Http404
-        form = StatusChangeForm(request.POST if request.POST.get("post") else None, initial={"transition": transition})
+        form = ReasonForm(request.POST if request.POST.get("post") else None)
         if request.POST.get("post") and form.is_valid():
             ids = list(queryset.values_list("pk", flat=True))
             try:
