@@ -32,11 +32,14 @@ from registry.expressions.nodes import (
     Node,
     Unary,
     Variable,
+    children,
     walk,
 )
 from registry.expressions.parser import parse
 
 EXPECTED_KINDS = (NUMBER, BOOLEAN, STRING, DATE)
+# Some constructs repeat an operand in the SQL (x ** 3 is x * x * x); this bounds the SQL's size.
+MAX_SQL_SIZE = 2000
 
 _VERBS = {
     "+": "cannot add {l} and {r}",
@@ -76,8 +79,30 @@ def check(text: str | Node, context: ExpressionContext, *, expect: str | None = 
             start=root.start,
             end=root.end,
         )
+    if sql_size(root) > MAX_SQL_SIZE:
+        raise ExpressionError(
+            "the expression would expand into too large a query (nested ** or min/max repeat their operands)",
+            text=source,
+            start=root.start,
+            end=root.end,
+        )
     names = frozenset(node.name for node in walk(root) if isinstance(node, Variable))
     return TypedExpression(text=source, root=root, type=result, variables=names)
+
+
+def sql_size(node: Node) -> int:
+    """Roughly how many operands the compiled SQL holds, counting the copies some constructs make."""
+    if isinstance(node, Binary):
+        left, right = sql_size(node.left), sql_size(node.right)  # type: ignore[arg-type]
+        if node.op == "**":
+            return 1 + left * max(node.right.value, 1)  # type: ignore[union-attr]
+        return 1 + (2 * (left + right) if node.op == "%" else left + right)
+    parts = sum(sql_size(child) for child in children(node))
+    if isinstance(node, Call) and node.function in ("min", "max"):
+        return 1 + 2 * parts  # PostgreSQL checks the arguments for NULL, then compares them
+    if isinstance(node, Call) and node.function == "years_since":
+        return 1 + 3 * parts
+    return 1 + parts
 
 
 def _a(label: str) -> str:

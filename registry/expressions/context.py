@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import keyword
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -202,7 +203,7 @@ class ExpressionContext:
     ) -> ExpressionContext:
         """`prefix.<property>` for each property of a JSON Schema whose type expressions can use."""
         for key, spec in ((schema or {}).get("properties") or {}).items():
-            if not isinstance(spec, Mapping) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key):
+            if not isinstance(spec, Mapping) or not _is_usable_name(key):
                 continue
             expr_type = schema_type(spec)
             if expr_type is None:
@@ -267,13 +268,20 @@ class ExpressionContext:
         return [v for v in self if any(fnmatchcase(v.name, pattern) for pattern in patterns)]
 
     def _put(self, variable: ContextVariable, *, replace_existing: bool, skip_existing: bool = False) -> None:
-        if not _NAME.fullmatch(variable.name) or variable.name.split(".")[0] in _RESERVED:
+        if not _is_usable_name(variable.name):
             raise ExpressionError(f'"{variable.name}" cannot be a variable name')
         if variable.name in self._variables and not replace_existing:
             if skip_existing:
                 return
             raise ExpressionError(f'the variable "{variable.name}" is defined twice')
         self._variables[variable.name] = variable
+
+
+def _is_usable_name(name: str) -> bool:
+    """Whether expressions can spell `name`: identifiers joined by dots, no Python keyword, no builtin."""
+    if not _NAME.fullmatch(name) or name.split(".")[0] in _RESERVED:
+        return False
+    return not any(keyword.iskeyword(part) for part in name.split("."))
 
 
 def unknown_name_message(name: str, candidates: Iterable[str]) -> str:

@@ -210,6 +210,8 @@ class TestIndividualVariables:
         }
         assert selected(registry, 'data.occupation in ["farmer", "trader"]', people_context) == {"ana", "ben"}
         assert selected(registry, "data.enrolled_on < date('2021-01-01')", people_context) == {"ana"}
+        enrolled = per_person(registry, "data.enrolled_on", people_context)
+        assert enrolled["ana"] == date(2020, 1, 1) and enrolled["eve"] is None  # "someday" is no date
         assert selected(registry, 'data.nickname == "Annie"', people_context) == {"ana"}
         assert per_person(registry, "data.children * 2", people_context)["ana"] == 8
 
@@ -304,7 +306,7 @@ class TestHouseholdVariables:
             "count_age_5_17": {"H1": 0, "H2": 1, "H3": 0},
             "count_age_18_59": {"H1": 0, "H2": 0, "H3": 0},
             "count_age_60_plus": {"H1": 2, "H2": 0, "H3": 0},
-            "count_age_65_plus": {"H1": 1, "H2": 0, "H3": 0},  # Ben turns 65 tomorrow... in a year
+            "count_age_65_plus": {"H1": 1, "H2": 0, "H3": 0},  # Ben is 64 until tomorrow
             "count_under_18": {"H1": 1, "H2": 1, "H3": 0},
         }
         for name, values in expected.items():
@@ -372,6 +374,17 @@ def test_beneficiary_style_composition(registry: Registry) -> None:
         compile_filter("household.data.monthly_income > 100 and household.head.age < 18", context)
     )
     assert {m.individual.given_name for m in heads} == {"Dan", "Eve"}
+
+
+@pytest.mark.django_db
+def test_one_query_whatever_the_variables(
+    registry: Registry, people_context: ExpressionContext, django_assert_num_queries: Any
+) -> None:
+    text = "if(household.head.age >= 65, 2, 1) * (household_size + count_age_0_4) + age // 10"
+    expression = compile_annotation(text, people_context, today=TODAY)
+    with django_assert_num_queries(1):
+        values = dict(Individual.objects.annotate(value=expression).values_list("given_name", "value"))
+    assert values == {"Ana": 15, "Ben": 14, "Cai": 8, "Dan": 3, "Eve": None, "Fay": None}
 
 
 @pytest.mark.django_db
