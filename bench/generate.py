@@ -29,8 +29,11 @@ def database_recreate(url: str) -> None:
     if name in {"", "postgres", "template0", "template1"}:
         raise SystemExit(f"Refusing to drop the database {name!r}: give the benchmark a database of its own.")
     admin = psycopg2.connect(
-        dbname="postgres", user=parts.username or "postgres", password=parts.password,
-        host=parts.hostname or "127.0.0.1", port=parts.port or 5432,
+        dbname="postgres",
+        user=parts.username or "postgres",
+        password=parts.password,
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
     )
     admin.autocommit = True
     with admin.cursor() as cursor:
@@ -44,7 +47,7 @@ def peak_rss_mb() -> float:
 
 
 def baseline_per_row(*, individuals: int, seed: int) -> tuple[float, int]:
-    """The plain way: one `objects.create` (with its simple-history row) per household, person, membership, document."""
+    """The plain way: one `objects.create` (and its history row) per household, person, membership, ID."""
     from django.utils import timezone
 
     from fixtures import generator
@@ -52,7 +55,10 @@ def baseline_per_row(*, individuals: int, seed: int) -> tuple[float, int]:
 
     rng = generator.random.Random(seed)
     writer = generator.HouseholdWriter(
-        rng=rng, villages=generator.load_villages(rng), as_of=timezone.localdate(), tables=generator.copy_tables()
+        rng=rng,
+        villages=generator.load_villages(rng),
+        as_of=timezone.localdate(),
+        tables=generator.copy_tables(),
     )
     first_serial = generator.next_household_serial()
     chunk = generator.Chunk()
@@ -77,22 +83,40 @@ def baseline_per_row(*, individuals: int, seed: int) -> tuple[float, int]:
     for line in chunk.households:
         key, code, village, address, lat, lon, data, size, registered = fields(line)[:9]
         households[key] = Household.objects.create(
-            code=code, location_id=int(village), address=address, latitude=lat, longitude=lon,
-            data=json.loads(data), size=int(size), registration_date=registered,
+            code=code,
+            location_id=int(village),
+            address=address,
+            latitude=lat,
+            longitude=lon,
+            data=json.loads(data),
+            size=int(size),
+            registration_date=registered,
         )
     for line in chunk.individuals:
         values = fields(line)
         people[values[0]] = Individual.objects.create(
-            given_name=values[1], family_name=values[2], other_names=values[3], sex=values[4],
-            birth_date=values[5], birth_date_estimated=values[6] == "t", phone=values[7],
-            location_id=int(values[8]), registration_date=values[9], registration_source=values[10],
-            status=values[11], data=json.loads(values[12]),
+            given_name=values[1],
+            family_name=values[2],
+            other_names=values[3],
+            sex=values[4],
+            birth_date=values[5],
+            birth_date_estimated=values[6] == "t",
+            phone=values[7],
+            location_id=int(values[8]),
+            registration_date=values[9],
+            registration_source=values[10],
+            status=values[11],
+            data=json.loads(values[12]),
         )
     for line in chunk.members:
         household, person, role, primary, start, end = fields(line)[:6]
         HouseholdMember.objects.create(
-            household=households[household], individual=people[person], role=role,
-            is_primary_recipient=primary == "t", start_date=start, end_date=None if end == generator.NULL else end,
+            household=households[household],
+            individual=people[person],
+            role=role,
+            is_primary_recipient=primary == "t",
+            start_date=start,
+            end_date=None if end == generator.NULL else end,
         )
     for line in chunk.documents:
         person, doc_type, value = fields(line)[:3]
@@ -135,10 +159,13 @@ def main() -> None:
         flush=True,
     )
 
-    baseline_s, baseline_rows = baseline_per_row(individuals=options.baseline_individuals, seed=options.seed + 1)
+    baseline_s, baseline_rows = baseline_per_row(
+        individuals=options.baseline_individuals, seed=options.seed + 1
+    )
     extrapolated = baseline_s / baseline_rows * individuals
     print(
-        f"baseline (objects.create per row, with history): {baseline_rows:,} individuals in {baseline_s:.1f} s, "
+        f"baseline (objects.create per row, with history): "
+        f"{baseline_rows:,} individuals in {baseline_s:.1f} s, "
         f"{baseline_rows / baseline_s:,.0f} individuals/s; {individuals:,} individuals would take "
         f"{extrapolated:,.0f} s ({extrapolated / result.seconds:.0f}x ours)",
         flush=True,
