@@ -47,7 +47,9 @@ class Action:
         if self.can_view is not None:
             return bool(self.can_view(user, target))
         if self.visible is not None:
-            return self.visible(user).filter(pk=target.pk).exists()
+            targets = self.visible(user)
+            if isinstance(target, targets.model):
+                return targets.filter(pk=target.pk).exists()
         return True
 
     def describe(self, *, target: Any, payload: dict[str, Any]) -> Description:

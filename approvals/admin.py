@@ -10,6 +10,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
@@ -338,8 +339,26 @@ class TaskAdmin(SimpleHistoryAdmin):
         return TemplateResponse(request, "approvals/approve_selected_confirmation.html", context)
 
 
+class ApprovalLevelFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        if not getattr(self.instance, "requires_approval", False):
+            return
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if not any(level.get("applies_above_amount") is None for level in kept):
+            raise ValidationError(
+                "A policy that requires approval needs at least one level that always applies "
+                "(leave “applies above amount” empty on it), or untick “requires approval”."
+            )
+
+
 class ApprovalLevelInline(admin.TabularInline):
     model = ApprovalLevel
+    formset = ApprovalLevelFormSet
     extra = 0
     min_num = 0
     fields = ["order", "role", "approvers_required", "applies_above_amount"]

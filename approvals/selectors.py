@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 
 from approvals.actions import action_find, actions_registered
@@ -14,26 +15,39 @@ SEE_ALL_ROLES = ("Administrator",)
 DEFAULT_ROLE = "Approver"  # portal.roles.APPROVER; approvals sits below portal and cannot import it
 
 
-def _visible_q(user: User) -> tuple[Q, list[str]]:
-    """SQL visibility of targets per action, and the actions only a per-object `can_view` can answer."""
+def _visible_q(user: User) -> tuple[Q, Q | None]:
+    """Target visibility as SQL, and the tasks only a per-object `can_view` can answer (None: no such task).
+
+    `visible(user)` scopes the tasks whose target is of its queryset's model; an
+    action's targets of another model, and actions with only `can_view`, are
+    checked one by one where that is affordable (the tasks waiting for a user).
+    """
     scoped = Q()
     limited: list[str] = []
-    python_only: list[str] = []
+    per_object: Q | None = None
     for name, action in actions_registered().items():
         if action.visible is not None:
             limited.append(name)
-            scoped |= Q(action=name) & (
-                Q(object_id__isnull=True) | Q(object_id__in=action.visible(user).values("pk"))
+            targets = action.visible(user)
+            content_type = ContentType.objects.get_for_model(targets.model, for_concrete_model=False)
+            other_model = Q(action=name) & ~Q(content_type=content_type)
+            scoped |= (
+                Q(action=name, object_id__isnull=True)
+                | other_model
+                | Q(action=name, content_type=content_type, object_id__in=targets.values("pk"))
             )
         elif action.can_view is not None:
-            python_only.append(name)
-    return (~Q(action__in=limited) | scoped) if limited else Q(), python_only
+            other_model = Q(action=name)
+        else:
+            continue
+        per_object = other_model if per_object is None else per_object | other_model
+    return (~Q(action__in=limited) | scoped) if limited else Q(), per_object
 
 
-def _filter_can_view(user: User, tasks: QuerySet[Task], python_only: list[str]) -> list[int]:
+def _hidden_by_can_view(user: User, tasks: QuerySet[Task]) -> list[int]:
     registered = actions_registered()
     hidden: list[int] = []
-    for task in tasks.filter(action__in=python_only).prefetch_related("target").iterator(chunk_size=500):
+    for task in tasks.prefetch_related("target").iterator(chunk_size=500):
         if task.target is not None and not registered[task.action].user_can_view(user, task.target):
             hidden.append(task.pk)
     return hidden
@@ -47,10 +61,10 @@ def tasks_awaiting(user: User) -> QuerySet[Task]:
     if not user.is_superuser:
         qs = qs.filter(current_role__in=user.groups.all())
     qs = qs.exclude(pk__in=Approval.objects.filter(user=user, decision=Decision.APPROVE).values("task_id"))
-    visible, python_only = _visible_q(user)
+    visible, per_object = _visible_q(user)
     qs = qs.filter(visible)
-    if python_only and not user.is_superuser:
-        hidden = _filter_can_view(user, qs, python_only)
+    if per_object is not None and not user.is_superuser:
+        hidden = _hidden_by_can_view(user, qs.filter(per_object))
         if hidden:
             qs = qs.exclude(pk__in=hidden)
     return qs

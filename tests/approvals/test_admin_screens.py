@@ -206,3 +206,31 @@ def test_policies_and_levels_are_edited_in_the_admin(client, administrator, tree
         2
     ]  # no amount: the threshold level does not apply
     assert client.get("/admin/approvals/approvalpolicy/").status_code == 200
+
+
+def test_a_policy_requiring_approval_needs_a_level_that_always_applies(client, administrator):
+    from django.contrib.auth.models import Group
+
+    client.force_login(administrator)
+    form = {
+        "action": "tests.other",
+        "requires_approval": "on",
+        "notes": "",
+        "levels-TOTAL_FORMS": "1",
+        "levels-INITIAL_FORMS": "0",
+        "levels-MIN_NUM_FORMS": "0",
+        "levels-MAX_NUM_FORMS": "1000",
+        "levels-0-order": "1",
+        "levels-0-role": Group.objects.get(name="Approver").pk,
+        "levels-0-approvers_required": "1",
+        "levels-0-applies_above_amount": "100",
+    }
+    response = client.post("/admin/approvals/approvalpolicy/add/", form)
+    assert response.status_code == 200
+    assert "needs at least one level that always applies" in response.content.decode()
+    assert not ApprovalPolicy.objects.filter(action="tests.other").exists()
+    response = client.post(
+        "/admin/approvals/approvalpolicy/add/", {**form, "levels-TOTAL_FORMS": "0", "requires_approval": ""}
+    )
+    assert response.status_code == 302
+    assert ApprovalPolicy.objects.get(action="tests.other").requires_approval is False

@@ -121,3 +121,31 @@ def test_retry_is_for_failed_tasks_by_an_approver(task, maker, checker):
     with pytest.raises(ValidationError, match="only a failed task can be retried"):
         task_retry(task=task, user=checker)
     assert_untouched(task)
+
+
+def test_selectors_scope_waiting_tasks_by_visibility_in_sql_and_per_object(
+    tree, maker, checker, south_checker, admin_user
+):
+    from approvals.selectors import task_list, tasks_awaiting
+    from portal.roles import APPROVER, REGISTRY_OFFICER
+    from tests.conftest import make_user
+
+    south_maker = make_user("south_maker", roles=(REGISTRY_OFFICER,), locations=(tree.south,))
+    north_sql = approval_request(action=RENAME, target=tree.north_a, payload={"name": "1"}, maker=maker)
+    north_obj = approval_request(
+        action=RENAME_CAN_VIEW, target=tree.north_b, payload={"name": "2"}, maker=maker
+    )
+    south_sql = approval_request(action=RENAME, target=tree.south, payload={"name": "3"}, maker=south_maker)
+    south_obj = approval_request(
+        action=RENAME_CAN_VIEW, target=tree.south, payload={"name": "4"}, maker=south_maker
+    )
+
+    assert set(tasks_awaiting(checker)) == {north_sql, north_obj}
+    assert set(tasks_awaiting(south_checker)) == {south_sql, south_obj}
+    assert set(tasks_awaiting(admin_user)) == {north_sql, north_obj, south_sql, south_obj}
+    assert set(tasks_awaiting(maker)) == set()  # a maker's own tasks never wait for them
+    # The list of all tasks scopes `visible` actions in SQL; per-object ones are checked on the task page.
+    assert {north_sql, north_obj} <= set(task_list(user=checker))
+    assert south_sql not in set(task_list(user=checker))
+    both = make_user("both_regions", roles=(APPROVER,), locations=(tree.north, tree.south))
+    assert set(tasks_awaiting(both)) == {north_sql, north_obj, south_sql, south_obj}
