@@ -317,14 +317,13 @@ class EnrolmentPreview:
 
 def _expression_filter(*, plan: BenefitPlan, expression: str) -> Q:
     """The custom expression compiled to an ORM condition over individuals or households."""
-    try:
-        from registry.expressions import compile_filter  # type: ignore[attr-defined]
-    except ImportError:
-        raise ValidationError("Custom expressions are not available yet: use the filters.") from None
-    from registry.expressions.errors import ExpressionError
+    from registry.expressions import ExpressionError, compile_filter, household_context, individual_context
+    from registry.schemas import schema_for
 
+    schemas = {"household_schema": schema_for("household"), "individual_schema": schema_for("individual")}
+    context = household_context(**schemas) if plan.is_household else individual_context(**schemas)
     try:
-        return compile_filter(expression, context="household" if plan.is_household else "individual")
+        return compile_filter(expression, context)
     except ExpressionError as exc:
         raise ValidationError({"expression": exc.describe()}) from None
 

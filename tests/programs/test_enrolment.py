@@ -156,3 +156,36 @@ def test_checker_sees_count_and_sample(officer, approver, household_plan, regist
     assert description.count == 6
     assert len(description.sample) == 6
     assert "6 households" in description.summary
+
+
+def test_custom_expression_selects(officer, individual_plan, registry):
+    from registry.models import RegistrySchema
+
+    RegistrySchema.objects.update_or_create(
+        kind="individual", defaults={"schema": {"type": "object", "properties": {"disability": {"type": "boolean"}}}}
+    )
+    people = registry.north_people
+    for person in people[:2]:
+        person.data = {"disability": True}
+        person.save()
+    selection = EnrolmentSelection(expression="age >= 65 and data.disability == true")
+    preview = enrolment_preview(user=officer, plan=individual_plan, selection=selection)
+    expected = {p.pk for p in people[:2] if p.age() >= 65}
+    assert {row.pk for row in preview.sample} == expected and preview.selected == len(expected) > 0
+
+
+def test_custom_expression_with_filters_on_households(officer, household_plan, registry):
+    selection = EnrolmentSelection(filters="code=N-00", expression="household_size == 0")
+    assert enrolment_preview(user=officer, plan=household_plan, selection=selection).selected == 6
+    selection = EnrolmentSelection(filters="code=N-00", expression="household_size >= 1")
+    assert enrolment_preview(user=officer, plan=household_plan, selection=selection).selected == 0
+
+
+def test_bad_expression_is_a_clear_message(officer, individual_plan, registry):
+    with pytest.raises(ValidationError) as info:
+        enrolment_request(user=officer, plan=individual_plan, selection=EnrolmentSelection(expression="age >= "))
+    assert "expression" in info.value.message_dict
+    with pytest.raises(ValidationError) as info:
+        enrolment_preview(user=officer, plan=individual_plan, selection=EnrolmentSelection(expression="shoe_size > 3"))
+    assert "shoe_size" in str(info.value)
+    assert not Beneficiary.objects.exists()
