@@ -1,0 +1,320 @@
+"""Row by row, while the file streams: header checks, then each cell trimmed, typed and checked against its column.
+
+Everything that depends on one row only is decided here (required cells,
+types, dates, booleans, choices, the custom-field schemas); what depends on
+other rows or on the registry is left to the set-based checks in `checks.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from uploads.columns import CUSTOM_PREFIXES, DOCUMENT_COLUMNS, Column
+from uploads.models import RowStatus
+
+TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "oui", "o", "vrai"})
+FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "non", "faux"})
+SEX_WORDS = {
+    "f": "F", "female": "F", "femme": "F", "féminin": "F", "feminin": "F",
+    "m": "M", "male": "M", "homme": "M", "h": "M", "masculin": "M",
+    "x": "X", "other": "X", "autre": "X",
+}
+ROLE_WORDS = {
+    "chef": "head", "chef de ménage": "head", "chef de menage": "head", "head of household": "head",
+    "conjoint": "spouse", "conjointe": "spouse", "époux": "spouse", "épouse": "spouse", "partner": "spouse",
+    "enfant": "child", "fils": "child", "fille": "child",
+    "petit-enfant": "grandchild", "petit enfant": "grandchild",
+    "père": "parent", "mère": "parent",
+    "autre parent": "other_relative", "other relative": "other_relative",
+    "non-parent": "non_relative", "non parent": "non_relative", "non-relative": "non_relative",
+}
+OLDEST_BIRTH_YEAR = 1880
+FIXED_CELLS = (
+    "given_name", "family_name", "other_names", "sex", "birth_date", "birth_date_estimated", "phone",
+    "location_code", *DOCUMENT_COLUMNS, "household_code", "household_role", "primary_recipient",
+)
+# The order of the values a parsed row gives the staging table (after batch_id, row_number, status, raw).
+STAGED_FIELDS = (
+    "given_name", "family_name", "other_names", "given_key", "family_key", "sex", "birth_date",
+    "birth_date_estimated", "phone", "location_code", *DOCUMENT_COLUMNS, "household_code", "household_role",
+    "primary_recipient", "ind_data", "hh_data", "plan_data",
+)
+STAGING_COLUMNS = ("batch_id", "row_number", "status", "raw", *STAGED_FIELDS)
+
+Converter = Callable[[str], Any]
+
+
+class CellError(ValueError):
+    """A cell's value is not acceptable; the message says why, for the person fixing the file."""
+
+
+def boolean_parse(text: str) -> bool:
+    word = text.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise CellError(f"{text!r} is not yes/no (accepted: yes, no, true, false, 1, 0, oui, non, vrai, faux).")
+
+
+class DateParser:
+    """Dates in ISO form always, and day-first forms (31/12/1990, 31-12-1990, 31.12.1990) when chosen."""
+
+    def __init__(self, date_format: str) -> None:
+        self.day_first = date_format == "dmy"
+        self.today = date.today()
+        self.cache: dict[str, date] = {}
+
+    def __call__(self, text: str) -> date:
+        cached = self.cache.get(text)
+        if cached is not None:
+            return cached
+        value = self._parse(text)
+        if len(self.cache) > 200_000:
+            self.cache.clear()
+        self.cache[text] = value
+        return value
+
+    def _parse(self, text: str) -> date:
+        candidate = text[:10] if len(text) > 10 and text[10] in "T " else text
+        parts: list[str] | None = None
+        year_first = False
+        for separator in ("-", "/", "."):
+            if separator in candidate:
+                parts = candidate.split(separator)
+                break
+        if parts and len(parts) == 3 and len(parts[0]) == 4:
+            year_first = True
+        elif parts and len(parts) == 3 and self.day_first and len(parts[2]) == 4:
+            year_first = False
+        else:
+            expected = "YYYY-MM-DD or DD/MM/YYYY" if self.day_first else "YYYY-MM-DD"
+            raise CellError(f"{text!r} is not a date in the chosen format ({expected}).")
+        try:
+            if year_first:
+                value = date(int(parts[0]), int(parts[1]), int(parts[2]))
+            else:
+                value = date(int(parts[2]), int(parts[1]), int(parts[0]))
+        except ValueError:
+            raise CellError(f"{text!r} is not a real date.") from None
+        if value > self.today:
+            raise CellError(f"{text!r} is in the future.")
+        if value.year < OLDEST_BIRTH_YEAR:
+            raise CellError(f"{text!r} is before {OLDEST_BIRTH_YEAR}.")
+        return value
+
+
+def _choice_converter(column: Column, words: dict[str, str] | None = None) -> Converter:
+    lookup = {choice.lower(): choice for choice in column.choices}
+    if words:
+        lookup.update(words)
+
+    def convert(text: str) -> str:
+        value = lookup.get(text.lower())
+        if value is None:
+            raise CellError(f"{text!r} is not one of: {', '.join(column.choices)}.")
+        return value
+
+    return convert
+
+
+def _text_converter(column: Column) -> Converter:
+    max_length, min_length = column.max_length, column.min_length
+
+    def convert(text: str) -> str:
+        if max_length is not None and len(text) > max_length:
+            raise CellError(f"At most {max_length} characters ({len(text)} given).")
+        if min_length is not None and len(text) < min_length:
+            raise CellError(f"At least {min_length} characters ({len(text)} given).")
+        return text
+
+    return convert
+
+
+def _number_converter(column: Column) -> Converter:
+    integer = column.kind == "integer"
+    minimum, maximum = column.minimum, column.maximum
+    cache: dict[str, int | float] = {}
+
+    def convert(text: str) -> int | float:
+        value = cache.get(text)
+        if value is None:
+            cleaned = text.replace(" ", "").replace("\u00a0", "")
+            try:
+                value = float(cleaned.replace(",", ".")) if "," in cleaned and "." not in cleaned else float(cleaned)
+            except ValueError:
+                raise CellError(f"{text!r} is not {'a whole number' if integer else 'a number'}.") from None
+            if value != value or value in (float("inf"), float("-inf")):
+                raise CellError(f"{text!r} is not a number.")
+            if integer:
+                if not value.is_integer():
+                    raise CellError(f"{text!r} is not a whole number.")
+                value = int(value)
+            if minimum is not None and value < minimum:
+                raise CellError(f"Must be at least {minimum} ({text} given).")
+            if maximum is not None and value > maximum:
+                raise CellError(f"Must be at most {maximum} ({text} given).")
+            if len(cache) < 100_000:
+                cache[text] = value
+        return value
+
+    return convert
+
+
+def converter_for(column: Column, dates: DateParser) -> Converter:
+    if column.name == "sex":
+        return _choice_converter(column, SEX_WORDS)
+    if column.name == "household_role":
+        return _choice_converter(column, ROLE_WORDS)
+    if column.kind == "choice":
+        return _choice_converter(column)
+    if column.kind == "boolean":
+        return boolean_parse
+    if column.kind == "date":
+        if column.group in ("individual", "household_data", "plan"):
+            return lambda text: dates(text).isoformat()
+        return dates
+    if column.kind in ("integer", "number"):
+        return _number_converter(column)
+    return _text_converter(column)
+
+
+def header_resolve(header: list[str], columns: list[Column]) -> list[Column | None]:
+    """Map each header cell to its column; refuse unknown, repeated, or missing required columns, listing them."""
+    known = {column.name: column for column in columns}
+    resolved: list[Column | None] = []
+    unknown, repeated, seen = [], [], set()
+    for position, cell in enumerate(header, start=1):
+        name = cell.strip().lstrip("\ufeff").lower()
+        if not name:
+            unknown.append(f"(column {position} has no name)")
+            resolved.append(None)
+            continue
+        prefix, dot, key = name.partition(".")
+        if dot and prefix in CUSTOM_PREFIXES:
+            name = f"{prefix}.{key.strip()}"
+        column = known.get(name)
+        if column is None:
+            unknown.append(cell.strip())
+        elif name in seen:
+            repeated.append(name)
+        seen.add(name)
+        resolved.append(column)
+    problems = []
+    if unknown:
+        problems.append(
+            f"Unknown column(s): {', '.join(unknown)}. The columns of this plan are: "
+            f"{', '.join(column.name for column in columns)}."
+        )
+    if repeated:
+        problems.append(f"Column(s) given twice: {', '.join(sorted(set(repeated)))}.")
+    missing = [column.name for column in columns if column.required and column.name not in seen]
+    if missing:
+        problems.append(f"Missing required column(s): {', '.join(missing)}.")
+    if problems:
+        raise ValidationError(" ".join(problems))
+    return resolved
+
+
+class RowParser:
+    """Turns the cells of one row into the staged values and a list of (column, message) errors."""
+
+    def __init__(self, *, header: list[str], columns: list[Column], date_format: str, batch_id: int,
+                 household_plan: bool) -> None:
+        self.batch_id = batch_id
+        self.width = len(header)
+        self.household_plan = household_plan
+        dates = DateParser(date_format)
+        resolved = header_resolve(header, columns)
+        self.fixed: list[tuple[int, str, Converter, bool]] = []
+        self.custom: dict[str, list[tuple[int, str, str, Converter, bool]]] = {
+            "individual": [], "household_data": [], "plan": [],
+        }
+        for position, column in enumerate(resolved):
+            if column is None:
+                continue
+            convert = converter_for(column, dates)
+            if column.group in self.custom:
+                self.custom[column.group].append((position, column.name, column.key, convert, column.required))
+            else:
+                self.fixed.append((position, column.name, convert, column.required))
+        self.default = {name: "" for name in FIXED_CELLS}
+        self.default.update({"birth_date": None, "birth_date_estimated": False, "primary_recipient": False})
+
+    def parse(self, number: int, cells: list[str]) -> tuple[tuple[Any, ...], list[tuple[str, str]]]:
+        """The staging tuple (in STAGING_COLUMNS order) and the row's errors."""
+        if not any(cell.strip() for cell in cells):
+            return (), []  # a blank line: nothing to stage
+        raw = json.dumps(cells, ensure_ascii=False)
+        errors: list[tuple[str, str]] = []
+        width = self.width
+        if len(cells) > width:
+            extra = [cell for cell in cells[width:] if cell.strip()]
+            if extra:
+                errors.append(("", f"The row has {len(cells)} cells but the header has {width} columns."))
+                return self._error_row(number, raw), errors
+        values = dict(self.default)
+        count = len(cells)
+        for position, name, convert, required in self.fixed:
+            text = cells[position].strip() if position < count else ""
+            if not text:
+                if required:
+                    errors.append((name, f"{name} is required."))
+                continue
+            if text[0] == "=":
+                errors.append((name, f"Formulas are not accepted ({text[:40]}): enter the value itself."))
+                continue
+            try:
+                values[name] = convert(text)
+            except CellError as exc:
+                errors.append((name, str(exc)))
+        data_texts = []
+        for group in ("individual", "household_data", "plan"):
+            specs = self.custom[group]
+            if not specs:
+                data_texts.append("{}")
+                continue
+            data: dict[str, Any] = {}
+            for position, name, key, convert, required in specs:
+                text = cells[position].strip() if position < count else ""
+                if not text:
+                    if required:
+                        errors.append((name, f"{name} is required."))
+                    continue
+                if text[0] == "=":
+                    errors.append((name, f"Formulas are not accepted ({text[:40]}): enter the value itself."))
+                    continue
+                try:
+                    data[key] = convert(text)
+                except CellError as exc:
+                    errors.append((name, str(exc)))
+            data_texts.append(json.dumps(data, ensure_ascii=False) if data else "{}")
+        if values["household_code"] and not values["household_role"] and "household_role" not in dict(errors):
+            errors.append(("household_role", "household_role is required when household_code is given."))
+        if values["household_role"] and not values["household_code"] and "household_code" not in dict(errors):
+            errors.append(("household_code", "household_code is required when household_role is given."))
+        given = " ".join(values["given_name"].split())
+        family = " ".join(values["family_name"].split())
+        birth = values["birth_date"]
+        staged = (
+            self.batch_id, number, RowStatus.ERROR if errors else RowStatus.NEW, raw,
+            given, family, " ".join(values["other_names"].split()), given.upper(), family.upper(),
+            values["sex"], birth.isoformat() if birth else None, values["birth_date_estimated"],
+            values["phone"], values["location_code"],
+            *(values[name] for name in DOCUMENT_COLUMNS),
+            values["household_code"], values["household_role"], values["primary_recipient"],
+            *data_texts,
+        )
+        return staged, errors
+
+    def _error_row(self, number: int, raw: str) -> tuple[Any, ...]:
+        blanks = [""] * len(STAGED_FIELDS)
+        row = dict(zip(STAGED_FIELDS, blanks))
+        row.update({"birth_date": None, "birth_date_estimated": False, "primary_recipient": False,
+                    "ind_data": "{}", "hh_data": "{}", "plan_data": "{}"})
+        return (self.batch_id, number, RowStatus.ERROR, raw, *(row[name] for name in STAGED_FIELDS))
