@@ -64,7 +64,7 @@ class MemberInline(admin.TabularInline):
     verbose_name_plural = "current members"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[HouseholdMember]:
-        return super().get_queryset(request).filter(end_date__isnull=True).select_related("individual")
+        return super().get_queryset(request).filter(end_date__isnull=True).select_related("individual", "household")
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_change_permission(request, obj)
