@@ -24,7 +24,7 @@ from registry.expressions.contexts import (
     individual_fields,
 )
 from registry.expressions.errors import ExpressionError
-from registry.expressions.evaluator import evaluate
+from registry.expressions.evaluator import evaluate, explain_null
 from registry.expressions.nodes import (
     T_BOOLEAN,
     T_DATE,
@@ -36,6 +36,7 @@ from registry.expressions.nodes import (
     choice_type,
 )
 from registry.expressions.parser import parse
+from registry.expressions.reasons import null_reasons
 
 __all__ = [
     "T_BOOLEAN",
@@ -59,10 +60,12 @@ __all__ = [
     "compile_expression",
     "compile_filter",
     "evaluate",
+    "explain_null",
     "household_context",
     "household_fields",
     "individual_context",
     "individual_fields",
+    "null_reasons",
     "parse",
     "schema_type",
     "validate_expression",

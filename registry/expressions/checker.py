@@ -193,7 +193,14 @@ class _Checker:
                 raise self.error(f"null can only be compared with == or !=, not {node.op}", node)
             return T_BOOLEAN
         if left.kind != right.kind:
-            raise self.error(f"cannot compare {_label(left)} with {_label(right)}", node)
+            message = f"cannot compare {_label(left)} with {_label(right)}"
+            text = next(
+                (n for n in (node.left, node.right) if isinstance(n, Literal) and isinstance(n.value, str)),
+                None,
+            )
+            if {left.kind, right.kind} == {DATE, STRING} and text is not None:
+                message += f' — write a date as date("{text.value}")'
+            raise self.error(message, node)
         if node.op not in ("==", "!=") and left.kind not in (NUMBER, DATE):
             raise self.error(
                 f"{_label(left)} can only be compared with == or != (or `in [...]`), not {node.op}", node

@@ -236,3 +236,55 @@ class _Evaluator:
         if name == "days_since":
             return (self.today - args[0]).days
         raise ExpressionError(f'cannot evaluate the function "{name}"')
+
+
+def explain_null(
+    expression: str | TypedExpression,
+    values: Mapping[str, Any],
+    *,
+    context: ExpressionContext | None = None,
+    today: date | None = None,
+) -> str | None:
+    """Why `expression` gives null for this row ("division by zero at column 7: 100 / x",
+    "data.income has no value"), or None when it does not."""
+    if isinstance(expression, str):
+        if context is None:
+            raise ExpressionError("explaining text needs the context it is checked against")
+        expression = check(expression, context)
+    known = dict(context.constants) if context is not None else {}
+    known.update(values)
+    evaluator = _Evaluator(known, today or timezone.localdate(), expression.text)
+    node = expression.root
+    if evaluator.value(node) is not None:
+        return None
+    while True:
+        if isinstance(node, Variable):
+            return f"{node.name} has no value"
+        cause = next(
+            (child for child in _null_sources(node, evaluator) if evaluator.value(child) is None), None
+        )
+        if cause is None:
+            # Every operand has a value: the node itself is the cause.
+            is_division = isinstance(node, Binary) and node.op in ("/", "//", "%")
+            reason = "division by zero" if is_division else "no value"
+            return ExpressionError(reason, text=expression.text, start=node.start, end=node.end).describe()
+        node = cause
+
+
+def _null_sources(node: Node, evaluator: _Evaluator) -> list[Node]:
+    """The children whose null makes `node` null, the taken branch only for if()."""
+    if isinstance(node, Call) and node.function == "if":
+        return [node.args[1] if evaluator.value(node.args[0]) is True else node.args[2]]
+    if isinstance(node, Call) and node.function == "coalesce":
+        return node.args[:1]
+    if isinstance(node, Unary):
+        return [node.operand]  # type: ignore[list-item]
+    if isinstance(node, Binary | Compare):
+        return [node.left, node.right]  # type: ignore[list-item]
+    if isinstance(node, Logical):
+        return list(node.operands)
+    if isinstance(node, InList):
+        return [node.operand]  # type: ignore[list-item]
+    if isinstance(node, Call):
+        return list(node.args)
+    return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import difflib
 import io
 import re
 import tokenize
@@ -336,9 +337,13 @@ class _Converter:
         if name == _IF_STANDIN and self.offset(func.lineno, func.col_offset) in self.if_calls:
             name = "if"
         if name not in FUNCTIONS:
-            raise self.error(
-                f'unknown function "{name}"; the functions are: {", ".join(sorted(FUNCTIONS))}', func
+            close = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.6)
+            hint = (
+                f'did you mean "{close[0]}"?'
+                if close
+                else f"the functions are: {', '.join(sorted(FUNCTIONS))}"
             )
+            raise self.error(f'unknown function "{name}" — {hint}', func)
         if node.keywords:
             raise self.error(f"{name}() takes no named arguments", node)
         for arg in node.args:

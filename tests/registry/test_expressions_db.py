@@ -24,6 +24,7 @@ from registry.expressions import (
     household_fields,
     individual_context,
     individual_fields,
+    null_reasons,
 )
 from registry.models import Household, HouseholdMember, HouseholdRole, Individual
 
@@ -255,6 +256,30 @@ class TestIndividualVariables:
         assert values["dan"] == -100
         assert per_person(registry, "data.income // 0", people_context)["ana"] is None
         assert per_person(registry, "7 / 2", people_context)["ana"] == Decimal("3.5")  # not integer division
+
+    def test_null_reasons_name_the_cause_per_row(
+        self, registry: Registry, people_context: ExpressionContext
+    ) -> None:
+        reasons = null_reasons(
+            Individual.objects.all(), "base + data.income / (household_size - 3)", people_context, today=TODAY
+        )
+        by_name = {name: reasons.get(person.pk) for name, person in registry.people.items()}
+        assert by_name == {
+            "ana": "division by zero at column 8: data.income / (household_size - 3)",
+            "ben": "division by zero at column 8: data.income / (household_size - 3)",
+            "cai": "data.income has no value",
+            "dan": None,
+            "eve": "data.income has no value",
+            "fay": "household_size has no value",
+        }
+
+    def test_bare_boolean_variables_filter(
+        self, registry: Registry, people_context: ExpressionContext
+    ) -> None:
+        Individual.objects.filter(pk=registry.people["ben"].pk).update(birth_date_estimated=True)
+        assert selected(registry, "birth_date_estimated", people_context) == {"ben"}
+        assert selected(registry, "household.data.has_electricity", people_context) == {"dan", "eve"}
+        assert selected(registry, "data.disability", people_context) == {"ana"}
 
     def test_operators(self, registry: Registry, people_context: ExpressionContext) -> None:
         assert per_person(registry, "(age - 100) % 7", people_context)["ana"] == 3  # Python's sign rule

@@ -17,6 +17,7 @@ from registry.expressions import (
     check,
     choice_type,
     evaluate,
+    explain_null,
     individual_context,
     parse,
     schema_type,
@@ -200,6 +201,12 @@ class TestCheck:
         assert str(error).startswith('unknown field "housold_size" at column 12: housold_size — did you mean')
         assert 'did you mean "data.disability"' in error_of("data.disabilty", context).message
 
+    def test_hints(self, context: ExpressionContext) -> None:
+        error = error_of("maxx(age, 1)", context)
+        assert str(error) == 'unknown function "maxx" at column 1: maxx — did you mean "max"?'
+        dated = error_of('birth_date < "1960-01-01"', context)
+        assert dated.message == 'cannot compare date with text — write a date as date("1960-01-01")'
+
     def test_unknown_without_close_names(self, context: ExpressionContext) -> None:
         assert error_of("zzzz > 1", context).message == 'unknown field "zzzz"'
 
@@ -369,6 +376,19 @@ class TestEvaluate:
         assert (
             evaluate("birth_date < date('1960-07-01')", {"birth_date": "1960-06-16"}, context=context) is True
         )
+
+    def test_explain_null(self, context: ExpressionContext) -> None:
+        text = "base + 100 / (household_size - 3)"
+        assert explain_null(text, {"household_size": 3}, context=context) == (
+            "division by zero at column 8: 100 / (household_size - 3)"
+        )
+        assert explain_null(text, {"household_size": None}, context=context) == "household_size has no value"
+        assert explain_null(text, {"household_size": 4}, context=context) is None
+        chosen = "if(data.disability, data.income * 2, 0)"
+        assert explain_null(chosen, {"data.disability": True, "data.income": None}, context=context) == (
+            "data.income has no value"
+        )
+        assert explain_null(chosen, {"data.disability": None, "data.income": None}, context=context) is None
 
     def test_missing_value_is_an_error(self, context: ExpressionContext) -> None:
         with pytest.raises(ExpressionError, match='no value given for "age"'):
