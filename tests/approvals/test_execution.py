@@ -131,3 +131,42 @@ def test_a_queued_background_job_leaves_the_task_executing_until_the_worker_runs
     assert task.state == TaskState.EXECUTED
     task_execute_job.call(job.pk, task.pk)  # a second delivery of the same job does nothing
     assert Location.objects.filter(parent=tree.north_a, name__startswith="N-A-").count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_heavy_action_without_approval_starts_its_job_at_once(tree, maker, immediate_jobs):
+    from approvals.models import ApprovalPolicy
+
+    children(tree)
+    ApprovalPolicy.objects.create(action=BULK, requires_approval=False)
+    task = approval_request(action=BULK, target=tree.north_a, payload={}, maker=maker)
+    task.refresh_from_db()
+    assert task.state == TaskState.EXECUTED and task.job.created_by == maker
+    assert not Approval.objects.filter(task=task).exists()
+
+
+def test_an_executor_result_that_is_not_json_fails_the_task_and_rolls_back(tree, maker, checker):
+    from approvals.actions import action_register
+
+    def execute(*, target, payload, task, **kwargs):  # type: ignore[no-untyped-def]
+        Location.objects.filter(pk=target.pk).update(name="written")
+        return {"when": object()}
+
+    action_register("tests.odd_result", label="Odd", executor=execute)
+    try:
+        task = approval_request(action="tests.odd_result", target=tree.north_a, payload={}, maker=maker)
+        task = task_approve(task=task, user=checker)
+    finally:
+        from approvals.actions import action_unregister
+
+        action_unregister("tests.odd_result")
+    assert task.state == TaskState.FAILED and "cannot be stored as JSON" in task.error
+    assert Location.objects.get(pk=tree.north_a.pk).name == "North A"
+
+
+def test_tasks_requested_by_lists_only_the_makers_tasks(tree, maker, south_officer):
+    from approvals.selectors import tasks_requested_by
+
+    mine = approval_request(action=RENAME, target=tree.north_a, payload={"name": "A"}, maker=maker)
+    approval_request(action=RENAME, target=tree.south, payload={"name": "S"}, maker=south_officer)
+    assert list(tasks_requested_by(maker)) == [mine]
