@@ -203,13 +203,14 @@ class ExpressionContext:
     ) -> ExpressionContext:
         """`prefix.<property>` for each property of a JSON Schema whose type expressions can use."""
         for key, spec in ((schema or {}).get("properties") or {}).items():
-            if not isinstance(spec, Mapping) or not _is_usable_name(key):
+            name = f"{prefix}.{key}" if prefix else key
+            if not isinstance(spec, Mapping) or "." in key or not _is_usable_name(name):
                 continue
             expr_type = schema_type(spec)
             if expr_type is None:
                 continue
             self.add(
-                f"{prefix}.{key}" if prefix else key,
+                name,
                 expr_type,
                 _json_builder(json_path, key, expr_type),
                 description=str(spec.get("title") or spec.get("description") or ""),
@@ -278,10 +279,10 @@ class ExpressionContext:
 
 
 def _is_usable_name(name: str) -> bool:
-    """Whether expressions can spell `name`: identifiers joined by dots, no Python keyword, no builtin."""
-    if not _NAME.fullmatch(name) or name.split(".")[0] in _RESERVED:
-        return False
-    return not any(keyword.iskeyword(part) for part in name.split("."))
+    """Whether expressions can spell `name`: identifiers joined by dots, the first neither a keyword nor
+    a function (after a dot, `data.class`, keywords are fine)."""
+    first = name.split(".")[0]
+    return bool(_NAME.fullmatch(name)) and first not in _RESERVED and not keyword.iskeyword(first)
 
 
 def unknown_name_message(name: str, candidates: Iterable[str]) -> str:

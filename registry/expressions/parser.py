@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import difflib
 import io
+import keyword
 import re
 import tokenize
 from datetime import date
@@ -100,7 +101,7 @@ def parse(text: str) -> Node:
         )
     if "\x00" in text:
         raise ExpressionError("the expression contains a NUL character", text=text, start=text.index("\x00"))
-    source, if_calls, balanced = _prepare(text)
+    source, renamed, balanced = _prepare(text)
     # Parentheses around the whole let it span lines and start with spaces; they shift line 1 by one.
     shift = 1 if balanced else 0
     if balanced:
@@ -113,21 +114,22 @@ def parse(text: str) -> Node:
         raise ExpressionError("the expression is nested too deeply", text=text) from None
     except ValueError as exc:  # e.g. an integer literal past Python's digit limit
         raise ExpressionError(f"the expression cannot be read ({exc})", text=text) from None
-    return _Converter(text, if_calls, shift).convert(tree.body, depth=0)
+    return _Converter(text, renamed, shift).convert(tree.body, depth=0)
 
 
-def _prepare(text: str) -> tuple[str, set[int], bool]:
-    """Reject underscore names up front and rename `if(` calls.
+def _prepare(text: str) -> tuple[str, dict[int, str], bool]:
+    """Reject underscore names up front; rename `if(` calls and keywords used as field names
+    (`data.class`) to same-length names Python accepts.
 
-    Returns the source, where the `if` calls are, and whether the brackets balance.
+    Returns the source, the renamed words by character offset, and whether the brackets balance.
     """
     pieces = list(text)
-    if_calls: set[int] = set()  # character offsets of renamed `if(` calls
+    renamed: dict[int, str] = {}
     line_starts = _line_starts(text)
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError):
-        return text, if_calls, False  # ast.parse reports it, with a better message
+        return text, renamed, False  # ast.parse reports it, with a better message
     depth = 0
     for index, token in enumerate(tokens):
         row, col = token.start
@@ -148,10 +150,15 @@ def _prepare(text: str) -> tuple[str, set[int], bool]:
                 end=offset + len(token.string),
             )
         following = tokens[index + 1] if index + 1 < len(tokens) else None
-        if token.string == "if" and following is not None and following.string == "(":
+        previous = tokens[index - 1] if index > 0 else None
+        word = token.string
+        if keyword.iskeyword(word) and previous is not None and previous.string == ".":
+            pieces[offset : offset + len(word)] = list(word[0] + "_" * (len(word) - 1))
+            renamed[offset] = word
+        elif word == "if" and following is not None and following.string == "(":
             pieces[offset : offset + 2] = list(_IF_STANDIN)
-            if_calls.add(offset)
-    return "".join(pieces), if_calls, depth == 0
+            renamed[offset] = word
+    return "".join(pieces), renamed, depth == 0
 
 
 def _line_starts(text: str) -> list[int]:
@@ -174,10 +181,10 @@ def _syntax_error(text: str, exc: SyntaxError, shift: int) -> ExpressionError:
 
 
 class _Converter:
-    def __init__(self, text: str, if_calls: set[int], shift: int) -> None:
+    def __init__(self, text: str, renamed: dict[int, str], shift: int) -> None:
         self.text = text
         self.shift = shift
-        self.if_calls = if_calls
+        self.renamed = renamed
         self.line_starts = _line_starts(text)
         self.lines = text.split("\n")
         self.count = 0
@@ -254,7 +261,8 @@ class _Converter:
         parts: list[str] = []
         current: ast.AST = node
         while isinstance(current, ast.Attribute):
-            parts.append(current.attr)
+            attr_start = self.span(current)[1] - len(current.attr)
+            parts.append(self.renamed.get(attr_start, current.attr))
             current = current.value
         if not isinstance(current, ast.Name) or current.id in _LITERAL_NAMES:
             raise self.error("`.` may only join field names, as in data.income or household.size", node)
@@ -334,7 +342,7 @@ class _Converter:
         if not isinstance(func, ast.Name):
             raise self.error("only the listed functions may be called", node)
         name = func.id
-        if name == _IF_STANDIN and self.offset(func.lineno, func.col_offset) in self.if_calls:
+        if name == _IF_STANDIN and self.renamed.get(self.offset(func.lineno, func.col_offset)) == "if":
             name = "if"
         if name not in FUNCTIONS:
             close = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.6)

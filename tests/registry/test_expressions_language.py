@@ -309,10 +309,20 @@ class TestContext:
         assert schema_type({"type": "object"}) is None and schema_type({"type": "array"}) is None
 
     def test_schema_properties_that_cannot_be_names_are_left_out(self) -> None:
-        unusable = ("not ok", "_x", "class", "import", "é")
+        unusable = ("not ok", "_x", "é", "a.b", "")
         properties = {"ok": {"type": "number"}} | {name: {"type": "number"} for name in unusable}
         context = ExpressionContext().add_schema_fields({"properties": properties})
         assert context.names == ["data.ok"]
+
+    def test_python_keywords_are_field_names_after_a_dot(self) -> None:
+        context = ExpressionContext().add_schema_fields(
+            {"properties": {"class": {"type": "integer"}, "in": {"type": "boolean"}}}
+        )
+        typed = check("if(data.in, data.class, 0) + 1", context)
+        assert typed.variables == frozenset({"data.class", "data.in"})
+        assert evaluate(typed, {"data.in": True, "data.class": 4}) == 5
+        with pytest.raises(ExpressionError, match='unknown field "data.from"'):
+            check("data.from", context)
 
     def test_names_are_validated_and_unique(self) -> None:
         context = ExpressionContext().add("x", T_INTEGER, "x")
