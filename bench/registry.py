@@ -106,7 +106,7 @@ def main() -> None:
 
     from portal.models import UserProfile
     from portal.roles import REGISTRY_OFFICER
-    from registry.exports import export_headers, export_rows, write_csv
+    from registry.exports import export_chunks, export_headers, write_csv
     from registry.filters import individual_filterset
     from registry.models import Household, Individual, Location
 
@@ -171,11 +171,18 @@ def main() -> None:
     rss_before = peak_rss_mb()
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+", encoding="utf-8") as target:
-        rows = write_csv(target, headers, export_rows("individual", filterset.qs, filterset.schema))
+        rows = write_csv(target, headers, export_chunks("individual", filterset.qs, filterset.schema))
     seconds = time.perf_counter() - started
     figures["export_rows"] = rows
     figures["export_rows_per_s"] = round(rows / seconds)
     figures["export_peak_rss_growth_mb"] = round(peak_rss_mb() - rss_before, 1)
+    # The same for the region officer: a tenth of the rows, found among all of them.
+    scoped = individual_filterset({}, user=officer)
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as target:
+        scoped_rows = write_csv(target, headers, export_chunks("individual", scoped.qs, scoped.schema))
+    figures["export_scoped_rows"] = scoped_rows
+    figures["export_scoped_rows_per_s"] = round(scoped_rows / (time.perf_counter() - started))
     figures["peak_rss_mb"] = peak_rss_mb()
 
     for key, value in figures.items():

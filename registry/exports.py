@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from registry.models import DocumentType, HouseholdMember, HouseholdRole, Identi
 
 CHUNK_SIZE = 2000
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START_CHARS = frozenset(FORMULA_TRIGGERS)
 FORMATS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
@@ -62,12 +64,13 @@ def sync_export_limit() -> int:
 
 def neutralise(value: Any) -> Any:
     """A cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    if value.__class__ is str and value[:1] in FORMULA_START_CHARS:
         return "'" + value
     return value
 
 
 def cell(value: Any) -> Any:
+    """A custom-field value as a cell: lists and objects as JSON text, then neutralised."""
     if isinstance(value, (dict, list)):
         value = json.dumps(value, ensure_ascii=False)
     return neutralise(value)
@@ -84,11 +87,14 @@ def export_headers(dataset: str, schema: dict[str, Any]) -> list[str]:
     return [name for name, _ in core] + extra + [key for key, _ in custom_fields(schema)]
 
 
-def export_rows(dataset: str, queryset: QuerySet, schema: dict[str, Any], on_chunk: RowsCallback | None = None) -> Iterator[list[Any]]:
-    """Rows in id order, CHUNK_SIZE at a time by keyset (no OFFSET, no server-side cursor), 3 queries a chunk."""
+def export_chunks(
+    dataset: str, queryset: QuerySet, schema: dict[str, Any], on_chunk: RowsCallback | None = None
+) -> Iterator[list[list[Any]]]:
+    """Lists of rows in id order, CHUNK_SIZE at a time by keyset (no OFFSET, no server-side cursor), 3 queries each."""
     keys = [key for key, _ in custom_fields(schema)]
     core = INDIVIDUAL_FIELDS if dataset == "individual" else HOUSEHOLD_FIELDS
     lookups = [lookup for _, lookup in core] + ["data"]
+    extras_for = _individual_extras if dataset == "individual" else _household_extras
     ordered = queryset.order_by("pk")
     last_id, done = 0, 0
     while True:
@@ -96,27 +102,46 @@ def export_rows(dataset: str, queryset: QuerySet, schema: dict[str, Any], on_chu
         if not chunk:
             return
         ids = [row[0] for row in chunk]
-        extra = _individual_extras(ids) if dataset == "individual" else _household_extras(ids)
+        extras = extras_for(ids)
+        blank = extras[None]
+        rows = []
         for row in chunk:
             data = row[-1] or {}
-            yield [cell(v) for v in row[:-1]] + [cell(v) for v in extra.get(row[0], extra[None])] + [
-                cell(data.get(key)) for key in keys
-            ]
+            rows.append(
+                [v if v.__class__ is not str or v[:1] not in FORMULA_START_CHARS else "'" + v for v in row[:-1]]
+                + [neutralise(v) for v in extras.get(row[0], blank)]
+                + [cell(data.get(key)) for key in keys]
+            )
+        yield rows
         last_id, done = ids[-1], done + len(chunk)
         if on_chunk:
             on_chunk(done)
 
 
+def export_rows(
+    dataset: str, queryset: QuerySet, schema: dict[str, Any], on_chunk: RowsCallback | None = None
+) -> Iterator[list[Any]]:
+    for rows in export_chunks(dataset, queryset, schema, on_chunk):
+        yield from rows
+
+
+def _ids_condition(field: str, ids: list[int]) -> dict[str, Any]:
+    """A range when the chunk's ids are dense (one index range scan), else the id list."""
+    if ids[-1] - ids[0] < 4 * len(ids):
+        return {f"{field}__gte": ids[0], f"{field}__lte": ids[-1]}
+    return {f"{field}__in": ids}
+
+
 def _individual_extras(ids: list[int]) -> dict[Any, tuple[Any, ...]]:
     national_ids = dict(
-        IdentityDocument.objects.filter(individual_id__in=ids, doc_type=DocumentType.NATIONAL_ID)
+        IdentityDocument.objects.filter(**_ids_condition("individual_id", ids), doc_type=DocumentType.NATIONAL_ID)
         .order_by("-pk")
         .values_list("individual_id", "value")
     )
     memberships = {
         individual_id: (code, role)
         for individual_id, code, role in HouseholdMember.objects.filter(
-            individual_id__in=ids, end_date__isnull=True
+            **_ids_condition("individual_id", ids), end_date__isnull=True
         ).values_list("individual_id", "household__code", "role")
     }
     extras: dict[Any, tuple[Any, ...]] = {None: ("", "", "")}
@@ -130,7 +155,7 @@ def _household_extras(ids: list[int]) -> dict[Any, tuple[Any, ...]]:
     heads = {
         household_id: f"{given} {family}"
         for household_id, given, family in HouseholdMember.objects.filter(
-            household_id__in=ids, end_date__isnull=True, role=HouseholdRole.HEAD
+            **_ids_condition("household_id", ids), end_date__isnull=True, role=HouseholdRole.HEAD
         ).values_list("household_id", "individual__given_name", "individual__family_name")
     }
     extras: dict[Any, tuple[Any, ...]] = {None: ("",)}
@@ -138,36 +163,44 @@ def _household_extras(ids: list[int]) -> dict[Any, tuple[Any, ...]]:
     return extras
 
 
-class _Echo:
-    """A file-like object whose write() hands the line back, so csv.writer can feed a generator."""
+def csv_lines(headers: list[str], chunks: Iterator[list[list[Any]]]) -> Iterator[str]:
+    """The CSV text, one piece per chunk of rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(headers)
+    yield "\ufeff" + buffer.getvalue()  # the BOM makes Excel read UTF-8
+    for rows in chunks:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(rows)
+        yield buffer.getvalue()
 
-    def write(self, value: str) -> str:
-        return value
 
+def write_csv(target: IO[str], headers: list[str], chunks: Iterator[list[list[Any]]]) -> int:
+    """Write the CSV to an open text file; returns the number of rows."""
+    count = 0
 
-def csv_lines(headers: list[str], rows: Iterator[list[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(headers)  # the BOM makes Excel read UTF-8
-    for row in rows:
-        yield writer.writerow(row)
+    def counted() -> Iterator[list[list[Any]]]:
+        nonlocal count
+        for rows in chunks:
+            count += len(rows)
+            yield rows
 
-
-def write_csv(target: IO[str], headers: list[str], rows: Iterator[list[Any]]) -> int:
-    count = -1
-    for count, line in enumerate(csv_lines(headers, rows)):
-        target.write(line)
+    for piece in csv_lines(headers, counted()):
+        target.write(piece)
     return count
 
 
-def write_xlsx(target: str | Path | IO[bytes], headers: list[str], rows: Iterator[list[Any]]) -> int:
+def write_xlsx(target: str | Path | IO[bytes], headers: list[str], chunks: Iterator[list[list[Any]]]) -> int:
     """A write-only workbook: rows go to a temporary XML file, not to memory."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Export")
     sheet.append(headers)
     count = 0
-    for row in rows:
-        sheet.append([_xlsx_value(v) for v in row])
-        count += 1
+    for rows in chunks:
+        for row in rows:
+            sheet.append([_xlsx_value(v) for v in row])
+        count += len(rows)
     workbook.save(target)
     return count
 
@@ -187,14 +220,14 @@ def export_filename(dataset: str, file_format: str) -> str:
 def export_response(dataset: str, file_format: str, queryset: QuerySet, schema: dict[str, Any]) -> StreamingHttpResponse | FileResponse:
     """The export as a download: CSV streams as it is read; XLSX is built in a temporary file, then streamed."""
     headers = export_headers(dataset, schema)
-    rows = export_rows(dataset, queryset, schema)
+    chunks = export_chunks(dataset, queryset, schema)
     filename = export_filename(dataset, file_format)
     if file_format == "csv":
-        response = StreamingHttpResponse(csv_lines(headers, rows), content_type=FORMATS["csv"][0])
+        response = StreamingHttpResponse(csv_lines(headers, chunks), content_type=FORMATS["csv"][0])
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
     spool = tempfile.TemporaryFile(suffix=".xlsx")
-    write_xlsx(spool, headers, rows)
+    write_xlsx(spool, headers, chunks)
     spool.seek(0)
     return FileResponse(spool, as_attachment=True, filename=filename, content_type=FORMATS["xlsx"][0])
 
@@ -203,11 +236,11 @@ def export_to_file(dataset: str, file_format: str, queryset: QuerySet, schema: d
     """Write the export to `path` (background jobs); returns the number of rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     headers = export_headers(dataset, schema)
-    rows = export_rows(dataset, queryset, schema, on_chunk=on_chunk)
+    chunks = export_chunks(dataset, queryset, schema, on_chunk=on_chunk)
     if file_format == "csv":
         with path.open("w", newline="", encoding="utf-8") as target:
-            return write_csv(target, headers, rows)
-    return write_xlsx(path, headers, rows)
+            return write_csv(target, headers, chunks)
+    return write_xlsx(path, headers, chunks)
 
 
 def exports_dir() -> Path:

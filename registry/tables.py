@@ -39,7 +39,16 @@ def custom_columns(schema: dict[str, Any]) -> list[tuple[str, tables.Column]]:
     return columns
 
 
-class IndividualTable(tables.Table):
+class SearchTable(tables.Table):
+    """Cells carry `field-<column>` classes, as in the admin's changelists."""
+
+    def get_column_class_names(self, classes_set: set[str], bound_column: Any) -> set[str]:
+        classes = super().get_column_class_names(classes_set, bound_column)
+        classes.add(f"field-{bound_column.name}")
+        return classes
+
+
+class IndividualTable(SearchTable):
     id = tables.Column(verbose_name="ID", linkify=lambda record: reverse("admin:registry_individual_change", args=[record.pk]))
     family_name = tables.Column()
     given_name = tables.Column()
@@ -79,7 +88,7 @@ def _current(record: Individual) -> HouseholdMember | None:
     return memberships[0] if memberships else None
 
 
-class HouseholdTable(tables.Table):
+class HouseholdTable(SearchTable):
     id = tables.Column(verbose_name="ID", linkify=lambda record: reverse("admin:registry_household_change", args=[record.pk]))
     code = tables.Column()
     location = tables.Column(order_by=("location__path",))
