@@ -17,7 +17,7 @@ from registry.admin.editing import RegistryRecordAdmin
 from registry.approval_actions import registry_update_request
 from registry.forms import IdentityDocumentForm, IndividualForm, custom_field_names, custom_fields_form
 from registry.models import HouseholdMember, HouseholdRole, IdentityDocument, Individual, SchemaKind
-from registry.selectors import location_list
+from registry.selectors import individual_list, location_list
 from registry.services import INDIVIDUAL_FIELDS, individual_create, individual_update
 
 AGE_BANDS: dict[str, tuple[str, int, int | None]] = {
@@ -123,8 +123,6 @@ class IndividualAdmin(RegistryRecordAdmin):
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Individual]:
-        from registry.selectors import individual_list
-
         membership = current_membership()
         return individual_list(user=request.user).annotate(
             household_pk=Subquery(membership.values("household_id")[:1]),

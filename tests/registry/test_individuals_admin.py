@@ -182,3 +182,17 @@ def test_an_officer_cannot_register_outside_their_locations(maker, tree) -> None
     assert response.status_code == 200
     assert "location" in response.context["adminform"].form.errors
     assert not Individual.objects.exists()
+
+
+def test_the_page_query_count_does_not_grow_with_documents(maker, tree, make_individual, django_assert_max_num_queries) -> None:
+    client = client_for(maker)
+    one = make_individual(tree.north_a, documents=[("national_id", "D-1")])
+    many = make_individual(tree.north_a, documents=[(kind, f"D-{kind}") for kind in
+                                                    ("national_id", "voter_card", "passport", "refugee_id", "social_security")])
+    client.get(reverse("admin:registry_individual_change", args=[one.pk]))
+    with django_assert_max_num_queries(30) as few:
+        client.get(reverse("admin:registry_individual_change", args=[one.pk]))
+    with django_assert_max_num_queries(30) as more:
+        response = client.get(reverse("admin:registry_individual_change", args=[many.pk]))
+    assert len(response.context["inline_admin_formsets"][0].formset.forms) == 5
+    assert len(more.captured_queries) == len(few.captured_queries)
