@@ -22,6 +22,7 @@ from registry.expressions.contexts import (
     household_fields,
     individual_context,
     individual_fields,
+    linked_context,
 )
 from registry.expressions.errors import ExpressionError
 from registry.expressions.evaluator import evaluate, explain_null
@@ -65,6 +66,7 @@ __all__ = [
     "household_fields",
     "individual_context",
     "individual_fields",
+    "linked_context",
     "null_reasons",
     "parse",
     "schema_type",

@@ -220,3 +220,48 @@ def _with_constants(context: ExpressionContext, constants: Mapping[str, Any] | N
     for name, value in (constants or {}).items():
         context.add_constant(name, value)
     return context
+
+
+def linked_context(
+    *,
+    individual_path: str | None = "individual",
+    household_path: str | None = "household",
+    individual_schema: Mapping[str, Any] | None = None,
+    household_schema: Mapping[str, Any] | None = None,
+    extra_constants: Mapping[str, Any] | None = None,
+    location_levels: Mapping[str, int] | None = None,
+) -> ExpressionContext:
+    """Variables for a model with foreign keys to an individual and/or a household (a beneficiary).
+
+    The individual's variables come as `individual.<name>` and bare (`age`, `data.x`); the household's
+    as `household.<name>`, with `household_size` and `count_*` also bare. Without a household path the
+    household is the individual's current one. Without an individual path the household's variables
+    are also bare. The caller then adds the model's own fields; `add_schema_fields` of a plan schema
+    replaces a bare `data.x` of the registry with the plan's.
+    """
+    if individual_path is None and household_path is None:
+        raise ValueError("linked_context needs an individual path, a household path or both")
+    context = ExpressionContext()
+    household = household_fields(
+        household_schema=household_schema,
+        individual_schema=individual_schema,
+        location_levels=location_levels,
+    )
+    if individual_path is not None:
+        if household_path is None:
+            individual = individual_context(
+                individual_schema=individual_schema,
+                household_schema=household_schema,
+                location_levels=location_levels,
+            )
+        else:
+            individual = individual_fields(
+                individual_schema=individual_schema, location_levels=location_levels
+            )
+        context.include(individual, path=individual_path, prefix="individual")
+        context.include(individual, path=individual_path)
+    if household_path is not None:
+        context.include(household, path=household_path, prefix="household")
+        bare = ["household_size", "count_*"] if individual_path is not None else None
+        context.include(household, path=household_path, names=bare, skip_existing=True)
+    return _with_constants(context, extra_constants)

@@ -24,6 +24,7 @@ from registry.expressions import (
     household_fields,
     individual_context,
     individual_fields,
+    linked_context,
     null_reasons,
 )
 from registry.models import Household, HouseholdMember, HouseholdRole, Individual
@@ -399,6 +400,47 @@ def test_beneficiary_style_composition(registry: Registry) -> None:
         compile_filter("household.data.monthly_income > 100 and household.head.age < 18", context)
     )
     assert {m.individual.given_name for m in heads} == {"Dan", "Eve"}
+
+
+@pytest.mark.django_db
+def test_linked_context_for_a_beneficiary_like_model(registry: Registry) -> None:
+    """linked_context + the model's own fields: the plan's `data.x` wins over the registry's."""
+    plan_schema = {"properties": {"disability": {"type": "string", "enum": ["mild", "severe"]}}}
+    context = (
+        linked_context(individual_schema=INDIVIDUAL_SCHEMA, household_schema=HOUSEHOLD_SCHEMA)
+        .add("role", choice_type(HouseholdRole.choices), "role")
+        .add_schema_fields(plan_schema)
+    )
+    assert context.get("data.disability").type.choice_values == ("mild", "severe")
+    assert context.get("individual.data.disability").type == T_BOOLEAN
+    current = HouseholdMember.objects.filter(end_date__isnull=True)
+
+    def members(text: str) -> set[str]:
+        found = current.filter(compile_filter(text, context, today=TODAY))
+        return set(found.values_list("individual__given_name", flat=True))
+
+    assert members("age >= 65 and individual.data.disability == true") == {"Ana"}
+    assert members('household_size >= 3 and role == "spouse"') == {"Ben"}
+    assert members("household.head.age < 18 and household.data.monthly_income > 100") == {"Dan", "Eve"}
+    assert members('region == "South" and household.region == "South"') == {"Dan", "Eve"}
+
+
+@pytest.mark.django_db
+def test_linked_context_with_one_path(registry: Registry) -> None:
+    current = HouseholdMember.objects.filter(end_date__isnull=True)
+    # Only the individual: household values through the individual's current membership.
+    by_individual = linked_context(household_path=None, household_schema=HOUSEHOLD_SCHEMA)
+    found = current.filter(compile_filter("household.size == 2 and household_size == 2", by_individual))
+    assert set(found.values_list("individual__given_name", flat=True)) == {"Dan", "Eve"}
+    # Only the household: its variables are bare too.
+    by_household = linked_context(individual_path=None, household_schema=HOUSEHOLD_SCHEMA)
+    assert "age" not in by_household and "data.monthly_income" in by_household
+    found = current.filter(
+        compile_filter("data.monthly_income < 100 and code == household.code", by_household)
+    )
+    assert set(found.values_list("individual__given_name", flat=True)) == {"Ana", "Ben", "Cai"}
+    with pytest.raises(ValueError, match="needs an individual path"):
+        linked_context(individual_path=None, household_path=None)
 
 
 @pytest.mark.django_db
