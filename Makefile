@@ -6,8 +6,17 @@ HOST ?= 127.0.0.1:8000
 
 .PHONY: demo test install install-dev serve lint bench clean browser
 
+# Debian and Ubuntu ship venv separately: install it when we can (root), else say what is missing.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed: none found on PATH"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "Python 3.11 or newer is needed; $(PYTHON) is $$($(PYTHON) --version 2>&1)"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV); \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    "python3-venv" "$$($(PYTHON) -c 'import sys; print(f"python3.{sys.version_info[1]}-venv")')" >/dev/null && \
+	  $(PYTHON) -m venv $(VENV); } || \
+	  { rm -rf $(VENV); echo "Cannot create $(VENV): install the venv module (Debian/Ubuntu: apt-get install python3-venv)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: requirements.txt | $(BIN)/python
