@@ -41,7 +41,17 @@ def tree(db) -> Tree:
     )
 
 
+def roles_present() -> None:
+    """A transactional test's flush empties the role groups the migrations made; make them again."""
+    from portal.roles import ROLES, roles_sync
+
+    if Group.objects.filter(name__in=ROLES).count() < len(ROLES):
+        roles_sync()
+
+
 def make_user(username: str, *, roles: tuple[str, ...] = (), locations: tuple[Location, ...] = (), superuser: bool = False) -> User:
+    if roles:
+        roles_present()
     user = User.objects.create_user(username, f"{username}@example.org", PASSWORD, is_staff=True, is_superuser=superuser)
     user.groups.set(Group.objects.filter(name__in=roles))
     profile = UserProfile.objects.create(user=user)

@@ -13,22 +13,6 @@ from tests.approvals import actions
 from tests.conftest import Tree, make_user
 
 
-def roles_present() -> None:
-    """A transactional test's flush empties the role groups the migrations made; make them again."""
-    from portal.roles import ROLES, roles_sync
-
-    if Group.objects.filter(name__in=ROLES).count() < len(ROLES):
-        roles_sync()
-
-
-@pytest.fixture(autouse=True)
-def transactional_roles(request) -> None:  # type: ignore[no-untyped-def]
-    marker = request.node.get_closest_marker("django_db")
-    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
-        request.getfixturevalue("transactional_db")
-        roles_present()
-
-
 @pytest.fixture(autouse=True)
 def test_actions() -> Iterator[None]:
     actions.register_test_actions()

@@ -9,18 +9,12 @@ import pytest
 from approvals.models import Task, TaskState
 from registry.models import Individual
 from registry.services import individual_create
-from tests.approvals.conftest import roles_present
 from tests.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def roles(transactional_db) -> None:  # type: ignore[no-untyped-def]
-    roles_present()
-
-
-def test_maker_requests_checker_approves_and_the_change_appears(roles, page, tree, maker, checker):
+def test_maker_requests_checker_approves_and_the_change_appears(page, tree, maker, checker):
     from playwright.sync_api import expect
 
     person = individual_create(
