@@ -251,12 +251,9 @@ class ExpressionContext:
         """Take `other`'s variables (defined on `model`), each read by a subquery on the one row of
         `model` that `link(env)` selects; link uses OuterRef(env.path(...)) to reach the outer row."""
         for variable in other._selected(names):
+            build = variable.build if variable.is_constant else _through_subquery(variable, model, link)
             self._put(
-                replace(
-                    variable,
-                    name=_join(prefix, variable.name),
-                    build=_through_subquery(variable, model, link),
-                ),
+                replace(variable, name=_join(prefix, variable.name), build=build),
                 replace_existing=False,
                 skip_existing=skip_existing,
             )

@@ -307,6 +307,15 @@ class TestIndividualVariables:
         assert per_person(registry, "days_since(date('2025-06-01'))", people_context)["ana"] == 14
         assert per_person(registry, "days_since(birth_date)", people_context)["cai"] == 1261
 
+    def test_constant_conditions(self, registry: Registry, people_context: ExpressionContext) -> None:
+        everyone = set(registry.people)
+        assert selected(registry, "true", people_context) == everyone
+        assert selected(registry, "false", people_context) == set()
+        assert selected(registry, "age in []", people_context) == set()
+        assert selected(registry, "age not in []", people_context) == everyone
+        assert selected(registry, "base > 100", people_context) == everyone
+        assert selected(registry, "null == null", people_context) == everyone
+
     def test_null_logic_matches_sql(self, registry: Registry, people_context: ExpressionContext) -> None:
         # Eve's age is null: `or` with a true side is true, `and` with a false side false, else null.
         values = per_person(registry, "age > 1 or true", people_context)
