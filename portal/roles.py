@@ -40,6 +40,7 @@ def _models(app_label: str, names: tuple[str, ...], actions: tuple[str, ...]) ->
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     REGISTRY_OFFICER: {
         "registry": EDIT,
+        "uploads": EDIT,
         **_models("registry", REGISTRY_SETUP, VIEW),
         "programs": VIEW,
         "jobs": VIEW,
@@ -52,7 +53,14 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "jobs": VIEW,
         **MAKER_APPROVALS,
     },
-    APPROVER: {"registry": VIEW, "programs": VIEW, "grievances": VIEW, "jobs": VIEW, **CHECKER_APPROVALS},
+    APPROVER: {
+        "registry": VIEW,
+        "uploads": VIEW,
+        "programs": VIEW,
+        "grievances": VIEW,
+        "jobs": VIEW,
+        **CHECKER_APPROVALS,
+    },
     PAYMENT_OFFICER: {
         "registry": VIEW,
         "programs": VIEW,
@@ -66,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 OUR_APPS = (
     "registry",
+    "uploads",
     "programs",
     "approvals",
     "grievances",

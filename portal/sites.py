@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 SECTIONS = ("Registry", "Programmes", "Payments", "Approvals", "Grievances", "Reports", "Administration")
 SECTION_BY_APP = {
     "registry": "Registry",
+    "uploads": "Registry",
     "programs": "Programmes",
     "approvals": "Approvals",
     "grievances": "Grievances",

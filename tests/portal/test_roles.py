@@ -76,6 +76,7 @@ def test_administrator_may_do_everything_in_the_portal():
 def test_registry_officer_edits_people_not_the_location_tree():
     officer = perms(REGISTRY_OFFICER)
     assert {"registry.add_individual", "registry.change_household", "registry.view_location"} <= officer
+    assert "uploads.add_importbatch" in officer  # uploading registry files is intake work
     assert not officer & {
         "registry.add_location",
         "registry.change_location",
@@ -87,7 +88,8 @@ def test_registry_officer_edits_people_not_the_location_tree():
 
 def test_approver_decides_but_does_not_make():
     approver = perms(APPROVER)
-    assert "registry.view_individual" in approver
+    assert {"registry.view_individual", "uploads.view_importbatch", "approvals.change_task"} <= approver
+    assert "uploads.add_importbatch" not in approver and "approvals.change_approvalpolicy" not in approver
     assert not any(
         p.split(".")[1].split("_")[0] in ("add", "change", "delete")
         for p in approver
