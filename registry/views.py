@@ -51,7 +51,8 @@ def _render_search(request: HttpRequest, dataset: str, data: QueryDict, save_for
         "saved_searches": saved_search_list(user=request.user, dataset=dataset),
         "save_form": save_form or SavedSearchForm(),
         "export_formats": list(FORMATS),
-        "sync_export_limit": sync_export_limit(),
+        "sync_export_limit": sync_export_limit("csv"),
+        "sync_export_limit_xlsx": sync_export_limit("xlsx"),
         "search_url": reverse(DATASETS[dataset]["url"]),
         "changelist_url": reverse(f"admin:registry_{DATASETS[dataset]['model']}_changelist"),
     }
@@ -100,7 +101,7 @@ def export_view(request: HttpRequest, dataset: str, file_format: str) -> HttpRes
     if not filterset.is_valid():
         messages.error(request, "The search has errors: correct them before exporting.")
         return _render_search(request, dataset, request.GET, status=400)
-    limit = sync_export_limit()
+    limit = sync_export_limit(file_format)
     if request.GET.get("background") or export_size(filterset.qs, limit) > limit:
         job = job_start(
             task=registry_export_task,

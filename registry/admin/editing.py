@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -21,25 +22,37 @@ NOTHING_CHANGED = "nothing"
 class EstimatedCountPaginator(Paginator):
     """Never a full COUNT(*) of a big table.
 
-    Unfiltered on PostgreSQL, the planner's row estimate (pg_class.reltuples)
-    is used once it is above `cap`; otherwise the count stops at `cap` + 1
-    rows (`SELECT count(*) FROM (... LIMIT cap + 1)`), so the last pages of a
-    huge filtered list are reached by narrowing the filter, not by paging.
+    On PostgreSQL the planner's estimate of the filtered query (EXPLAIN, no
+    rows read) is the count once it is above `exact_below`; small results,
+    and other databases, are counted exactly but never past `cap` + 1 rows
+    (`SELECT count(*) FROM (... LIMIT cap + 1)`). The pages say "about" when
+    the count is an estimate.
     """
 
+    exact_below = 1_000
     cap = 10_000
+    is_estimate = False
 
     @cached_property
     def count(self) -> int:
-        queryset = self.object_list
+        queryset = self.object_list.order_by().values("pk")
         connection = connections[queryset.db]
-        if connection.vendor == "postgresql" and not queryset.query.where:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [queryset.model._meta.db_table])
-                row = cursor.fetchone()
-            if row and row[0] > self.cap:
-                return int(row[0])
-        return queryset.order_by().values("pk")[: self.cap + 1].count()
+        if connection.vendor == "postgresql":
+            estimate = self._planner_rows(queryset, connection)
+            if estimate > self.exact_below:
+                self.is_estimate = True
+                return estimate
+        return queryset[: self.cap + 1].count()
+
+    @staticmethod
+    def _planner_rows(queryset: Any, connection: Any) -> int:
+        sql, params = queryset.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return int(plan[0]["Plan"]["Plan Rows"])
 
 
 class RegistryRecordAdmin(ScopedHistoryAdmin):

@@ -36,6 +36,23 @@ def test_five_failures_lock_the_username_from_that_address(client, maker):
     assert other_address.status_code == 302 and other_address["Location"] == "/admin/"
 
 
+def test_a_forged_forwarded_for_header_does_not_escape_the_lockout(client, maker):
+    for number in range(5):
+        client.post(
+            LOGIN,
+            {"username": "maker", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.9",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{number}",
+        )
+    response = client.post(
+        LOGIN,
+        {"username": "maker", "password": PASSWORD},
+        REMOTE_ADDR="10.0.0.9",
+        HTTP_X_FORWARDED_FOR="198.51.100.1",
+    )
+    assert response.status_code == 429
+
+
 def test_lockout_is_per_username(client, maker, checker):
     for _ in range(5):
         sign_in(client, "maker", "wrong-password")
