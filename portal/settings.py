@@ -271,12 +271,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = envint("AXES_PROXY_COUNT", 1 if PRODUCTION else 0)
-# Only behind a proxy is X-Forwarded-For believed (its last hop); otherwise a
-# client could name a new address per attempt and never be locked out.
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+# Behind nginx every request comes from 127.0.0.1: the lock-out takes the
+# client address the proxy appended to X-Forwarded-For (the last hop only).
+PORTAL_PROXY_COUNT = envint("AXES_PROXY_COUNT", 1 if PRODUCTION else 0)
+AXES_CLIENT_IP_CALLABLE = "portal.security.client_ip_address"
 
 # django-guardian: no anonymous user row, and 404 rather than 403 on denial.
 ANONYMOUS_USER_NAME = None

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
+from portal.security import client_ip_address
 from tests.conftest import PASSWORD
 
 LOGIN = "/admin/login/"
@@ -51,6 +52,35 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_lockout(client, maker
         HTTP_X_FORWARDED_FOR="198.51.100.1",
     )
     assert response.status_code == 429
+
+
+def test_behind_a_proxy_each_client_is_locked_out_separately(client, maker, settings):
+    settings.PORTAL_PROXY_COUNT = 1  # nginx appends the address it saw; REMOTE_ADDR is nginx itself
+
+    def attempt(forwarded_for: str, password: str):  # type: ignore[no-untyped-def]
+        return client.post(
+            LOGIN,
+            {"username": "maker", "password": password},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    for number in range(5):  # the attacker forges a different first hop each time
+        attempt(f"8.8.8.{number}, 198.51.100.7", "wrong")
+    assert attempt("9.9.9.9, 198.51.100.7", PASSWORD).status_code == 429
+    assert attempt("198.51.100.8", PASSWORD).status_code == 302  # another client behind the same proxy
+
+
+def test_client_address(rf, settings):
+    request = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="8.8.8.8, 10.1.1.1, 198.51.100.7")
+    settings.PORTAL_PROXY_COUNT = 0
+    assert client_ip_address(request) == "127.0.0.1"
+    settings.PORTAL_PROXY_COUNT = 1
+    assert client_ip_address(request) == "198.51.100.7"
+    settings.PORTAL_PROXY_COUNT = 2
+    assert client_ip_address(request) == "10.1.1.1"
+    settings.PORTAL_PROXY_COUNT = 1
+    assert client_ip_address(rf.get("/", REMOTE_ADDR="127.0.0.1")) == "127.0.0.1"
 
 
 def test_lockout_is_per_username(client, maker, checker):
