@@ -102,10 +102,15 @@ class HouseholdRoleFilter(admin.SimpleListFilter):
 
 
 class IdentityDocumentInline(admin.TabularInline):
+    """The person's documents; removing one is an edit of the person (maker-checker), not a deletion right."""
+
     model = IdentityDocument
     form = IdentityDocumentForm
     fields = ["doc_type", "value"]
     extra = 0
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_change_permission(request, obj)
 
 
 @admin.register(Individual)

@@ -155,3 +155,13 @@ def test_a_household_edit_with_members_goes_through_approval(maker, checker, tre
 def test_a_checker_elsewhere_cannot_see_the_target(south_officer, person) -> None:
     with pytest.raises(ValidationError):
         registry_update_request(target=person, maker=south_officer, fields={"phone": "+8"})
+
+
+def test_an_officer_may_ask_to_remove_a_document(maker, checker, person) -> None:
+    url = reverse("admin:registry_individual_change", args=[person.pk])
+    client_for(maker).post(url, change_form(person, **{"documents-0-DELETE": "on"}), follow=True)
+    task = Task.objects.get()
+    assert ("Identity documents", "National ID NI-1", "—") in registry_update_describe(target=person, payload=task.payload).changes
+    assert person.documents.count() == 1
+    task_approve(task=task, user=checker)
+    assert person.documents.count() == 0
