@@ -116,3 +116,18 @@ def test_unreachable_database():
     result = manage("migrate", DATABASE_URL="postgres://postgres:s3cret@127.0.0.1:1/x")
     assert_one_clear_line(result, "Cannot use the database at 127.0.0.1:1/x", "Connection refused")
     assert "s3cret" not in result.stderr
+
+
+def test_gunicorn_config_loads_the_application(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    env.update(production_env(tmp_path), DJANGO_SETTINGS_MODULE="portal.settings")
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    result = subprocess.run(
+        [str(gunicorn), "-c", "gunicorn.conf.py", "--check-config"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
