@@ -22,6 +22,23 @@ class Description:
     summary: str = ""
 
 
+def _display(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def description_as_json(description: Description) -> dict[str, Any]:
+    """A description frozen for the record: every value as the text the checker read."""
+    return {
+        "summary": description.summary,
+        "count": description.count,
+        "total": _display(description.total),
+        "sample": [str(line) for line in description.sample],
+        "changes": [
+            [str(label), _display(before), _display(after)] for label, before, after in description.changes
+        ],
+    }
+
+
 Executor = Callable[..., "dict[str, Any] | None"]
 Describer = Callable[..., Description]
 CanView = Callable[[Any, Any], bool]

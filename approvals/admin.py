@@ -80,13 +80,13 @@ class TaskAdmin(SimpleHistoryAdmin):
     list_display = [
         "number",
         "action_display",
-        "target_repr",
+        "target_display",
         "state",
         "waiting_level",
         "maker",
         "created_at",
     ]
-    list_display_links = ["number", "target_repr"]
+    list_display_links = ["number", "target_display"]
     list_filter = [
         MineFilter,
         ActionFilter,
@@ -97,6 +97,7 @@ class TaskAdmin(SimpleHistoryAdmin):
     list_select_related = ["maker", "current_role"]
     search_fields = ["=id", "target_repr"]
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts would scan the whole task table
     list_per_page = 50
     actions = ["approve_selected"]
     detail_template = "approvals/task_detail.html"
@@ -130,6 +131,10 @@ class TaskAdmin(SimpleHistoryAdmin):
     @admin.display(description="Action", ordering="action")
     def action_display(self, obj: Task) -> str:
         return obj.action_label
+
+    @admin.display(description="Target", ordering="target_repr")
+    def target_display(self, obj: Task) -> str:
+        return obj.target_repr or "—"
 
     @admin.display(description="Waiting for")
     def waiting_level(self, obj: Task) -> str:
@@ -245,12 +250,26 @@ class TaskAdmin(SimpleHistoryAdmin):
         user = request.user
         registered = action_find(task.action)
         target = task.target if task.content_type_id else None
-        description, description_error = None, ""
-        if registered is not None and not (task.content_type_id and target is None):
+        description, description_error, description_when = None, "", ""
+        target_deleted = bool(task.content_type_id) and target is None
+        live = (
+            task.state in (TaskState.PENDING, TaskState.FAILED)
+            and registered is not None
+            and not target_deleted
+        )
+        if live:
+            description_when = "as it would apply now"
             try:
                 description = registered.describe(target=target, payload=task.payload)
             except Exception as exc:  # a describer's failure must not hide the task
                 description_error = error_text(exc)
+        else:
+            # A decided task shows the change as it ran (or was asked for), not as the record reads today.
+            for key, when in (("executed", "as it was when executed"), ("requested", "as it was requested")):
+                if task.description.get(key):
+                    description, description_when = task.description[key], when
+                    description_error = description.get("error", "")
+                    break
         decisions = list(task.approvals.select_related("user"))
         levels = [
             {
@@ -268,7 +287,8 @@ class TaskAdmin(SimpleHistoryAdmin):
             "task": task,
             "target": target,
             "target_url": admin_url_of(target),
-            "target_deleted": bool(task.content_type_id) and target is None,
+            "target_deleted": target_deleted,
+            "description_when": description_when,
             "registered": registered,
             "description": description,
             "description_error": description_error,

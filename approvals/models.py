@@ -115,6 +115,9 @@ class Task(FSMModelMixin, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     state = FSMField(max_length=16, choices=TaskState.choices, default=TaskState.PENDING, protected=True)
     levels = models.JSONField(default=list, blank=True)
+    description = models.JSONField(
+        default=dict, blank=True, help_text="The change as described when requested, and again when executed"
+    )
     current_level = models.PositiveSmallIntegerField(null=True, blank=True)
     current_role = models.ForeignKey(
         Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -22,7 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from approvals.actions import Action, action_find, action_get
+from approvals.actions import Action, action_find, action_get, description_as_json
 from approvals.models import OPEN_STATES, Approval, ApprovalLevel, ApprovalPolicy, Decision, Task, TaskState
 from approvals.selectors import DEFAULT_ROLE, task_cancel_refusal, task_decision_refusal, task_retry_refusal
 
@@ -61,6 +61,14 @@ def policy_get_or_create(*, action: str) -> ApprovalPolicy:
         role, _ = Group.objects.get_or_create(name=DEFAULT_ROLE)
         ApprovalLevel.objects.create(policy=policy, order=1, role=role, approvers_required=1)
     return policy
+
+
+def _describe(action: Action, *, target: models.Model | None, payload: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return description_as_json(action.describe(target=target, payload=payload))
+    except Exception as exc:  # a describer's bug must not block the request or the execution
+        logger.exception("Describer of %s failed", action.name)
+        return {"error": error_text(exc)}
 
 
 def _levels_snapshot(policy: ApprovalPolicy, amount: Decimal | None) -> list[dict[str, Any]]:
@@ -137,6 +145,7 @@ def approval_request(
         )
         if levels:
             task.current_level, task.current_role_id = levels[0]["order"], levels[0]["role_id"]
+        task.description = {"requested": _describe(registered, target=target, payload=payload)}
         try:
             with transaction.atomic():
                 task.save()
@@ -287,6 +296,10 @@ def _execute(*, task: Task, action: Action | None, user: User) -> None:
         task.start_background(job=job)
         task.save()
         return
+    task.description = {
+        **task.description,
+        "executed": _describe(action, target=target, payload=task.payload),
+    }
     try:
         with transaction.atomic():  # a savepoint: a failing executor leaves nothing of its work
             result = action.executor(target=target, payload=task.payload, task=task)
@@ -313,6 +326,10 @@ def task_execute_in_job(*, task_id: int, progress: Any) -> None:
                 f"The {task.content_type.name} this task acts on ({task.target_repr}) was deleted."
             )
         target = task.target if task.content_type_id else None
+        task.description = {
+            **task.description,
+            "executed": _describe(action, target=target, payload=task.payload),
+        }
         result = action.executor(target=target, payload=task.payload, task=task, progress=progress)
         task.finish(result=_jsonable(result, what=f"result of {task.action}"), at=timezone.now())
         task.save()

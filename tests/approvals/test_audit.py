@@ -68,3 +68,19 @@ def test_an_auditor_answers_who_asked_who_approved_when_and_what_changed(
     # Forging the approve endpoint as an auditor does nothing either.
     client.post(f"/admin/approvals/task/{other.pk}/approve/")
     assert Task.objects.get(pk=other.pk).state == TaskState.REJECTED
+
+
+def test_a_decided_task_shows_the_change_as_it_was_not_as_the_record_reads_today(
+    client, tree, maker, checker, auditor
+):
+    task = approval_request(action=RENAME, target=tree.north_a, payload={"name": "Nord A"}, maker=maker)
+    task = task_approve(task=task, user=checker)
+    assert task.description["requested"]["changes"] == [["Name", "North A", "Nord A"]]
+    assert task.description["executed"]["changes"] == [["Name", "North A", "Nord A"]]
+    Location.objects.filter(pk=tree.north_a.pk).update(name="Renamed again later")
+    client.force_login(auditor)
+    html = client.get(f"/admin/approvals/task/{task.pk}/change/").content.decode()
+    assert 'class="before">North A<' in html and 'class="after">Nord A<' in html
+    assert "as it was when executed" in html
+    changes = html[html.index('id="task-changes"') : html.index("</table>", html.index('id="task-changes"'))]
+    assert "Renamed again later" not in changes
