@@ -101,7 +101,8 @@ def _member_count(**conditions: Any) -> Any:
             household=OuterRef(env.path("pk")), end_date__isnull=True, **conditions
         ).order_by()
         # An aggregate without GROUP BY yields one row, 0 for no members: no COALESCE needed.
-        counted = members.annotate(member_count=Func(F("pk"), function="COUNT", output_field=INTEGER_FIELD))
+        # COUNT(*) lets PostgreSQL count from the (household, end_date) index alone.
+        counted = members.annotate(member_count=Func(template="COUNT(*)", output_field=INTEGER_FIELD))
         return Subquery(counted.values("member_count"), output_field=INTEGER_FIELD)
 
     return build
