@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -120,22 +119,34 @@ TRANSITION_LABELS = {
 class Beneficiary(models.Model):
     """An individual (individual plans) or a household (household plans) enrolled in a benefit plan."""
 
-    benefit_plan = models.ForeignKey(BenefitPlan, on_delete=models.PROTECT, related_name="beneficiaries")
+    # Every index costs each of the rows a large enrolment writes: the FKs' own indexes are left out
+    # where an index below starts with the same column, or made partial where half the rows are NULL.
+    benefit_plan = models.ForeignKey(
+        BenefitPlan, on_delete=models.PROTECT, related_name="beneficiaries", db_index=False
+    )
     individual = models.ForeignKey(
-        "registry.Individual", null=True, blank=True, on_delete=models.PROTECT, related_name="beneficiaries"
+        "registry.Individual", null=True, blank=True, on_delete=models.PROTECT, related_name="beneficiaries",
+        db_index=False,
     )
     household = models.ForeignKey(
-        "registry.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="beneficiaries"
+        "registry.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="beneficiaries",
+        db_index=False,
     )
     # The individual's or household's location at enrolment: lists are scoped without joining the registry.
-    location = models.ForeignKey("registry.Location", on_delete=models.PROTECT, related_name="+")
+    # A copy, so no database FK check (each costs a row lock per beneficiary in a 500,000-row enrolment);
+    # the registry row keeps the real reference and locations are never deleted (PROTECT).
+    location = models.ForeignKey(
+        "registry.Location", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     status = FSMField(max_length=16, choices=BeneficiaryStatus.choices, default=BeneficiaryStatus.POTENTIAL)
     status_reason = models.TextField(blank=True)
     status_changed_at = models.DateTimeField()
     enrolled_at = models.DateTimeField()
+    # An audit reference, like simple-history's: no database FK check on each enrolled row.
     enrolment_task = models.ForeignKey(
-        "approvals.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        help_text="The approved task that enrolled this beneficiary",
+        "approvals.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+        db_constraint=False,
+        help_text="The approved task that enrolled this beneficiary (who asked, who approved, when)",
     )
     data = models.JSONField(default=dict, blank=True, help_text="Plan-specific data (the plan's schema)")
     history = HistoricalRecords()
@@ -162,10 +173,8 @@ class Beneficiary(models.Model):
         indexes = [
             models.Index(fields=["benefit_plan", "status"], name="beneficiary_plan_status_idx"),
             models.Index(fields=["location", "benefit_plan"], name="beneficiary_location_idx"),
-            models.Index(fields=["status"], name="beneficiary_status_idx"),
-            models.Index(fields=["household"], name="beneficiary_household_idx"),
-            models.Index(fields=["individual"], name="beneficiary_individual_idx"),
-            models.Index(fields=["enrolled_at"], name="beneficiary_enrolled_idx"),
+            models.Index(fields=["household"], condition=Q(household__isnull=False), name="beneficiary_household_idx"),
+            models.Index(fields=["individual"], condition=Q(individual__isnull=False), name="beneficiary_individual_idx"),
         ]
 
     def __str__(self) -> str:
@@ -211,31 +220,35 @@ class BeneficiaryStatusChange(models.Model):
     that bypass simple-history stay on the record row by row.
     """
 
-    beneficiary = models.ForeignKey(Beneficiary, on_delete=models.CASCADE, related_name="status_changes")
-    benefit_plan = models.ForeignKey(BenefitPlan, on_delete=models.CASCADE, related_name="status_changes")
+    beneficiary = models.ForeignKey(
+        Beneficiary, on_delete=models.CASCADE, related_name="status_changes", db_index=False
+    )
+    # The plan is a copy of the beneficiary's; user and task are audit references (as in simple-history's
+    # tables): no database FK checks, which would cost a row lock each on every row of a bulk change.
+    benefit_plan = models.ForeignKey(
+        BenefitPlan, on_delete=models.CASCADE, related_name="status_changes", db_index=False, db_constraint=False
+    )
     from_status = models.CharField(max_length=16, choices=BeneficiaryStatus.choices)
     to_status = models.CharField(max_length=16, choices=BeneficiaryStatus.choices)
     reason = models.TextField(blank=True)
     changed_at = models.DateTimeField()
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        db_index=False, db_constraint=False,
     )
-    task = models.ForeignKey("approvals.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    task = models.ForeignKey(
+        "approvals.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False, db_constraint=False,
+    )
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
         indexes = [
             models.Index(fields=["beneficiary", "changed_at"], name="status_change_beneficiary_idx"),
             models.Index(fields=["benefit_plan", "changed_at"], name="status_change_plan_idx"),
-            models.Index(fields=["task"], name="status_change_task_idx"),
+            models.Index(fields=["task"], condition=Q(task__isnull=False), name="status_change_task_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
 
-
-def plan_type_of(plan: BenefitPlan) -> dict[str, Any]:
-    """The registry side of a plan: which FK a beneficiary uses and what it is called."""
-    if plan.is_household:
-        return {"field": "household", "noun": "household", "nouns": "households"}
-    return {"field": "individual", "noun": "individual", "nouns": "individuals"}

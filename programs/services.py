@@ -93,23 +93,10 @@ def _db_datetime(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _history_insert(*, source: QuerySet[Beneficiary], at: datetime, user: User | None, reason: str, kind: str = "~") -> int:
-    """Historical rows (simple-history) for rows changed set-based, written set-based too."""
-    history = Beneficiary.history.model
-    columns = {field.attname: F(field.attname) for field in Beneficiary._meta.concrete_fields}
-    constants = {
-        "history_date": _db_datetime(at),
-        "history_type": kind,
-        "history_change_reason": reason[:100],
-        "history_user_id": user.pk if user is not None and user.is_authenticated else None,
-    }
-    return insert_select(history, source=source, columns=columns, constants=constants)
-
-
 def _status_apply(
     *, rows: QuerySet[Beneficiary], transition: str, reason: str, user: User | None, task: Task | None, at: datetime
 ) -> int:
-    """Move every row of `rows` (all in a source state of `transition`) to its target: one INSERT, one UPDATE, one INSERT."""
+    """Move the rows of `rows` in a source state of `transition` to its target: one INSERT of their status-change records, one UPDATE."""
     sources, target = STATUS_TRANSITIONS[transition]
     rows = rows.filter(status__in=sources)
     insert_select(
@@ -124,15 +111,7 @@ def _status_apply(
             "task": task.pk if task is not None else None,
         },
     )
-    changed = rows.update(status=target, status_reason=reason, status_changed_at=at)
-    label = f"{TRANSITION_LABELS[transition]}" + (f" (task #{task.pk})" if task is not None else "")
-    _history_insert(
-        source=Beneficiary.objects.filter(pk__in=BeneficiaryStatusChange.objects.filter(
-            changed_at=at, to_status=target, task=task, requested_by=user if user is not None and user.is_authenticated else None,
-        ).values("beneficiary_id")),
-        at=at, user=user, reason=f"{label}: {reason}",
-    )
-    return changed
+    return rows.update(status=target, status_reason=reason, status_changed_at=at)
 
 
 # --- plans -------------------------------------------------------------------------------------
@@ -486,10 +465,6 @@ def plan_enrol(
                 "enrolment_task": task.pk if task is not None else None,
                 "data": connection.ops.adapt_json_value(data, None),
             },
-        )
-        _history_insert(
-            source=Beneficiary.objects.filter(benefit_plan=plan, enrolled_at=at),
-            at=at, user=user, reason="Enrolled" + (f" (task #{task.pk})" if task is not None else ""), kind="+",
         )
         if progress is not None:
             progress(done=enrolled, total=to_enrol, message="Enrolled")

@@ -52,7 +52,6 @@ def test_each_transition_after_approval(officer, approver, household_plan, enrol
         assert row.status_reason == f"why {transition}"
         last = row.status_changes.first()
         assert (last.from_status, last.to_status, last.task_id, last.requested_by_id) == (before, row.status, task.pk, officer.pk)
-        assert row.history.first().history_change_reason.endswith(f"why {transition}")
     expected = {
         ("activate",): S.ACTIVE, ("activate", "suspend"): S.SUSPENDED, ("activate", "suspend", "reinstate"): S.ACTIVE,
         ("activate", "graduate"): S.GRADUATED, ("activate", "exit"): S.EXITED, ("activate", "suspend", "exit"): S.EXITED,
