@@ -165,3 +165,10 @@ def test_an_officer_may_ask_to_remove_a_document(maker, checker, person) -> None
     assert person.documents.count() == 1
     task_approve(task=task, user=checker)
     assert person.documents.count() == 0
+
+
+def test_the_checker_sees_before_and_after_on_the_task_page(maker, checker, person) -> None:
+    task = registry_update_request(target=person, maker=maker, fields={"phone": "+2", "status": "moved"})
+    page = client_for(checker).get(reverse("admin:approvals_task_change", args=[task.pk])).content.decode()
+    for text in ("Phone", "+1", "+2", "Status", "Active", "Moved away"):
+        assert text in page
