@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -42,7 +42,7 @@ def description_as_json(description: Description) -> dict[str, Any]:
 Executor = Callable[..., "dict[str, Any] | None"]
 Describer = Callable[..., Description]
 CanView = Callable[[Any, Any], bool]
-Visible = Callable[[Any], QuerySet]
+Visible = Callable[[Any], "QuerySet | Iterable[QuerySet]"]
 Amount = Callable[..., "Decimal | None"]
 
 
@@ -63,11 +63,17 @@ class Action:
             return True
         if self.can_view is not None:
             return bool(self.can_view(user, target))
-        if self.visible is not None:
-            targets = self.visible(user)
+        for targets in self.visible_querysets(user):
             if isinstance(target, targets.model):
                 return targets.filter(pk=target.pk).exists()
         return True
+
+    def visible_querysets(self, user: Any) -> list[QuerySet]:
+        """`visible(user)` as a list: one queryset per model the action's targets can be."""
+        if self.visible is None:
+            return []
+        targets = self.visible(user)
+        return [targets] if isinstance(targets, QuerySet) else list(targets)
 
     def describe(self, *, target: Any, payload: dict[str, Any]) -> Description:
         if self.describer is None:
@@ -91,8 +97,9 @@ def action_register(
 ) -> Action:
     """Register an approvable action; call it from the owning app's AppConfig.ready().
 
-    `visible(user)` (optional) returns the queryset of targets the user may see:
-    with it the approval lists are scoped in SQL. `can_view(user, target)`
+    `visible(user)` (optional) returns the queryset of targets the user may see
+    (or a list of them, one per model, when the targets are of several models):
+    with it the approval lists are scoped in SQL; prefer it to `can_view` alone. `can_view(user, target)`
     answers for one target; without either, everyone allowed the role sees it.
     Registering the same name again replaces the action (tests, reloads).
     """

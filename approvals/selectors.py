@@ -28,14 +28,13 @@ def _visible_q(user: User) -> tuple[Q, Q | None]:
     for name, action in actions_registered().items():
         if action.visible is not None:
             limited.append(name)
-            targets = action.visible(user)
-            content_type = ContentType.objects.get_for_model(targets.model, for_concrete_model=False)
-            other_model = Q(action=name) & ~Q(content_type=content_type)
-            scoped |= (
-                Q(action=name, object_id__isnull=True)
-                | other_model
-                | Q(action=name, content_type=content_type, object_id__in=targets.values("pk"))
-            )
+            other_model = Q(action=name)
+            scoped |= Q(action=name, object_id__isnull=True)
+            for targets in action.visible_querysets(user):
+                content_type = ContentType.objects.get_for_model(targets.model, for_concrete_model=False)
+                other_model &= ~Q(content_type=content_type)
+                scoped |= Q(action=name, content_type=content_type, object_id__in=targets.values("pk"))
+            scoped |= other_model
         elif action.can_view is not None:
             other_model = Q(action=name)
         else:

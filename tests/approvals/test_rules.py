@@ -149,3 +149,33 @@ def test_selectors_scope_waiting_tasks_by_visibility_in_sql_and_per_object(
     assert south_sql not in set(task_list(user=checker))
     both = make_user("both_regions", roles=(APPROVER,), locations=(tree.north, tree.south))
     assert set(tasks_awaiting(both)) == {north_sql, north_obj, south_sql, south_obj}
+
+
+def test_an_action_with_targets_of_several_models_is_scoped_per_model(tree, maker, checker, admin_user):
+    from django.contrib.auth.models import Group
+
+    from approvals.actions import action_register, action_unregister
+    from approvals.selectors import task_list, tasks_awaiting
+    from tests.approvals.actions import rename_execute, visible_locations
+
+    def visible(user):  # type: ignore[no-untyped-def]
+        return [visible_locations(user), Group.objects.all() if user.is_superuser else Group.objects.none()]
+
+    action_register("tests.mixed", label="Mixed", executor=rename_execute, visible=visible)
+    try:
+        on_location = approval_request(
+            action="tests.mixed", target=tree.north_a, payload={"name": "M"}, maker=admin_user
+        )
+        on_group = approval_request(
+            action="tests.mixed",
+            target=Group.objects.get(name="Auditor"),
+            payload={"name": "G"},
+            maker=admin_user,
+        )
+        assert set(tasks_awaiting(checker)) == {on_location}
+        assert on_group not in set(task_list(user=checker))
+        with pytest.raises(ValidationError, match="outside what you can see"):
+            task_approve(task=on_group, user=checker)
+        assert task_approve(task=on_location, user=checker).state == TaskState.EXECUTED
+    finally:
+        action_unregister("tests.mixed")
