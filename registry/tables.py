@@ -8,6 +8,7 @@ from typing import Any
 import django_tables2 as tables
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Upper
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -40,12 +41,10 @@ def custom_columns(schema: dict[str, Any]) -> list[tuple[str, tables.Column]]:
 
 
 class SearchTable(tables.Table):
-    """Cells carry `field-<column>` classes, as in the admin's changelists."""
+    """Rendered by a lean template: cells carry `field-<column>` classes, as in the admin's changelists."""
 
-    def get_column_class_names(self, classes_set: set[str], bound_column: Any) -> set[str]:
-        classes = super().get_column_class_names(classes_set, bound_column)
-        classes.add(f"field-{bound_column.name}")
-        return classes
+    class Meta:
+        template_name = "registry/search_table.html"
 
 
 class IndividualTable(SearchTable):
@@ -61,11 +60,16 @@ class IndividualTable(SearchTable):
     status = tables.Column()
     registration_date = tables.DateColumn(short=True, verbose_name="Registered")
 
-    class Meta:
+    class Meta(SearchTable.Meta):
         model = Individual
         fields = ("id", "family_name", "given_name", "sex", "birth_date", "age", "location", "household", "role", "status", "registration_date")
-        attrs = {"class": "search-results", "id": "result_list"}
         order_by = ("id",)
+
+    def order_family_name(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return _order_upper(queryset, is_descending, "family_name", "given_name"), True
+
+    def order_given_name(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
+        return _order_upper(queryset, is_descending, "given_name"), True
 
     def render_age(self, record: Individual) -> str:
         age = record.age(date.today())
@@ -83,6 +87,12 @@ class IndividualTable(SearchTable):
         return membership.get_role_display() if membership else "—"
 
 
+def _order_upper(queryset: QuerySet, is_descending: bool, field: str, *then: str) -> QuerySet:
+    """Case-insensitive order, the way the UPPER(name) indexes hold it, so a page is read off the index."""
+    key = Upper(field).desc() if is_descending else Upper(field).asc()
+    return queryset.order_by(key, *(f"-{name}" if is_descending else name for name in then), "-pk" if is_descending else "pk")
+
+
 def _current(record: Individual) -> HouseholdMember | None:
     memberships = getattr(record, "current_memberships", None)
     return memberships[0] if memberships else None
@@ -96,10 +106,9 @@ class HouseholdTable(SearchTable):
     size = tables.Column()
     registration_date = tables.DateColumn(short=True, verbose_name="Registered")
 
-    class Meta:
+    class Meta(SearchTable.Meta):
         model = Household
         fields = ("id", "code", "location", "address", "size", "registration_date")
-        attrs = {"class": "search-results", "id": "result_list"}
         order_by = ("id",)
 
 

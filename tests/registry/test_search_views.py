@@ -227,3 +227,13 @@ def test_saved_searches_are_per_dataset(client, maker, north_and_south):
     assert list(client.get(SEARCH).context["saved_searches"]) == []
     assert [s.name for s in client.get(SEARCH + "households/").context["saved_searches"]] == ["Electrified"]
     assert client.post(reverse("admin:registry_search_save", args=["nothing"]), {"name": "x"}).status_code == 404
+
+
+def test_pages_link_forward_and_back_keeping_the_filters(client, maker, thirty):
+    client.force_login(maker)
+    first = client.get(SEARCH, {"sex": "F"}).content.decode()
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    assert "page=2" in first and "sex=F" in first[first.index('rel="next"') - 200:]
+    second = client.get(SEARCH, {"sex": "F", "page": "2"}).content.decode()
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert "sort=family_name" in first  # sortable column headers link to their order
