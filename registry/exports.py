@@ -1,4 +1,4 @@
-"""CSV and XLSX exports of individuals and households: streamed in chunks, custom fields as columns, formulas neutralised."""
+"""CSV and XLSX exports of individuals and households: chunked, custom fields as columns, formulas defused."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def export_headers(dataset: str, schema: dict[str, Any]) -> list[str]:
 def export_chunks(
     dataset: str, queryset: QuerySet, schema: dict[str, Any], on_chunk: RowsCallback | None = None
 ) -> Iterator[list[list[Any]]]:
-    """Lists of rows in id order, CHUNK_SIZE at a time by keyset (no OFFSET, no server-side cursor), 3 queries each."""
+    """Lists of rows in id order, CHUNK_SIZE at a time by keyset (no OFFSET), 3 queries each."""
     keys = [key for key, _ in custom_fields(schema)]
     core = INDIVIDUAL_FIELDS if dataset == "individual" else HOUSEHOLD_FIELDS
     lookups = [lookup for _, lookup in core] + ["data"]
@@ -109,7 +109,10 @@ def export_chunks(
         for row in chunk:
             data = row[-1] or {}
             rows.append(
-                [v if v.__class__ is not str or v[:1] not in FORMULA_START_CHARS else "'" + v for v in row[:-1]]
+                [
+                    v if v.__class__ is not str or v[:1] not in FORMULA_START_CHARS else "'" + v
+                    for v in row[:-1]
+                ]
                 + [neutralise(v) for v in extras.get(row[0], blank)]
                 + [cell(data.get(key)) for key in keys]
             )
@@ -135,7 +138,9 @@ def _ids_condition(field: str, ids: list[int]) -> dict[str, Any]:
 
 def _individual_extras(ids: list[int]) -> dict[Any, tuple[Any, ...]]:
     national_ids = dict(
-        IdentityDocument.objects.filter(**_ids_condition("individual_id", ids), doc_type=DocumentType.NATIONAL_ID)
+        IdentityDocument.objects.filter(
+            **_ids_condition("individual_id", ids), doc_type=DocumentType.NATIONAL_ID
+        )
         .order_by("-pk")
         .values_list("individual_id", "value")
     )
@@ -218,8 +223,10 @@ def export_filename(dataset: str, file_format: str) -> str:
     return f"{dataset}s-{date.today().isoformat()}.{FORMATS[file_format][1]}"
 
 
-def export_response(dataset: str, file_format: str, queryset: QuerySet, schema: dict[str, Any]) -> StreamingHttpResponse | FileResponse:
-    """The export as a download: CSV streams as it is read; XLSX is built in a temporary file, then streamed."""
+def export_response(
+    dataset: str, file_format: str, queryset: QuerySet, schema: dict[str, Any]
+) -> StreamingHttpResponse | FileResponse:
+    """The export as a download: CSV streams as it is read; XLSX goes to a temporary file, then streams."""
     headers = export_headers(dataset, schema)
     chunks = export_chunks(dataset, queryset, schema)
     filename = export_filename(dataset, file_format)
@@ -233,7 +240,14 @@ def export_response(dataset: str, file_format: str, queryset: QuerySet, schema: 
     return FileResponse(spool, as_attachment=True, filename=filename, content_type=FORMATS["xlsx"][0])
 
 
-def export_to_file(dataset: str, file_format: str, queryset: QuerySet, schema: dict[str, Any], path: Path, on_chunk: RowsCallback | None = None) -> int:
+def export_to_file(
+    dataset: str,
+    file_format: str,
+    queryset: QuerySet,
+    schema: dict[str, Any],
+    path: Path,
+    on_chunk: RowsCallback | None = None,
+) -> int:
     """Write the export to `path` (background jobs); returns the number of rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     headers = export_headers(dataset, schema)

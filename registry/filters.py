@@ -44,7 +44,7 @@ def registry_schema(kind: str) -> dict[str, Any]:
 
 
 def custom_fields(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(key, property schema) of the schema's top-level properties that can be searched, in the schema's order."""
+    """(key, property schema) of the searchable top-level properties, in the schema's order."""
     properties = schema.get("properties") or {}
     return [
         (key, properties[key])
@@ -94,8 +94,11 @@ class MinMaxField(forms.MultiValueField):
             return None
         low, high = data_list
         if low is not None and high is not None and low > high:
-            raise ValidationError("The lower bound (%(low)s) is above the upper bound (%(high)s).",
-                                  code="range_order", params={"low": low, "high": high})
+            raise ValidationError(
+                "The lower bound (%(low)s) is above the upper bound (%(high)s).",
+                code="range_order",
+                params={"low": low, "high": high},
+            )
         return slice(low, high)
 
 
@@ -127,7 +130,7 @@ def range_field_factory(kind: str):  # type: ignore[no-untyped-def]
 
 
 class ConditionFilter(django_filters.Filter):
-    """A filter that turns its cleaned value into a Q, so a FilterSet can apply all of them in one `filter()`."""
+    """A filter turning its cleaned value into a Q, so a FilterSet applies them all in one `filter()`."""
 
     scope: str = ""
 
@@ -512,7 +515,7 @@ def individual_filterset(
     queryset: QuerySet[Individual] | None = None,
     schema: dict[str, Any] | None = None,
 ) -> IndividualFilter:
-    """The advanced search over individuals, always inside the user's scope (`queryset` narrows it further)."""
+    """The advanced search over individuals, inside the user's scope (`queryset` narrows it further)."""
     scoped = individual_list(user=user)
     if queryset is not None:
         scoped = scoped & queryset

@@ -36,7 +36,12 @@ def custom_columns(schema: dict[str, Any]) -> list[tuple[str, tables.Column]]:
     for key, prop in custom_fields(schema):
         label = str(prop.get("title") or key.replace("_", " ").capitalize())
         column_class = tables.BooleanColumn if property_type(prop) == "boolean" else tables.Column
-        columns.append((f"cf_{key}", column_class(accessor=f"data__{key}", verbose_name=label, orderable=False, default="")))
+        columns.append(
+            (
+                f"cf_{key}",
+                column_class(accessor=f"data__{key}", verbose_name=label, orderable=False, default=""),
+            )
+        )
     return columns
 
 
@@ -48,7 +53,10 @@ class SearchTable(tables.Table):
 
 
 class IndividualTable(SearchTable):
-    id = tables.Column(verbose_name="ID", linkify=lambda record: reverse("admin:registry_individual_change", args=[record.pk]))
+    id = tables.Column(
+        verbose_name="ID",
+        linkify=lambda record: reverse("admin:registry_individual_change", args=[record.pk]),
+    )
     family_name = tables.Column()
     given_name = tables.Column()
     sex = tables.Column()
@@ -62,7 +70,19 @@ class IndividualTable(SearchTable):
 
     class Meta(SearchTable.Meta):
         model = Individual
-        fields = ("id", "family_name", "given_name", "sex", "birth_date", "age", "location", "household", "role", "status", "registration_date")
+        fields = (
+            "id",
+            "family_name",
+            "given_name",
+            "sex",
+            "birth_date",
+            "age",
+            "location",
+            "household",
+            "role",
+            "status",
+            "registration_date",
+        )
         order_by = ("id",)
 
     def order_family_name(self, queryset: QuerySet, is_descending: bool) -> tuple[QuerySet, bool]:
@@ -90,7 +110,9 @@ class IndividualTable(SearchTable):
 def _order_upper(queryset: QuerySet, is_descending: bool, field: str, *then: str) -> QuerySet:
     """Case-insensitive order, the way the UPPER(name) indexes hold it, so a page is read off the index."""
     key = Upper(field).desc() if is_descending else Upper(field).asc()
-    return queryset.order_by(key, *(f"-{name}" if is_descending else name for name in then), "-pk" if is_descending else "pk")
+    return queryset.order_by(
+        key, *(f"-{name}" if is_descending else name for name in then), "-pk" if is_descending else "pk"
+    )
 
 
 def _current(record: Individual) -> HouseholdMember | None:
@@ -99,7 +121,9 @@ def _current(record: Individual) -> HouseholdMember | None:
 
 
 class HouseholdTable(SearchTable):
-    id = tables.Column(verbose_name="ID", linkify=lambda record: reverse("admin:registry_household_change", args=[record.pk]))
+    id = tables.Column(
+        verbose_name="ID", linkify=lambda record: reverse("admin:registry_household_change", args=[record.pk])
+    )
     code = tables.Column()
     location = tables.Column(order_by=("location__path",))
     address = tables.Column(orderable=False)
@@ -120,10 +144,14 @@ def individual_rows(queryset: QuerySet[Individual]) -> QuerySet[Individual]:
     )
 
 
-def results_table(request: HttpRequest, dataset: str, queryset: QuerySet, schema: dict[str, Any]) -> tables.Table:
+def results_table(
+    request: HttpRequest, dataset: str, queryset: QuerySet, schema: dict[str, Any]
+) -> tables.Table:
     """The sortable, lazily paginated table of one page of results."""
     if dataset == "household":
-        table: tables.Table = HouseholdTable(queryset.select_related("location"), extra_columns=custom_columns(schema))
+        table: tables.Table = HouseholdTable(
+            queryset.select_related("location"), extra_columns=custom_columns(schema)
+        )
     else:
         table = IndividualTable(individual_rows(queryset), extra_columns=custom_columns(schema))
     RequestConfig(request, paginate=False).configure(table)  # sorting only: page sizes are ours to bound

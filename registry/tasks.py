@@ -24,7 +24,11 @@ def registry_export_task(job_id: int, user_id: int, dataset: str, query: str, fi
         progress(done=0, total=total, message="Exporting")
         name = f"{dataset}s-{job_id}.{FORMATS[file_format][1]}"
         rows = export_to_file(
-            dataset, file_format, queryset, filterset.schema, exports_dir() / name,
+            dataset,
+            file_format,
+            queryset,
+            filterset.schema,
+            exports_dir() / name,
             on_chunk=lambda done: progress(done=done),
         )
         progress(done=rows, total=rows, message="Ready to download")

@@ -12,7 +12,12 @@ def search_urls(site: AdminSite) -> list[URLPattern]:
     wrap = site.admin_view
     return [
         path("", wrap(views.search_view), {"dataset": "individual"}, name="registry_search"),
-        path("households/", wrap(views.search_view), {"dataset": "household"}, name="registry_search_households"),
+        path(
+            "households/",
+            wrap(views.search_view),
+            {"dataset": "household"},
+            name="registry_search_households",
+        ),
         path("<str:dataset>/saved/", wrap(views.saved_search_create_view), name="registry_search_save"),
         path(
             "<str:dataset>/saved/<int:saved_search_id>/delete/",
@@ -21,5 +26,9 @@ def search_urls(site: AdminSite) -> list[URLPattern]:
         ),
         path("<str:dataset>/export/<str:file_format>/", wrap(views.export_view), name="registry_export"),
         path("exports/<int:job_id>/", wrap(views.export_job_view), name="registry_export_job"),
-        path("exports/<int:job_id>/download/", wrap(views.export_download_view), name="registry_export_download"),
+        path(
+            "exports/<int:job_id>/download/",
+            wrap(views.export_download_view),
+            name="registry_export_download",
+        ),
     ]

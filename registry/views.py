@@ -17,7 +17,13 @@ from jobs.models import Job, JobState
 from jobs.services import job_start
 from registry.exports import FORMATS, export_response, export_size, exports_dir, sync_export_limit
 from registry.filters import FILTERSETS
-from registry.searches import SavedSearchForm, saved_search_delete, saved_search_list, saved_search_save, search_query
+from registry.searches import (
+    SavedSearchForm,
+    saved_search_delete,
+    saved_search_list,
+    saved_search_save,
+    search_query,
+)
 from registry.tables import PAGE_SIZES, page_size, results_table
 from registry.tasks import registry_export_task
 
@@ -34,7 +40,13 @@ def _check_dataset(request: HttpRequest, dataset: str) -> None:
         raise PermissionDenied
 
 
-def _render_search(request: HttpRequest, dataset: str, data: QueryDict, save_form: SavedSearchForm | None = None, status: int = 200) -> TemplateResponse:
+def _render_search(
+    request: HttpRequest,
+    dataset: str,
+    data: QueryDict,
+    save_form: SavedSearchForm | None = None,
+    status: int = 200,
+) -> TemplateResponse:
     filterset = FILTERSETS[dataset](data, user=request.user)
     table = results_table(request, dataset, filterset.qs, filterset.schema) if filterset.is_valid() else None
     query = search_query(data)
@@ -72,7 +84,9 @@ def saved_search_create_view(request: HttpRequest, dataset: str) -> HttpResponse
     form = SavedSearchForm(request.POST)
     if form.is_valid():
         try:
-            saved = saved_search_save(user=request.user, name=form.cleaned_data["name"], dataset=dataset, query=query)
+            saved = saved_search_save(
+                user=request.user, name=form.cleaned_data["name"], dataset=dataset, query=query
+            )
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error("name", message)
@@ -125,7 +139,9 @@ def export_job_view(request: HttpRequest, job_id: int) -> TemplateResponse:
         **admin.site.each_context(request),
         "title": job.label,
         "job": job,
-        "download_url": reverse("admin:registry_export_download", args=[job.pk]) if job.state == JobState.SUCCEEDED else "",
+        "download_url": reverse("admin:registry_export_download", args=[job.pk])
+        if job.state == JobState.SUCCEEDED
+        else "",
     }
     return TemplateResponse(request, "registry/search_export_job.html", context)
 
@@ -147,14 +163,16 @@ def export_download_view(request: HttpRequest, job_id: int) -> FileResponse:
 def search_app_list_entries(request: HttpRequest) -> list[dict[str, Any]]:
     """Sidebar entries for the advanced search, shaped like the admin's model entries."""
     entries = []
-    for dataset, info in DATASETS.items():
+    for info in DATASETS.values():
         if request.user.has_perm(f"registry.view_{info['model']}"):
-            entries.append({
-                "name": f"Advanced search: {info['title'].lower()}",
-                "object_name": f"Search{info['model'].title()}",
-                "admin_url": reverse(info["url"]),
-                "add_url": None,
-                "view_only": True,
-                "perms": {"view": True},
-            })
+            entries.append(
+                {
+                    "name": f"Advanced search: {info['title'].lower()}",
+                    "object_name": f"Search{info['model'].title()}",
+                    "admin_url": reverse(info["url"]),
+                    "add_url": None,
+                    "view_only": True,
+                    "perms": {"view": True},
+                }
+            )
     return entries

@@ -13,7 +13,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_filter_and_save_a_search(page, maker, tree):
     for given, family, sex in (("Ada", "Lovelace", "F"), ("Bob", "Lovell", "M"), ("Cyd", "Charisse", "F")):
-        individual_create(given_name=given, family_name=family, sex=sex, location=tree.north_a, birth_date=date(1990, 1, 1))
+        individual_create(
+            given_name=given, family_name=family, sex=sex, location=tree.north_a, birth_date=date(1990, 1, 1)
+        )
     individual_create(given_name="Sue", family_name="Lovegood", sex="F", location=tree.south)
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -22,7 +24,11 @@ def test_filter_and_save_a_search(page, maker, tree):
     page.wait_for_selector("#dashboard")
     page.click("text=Advanced search: individuals")
     page.wait_for_selector("#result_list")
-    assert sorted(page.locator("#result_list tbody td.field-given_name").all_inner_texts()) == ["Ada", "Bob", "Cyd"]
+    assert sorted(page.locator("#result_list tbody td.field-given_name").all_inner_texts()) == [
+        "Ada",
+        "Bob",
+        "Cyd",
+    ]
 
     page.fill("#id_family_name", "Lov")
     page.check("#filter-sex input[value=F]")

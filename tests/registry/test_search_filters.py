@@ -8,8 +8,8 @@ import pytest
 
 from registry.filters import household_filterset, individual_filterset, years_before
 from registry.models import Individual
-from registry.services import household_member_add, registry_schema_save
 from registry.schemas import schema_for
+from registry.services import household_member_add, registry_schema_save
 
 
 @pytest.fixture
@@ -19,21 +19,39 @@ def people(tree, make_individual, make_household):
     big = make_household(tree.north_a, members=0, code="HH-BIG")
     small = make_household(tree.north_b, members=0, code="HH-SMALL")
     ada = make_individual(
-        tree.north_a, given_name="Ada", family_name="Lovelace", sex="F", birth_date=years_before(today, 30),
+        tree.north_a,
+        given_name="Ada",
+        family_name="Lovelace",
+        sex="F",
+        birth_date=years_before(today, 30),
         documents=[("national_id", "NID-111")],
         data={"disability": True, "education": "tertiary", "school_attendance": 0.9},
     )
     bob = make_individual(
-        tree.north_a, given_name="Bob", family_name="Lovell", sex="M", birth_date=years_before(today, 70),
-        registration_source="upload", registration_date=date(2020, 5, 1),
+        tree.north_a,
+        given_name="Bob",
+        family_name="Lovell",
+        sex="M",
+        birth_date=years_before(today, 70),
+        registration_source="upload",
+        registration_date=date(2020, 5, 1),
         data={"disability": False, "education": "primary", "school_attendance": 0.2},
     )
     cyd = make_individual(
-        tree.north_b, given_name="Cyd", family_name="Charisse", sex="F", birth_date=years_before(today, 8),
-        status="moved", data={"education": "none"},
+        tree.north_b,
+        given_name="Cyd",
+        family_name="Charisse",
+        sex="F",
+        birth_date=years_before(today, 8),
+        status="moved",
+        data={"education": "none"},
     )
     sue = make_individual(
-        tree.south, given_name="Sue", family_name="Lovegood", sex="F", birth_date=years_before(today, 30),
+        tree.south,
+        given_name="Sue",
+        family_name="Lovegood",
+        sex="F",
+        birth_date=years_before(today, 30),
         data={"disability": True, "education": "tertiary"},
     )
     household_member_add(household=big, individual=ada, role="head", is_primary_recipient=True)
@@ -140,9 +158,17 @@ def test_custom_text_and_date_fields(tree, auditor, make_individual):
         ({"age_min": "old"}, "age", "Enter a whole number"),
         ({"household_size_min": "5", "household_size_max": "2"}, "household_size", "above the upper bound"),
         ({"birth_date_min": "2001-13-40"}, "birth_date", "Enter a valid date"),
-        ({"registration_date_min": "2024-01-02", "registration_date_max": "2024-01-01"}, "registration_date", "above"),
+        (
+            {"registration_date_min": "2024-01-02", "registration_date_max": "2024-01-01"},
+            "registration_date",
+            "above",
+        ),
         ({"cf_school_attendance_min": "abc"}, "cf_school_attendance", "Enter a number"),
-        ({"cf_school_attendance_min": "0.9", "cf_school_attendance_max": "0.1"}, "cf_school_attendance", "above"),
+        (
+            {"cf_school_attendance_min": "0.9", "cf_school_attendance_max": "0.1"},
+            "cf_school_attendance",
+            "above",
+        ),
         ({"sex": ["Q"]}, "sex", "Select a valid choice"),
         ({"cf_education": ["phd"]}, "cf_education", "Select a valid choice"),
         ({"cf_disability": "maybe"}, "cf_disability", "Select a valid choice"),
@@ -171,8 +197,12 @@ def test_filterset_narrows_a_given_queryset_and_keeps_scope(people, maker):
 
 
 def test_household_filters(people, tree, auditor, make_household):
-    make_household(tree.south, members=1, code="SOUTH-1", data={"has_electricity": True, "monthly_income": 500})
-    make_household(tree.north_a, members=0, code="HH-RICH", data={"has_electricity": False, "monthly_income": 9000})
+    make_household(
+        tree.south, members=1, code="SOUTH-1", data={"has_electricity": True, "monthly_income": 500}
+    )
+    make_household(
+        tree.north_a, members=0, code="HH-RICH", data={"has_electricity": False, "monthly_income": 9000}
+    )
 
     def codes(data, user=auditor):
         filterset = household_filterset(data, user=user)
@@ -201,20 +231,38 @@ def test_programme_enrolment_and_status(people, auditor, maker):
     from programs.models import Beneficiary, BenefitPlan, PlanType
 
     now = timezone.now()
-    cash = BenefitPlan.objects.create(code="CT", name="Cash", plan_type=PlanType.HOUSEHOLD, start_date=date(2026, 1, 1))
-    pension = BenefitPlan.objects.create(code="OP", name="Pension", plan_type=PlanType.INDIVIDUAL, start_date=date(2026, 1, 1))
+    cash = BenefitPlan.objects.create(
+        code="CT", name="Cash", plan_type=PlanType.HOUSEHOLD, start_date=date(2026, 1, 1)
+    )
+    pension = BenefitPlan.objects.create(
+        code="OP", name="Pension", plan_type=PlanType.INDIVIDUAL, start_date=date(2026, 1, 1)
+    )
     big = people["ada"].memberships.get().household
     Beneficiary.objects.create(
-        benefit_plan=cash, household=big, location=big.location, status="active", status_changed_at=now, enrolled_at=now
+        benefit_plan=cash,
+        household=big,
+        location=big.location,
+        status="active",
+        status_changed_at=now,
+        enrolled_at=now,
     )
     Beneficiary.objects.create(
-        benefit_plan=pension, individual=people["bob"], location=people["bob"].location, status="suspended",
-        status_changed_at=now, enrolled_at=now,
+        benefit_plan=pension,
+        individual=people["bob"],
+        location=people["bob"].location,
+        status="suspended",
+        status_changed_at=now,
+        enrolled_at=now,
     )
     assert names(individual_filterset({"benefit_plan": pension.pk}, user=auditor)) == {"Bob"}
     assert names(individual_filterset({"benefit_plan": cash.pk}, user=auditor)) == {"Ada", "Bob"}
     assert names(individual_filterset({"enrolment_status": ["suspended"]}, user=auditor)) == {"Bob"}
-    assert names(individual_filterset({"benefit_plan": cash.pk, "enrolment_status": ["suspended"]}, user=auditor)) == set()
+    assert (
+        names(
+            individual_filterset({"benefit_plan": cash.pk, "enrolment_status": ["suspended"]}, user=auditor)
+        )
+        == set()
+    )
     households = household_filterset({"benefit_plan": cash.pk}, user=auditor)
     assert households.is_valid() and list(households.qs.values_list("code", flat=True)) == ["HH-BIG"]
     # The maker was granted no plan: choosing one is refused at the field.

@@ -1,4 +1,4 @@
-"""The advanced search page: admin layout, scope, errors at the field, sorting, page sizes, query counts, saved searches."""
+"""The advanced search page: layout, scope, field errors, sorting, page sizes, query counts, saved ones."""
 
 from __future__ import annotations
 
@@ -20,8 +20,14 @@ SEARCH = "/admin/registry/search/"
 @pytest.fixture
 def north_and_south(tree, make_individual, make_household):
     household = make_household(tree.north_a, code="HH-N1", data={"has_electricity": True})
-    ada = make_individual(tree.north_a, given_name="Ada", family_name="Zed", sex="F", birth_date=date(1990, 1, 1),
-                          data={"disability": True, "education": "secondary"})
+    ada = make_individual(
+        tree.north_a,
+        given_name="Ada",
+        family_name="Zed",
+        sex="F",
+        birth_date=date(1990, 1, 1),
+        data={"disability": True, "education": "secondary"},
+    )
     household_member_add(household=household, individual=ada, role="head", is_primary_recipient=True)
     make_individual(tree.north_b, given_name="Bob", family_name="Young", sex="M", birth_date=date(1950, 6, 1))
     make_individual(tree.south, given_name="Sue", family_name="Xavier", sex="F", birth_date=date(1980, 3, 3))
@@ -41,7 +47,7 @@ def test_page_sits_in_the_admin_layout(client, maker, north_and_south):
     html = response.content.decode()
     assert 'class="breadcrumbs"' in html and "Advanced search: individuals" in html
     assert 'id="nav-sidebar"' in html  # the admin's sidebar, from each_context
-    assert "<script>" not in html and "<script type=\"text/javascript\">" not in html
+    assert "<script>" not in html and '<script type="text/javascript">' not in html
     assert "registry/search.js" in html
     assert result_names(response) == ["Ada", "Bob"]
     assert "HH-N1" in html and "Head" in html  # household link and role columns
@@ -85,10 +91,10 @@ def test_malformed_range_shows_the_error_at_the_field(client, maker, north_and_s
     assert response.status_code == 200
     assert response.context["table"] is None
     html = response.content.decode()
-    age_block = html[html.index('id="filter-age"'):]
+    age_block = html[html.index('id="filter-age"') :]
     age_block = age_block[: age_block.index('id="filter-birth_date"')]
     assert "errorlist" in age_block and "is above the upper bound" in age_block
-    size_block = html[html.index('id="filter-household_size"'):]
+    size_block = html[html.index('id="filter-household_size"') :]
     assert "Enter a whole number" in size_block[:600]
 
 
@@ -117,8 +123,15 @@ def thirty(tree, make_individual):
 
 @pytest.mark.parametrize(
     ("params", "rows"),
-    [({}, 25), ({"per_page": "50"}, 30), ({"per_page": "100000"}, 25), ({"per_page": "x"}, 25),
-     ({"page": "2"}, 5), ({"page": "abc"}, 25), ({"page": "99"}, 25)],
+    [
+        ({}, 25),
+        ({"per_page": "50"}, 30),
+        ({"per_page": "100000"}, 25),
+        ({"per_page": "x"}, 25),
+        ({"page": "2"}, 5),
+        ({"page": "abc"}, 25),
+        ({"page": "99"}, 25),
+    ],
 )
 def test_page_sizes_and_pages(client, maker, thirty, params, rows):
     client.force_login(maker)
@@ -213,9 +226,14 @@ def test_users_see_and_delete_only_their_own(client, maker, checker, north_and_s
     page = client.get(SEARCH)
     assert list(page.context["saved_searches"]) == [mine]
     assert "Theirs" not in page.content.decode()
-    assert client.post(reverse("admin:registry_search_delete", args=["individual", theirs.pk])).status_code == 404
+    assert (
+        client.post(reverse("admin:registry_search_delete", args=["individual", theirs.pk])).status_code
+        == 404
+    )
     assert SavedSearch.objects.filter(pk=theirs.pk).exists()
-    assert client.get(reverse("admin:registry_search_delete", args=["individual", mine.pk])).status_code == 405
+    assert (
+        client.get(reverse("admin:registry_search_delete", args=["individual", mine.pk])).status_code == 405
+    )
     response = client.post(reverse("admin:registry_search_delete", args=["individual", mine.pk]))
     assert response.status_code == 302
     assert not SavedSearch.objects.filter(pk=mine.pk).exists()
@@ -226,14 +244,16 @@ def test_saved_searches_are_per_dataset(client, maker, north_and_south):
     save(client, "Electrified", "cf_has_electricity=true", dataset="household")
     assert list(client.get(SEARCH).context["saved_searches"]) == []
     assert [s.name for s in client.get(SEARCH + "households/").context["saved_searches"]] == ["Electrified"]
-    assert client.post(reverse("admin:registry_search_save", args=["nothing"]), {"name": "x"}).status_code == 404
+    assert (
+        client.post(reverse("admin:registry_search_save", args=["nothing"]), {"name": "x"}).status_code == 404
+    )
 
 
 def test_pages_link_forward_and_back_keeping_the_filters(client, maker, thirty):
     client.force_login(maker)
     first = client.get(SEARCH, {"sex": "F"}).content.decode()
     assert 'rel="next"' in first and 'rel="prev"' not in first
-    assert "page=2" in first and "sex=F" in first[first.index('rel="next"') - 200:]
+    assert "page=2" in first and "sex=F" in first[first.index('rel="next"') - 200 :]
     second = client.get(SEARCH, {"sex": "F", "page": "2"}).content.decode()
     assert 'rel="prev"' in second and 'rel="next"' not in second
     assert "sort=family_name" in first  # sortable column headers link to their order
