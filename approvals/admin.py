@@ -26,6 +26,7 @@ from approvals.selectors import (
     task_retry_refusal,
     tasks_awaiting,
     user_can_see_target,
+    user_sees_all_tasks,
 )
 from approvals.services import error_text, task_approve, task_cancel, task_reject, task_retry
 
@@ -382,7 +383,15 @@ class ApprovalLevelInline(admin.TabularInline):
     extra = 0
     min_num = 0
     fields = ["order", "role", "approvers_required", "applies_above_amount"]
-    autocomplete_fields: list[str] = []
+
+    def has_add_permission(self, request: HttpRequest, obj: ApprovalPolicy | None = None) -> bool:
+        return user_sees_all_tasks(request.user) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: ApprovalPolicy | None = None) -> bool:
+        return user_sees_all_tasks(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApprovalPolicy | None = None) -> bool:
+        return user_sees_all_tasks(request.user) and super().has_delete_permission(request, obj)
 
 
 @admin.register(ApprovalPolicy)
@@ -395,6 +404,20 @@ class ApprovalPolicyAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalPolicy]:
         return super().get_queryset(request).prefetch_related("levels__role")
+
+    # Approvers hold "change" on the approvals app for their tasks; who approves what is
+    # still the administrators' call alone, or an approver could waive their own checks.
+    def _may_edit(self, request: HttpRequest) -> bool:
+        return user_sees_all_tasks(request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._may_edit(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: ApprovalPolicy | None = None) -> bool:
+        return self._may_edit(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApprovalPolicy | None = None) -> bool:
+        return self._may_edit(request) and super().has_delete_permission(request, obj)
 
     @admin.display(description="Label")
     def label(self, obj: ApprovalPolicy) -> str:

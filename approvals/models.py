@@ -144,7 +144,6 @@ class Task(FSMModelMixin, models.Model):
             models.Index(fields=["content_type", "object_id"], name="task_target_idx"),
             models.Index(fields=["action", "created_at"], name="task_action_idx"),
         ]
-        permissions = [("approve_task", "Can approve or reject tasks")]
 
     def __str__(self) -> str:
         return f"Task #{self.pk} {action_label(self.action)}: {self.target_repr or 'no target'}"

@@ -10,6 +10,10 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterModelOptions(
+            name='task',
+            options={'ordering': ['-created_at', '-pk']},
+        ),
         migrations.AddField(
             model_name='historicaltask',
             name='description',

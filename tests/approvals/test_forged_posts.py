@@ -92,3 +92,26 @@ def test_tasks_cannot_be_added_or_deleted_in_the_admin(client, task, administrat
     assert Task.objects.filter(pk=task.pk).exists()
     assert response.status_code in (200, 302)
     assert_nothing_changed(task)
+
+
+def test_an_approver_cannot_waive_approval_by_editing_the_policy(client, checker):
+    from approvals.models import ApprovalPolicy
+
+    policy = ApprovalPolicy.objects.get(action="registry.update")
+    client.force_login(checker)
+    assert (
+        client.get(f"/admin/approvals/approvalpolicy/{policy.pk}/change/").status_code == 200
+    )  # may read it
+    form = {
+        "action": "registry.update",
+        "requires_approval": "",
+        "notes": "",
+        "levels-TOTAL_FORMS": "0",
+        "levels-INITIAL_FORMS": "0",
+        "levels-MIN_NUM_FORMS": "0",
+        "levels-MAX_NUM_FORMS": "1000",
+    }
+    assert client.post(f"/admin/approvals/approvalpolicy/{policy.pk}/change/", form).status_code == 403
+    assert client.post("/admin/approvals/approvalpolicy/add/", {**form, "action": "x.y"}).status_code == 403
+    assert ApprovalPolicy.objects.get(pk=policy.pk).requires_approval is True
+    assert not ApprovalPolicy.objects.filter(action="x.y").exists()
