@@ -33,11 +33,17 @@ def _can_view(user: Any, target: Any) -> bool:
     return user_can_view_plan(user, target)
 
 
-def enrol_execute(*, target: BenefitPlan, payload: dict[str, Any], task: Task, progress: Any = None, **kwargs: Any) -> dict[str, Any]:
+def enrol_execute(
+    *, target: BenefitPlan, payload: dict[str, Any], task: Task, progress: Any = None, **kwargs: Any
+) -> dict[str, Any]:
     return plan_enrol(
-        plan=target, user=task.maker, selection=EnrolmentSelection.from_payload(payload),
-        status=payload.get("status", BeneficiaryStatus.POTENTIAL), data=payload.get("data") or {},
-        task=task, progress=progress,
+        plan=target,
+        user=task.maker,
+        selection=EnrolmentSelection.from_payload(payload),
+        status=payload.get("status", BeneficiaryStatus.POTENTIAL),
+        data=payload.get("data") or {},
+        task=task,
+        progress=progress,
     )
 
 
@@ -45,7 +51,10 @@ def enrol_describe(*, target: BenefitPlan, payload: dict[str, Any]) -> Descripti
     selection = EnrolmentSelection.from_payload(payload)
     status = BeneficiaryStatus(payload.get("status", BeneficiaryStatus.POTENTIAL)).label.lower()
     noun = "households" if target.is_household else "individuals"
-    changes = [("Filters", None, selection.filters or "none"), ("Expression", None, selection.expression or "none")]
+    changes = [
+        ("Filters", None, selection.filters or "none"),
+        ("Expression", None, selection.expression or "none"),
+    ]
     if selection.ids:
         changes.append(("Picked one by one", None, f"{len(selection.ids):,} {noun}"))
     maker = get_user_model().objects.filter(pk=payload.get("maker_id")).first()
@@ -56,23 +65,32 @@ def enrol_describe(*, target: BenefitPlan, payload: dict[str, Any]) -> Descripti
         preview = enrolment_preview(user=maker, plan=target, selection=selection)
     except ValidationError:
         return Description(
-            changes=changes, count=stored.get("to_enrol"),
-            summary=f"Enrol {stored.get('to_enrol', '?')} {noun} into {target} as {status} (figures as requested).",
+            changes=changes,
+            count=stored.get("to_enrol"),
+            summary=f"Enrol {stored.get('to_enrol', '?')} {noun} into {target} as {status} "
+            "(figures as requested).",
         )
     limit = f" of at most {preview.maximum:,}" if preview.maximum is not None else ""
     summary = (
         f"Enrol {preview.to_enrol:,} {noun} into {target} as {status}: {preview.selected:,} selected, "
-        f"{preview.already_enrolled:,} already enrolled (skipped); the plan has {preview.current:,} beneficiaries{limit}."
+        f"{preview.already_enrolled:,} already enrolled (skipped); "
+        f"the plan has {preview.current:,} beneficiaries{limit}."
     )
     if preview.exceeds_maximum:
         summary += " This now exceeds the maximum: it will fail."
-    return Description(changes=changes, count=preview.to_enrol, sample=[str(row) for row in preview.sample], summary=summary)
+    return Description(
+        changes=changes, count=preview.to_enrol, sample=[str(row) for row in preview.sample], summary=summary
+    )
 
 
 def status_execute(*, target: Any, payload: dict[str, Any], task: Task, **kwargs: Any) -> dict[str, Any]:
     return beneficiary_status_change(
-        user=task.maker, plan=_plan_of(target), transition=payload["transition"], reason=payload.get("reason", ""),
-        ids=[int(pk) for pk in payload.get("ids", [])], task=task,
+        user=task.maker,
+        plan=_plan_of(target),
+        transition=payload["transition"],
+        reason=payload.get("reason", ""),
+        ids=[int(pk) for pk in payload.get("ids", [])],
+        task=task,
     )
 
 
@@ -81,18 +99,32 @@ def status_describe(*, target: Any, payload: dict[str, Any]) -> Description:
     transition = payload.get("transition", "")
     sources, to = STATUS_TRANSITIONS.get(transition, ((), ""))
     ids = [int(pk) for pk in payload.get("ids", [])]
-    rows = Beneficiary.objects.filter(benefit_plan=plan, pk__in=ids[:SAMPLE_SIZE]).select_related("household", "individual")
+    rows = Beneficiary.objects.filter(benefit_plan=plan, pk__in=ids[:SAMPLE_SIZE]).select_related(
+        "household", "individual"
+    )
     sample = [f"{row.household or row.individual} ({row.get_status_display().lower()})" for row in rows]
     before = " or ".join(BeneficiaryStatus(s).label for s in sources)
     return Description(
-        changes=[("Status", before, BeneficiaryStatus(to).label if to else transition), ("Reason", None, payload.get("reason", ""))],
-        count=len(ids), sample=sample,
-        summary=f"{transition.capitalize()} {len(ids):,} beneficiar{'y' if len(ids) == 1 else 'ies'} of {plan}.",
+        changes=[
+            ("Status", before, BeneficiaryStatus(to).label if to else transition),
+            ("Reason", None, payload.get("reason", "")),
+        ],
+        count=len(ids),
+        sample=sample,
+        summary=f"{transition.capitalize()} {len(ids):,} beneficiar{'y' if len(ids) == 1 else 'ies'} "
+        f"of {plan}.",
     )
 
 
-def close_execute(*, target: BenefitPlan, payload: dict[str, Any], task: Task, **kwargs: Any) -> dict[str, Any]:
-    return plan_close(plan=target, reason=payload.get("reason", ""), user=task.maker, task=task)
+def close_execute(
+    *, target: BenefitPlan, payload: dict[str, Any], task: Task, progress: Any = None, **kwargs: Any
+) -> dict[str, Any]:
+    if progress is not None:
+        progress(done=0, message="Closing the plan and graduating its active beneficiaries")
+    result = plan_close(plan=target, reason=payload.get("reason", ""), user=task.maker, task=task)
+    if progress is not None:
+        progress(done=result["graduated"], total=result["graduated"], message="Closed")
+    return result
 
 
 def close_describe(*, target: BenefitPlan, payload: dict[str, Any]) -> Description:
@@ -100,11 +132,14 @@ def close_describe(*, target: BenefitPlan, payload: dict[str, Any]) -> Descripti
     return Description(
         changes=[("Plan status", target.get_status_display(), "Closed")],
         count=active,
-        summary=f"Close {target}: its {active:,} active beneficiaries graduate. Reason: {payload.get('reason', '')}",
+        summary=f"Close {target}: its {active:,} active beneficiaries graduate. "
+        f"Reason: {payload.get('reason', '')}",
     )
 
 
-def update_execute(*, target: BenefitPlan, payload: dict[str, Any], task: Task, **kwargs: Any) -> dict[str, Any]:
+def update_execute(
+    *, target: BenefitPlan, payload: dict[str, Any], task: Task, **kwargs: Any
+) -> dict[str, Any]:
     return plan_update_execute(plan=target, changes=dict(payload.get("changes") or {}), task=task)
 
 
@@ -120,20 +155,39 @@ def register() -> None:
     def visible(user: Any) -> Any:
         return plan_list(user=user)
 
+    # Enrolling and closing may write hundreds of thousands of rows: they run as background jobs
+    # with a progress bar, so the approver's click returns at once.
     action_register(
-        "programs.enrol", label="Enrol beneficiaries", executor=enrol_execute, describer=enrol_describe,
-        can_view=_can_view, visible=visible,
+        "programs.enrol",
+        label="Enrol beneficiaries",
+        executor=enrol_execute,
+        describer=enrol_describe,
+        can_view=_can_view,
+        visible=visible,
+        background=True,
     )
     # Single changes target the beneficiary, bulk ones the plan: so the targets are of two kinds.
     action_register(
-        "programs.beneficiary_status", label="Change beneficiaries' status", executor=status_execute,
-        describer=status_describe, can_view=_can_view,
+        "programs.beneficiary_status",
+        label="Change beneficiaries' status",
+        executor=status_execute,
+        describer=status_describe,
+        can_view=_can_view,
     )
     action_register(
-        "programs.plan_close", label="Close a benefit plan", executor=close_execute, describer=close_describe,
-        can_view=_can_view, visible=visible,
+        "programs.plan_close",
+        label="Close a benefit plan",
+        executor=close_execute,
+        describer=close_describe,
+        can_view=_can_view,
+        visible=visible,
+        background=True,
     )
     action_register(
-        "programs.plan_update", label="Change an active benefit plan", executor=update_execute,
-        describer=update_describe, can_view=_can_view, visible=visible,
+        "programs.plan_update",
+        label="Change an active benefit plan",
+        executor=update_execute,
+        describer=update_describe,
+        can_view=_can_view,
+        visible=visible,
     )

@@ -1,4 +1,4 @@
-"""Forms of the programmes screens: a plan's settings, an enrolment request, a status change with its reason."""
+"""Forms of the programmes screens: plan settings, enrolment request, status change with its reason."""
 
 from __future__ import annotations
 
@@ -14,12 +14,23 @@ class BenefitPlanForm(forms.ModelForm):
     class Meta:
         model = BenefitPlan
         fields = [
-            "code", "name", "description", "plan_type", "start_date", "end_date", "max_beneficiaries",
-            "ceiling_per_beneficiary", "institution", "beneficiary_schema",
+            "code",
+            "name",
+            "description",
+            "plan_type",
+            "start_date",
+            "end_date",
+            "max_beneficiaries",
+            "ceiling_per_beneficiary",
+            "institution",
+            "beneficiary_schema",
         ]
-        widgets = {"beneficiary_schema": forms.Textarea(attrs={"rows": 12, "cols": 80, "class": "vLargeTextField"})}
+        widgets = {
+            "beneficiary_schema": forms.Textarea(attrs={"rows": 12, "cols": 80, "class": "vLargeTextField"})
+        }
         help_texts = {
-            "beneficiary_schema": 'JSON Schema, e.g. {"type": "object", "properties": {"school_enrolment_confirmed": '
+            "beneficiary_schema": 'JSON Schema, e.g. {"type": "object", "properties": '
+            '{"school_enrolment_confirmed": '
             '{"type": "boolean", "title": "School enrolment confirmed"}}, "required": []}',
         }
 
@@ -29,11 +40,14 @@ class EnrolmentRequestForm(forms.Form):
     expression = forms.CharField(required=False, widget=forms.HiddenInput)
     status = forms.ChoiceField(
         choices=[(BeneficiaryStatus.POTENTIAL, "Potential"), (BeneficiaryStatus.ACTIVE, "Active")],
-        initial=BeneficiaryStatus.POTENTIAL, label="Enrol as",
+        initial=BeneficiaryStatus.POTENTIAL,
+        label="Enrol as",
     )
     data = forms.CharField(
-        required=False, label="Beneficiary data (JSON)", widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text="Plan data given to every enrolled beneficiary, e.g. {\"school_enrolment_confirmed\": false}",
+        required=False,
+        label="Beneficiary data (JSON)",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text='Plan data given to every enrolled beneficiary, e.g. {"school_enrolment_confirmed": false}',
     )
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -23,7 +22,7 @@ class PlanStatus(models.TextChoices):
 
 
 class BenefitPlan(models.Model):
-    """A programme: who it serves (individuals or households), for how long, how many, and its own data fields."""
+    """A programme: whom it serves (individuals or households), how long, how many, its own data fields."""
 
     code = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
@@ -105,7 +104,10 @@ STATUS_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "suspend": ((BeneficiaryStatus.ACTIVE,), BeneficiaryStatus.SUSPENDED),
     "reinstate": ((BeneficiaryStatus.SUSPENDED,), BeneficiaryStatus.ACTIVE),
     "graduate": ((BeneficiaryStatus.ACTIVE,), BeneficiaryStatus.GRADUATED),
-    "exit": ((BeneficiaryStatus.POTENTIAL, BeneficiaryStatus.ACTIVE, BeneficiaryStatus.SUSPENDED), BeneficiaryStatus.EXITED),
+    "exit": (
+        (BeneficiaryStatus.POTENTIAL, BeneficiaryStatus.ACTIVE, BeneficiaryStatus.SUSPENDED),
+        BeneficiaryStatus.EXITED,
+    ),
 }
 TRANSITION_LABELS = {
     "activate": "Activate",
@@ -125,11 +127,19 @@ class Beneficiary(models.Model):
         BenefitPlan, on_delete=models.PROTECT, related_name="beneficiaries", db_index=False
     )
     individual = models.ForeignKey(
-        "registry.Individual", null=True, blank=True, on_delete=models.PROTECT, related_name="beneficiaries",
+        "registry.Individual",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="beneficiaries",
         db_index=False,
     )
     household = models.ForeignKey(
-        "registry.Household", null=True, blank=True, on_delete=models.PROTECT, related_name="beneficiaries",
+        "registry.Household",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="beneficiaries",
         db_index=False,
     )
     # The individual's or household's location at enrolment: lists are scoped without joining the registry.
@@ -144,7 +154,12 @@ class Beneficiary(models.Model):
     enrolled_at = models.DateTimeField()
     # An audit reference, like simple-history's: no database FK check on each enrolled row.
     enrolment_task = models.ForeignKey(
-        "approvals.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False,
+        "approvals.Task",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
         db_constraint=False,
         help_text="The approved task that enrolled this beneficiary (who asked, who approved, when)",
     )
@@ -173,8 +188,14 @@ class Beneficiary(models.Model):
         indexes = [
             models.Index(fields=["benefit_plan", "status"], name="beneficiary_plan_status_idx"),
             models.Index(fields=["location", "benefit_plan"], name="beneficiary_location_idx"),
-            models.Index(fields=["household"], condition=Q(household__isnull=False), name="beneficiary_household_idx"),
-            models.Index(fields=["individual"], condition=Q(individual__isnull=False), name="beneficiary_individual_idx"),
+            models.Index(
+                fields=["household"], condition=Q(household__isnull=False), name="beneficiary_household_idx"
+            ),
+            models.Index(
+                fields=["individual"],
+                condition=Q(individual__isnull=False),
+                name="beneficiary_individual_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -226,19 +247,33 @@ class BeneficiaryStatusChange(models.Model):
     # The plan is a copy of the beneficiary's; user and task are audit references (as in simple-history's
     # tables): no database FK checks, which would cost a row lock each on every row of a bulk change.
     benefit_plan = models.ForeignKey(
-        BenefitPlan, on_delete=models.CASCADE, related_name="status_changes", db_index=False, db_constraint=False
+        BenefitPlan,
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+        db_index=False,
+        db_constraint=False,
     )
     from_status = models.CharField(max_length=16, choices=BeneficiaryStatus.choices)
     to_status = models.CharField(max_length=16, choices=BeneficiaryStatus.choices)
     reason = models.TextField(blank=True)
     changed_at = models.DateTimeField()
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        db_index=False, db_constraint=False,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     task = models.ForeignKey(
-        "approvals.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-        db_index=False, db_constraint=False,
+        "approvals.Task",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
 
     class Meta:
@@ -251,4 +286,3 @@ class BeneficiaryStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
-

@@ -1,4 +1,4 @@
-"""The plan-specific beneficiary data: each plan's JSON Schema, checked like the registry's, and values validated against it."""
+"""Plan-specific beneficiary data: each plan's JSON Schema, checked like the registry's, and values."""
 
 from __future__ import annotations
 
@@ -23,14 +23,19 @@ def plan_schema_check(schema: Any) -> dict[str, Any]:
         raise ValidationError({"beneficiary_schema": messages}) from None
 
 
-def plan_data_validate(plan: BenefitPlan, data: Any, *, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+def plan_data_validate(
+    plan: BenefitPlan, data: Any, *, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Validate a beneficiary's `data` against the plan's schema and return it ready to store."""
     schema = plan.beneficiary_schema or EMPTY_SCHEMA
     try:
         return custom_data_validate(kind="beneficiary", data=data, schema=schema, previous=previous)
     except ValidationError as exc:
         fixed = {
-            key: [message.replace("custom field of beneficiarys", f"data field of plan {plan.code}") for message in messages]
+            key: [
+                message.replace("custom field of beneficiarys", f"data field of plan {plan.code}")
+                for message in messages
+            ]
             for key, messages in exc.message_dict.items()
         }
         raise ValidationError(fixed) from None

@@ -1,4 +1,4 @@
-"""Reads of plans and beneficiaries scoped to the user: plans by guardian object permission, beneficiaries by plan and location."""
+"""Reads scoped to the user: plans by guardian object permission, beneficiaries by plan and location."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def user_manages_all_plans(user: User) -> bool:
 
 
 def plan_list(*, user: User) -> QuerySet[BenefitPlan]:
-    """Plans the user may see: all for administrators and auditors, else those granted by object permission."""
+    """Plans the user may see: all for administrators and auditors, else those granted per object."""
     if not user.is_authenticated or not user.is_active:
         return BenefitPlan.objects.none()
     if user_sees_all_plans(user):
@@ -62,8 +62,10 @@ def plan_managed_list(*, user: User) -> QuerySet[BenefitPlan]:
 def user_can_view_plan(user: User, plan: BenefitPlan) -> bool:
     if user_sees_all_plans(user):
         return True
-    return user.is_authenticated and user.is_active and (
-        user.has_perm(VIEW_PLAN, plan) or user.has_perm(MANAGE_BENEFICIARIES, plan)
+    return (
+        user.is_authenticated
+        and user.is_active
+        and (user.has_perm(VIEW_PLAN, plan) or user.has_perm(MANAGE_BENEFICIARIES, plan))
     )
 
 
@@ -75,7 +77,9 @@ def user_can_manage_plan(user: User, plan: BenefitPlan) -> bool:
 
 def beneficiary_list(*, user: User, plan: BenefitPlan | None = None) -> QuerySet[Beneficiary]:
     """Beneficiaries of the user's plans, in the user's locations."""
-    qs = Beneficiary.objects.filter(benefit_plan__in=plan_list(user=user).values("pk")).filter(location_scope_q(user))
+    qs = Beneficiary.objects.filter(benefit_plan__in=plan_list(user=user).values("pk")).filter(
+        location_scope_q(user)
+    )
     if plan is not None:
         qs = qs.filter(benefit_plan=plan)
     return qs
@@ -93,13 +97,16 @@ class PlanCounts:
 
 
 def plan_counts(*, plan: BenefitPlan, user: User | None = None) -> PlanCounts:
-    """Beneficiaries of the plan by status, in one aggregate query (scoped to the user's locations when given)."""
+    """The plan's beneficiaries by status in one aggregate query (in the user's locations when given)."""
     qs = Beneficiary.objects.filter(benefit_plan=plan)
     if user is not None:
         qs = qs.filter(location_scope_q(user))
     aggregates = {status.value: Count("pk", filter=Q(status=status.value)) for status in BeneficiaryStatus}
     counts = qs.aggregate(**aggregates)
-    current = sum(counts[s] for s in (BeneficiaryStatus.POTENTIAL, BeneficiaryStatus.ACTIVE, BeneficiaryStatus.SUSPENDED))
+    current = sum(
+        counts[s]
+        for s in (BeneficiaryStatus.POTENTIAL, BeneficiaryStatus.ACTIVE, BeneficiaryStatus.SUSPENDED)
+    )
     return PlanCounts(by_status=counts, total=sum(counts.values()), current=current)
 
 

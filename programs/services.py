@@ -1,4 +1,4 @@
-"""Writes to benefit plans and beneficiaries: create, change, activate and close plans, enrol, change statuses.
+"""Writes to benefit plans and beneficiaries: create, change, activate, close plans; enrol; change statuses.
 
 Changes that need approval are requested here (`*_request`, queuing an approvals task) and
 carried out by the executors in `programs.approval_actions`, which call the set-based
@@ -48,8 +48,14 @@ SAMPLE_SIZE = 20
 MAX_IDS_PER_REQUEST = 20_000
 # Fields of an active plan that may change (through approval); code and type never change once active.
 ACTIVE_PLAN_EDITABLE = (
-    "name", "description", "start_date", "end_date", "max_beneficiaries", "ceiling_per_beneficiary",
-    "institution", "beneficiary_schema",
+    "name",
+    "description",
+    "start_date",
+    "end_date",
+    "max_beneficiaries",
+    "ceiling_per_beneficiary",
+    "institution",
+    "beneficiary_schema",
 )
 CREATOR_PERMISSIONS = ("view_benefitplan", "change_benefitplan", "manage_beneficiaries")
 
@@ -94,9 +100,18 @@ def _db_datetime(value: datetime) -> Any:
 
 
 def _status_apply(
-    *, rows: QuerySet[Beneficiary], transition: str, reason: str, user: User | None, task: Task | None, at: datetime
+    *,
+    rows: QuerySet[Beneficiary],
+    transition: str,
+    reason: str,
+    user: User | None,
+    task: Task | None,
+    at: datetime,
 ) -> int:
-    """Move the rows of `rows` in a source state of `transition` to its target: one INSERT of their status-change records, one UPDATE."""
+    """Move the rows in a source state of `transition` to its target.
+
+    One INSERT ... SELECT of their status-change records, then one UPDATE.
+    """
     sources, target = STATUS_TRANSITIONS[transition]
     rows = rows.filter(status__in=sources)
     insert_select(
@@ -119,7 +134,9 @@ def _status_apply(
 
 def _require_manager(user: User, plan: BenefitPlan) -> None:
     if not user_can_manage_plan(user, plan):
-        raise ValidationError(f"You may not manage the beneficiaries of {plan}: ask an administrator to assign you to it.")
+        raise ValidationError(
+            f"You may not manage the beneficiaries of {plan}: ask an administrator to assign you to it."
+        )
 
 
 def _require_open(plan: BenefitPlan) -> None:
@@ -155,7 +172,10 @@ def _plan_changes_check(plan: BenefitPlan, changes: dict[str, Any]) -> None:
         current = plan.beneficiaries.filter(status__in=CURRENT_STATUSES).count()
         if changes["max_beneficiaries"] < current:
             raise ValidationError(
-                {"max_beneficiaries": f"{plan} already has {current:,} current beneficiaries: the maximum cannot be lower."}
+                {
+                    "max_beneficiaries": f"{plan} already has {current:,} current beneficiaries: "
+                    "the maximum cannot be lower."
+                }
             )
 
 
@@ -171,15 +191,26 @@ def _plan_apply(plan: BenefitPlan, changes: dict[str, Any]) -> BenefitPlan:
 def _json_changes(plan: BenefitPlan, changes: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in changes.items():
-        if name not in {f.name for f in plan._meta.concrete_fields} or name in ("id", "status", "created_at", "updated_at"):
+        if name not in {f.name for f in plan._meta.concrete_fields} or name in (
+            "id",
+            "status",
+            "created_at",
+            "updated_at",
+        ):
             raise ValidationError(f"{name!r} is not a setting of a benefit plan that can be changed.")
-        out[name] = value.isoformat() if hasattr(value, "isoformat") else (str(value) if isinstance(value, models.Model) else value)
+        out[name] = (
+            value.isoformat()
+            if hasattr(value, "isoformat")
+            else (str(value) if isinstance(value, models.Model) else value)
+        )
         if out[name] is not None and name == "ceiling_per_beneficiary":
             out[name] = str(value)
     return out
 
 
-def plan_update(*, user: User, plan: BenefitPlan, changes: dict[str, Any], reason: str = "") -> BenefitPlan | Task:
+def plan_update(
+    *, user: User, plan: BenefitPlan, changes: dict[str, Any], reason: str = ""
+) -> BenefitPlan | Task:
     """Change a plan: at once while it is a draft, through approval (`programs.plan_update`) once active."""
     if not changes:
         return plan
@@ -201,13 +232,18 @@ def plan_update(*, user: User, plan: BenefitPlan, changes: dict[str, Any], reaso
         setattr(trial, name, value)
     trial.full_clean()
     return approval_request(
-        action="programs.plan_update", target=current, payload={"changes": _json_changes(current, changes)},
-        maker=user, reason=reason,
+        action="programs.plan_update",
+        target=current,
+        payload={"changes": _json_changes(current, changes)},
+        maker=user,
+        reason=reason,
     )
 
 
 @transaction.atomic
-def plan_update_execute(*, plan: BenefitPlan, changes: dict[str, Any], task: Task | None = None) -> dict[str, Any]:
+def plan_update_execute(
+    *, plan: BenefitPlan, changes: dict[str, Any], task: Task | None = None
+) -> dict[str, Any]:
     plan = BenefitPlan.objects.select_for_update().get(pk=plan.pk)
     _require_open(plan)
     _plan_changes_check(plan, changes)
@@ -221,7 +257,9 @@ def plan_activate(*, user: User, plan: BenefitPlan) -> BenefitPlan:
     plan = BenefitPlan.objects.select_for_update().get(pk=plan.pk)
     _require_manager(user, plan)
     if plan.status != PlanStatus.DRAFT:
-        raise ValidationError(f"{plan} is {plan.get_status_display().lower()}: only a draft plan can be activated.")
+        raise ValidationError(
+            f"{plan} is {plan.get_status_display().lower()}: only a draft plan can be activated."
+        )
     plan.activate()
     plan.save()
     return plan
@@ -231,24 +269,40 @@ def plan_close_request(*, user: User, plan: BenefitPlan, reason: str) -> Task:
     """Ask for the plan to be closed; on approval every active beneficiary graduates."""
     _require_manager(user, plan)
     if plan.status != PlanStatus.ACTIVE:
-        raise ValidationError(f"{plan} is {plan.get_status_display().lower()}: only an active plan can be closed.")
+        raise ValidationError(
+            f"{plan} is {plan.get_status_display().lower()}: only an active plan can be closed."
+        )
     if not (reason or "").strip():
         raise ValidationError("Say why the plan closes: a reason is required.")
-    return approval_request(action="programs.plan_close", target=plan, payload={"reason": reason.strip()}, maker=user, reason=reason)
+    return approval_request(
+        action="programs.plan_close",
+        target=plan,
+        payload={"reason": reason.strip()},
+        maker=user,
+        reason=reason,
+    )
 
 
 @transaction.atomic
-def plan_close(*, plan: BenefitPlan, reason: str, user: User | None = None, task: Task | None = None) -> dict[str, Any]:
+def plan_close(
+    *, plan: BenefitPlan, reason: str, user: User | None = None, task: Task | None = None
+) -> dict[str, Any]:
     """Close the plan and graduate every active beneficiary in one set-based update (the executor's body)."""
     plan = BenefitPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.status != PlanStatus.ACTIVE:
-        raise ValidationError(f"{plan} is {plan.get_status_display().lower()}: only an active plan can be closed.")
+        raise ValidationError(
+            f"{plan} is {plan.get_status_display().lower()}: only an active plan can be closed."
+        )
     plan.close()
     plan.save()
     at = timezone.now()
     graduated = _status_apply(
         rows=Beneficiary.objects.filter(benefit_plan=plan, status=BeneficiaryStatus.ACTIVE),
-        transition="graduate", reason=f"Plan closed: {reason}", user=user, task=task, at=at,
+        transition="graduate",
+        reason=f"Plan closed: {reason}",
+        user=user,
+        task=task,
+        at=at,
     )
     return {"graduated": graduated}
 
@@ -315,13 +369,16 @@ def enrolment_source(*, plan: BenefitPlan, user: User, selection: EnrolmentSelec
         base = individual_list(user=user).filter(status=IndividualStatus.ACTIVE)
     if selection.ids:
         if len(selection.ids) > MAX_IDS_PER_REQUEST:
-            raise ValidationError(f"At most {MAX_IDS_PER_REQUEST:,} records can be picked one by one: use filters instead.")
+            raise ValidationError(
+                f"At most {MAX_IDS_PER_REQUEST:,} records can be picked one by one: use filters instead."
+            )
         base = base.filter(pk__in=selection.ids)
         found = base.count()
         if found != len(set(selection.ids)):
             noun = "households" if plan.is_household else "individuals"
             raise ValidationError(
-                f"{len(set(selection.ids)) - found} of the {len(set(selection.ids))} picked {noun} do not exist "
+                f"{len(set(selection.ids)) - found} of the {len(set(selection.ids))} picked {noun} "
+                "do not exist "
                 "or lie outside your locations."
             )
     if selection.filters:
@@ -352,9 +409,12 @@ def enrolment_preview(*, user: User, plan: BenefitPlan, selection: EnrolmentSele
     current = plan.beneficiaries.filter(status__in=CURRENT_STATUSES).count()
     sample = list(source.exclude(_enrolled_q(plan)).select_related("location").order_by("pk")[:SAMPLE_SIZE])
     return EnrolmentPreview(
-        selected=counts["selected"], already_enrolled=counts["enrolled"],
-        to_enrol=counts["selected"] - counts["enrolled"], current=current,
-        maximum=plan.max_beneficiaries, sample=sample,
+        selected=counts["selected"],
+        already_enrolled=counts["enrolled"],
+        to_enrol=counts["selected"] - counts["enrolled"],
+        current=current,
+        maximum=plan.max_beneficiaries,
+        sample=sample,
     )
 
 
@@ -373,7 +433,7 @@ def enrolment_request(
     data: dict[str, Any] | None = None,
     reason: str = "",
 ) -> Task:
-    """Queue the enrolment of what the selection picks (`programs.enrol`); refused at once when it cannot succeed."""
+    """Queue the enrolment of what the selection picks (`programs.enrol`); refused if it cannot succeed."""
     _require_manager(user, plan)
     _enrol_checks(plan, status)
     data = plan_data_validate(plan, data or {})
@@ -385,12 +445,20 @@ def enrolment_request(
         raise ValidationError(f"All {preview.selected:,} selected {noun} are already enrolled in {plan}.")
     if preview.exceeds_maximum:
         raise ValidationError(
-            f"Enrolling {preview.to_enrol:,} more would exceed the maximum of {preview.maximum:,} beneficiaries "
+            f"Enrolling {preview.to_enrol:,} more would exceed the maximum of "
+            f"{preview.maximum:,} beneficiaries "
             f"of {plan} ({preview.current:,} already, {preview.places_left:,} places left)."
         )
     payload = {
-        **selection.as_payload(), "status": str(status), "data": data, "maker_id": user.pk,
-        "preview": {"selected": preview.selected, "already_enrolled": preview.already_enrolled, "to_enrol": preview.to_enrol},
+        **selection.as_payload(),
+        "status": str(status),
+        "data": data,
+        "maker_id": user.pk,
+        "preview": {
+            "selected": preview.selected,
+            "already_enrolled": preview.already_enrolled,
+            "to_enrol": preview.to_enrol,
+        },
     }
     return approval_request(action="programs.enrol", target=plan, payload=payload, maker=user, reason=reason)
 
@@ -409,12 +477,21 @@ def beneficiary_enrol_one(
     if (individual is None) == (household is None):
         raise ValidationError("Enrol either one individual or one household.")
     if plan.is_household and individual is not None:
-        raise ValidationError(f"{plan} is a household plan: enrol a household, not the individual {individual}.")
+        raise ValidationError(
+            f"{plan} is a household plan: enrol a household, not the individual {individual}."
+        )
     if not plan.is_household and household is not None:
-        raise ValidationError(f"{plan} is an individual plan: enrol an individual, not the household {household}.")
+        raise ValidationError(
+            f"{plan} is an individual plan: enrol an individual, not the household {household}."
+        )
     record = household if household is not None else individual
     return enrolment_request(
-        user=user, plan=plan, selection=EnrolmentSelection(ids=[record.pk]), status=status, data=data, reason=reason
+        user=user,
+        plan=plan,
+        selection=EnrolmentSelection(ids=[record.pk]),
+        status=status,
+        data=data,
+        reason=reason,
     )
 
 
@@ -493,16 +570,23 @@ def _wrong_status_message(rows: QuerySet[Beneficiary], transition: str, total: i
     allowed = " or ".join(BeneficiaryStatus(s).label.lower() for s in sources)
     example = wrong.select_related("household", "individual").first()
     return (
-        f"{count:,} of the {total:,} selected beneficiaries cannot be {TRANSITION_LABELS[transition].lower()}d "
-        f"from their status ({parts}; only {allowed} can), e.g. {example}: nothing was changed."
-    ).replace("exitd", "exited").replace("suspendd", "suspended")
+        (
+            f"{count:,} of the {total:,} selected beneficiaries cannot be "
+            f"{TRANSITION_LABELS[transition].lower()}d "
+            f"from their status ({parts}; only {allowed} can), e.g. {example}: nothing was changed."
+        )
+        .replace("exitd", "exited")
+        .replace("suspendd", "suspended")
+    )
 
 
 def _selected_rows(*, user: User, plan: BenefitPlan, ids: list[int]) -> QuerySet[Beneficiary]:
     if not ids:
         raise ValidationError("Select at least one beneficiary.")
     if len(ids) > MAX_IDS_PER_REQUEST:
-        raise ValidationError(f"At most {MAX_IDS_PER_REQUEST:,} beneficiaries can change at once: narrow the list.")
+        raise ValidationError(
+            f"At most {MAX_IDS_PER_REQUEST:,} beneficiaries can change at once: narrow the list."
+        )
     rows = Beneficiary.objects.filter(benefit_plan=plan, pk__in=ids).filter(location_scope_q(user))
     found = rows.count()
     if found != len(set(ids)):
@@ -522,7 +606,7 @@ def beneficiary_status_request(
     ids: list[int] | None = None,
     beneficiary: Beneficiary | None = None,
 ) -> Task:
-    """Queue a status change (`programs.beneficiary_status`) of one beneficiary (its own task) or many (the plan's)."""
+    """Queue a status change (`programs.beneficiary_status`) of one beneficiary (its own task) or many."""
     _transition_check(transition)
     reason = (reason or "").strip()
     if not reason:
@@ -540,13 +624,15 @@ def beneficiary_status_request(
         raise ValidationError(problem)
     payload = {"transition": transition, "reason": reason, "ids": ids, "plan_id": plan.pk}
     target: models.Model = beneficiary if beneficiary is not None else plan
-    return approval_request(action="programs.beneficiary_status", target=target, payload=payload, maker=user, reason=reason)
+    return approval_request(
+        action="programs.beneficiary_status", target=target, payload=payload, maker=user, reason=reason
+    )
 
 
 def beneficiary_status_change(
     *, user: User, plan: BenefitPlan, transition: str, reason: str, ids: list[int], task: Task | None = None
 ) -> dict[str, Any]:
-    """Apply a status change to the listed beneficiaries now, set-based (the executor's body); all or nothing."""
+    """Apply a status change to the listed beneficiaries now, set-based (the executor's body): all or none."""
     _transition_check(transition)
     with transaction.atomic():
         plan = BenefitPlan.objects.select_for_update().get(pk=plan.pk)
@@ -556,14 +642,18 @@ def beneficiary_status_change(
         problem = _wrong_status_message(rows, transition, len(set(ids)))
         if problem:
             raise ValidationError(problem)
-        changed = _status_apply(rows=rows, transition=transition, reason=reason, user=user, task=task, at=timezone.now())
+        changed = _status_apply(
+            rows=rows, transition=transition, reason=reason, user=user, task=task, at=timezone.now()
+        )
     return {"changed": changed, "transition": transition, "to": STATUS_TRANSITIONS[transition][1]}
 
 
 @transaction.atomic
 def beneficiary_data_update(*, user: User, beneficiary: Beneficiary, data: Any) -> Beneficiary:
     """Change a beneficiary's plan-specific data, validated with the plan's schema."""
-    beneficiary = Beneficiary.objects.select_for_update().select_related("benefit_plan").get(pk=beneficiary.pk)
+    beneficiary = (
+        Beneficiary.objects.select_for_update().select_related("benefit_plan").get(pk=beneficiary.pk)
+    )
     plan = beneficiary.benefit_plan
     _require_manager(user, plan)
     _require_open(plan)

@@ -1,4 +1,4 @@
-"""Beneficiaries in the admin: the scoped list with its filters, the page with status buttons and household members, bulk status changes."""
+"""Beneficiaries in the admin: scoped list and filters, page with status buttons and members, bulk changes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from simple_history.admin import SimpleHistoryAdmin
 from approvals.services import error_text
 from programs.admin.plans import _queued, _report
 from programs.forms import ReasonForm, StatusChangeForm
-from programs.models import STATUS_TRANSITIONS, TRANSITION_LABELS, Beneficiary, BeneficiaryStatusChange, PlanStatus
+from programs.models import (
+    STATUS_TRANSITIONS,
+    TRANSITION_LABELS,
+    Beneficiary,
+    BeneficiaryStatusChange,
+    PlanStatus,
+)
 from programs.selectors import beneficiary_list, plan_list, user_can_manage_plan
 from programs.services import beneficiary_data_update, beneficiary_status_request
 from registry.models import HouseholdMember, Sex
@@ -48,7 +54,9 @@ class LocationFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if not self.value():
             return queryset
-        path_prefix = location_list(user=request.user).filter(pk=self.value()).values_list("path", flat=True).first()
+        path_prefix = (
+            location_list(user=request.user).filter(pk=self.value()).values_list("path", flat=True).first()
+        )
         if path_prefix is None:
             return queryset.none()
         return queryset.filter(location__path__startswith=path_prefix)
@@ -66,7 +74,9 @@ class SexFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if not self.value():
             return queryset
-        head = HouseholdMember.objects.filter(role="head", end_date__isnull=True, individual__sex=self.value())
+        head = HouseholdMember.objects.filter(
+            role="head", end_date__isnull=True, individual__sex=self.value()
+        )
         return queryset.filter(Q(individual__sex=self.value()) | Q(household__in=head.values("household_id")))
 
 
@@ -101,7 +111,8 @@ class AgeBandFilter(admin.SimpleListFilter):
             role="head", end_date__isnull=True, **{f"individual__{k}": v for k, v in born.items()}
         )
         return queryset.filter(
-            Q(**{f"individual__{k}": v for k, v in born.items()}) | Q(household__in=heads.values("household_id"))
+            Q(**{f"individual__{k}": v for k, v in born.items()})
+            | Q(household__in=heads.values("household_id"))
         )
 
 
@@ -144,19 +155,36 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
     show_full_result_count = False
     list_per_page = 50
     fields = [
-        "benefit_plan", "individual", "household", "location", "status", "status_reason", "status_changed_at",
-        "enrolled_at", "enrolment_task", "data",
+        "benefit_plan",
+        "individual",
+        "household",
+        "location",
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "enrolled_at",
+        "enrolment_task",
+        "data",
     ]
     readonly_fields = [
-        "benefit_plan", "individual", "household", "location", "status", "status_reason", "status_changed_at",
-        "enrolled_at", "enrolment_task",
+        "benefit_plan",
+        "individual",
+        "household",
+        "location",
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "enrolled_at",
+        "enrolment_task",
     ]
     inlines = [StatusChangeInline]
     change_form_template = "programs/beneficiary_change_form.html"
     actions = [_request_action(name) for name in STATUS_TRANSITIONS]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Beneficiary]:
-        return beneficiary_list(user=request.user).select_related("benefit_plan", "individual", "household", "location")
+        return beneficiary_list(user=request.user).select_related(
+            "benefit_plan", "individual", "household", "location"
+        )
 
     @admin.display(description="Beneficiary", ordering="pk")
     def recipient(self, obj: Beneficiary) -> str:
@@ -173,7 +201,9 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
             return False
         if obj is None:
             return True
-        return obj.benefit_plan.status != PlanStatus.CLOSED and user_can_manage_plan(request.user, obj.benefit_plan)
+        return obj.benefit_plan.status != PlanStatus.CLOSED and user_can_manage_plan(
+            request.user, obj.benefit_plan
+        )
 
     def save_model(self, request: HttpRequest, obj: Beneficiary, form: Any, change: bool) -> None:
         if "data" not in form.changed_data:
@@ -189,30 +219,46 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
             return HttpResponseRedirect(reverse("admin:programs_beneficiary_change", args=[obj.pk]))
         return super().response_change(request, obj)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         beneficiary = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if beneficiary is not None:
             members = []
             if beneficiary.household_id:
                 members = list(
-                    HouseholdMember.objects.filter(household_id=beneficiary.household_id, end_date__isnull=True)
-                    .select_related("individual").order_by("start_date", "pk")
+                    HouseholdMember.objects.filter(
+                        household_id=beneficiary.household_id, end_date__isnull=True
+                    )
+                    .select_related("individual")
+                    .order_by("start_date", "pk")
                 )
             available = [
-                (name, TRANSITION_LABELS[name]) for name, (sources, _) in STATUS_TRANSITIONS.items()
+                (name, TRANSITION_LABELS[name])
+                for name, (sources, _) in STATUS_TRANSITIONS.items()
                 if beneficiary.status in sources
             ]
-            context.update({
-                "beneficiary": beneficiary,
-                "household_members": members,
-                "transitions": available if self.has_change_permission(request, beneficiary) else [],
-            })
+            context.update(
+                {
+                    "beneficiary": beneficiary,
+                    "household_members": members,
+                    "transitions": available if self.has_change_permission(request, beneficiary) else [],
+                }
+            )
         return super().change_view(request, object_id, form_url, context)
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         urls = [
-            path("<int:beneficiary_id>/status/", self.admin_site.admin_view(self.status_view), name="programs_beneficiary_status"),
+            path(
+                "<int:beneficiary_id>/status/",
+                self.admin_site.admin_view(self.status_view),
+                name="programs_beneficiary_status",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -226,13 +272,18 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
         back = HttpResponseRedirect(reverse("admin:programs_beneficiary_change", args=[beneficiary.pk]))
         form = StatusChangeForm(request.POST)
         if not form.is_valid():
-            self.message_user(request, "Choose a status change and say why (a reason is required).", messages.ERROR)
+            self.message_user(
+                request, "Choose a status change and say why (a reason is required).", messages.ERROR
+            )
             return back
         transition = form.cleaned_data["transition"]
         try:
             task = beneficiary_status_request(
-                user=request.user, plan=beneficiary.benefit_plan, transition=transition,
-                reason=form.cleaned_data["reason"], beneficiary=beneficiary,
+                user=request.user,
+                plan=beneficiary.benefit_plan,
+                transition=transition,
+                reason=form.cleaned_data["reason"],
+                beneficiary=beneficiary,
             )
         except ValidationError as exc:
             _report(request, self, exc)
@@ -240,11 +291,17 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
             _queued(request, self, task, f"{TRANSITION_LABELS[transition]} {beneficiary}")
         return back
 
-    def request_status_change(self, request: HttpRequest, queryset: QuerySet[Beneficiary], transition: str) -> HttpResponse | None:
-        """Bulk action: a confirmation page with the count and a reason, then one approval task for the plan."""
+    def request_status_change(
+        self, request: HttpRequest, queryset: QuerySet[Beneficiary], transition: str
+    ) -> HttpResponse | None:
+        """Bulk action: a confirmation page with the count and a reason, then one approval task."""
         plan_ids = list(queryset.order_by().values_list("benefit_plan_id", flat=True).distinct()[:2])
         if len(plan_ids) != 1:
-            self.message_user(request, "Filter the list by one benefit plan first: a status change asks approval per plan.", messages.ERROR)
+            self.message_user(
+                request,
+                "Filter the list by one benefit plan first: a status change asks approval per plan.",
+                messages.ERROR,
+            )
             return None
         plan = plan_list(user=request.user).filter(pk=plan_ids[0]).first()
         if plan is None:
@@ -254,7 +311,11 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
             ids = list(queryset.values_list("pk", flat=True))
             try:
                 task = beneficiary_status_request(
-                    user=request.user, plan=plan, transition=transition, reason=form.cleaned_data["reason"], ids=ids,
+                    user=request.user,
+                    plan=plan,
+                    transition=transition,
+                    reason=form.cleaned_data["reason"],
+                    ids=ids,
                 )
             except ValidationError as exc:
                 _report(request, self, exc)
@@ -271,7 +332,9 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
             "transition_label": TRANSITION_LABELS[transition],
             "count": count,
             "sample": queryset.select_related("household", "individual")[:20],
-            "selected_ids": [str(pk) for pk in queryset.values_list("pk", flat=True)] if not request.POST.get("select_across") == "1" else [],
+            "selected_ids": [str(pk) for pk in queryset.values_list("pk", flat=True)]
+            if not request.POST.get("select_across") == "1"
+            else [],
             "select_across": request.POST.get("select_across", "0"),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "action": f"request_{transition}",
@@ -283,9 +346,25 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
 
 @admin.register(BeneficiaryStatusChange)
 class BeneficiaryStatusChangeAdmin(admin.ModelAdmin):
-    list_display = ["changed_at", "beneficiary", "benefit_plan", "from_status", "to_status", "reason", "requested_by", "task"]
+    list_display = [
+        "changed_at",
+        "beneficiary",
+        "benefit_plan",
+        "from_status",
+        "to_status",
+        "reason",
+        "requested_by",
+        "task",
+    ]
     list_filter = ["to_status"]
-    list_select_related = ["beneficiary__household", "beneficiary__individual", "beneficiary__benefit_plan", "benefit_plan", "requested_by", "task"]
+    list_select_related = [
+        "beneficiary__household",
+        "beneficiary__individual",
+        "beneficiary__benefit_plan",
+        "benefit_plan",
+        "requested_by",
+        "task",
+    ]
     raw_id_fields = ["beneficiary", "benefit_plan", "task", "requested_by"]
     show_full_result_count = False
 
@@ -301,6 +380,3 @@ class BeneficiaryStatusChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-

@@ -1,4 +1,4 @@
-"""Benefit plans in the admin: settings, the plan page (counts, recent changes, links), enrolment, activation, closing, officers."""
+"""Benefit plans in the admin: the plan page, enrolment, activation, closing, assigning officers."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from approvals.models import Task
 from approvals.services import error_text
 from programs.forms import BenefitPlanForm, EnrolmentRequestForm, ReasonForm
 from programs.models import BeneficiaryStatus, BenefitPlan, PlanStatus
-from programs.selectors import plan_counts, plan_list, plan_recent_changes, user_can_manage_plan, user_manages_all_plans
+from programs.selectors import (
+    plan_counts,
+    plan_list,
+    plan_recent_changes,
+    user_can_manage_plan,
+    user_manages_all_plans,
+)
 from programs.services import (
     EnrolmentSelection,
     enrolment_preview,
@@ -44,17 +50,38 @@ def _report(request: HttpRequest, admin_obj: admin.ModelAdmin, exc: ValidationEr
 def _queued(request: HttpRequest, admin_obj: admin.ModelAdmin, task: Task, what: str) -> None:
     url = reverse("admin:approvals_task_change", args=[task.pk])
     if task.state == "executed":
-        admin_obj.message_user(request, format_html("{} done (task <a href=\"{}\">#{}</a>, no approval needed).", what, url, task.pk), messages.SUCCESS)
+        admin_obj.message_user(
+            request,
+            format_html('{} done (task <a href="{}">#{}</a>, no approval needed).', what, url, task.pk),
+            messages.SUCCESS,
+        )
     elif task.state == "failed":
-        admin_obj.message_user(request, format_html("{} failed: {} (task <a href=\"{}\">#{}</a>).", what, task.error, url, task.pk), messages.ERROR)
+        admin_obj.message_user(
+            request,
+            format_html('{} failed: {} (task <a href="{}">#{}</a>).', what, task.error, url, task.pk),
+            messages.ERROR,
+        )
     else:
-        admin_obj.message_user(request, format_html("{} requested: task <a href=\"{}\">#{}</a> waits for approval.", what, url, task.pk), messages.SUCCESS)
+        admin_obj.message_user(
+            request,
+            format_html('{} requested: task <a href="{}">#{}</a> waits for approval.', what, url, task.pk),
+            messages.SUCCESS,
+        )
 
 
 @admin.register(BenefitPlan)
 class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
     form = BenefitPlanForm
-    list_display = ["code", "name", "plan_type", "status", "start_date", "end_date", "max_beneficiaries", "institution"]
+    list_display = [
+        "code",
+        "name",
+        "plan_type",
+        "status",
+        "start_date",
+        "end_date",
+        "max_beneficiaries",
+        "institution",
+    ]
     list_filter = ["status", "plan_type"]
     search_fields = ["code", "name", "institution"]
     readonly_fields = ["status", "created_at", "updated_at"]
@@ -78,7 +105,9 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
             return True
         if obj.status == PlanStatus.CLOSED:
             return False
-        return user_can_manage_plan(request.user, obj) or request.user.has_perm("programs.change_benefitplan", obj)
+        return user_can_manage_plan(request.user, obj) or request.user.has_perm(
+            "programs.change_benefitplan", obj
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: BenefitPlan | None = None) -> bool:
         return False
@@ -89,7 +118,9 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
                 plan_create(user=request.user, plan=obj)
                 return
             changes = {name: form.cleaned_data[name] for name in form.changed_data}
-            result = plan_update(user=request.user, plan=obj, changes=changes, reason=request.POST.get("_reason", ""))
+            result = plan_update(
+                user=request.user, plan=obj, changes=changes, reason=request.POST.get("_reason", "")
+            )
         except ValidationError as exc:
             request._programs_refused = True  # type: ignore[attr-defined]
             _report(request, self, exc)
@@ -112,7 +143,9 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
             return super().log_change(request, obj, message)
         return None
 
-    def response_add(self, request: HttpRequest, obj: BenefitPlan, post_url_continue: str | None = None) -> HttpResponse:
+    def response_add(
+        self, request: HttpRequest, obj: BenefitPlan, post_url_continue: str | None = None
+    ) -> HttpResponse:
         if obj.pk is None:
             return HttpResponseRedirect(request.path)
         return super().response_add(request, obj, post_url_continue)
@@ -124,7 +157,13 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
 
     # --- the plan page -----------------------------------------------------------------------
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         plan = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if plan is not None:
@@ -135,7 +174,11 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
         counts = plan_counts(plan=plan, user=request.user)
         changelist = reverse("admin:programs_beneficiary_changelist")
         by_status = [
-            (status.label, counts.by_status[status.value], f"{changelist}?benefit_plan={plan.pk}&status__exact={status.value}")
+            (
+                status.label,
+                counts.by_status[status.value],
+                f"{changelist}?benefit_plan={plan.pk}&status__exact={status.value}",
+            )
             for status in BeneficiaryStatus
         ]
         links = []
@@ -162,9 +205,21 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         urls = [
-            path("<int:plan_id>/enrol/", self.admin_site.admin_view(self.enrol_view), name="programs_benefitplan_enrol"),
-            path("<int:plan_id>/activate/", self.admin_site.admin_view(self.activate_view), name="programs_benefitplan_activate"),
-            path("<int:plan_id>/close/", self.admin_site.admin_view(self.close_view), name="programs_benefitplan_close"),
+            path(
+                "<int:plan_id>/enrol/",
+                self.admin_site.admin_view(self.enrol_view),
+                name="programs_benefitplan_enrol",
+            ),
+            path(
+                "<int:plan_id>/activate/",
+                self.admin_site.admin_view(self.activate_view),
+                name="programs_benefitplan_activate",
+            ),
+            path(
+                "<int:plan_id>/close/",
+                self.admin_site.admin_view(self.close_view),
+                name="programs_benefitplan_close",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -183,7 +238,9 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
         except ValidationError as exc:
             _report(request, self, exc)
         else:
-            self.message_user(request, f"{plan} is active: officers can enrol beneficiaries.", messages.SUCCESS)
+            self.message_user(
+                request, f"{plan} is active: officers can enrol beneficiaries.", messages.SUCCESS
+            )
         return HttpResponseRedirect(reverse("admin:programs_benefitplan_change", args=[plan.pk]))
 
     def close_view(self, request: HttpRequest, plan_id: int) -> HttpResponse:
@@ -198,24 +255,34 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
                 _queued(request, self, task, f"Closing {plan}")
             return HttpResponseRedirect(reverse("admin:programs_benefitplan_change", args=[plan.pk]))
         context = {
-            **self.admin_site.each_context(request), "opts": self.opts, "plan": plan, "form": form,
-            "title": f"Close {plan}", "active": plan_counts(plan=plan).by_status[BeneficiaryStatus.ACTIVE],
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "plan": plan,
+            "form": form,
+            "title": f"Close {plan}",
+            "active": plan_counts(plan=plan).by_status[BeneficiaryStatus.ACTIVE],
         }
         return TemplateResponse(request, "programs/plan_close.html", context)
 
     def enrol_view(self, request: HttpRequest, plan_id: int) -> HttpResponse:
-        """Pick individuals or households with the advanced-search filters and an expression, preview, request."""
+        """Pick people or households with the advanced-search filters and an expression; preview; request."""
         from registry.filters import household_filterset, individual_filterset
 
         plan = self._plan_or_404(request, plan_id)
         if request.method == "POST":
             form = EnrolmentRequestForm(request.POST)
             if form.is_valid():
-                selection = EnrolmentSelection(filters=form.cleaned_data["filters"], expression=form.cleaned_data["expression"])
+                selection = EnrolmentSelection(
+                    filters=form.cleaned_data["filters"], expression=form.cleaned_data["expression"]
+                )
                 try:
                     task = enrolment_request(
-                        user=request.user, plan=plan, selection=selection, status=form.cleaned_data["status"],
-                        data=form.cleaned_data["data"], reason=form.cleaned_data["reason"],
+                        user=request.user,
+                        plan=plan,
+                        selection=selection,
+                        status=form.cleaned_data["status"],
+                        data=form.cleaned_data["data"],
+                        reason=form.cleaned_data["reason"],
                     )
                 except ValidationError as exc:
                     _report(request, self, exc)
@@ -223,7 +290,9 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
                     _queued(request, self, task, f"Enrolment into {plan}")
                     return HttpResponseRedirect(reverse("admin:programs_benefitplan_change", args=[plan.pk]))
             else:
-                self.message_user(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()), messages.ERROR)
+                self.message_user(
+                    request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()), messages.ERROR
+                )
             query = request.POST.get("filters", "")
             expression = request.POST.get("expression", "")
             from django.http import QueryDict
@@ -241,7 +310,9 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
         if previewing:
             try:
                 preview = enrolment_preview(
-                    user=request.user, plan=plan, selection=EnrolmentSelection(filters=query, expression=expression)
+                    user=request.user,
+                    plan=plan,
+                    selection=EnrolmentSelection(filters=query, expression=expression),
                 )
             except ValidationError as exc:
                 error = error_text(exc)
@@ -274,7 +345,9 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
             raise Http404("Only administrators assign officers to plans.")
         return super().obj_perms_manage_user_view(request, object_pk, user_id)
 
-    def obj_perms_manage_group_view(self, request: HttpRequest, object_pk: str, group_id: str) -> HttpResponse:
+    def obj_perms_manage_group_view(
+        self, request: HttpRequest, object_pk: str, group_id: str
+    ) -> HttpResponse:
         if not user_manages_all_plans(request.user):
             raise Http404("Only administrators assign officers to plans.")
         return super().obj_perms_manage_group_view(request, object_pk, group_id)

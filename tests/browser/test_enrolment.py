@@ -1,4 +1,4 @@
-"""Enrolment in a real browser: an officer filters households, previews, requests; a checker approves; they are enrolled."""
+"""Enrolment in a browser: an officer filters households, previews, requests; a checker approves."""
 
 from __future__ import annotations
 
@@ -15,11 +15,20 @@ from tests.conftest import browser_login
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_officer_enrols_filtered_group_and_checker_approves(page, tree, maker, checker):
+def test_officer_enrols_filtered_group_and_checker_approves(page, tree, maker, checker, settings):
     from playwright.sync_api import expect
 
+    # The enrolment runs as a background job: here in-process when the approval commits, not in a worker.
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}
+    }
+
     plan = BenefitPlan.objects.create(
-        code="CT1", name="Cash transfer", plan_type="household", start_date=date(2026, 1, 1), status="active",
+        code="CT1",
+        name="Cash transfer",
+        plan_type="household",
+        start_date=date(2026, 1, 1),
+        status="active",
         max_beneficiaries=100,
     )
     for codename in ("view_benefitplan", "manage_beneficiaries"):
@@ -57,6 +66,7 @@ def test_officer_enrols_filtered_group_and_checker_approves(page, tree, maker, c
     expect(page.locator("#task-count")).to_have_text("5")
     expect(page.locator("#task")).to_contain_text("VIL-0")
     page.click("#task-approve")
+    page.reload()
     expect(page.locator("#task-state")).to_have_text("Executed")
 
     rows = Beneficiary.objects.filter(benefit_plan=plan)

@@ -1,4 +1,4 @@
-"""Builders for the programmes tests: plans of both types, a registry in North and South, officers assigned to plans."""
+"""Builders for the programmes tests: plans of both types, a registry in North and South, officers."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from django.contrib.auth.models import User
 from guardian.shortcuts import assign_perm
 
-from approvals.models import Task
+from approvals.models import Task, TaskState
 from approvals.services import task_approve
+from approvals.tasks import task_execute_job
 from programs.models import Beneficiary, BenefitPlan, PlanStatus, PlanType
 from registry.models import Household, Individual, Sex
 from tests.conftest import Tree
@@ -23,8 +24,12 @@ def grant(user: User, plan: BenefitPlan, *codenames: str) -> User:
 
 
 def approve(task: Task, checker: User) -> Task:
+    """Approve; a background action's job runs here, in-process, as the worker would run it."""
     task = task_approve(task=task, user=checker)
     task.refresh_from_db()
+    if task.state == TaskState.EXECUTING:
+        task_execute_job.func(task.job_id, task.pk)
+        task.refresh_from_db()
     return task
 
 
@@ -38,25 +43,45 @@ class Registry:
 
 @pytest.fixture
 def registry(tree: Tree) -> Registry:
-    north_hh = [Household.objects.create(code=f"N-{i:03d}", location=tree.north_a if i % 2 else tree.north_b) for i in range(6)]
+    north_hh = [
+        Household.objects.create(code=f"N-{i:03d}", location=tree.north_a if i % 2 else tree.north_b)
+        for i in range(6)
+    ]
     south_hh = [Household.objects.create(code=f"S-{i:03d}", location=tree.south) for i in range(3)]
     north_people = [
         Individual.objects.create(
-            given_name=f"Nina{i}", family_name="North", sex=Sex.FEMALE if i % 2 else Sex.MALE,
-            birth_date=date(1950 + 10 * i, 1, 1), location=tree.north_a, data={},
+            given_name=f"Nina{i}",
+            family_name="North",
+            sex=Sex.FEMALE if i % 2 else Sex.MALE,
+            birth_date=date(1950 + 10 * i, 1, 1),
+            location=tree.north_a,
+            data={},
         )
         for i in range(5)
     ]
     south_people = [
-        Individual.objects.create(given_name=f"Sam{i}", family_name="South", sex=Sex.MALE, birth_date=date(1990, 1, 1), location=tree.south)
+        Individual.objects.create(
+            given_name=f"Sam{i}",
+            family_name="South",
+            sex=Sex.MALE,
+            birth_date=date(1990, 1, 1),
+            location=tree.south,
+        )
         for i in range(2)
     ]
     return Registry(north_hh, south_hh, north_people, south_people)
 
 
-def make_plan(code: str = "CT", *, plan_type: str = PlanType.HOUSEHOLD, status: str = PlanStatus.ACTIVE, **fields) -> BenefitPlan:
+def make_plan(
+    code: str = "CT", *, plan_type: str = PlanType.HOUSEHOLD, status: str = PlanStatus.ACTIVE, **fields
+) -> BenefitPlan:
     return BenefitPlan.objects.create(
-        code=code, name=f"Plan {code}", plan_type=plan_type, start_date=date(2026, 1, 1), status=status, **fields
+        code=code,
+        name=f"Plan {code}",
+        plan_type=plan_type,
+        start_date=date(2026, 1, 1),
+        status=status,
+        **fields,
     )
 
 

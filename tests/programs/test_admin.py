@@ -1,4 +1,4 @@
-"""The programmes' admin screens: plan page, enrolment screen, beneficiary list and page, bulk actions, forged POSTs."""
+"""The programmes' admin: plan page, enrolment screen, beneficiary list and page, bulk actions, forgeries."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def enrolled(officer, household_plan, registry) -> list[Beneficiary]:
     return beneficiaries(household_plan)
 
 
-def test_plan_page_shows_counts_and_links(client, officer, household_plan, enrolled, django_assert_max_num_queries):
+def test_plan_page_shows_counts_and_links(
+    client, officer, household_plan, enrolled, django_assert_max_num_queries
+):
     client.force_login(officer)
     url = reverse("admin:programs_benefitplan_change", args=[household_plan.pk])
     with django_assert_max_num_queries(40):
@@ -43,16 +45,29 @@ def test_plan_list_only_assigned_plans(client, officer, south_officer, household
     codes = {plan.code for plan in response.context["cl"].result_list}
     assert codes == {"CASH", "PENSION"}
     client.force_login(south_officer)
-    assert client.get(reverse("admin:programs_benefitplan_change", args=[other.pk])).status_code == 302  # "doesn't exist" redirect
+    assert (
+        client.get(reverse("admin:programs_benefitplan_change", args=[other.pk])).status_code == 302
+    )  # "doesn't exist" redirect
 
 
 def test_add_plan_through_admin_assigns_creator(client, maker):
     client.force_login(maker)
-    response = client.post(reverse("admin:programs_benefitplan_add"), {
-        "code": "SCH", "name": "School grant", "description": "", "plan_type": "household", "start_date": "2026-02-01",
-        "end_date": "", "max_beneficiaries": "1000", "ceiling_per_beneficiary": "", "institution": "Ministry",
-        "beneficiary_schema": '{"type": "object", "properties": {"school_enrolment_confirmed": {"type": "boolean"}}}',
-    })
+    response = client.post(
+        reverse("admin:programs_benefitplan_add"),
+        {
+            "code": "SCH",
+            "name": "School grant",
+            "description": "",
+            "plan_type": "household",
+            "start_date": "2026-02-01",
+            "end_date": "",
+            "max_beneficiaries": "1000",
+            "ceiling_per_beneficiary": "",
+            "institution": "Ministry",
+            "beneficiary_schema": '{"type": "object", "properties": '
+            '{"school_enrolment_confirmed": {"type": "boolean"}}}',
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     plan = BenefitPlan.objects.get(code="SCH")
     assert plan.status == PlanStatus.DRAFT
@@ -61,10 +76,16 @@ def test_add_plan_through_admin_assigns_creator(client, maker):
 
 def test_bad_schema_in_admin_is_a_form_error(client, maker):
     client.force_login(maker)
-    response = client.post(reverse("admin:programs_benefitplan_add"), {
-        "code": "SCH", "name": "School grant", "plan_type": "household", "start_date": "2026-02-01",
-        "beneficiary_schema": '{"type": "object", "properties": {"x": {"type": "blob"}}}',
-    })
+    response = client.post(
+        reverse("admin:programs_benefitplan_add"),
+        {
+            "code": "SCH",
+            "name": "School grant",
+            "plan_type": "household",
+            "start_date": "2026-02-01",
+            "beneficiary_schema": '{"type": "object", "properties": {"x": {"type": "blob"}}}',
+        },
+    )
     assert response.status_code == 200
     assert "beneficiary_schema" in response.context["adminform"].form.errors
     assert not BenefitPlan.objects.exists()
@@ -73,10 +94,20 @@ def test_bad_schema_in_admin_is_a_form_error(client, maker):
 def test_active_plan_change_in_admin_queues_task(client, officer, household_plan):
     client.force_login(officer)
     url = reverse("admin:programs_benefitplan_change", args=[household_plan.pk])
-    response = client.post(url, {
-        "name": "Cash transfer", "description": "", "start_date": "2026-01-01", "end_date": "",
-        "max_beneficiaries": "10", "ceiling_per_beneficiary": "", "institution": "", "beneficiary_schema": "{}",
-    }, follow=True)
+    response = client.post(
+        url,
+        {
+            "name": "Cash transfer",
+            "description": "",
+            "start_date": "2026-01-01",
+            "end_date": "",
+            "max_beneficiaries": "10",
+            "ceiling_per_beneficiary": "",
+            "institution": "",
+            "beneficiary_schema": "{}",
+        },
+        follow=True,
+    )
     assert response.status_code == 200
     task = Task.objects.get(action="programs.plan_update")
     assert task.payload["changes"]["max_beneficiaries"] == 10
@@ -93,10 +124,16 @@ def test_enrol_screen_previews_and_requests(client, officer, household_plan, reg
     preview = response.context["preview"]
     assert (preview.selected, preview.to_enrol) == (6, 6)
     assert len(response.context["preview"].sample) == 6
-    response = client.post(url, {"filters": "code=N-00", "expression": "", "status": "active", "reason": "wave 1", "data": ""})
+    response = client.post(
+        url, {"filters": "code=N-00", "expression": "", "status": "active", "reason": "wave 1", "data": ""}
+    )
     assert response.status_code == 302
     task = Task.objects.get(action="programs.enrol")
-    assert (task.payload["filters"], task.payload["status"], task.maker_id) == ("code=N-00", "active", officer.pk)
+    assert (task.payload["filters"], task.payload["status"], task.maker_id) == (
+        "code=N-00",
+        "active",
+        officer.pk,
+    )
     assert not Beneficiary.objects.exists()
 
 
@@ -117,9 +154,15 @@ def test_forged_posts_by_unassigned_officer(client, south_officer, household_pla
     client.force_login(south_officer)
     plan_urls = ["enrol", "activate", "close"]
     for name in plan_urls:
-        response = client.post(reverse(f"admin:programs_benefitplan_{name}", args=[household_plan.pk]), {"reason": "x", "status": "active"})
+        response = client.post(
+            reverse(f"admin:programs_benefitplan_{name}", args=[household_plan.pk]),
+            {"reason": "x", "status": "active"},
+        )
         assert response.status_code == 404, name
-    response = client.post(reverse("admin:programs_beneficiary_status", args=[enrolled[0].pk]), {"transition": "exit", "reason": "x"})
+    response = client.post(
+        reverse("admin:programs_beneficiary_status", args=[enrolled[0].pk]),
+        {"transition": "exit", "reason": "x"},
+    )
     assert response.status_code == 404
     assert not Task.objects.exists()
 
@@ -127,7 +170,11 @@ def test_forged_posts_by_unassigned_officer(client, south_officer, household_pla
 def test_forged_status_post_by_view_only_user(client, checker, household_plan, enrolled):
     viewer = grant(checker, household_plan, "view_benefitplan")
     client.force_login(viewer)
-    response = client.post(reverse("admin:programs_beneficiary_status", args=[enrolled[0].pk]), {"transition": "activate", "reason": "x"}, follow=True)
+    response = client.post(
+        reverse("admin:programs_beneficiary_status", args=[enrolled[0].pk]),
+        {"transition": "activate", "reason": "x"},
+        follow=True,
+    )
     assert any("may not manage" in str(m) for m in response.context["messages"])
     assert not Task.objects.exists()
 
@@ -136,10 +183,16 @@ def test_forged_fsm_post_on_change_form_does_not_move_status(client, officer, ho
     client.force_login(officer)
     row = enrolled[0]
     url = reverse("admin:programs_beneficiary_change", args=[row.pk])
-    client.post(url, {
-        "status": "graduated", "_fsmtransition-status-graduate": "Graduate", "data": "{}",
-        "status_changes-TOTAL_FORMS": "0", "status_changes-INITIAL_FORMS": "0",
-    })
+    client.post(
+        url,
+        {
+            "status": "graduated",
+            "_fsmtransition-status-graduate": "Graduate",
+            "data": "{}",
+            "status_changes-TOTAL_FORMS": "0",
+            "status_changes-INITIAL_FORMS": "0",
+        },
+    )
     row.refresh_from_db()
     assert row.status == BeneficiaryStatus.POTENTIAL
     assert not Task.objects.exists()
@@ -148,7 +201,16 @@ def test_forged_fsm_post_on_change_form_does_not_move_status(client, officer, ho
 def test_forged_plan_status_post_does_not_close(client, officer, household_plan):
     client.force_login(officer)
     url = reverse("admin:programs_benefitplan_change", args=[household_plan.pk])
-    client.post(url, {"name": "Plan CASH", "start_date": "2026-01-01", "status": "closed", "_fsmtransition-status-close": "Close", "beneficiary_schema": "{}"})
+    client.post(
+        url,
+        {
+            "name": "Plan CASH",
+            "start_date": "2026-01-01",
+            "status": "closed",
+            "_fsmtransition-status-close": "Close",
+            "beneficiary_schema": "{}",
+        },
+    )
     household_plan.refresh_from_db()
     assert household_plan.status == PlanStatus.ACTIVE
 
@@ -158,7 +220,10 @@ def test_status_button_queues_task(client, officer, household_plan, enrolled):
     row = enrolled[0]
     page = client.get(reverse("admin:programs_beneficiary_change", args=[row.pk])).content.decode()
     assert 'id="status-form-activate"' in page and 'id="status-form-suspend"' not in page
-    client.post(reverse("admin:programs_beneficiary_status", args=[row.pk]), {"transition": "activate", "reason": "visited"})
+    client.post(
+        reverse("admin:programs_beneficiary_status", args=[row.pk]),
+        {"transition": "activate", "reason": "visited"},
+    )
     task = Task.objects.get(action="programs.beneficiary_status")
     assert (task.object_id, task.payload["ids"], task.payload["reason"]) == (row.pk, [row.pk], "visited")
 
@@ -170,23 +235,33 @@ def test_bulk_action_confirms_then_queues(client, officer, household_plan, enrol
     response = client.post(url, {"action": "request_activate", "_selected_action": ids})
     assert response.status_code == 200
     assert "activate 4 beneficiaries" in response.content.decode()
-    response = client.post(url, {"action": "request_activate", "_selected_action": ids, "post": "yes", "reason": "verified"})
+    response = client.post(
+        url, {"action": "request_activate", "_selected_action": ids, "post": "yes", "reason": "verified"}
+    )
     assert response.status_code == 302
     task = Task.objects.get(action="programs.beneficiary_status")
     assert task.object_id == household_plan.pk
     assert task.payload["ids"] == sorted(int(pk) for pk in ids)
 
 
-def test_bulk_action_over_two_plans_refused(client, officer, household_plan, individual_plan, enrolled, registry):
+def test_bulk_action_over_two_plans_refused(
+    client, officer, household_plan, individual_plan, enrolled, registry
+):
     plan_enrol(plan=individual_plan, user=officer, selection=EnrolmentSelection())
     client.force_login(officer)
     ids = [str(enrolled[0].pk), str(beneficiaries(individual_plan)[0].pk)]
-    response = client.post(reverse("admin:programs_beneficiary_changelist"), {"action": "request_exit", "_selected_action": ids}, follow=True)
+    response = client.post(
+        reverse("admin:programs_beneficiary_changelist"),
+        {"action": "request_exit", "_selected_action": ids},
+        follow=True,
+    )
     assert any("one benefit plan" in str(m) for m in response.context["messages"])
     assert not Task.objects.exists()
 
 
-def test_beneficiary_list_scoped_without_n_plus_one(client, officer, auditor, south_officer, household_plan, enrolled, tree, django_assert_max_num_queries):
+def test_beneficiary_list_scoped_without_n_plus_one(
+    client, officer, auditor, south_officer, household_plan, enrolled, tree, django_assert_max_num_queries
+):
     url = reverse("admin:programs_beneficiary_changelist")
     client.force_login(officer)
     with django_assert_max_num_queries(20) as small:
@@ -217,12 +292,16 @@ def test_beneficiary_list_filters(client, officer, individual_plan, registry, tr
     assert {b.individual.pk for b in old} == {p.pk for p in registry.north_people if p.age() >= 60}
     here = client.get(url, {"location": tree.north_b.pk}).context["cl"].result_list
     assert len(here) == 0
-    assert client.get(url, {"status__exact": "potential", "benefit_plan": individual_plan.pk}).status_code == 200
+    assert (
+        client.get(url, {"status__exact": "potential", "benefit_plan": individual_plan.pk}).status_code == 200
+    )
 
 
 def test_household_members_on_beneficiary_page(client, officer, household_plan, enrolled, registry):
     household = enrolled[0].household
-    person = Individual.objects.create(given_name="Ada", family_name="Member", sex="F", location=household.location)
+    person = Individual.objects.create(
+        given_name="Ada", family_name="Member", sex="F", location=household.location
+    )
     HouseholdMember.objects.create(household=household, individual=person, role="head")
     client.force_login(officer)
     response = client.get(reverse("admin:programs_beneficiary_change", args=[enrolled[0].pk]))
@@ -234,8 +313,12 @@ def test_only_administrators_assign_officers(client, officer, administrator, sou
     url = reverse("admin:programs_benefitplan_permissions", args=[household_plan.pk])
     client.force_login(officer)
     assert client.get(url).status_code == 404
-    manage = reverse("admin:programs_benefitplan_permissions_manage_user", args=[household_plan.pk, south_officer.pk])
-    assert client.post(manage, {"permissions": ["view_benefitplan", "manage_beneficiaries"]}).status_code == 404
+    manage = reverse(
+        "admin:programs_benefitplan_permissions_manage_user", args=[household_plan.pk, south_officer.pk]
+    )
+    assert (
+        client.post(manage, {"permissions": ["view_benefitplan", "manage_beneficiaries"]}).status_code == 404
+    )
     assert not user_can_manage_plan(south_officer, household_plan)
     client.force_login(administrator)
     assert client.get(url).status_code == 200

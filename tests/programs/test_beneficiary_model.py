@@ -1,4 +1,4 @@
-"""The database keeps beneficiaries unique per plan and of the plan's kind; plan data follows the plan's schema."""
+"""The database keeps beneficiaries unique per plan and of one kind; their data follows the plan's schema."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from approvals.models import TaskState
 from programs.models import Beneficiary, BeneficiaryStatus, PlanStatus
 from programs.services import EnrolmentSelection, enrolment_preview, enrolment_request
-from tests.programs.conftest import approve, beneficiaries, make_plan
+from tests.programs.conftest import approve, beneficiaries
 
 pytestmark = pytest.mark.django_db
 
@@ -16,8 +16,18 @@ pytestmark = pytest.mark.django_db
 def test_enrol_households_after_approval(officer, approver, household_plan, registry, tree):
     selection = EnrolmentSelection()
     preview = enrolment_preview(user=officer, plan=household_plan, selection=selection)
-    assert (preview.selected, preview.already_enrolled, preview.to_enrol) == (6, 0, 6)  # North only: the maker's scope
-    task = enrolment_request(user=officer, plan=household_plan, selection=selection, status=BeneficiaryStatus.ACTIVE, reason="first wave")
+    assert (preview.selected, preview.already_enrolled, preview.to_enrol) == (
+        6,
+        0,
+        6,
+    )  # North only: the maker's scope
+    task = enrolment_request(
+        user=officer,
+        plan=household_plan,
+        selection=selection,
+        status=BeneficiaryStatus.ACTIVE,
+        reason="first wave",
+    )
     assert task.state == TaskState.PENDING
     assert not Beneficiary.objects.exists()
     task = approve(task, approver)
@@ -44,7 +54,14 @@ def test_filters_pick_and_preview_counts(officer, individual_plan, registry):
 
 def test_already_enrolled_are_skipped_and_counted(officer, approver, household_plan, registry):
     first = EnrolmentSelection(filters="code=N-00")  # codes starting N-00: N-000..N-005
-    task = approve(enrolment_request(user=officer, plan=household_plan, selection=EnrolmentSelection(ids=[registry.north_households[0].pk])), approver)
+    task = approve(
+        enrolment_request(
+            user=officer,
+            plan=household_plan,
+            selection=EnrolmentSelection(ids=[registry.north_households[0].pk]),
+        ),
+        approver,
+    )
     assert task.state == TaskState.EXECUTED
     preview = enrolment_preview(user=officer, plan=household_plan, selection=first)
     assert (preview.selected, preview.already_enrolled, preview.to_enrol) == (6, 1, 5)
@@ -68,7 +85,9 @@ def test_beyond_maximum_refused_at_request(officer, household_plan, registry):
     assert not Beneficiary.objects.exists()
 
 
-def test_beyond_maximum_at_execution_fails_with_nothing_written(officer, approver, household_plan, registry, tree):
+def test_beyond_maximum_at_execution_fails_with_nothing_written(
+    officer, approver, household_plan, registry, tree
+):
     household_plan.max_beneficiaries = 7
     household_plan.save()
     task = enrolment_request(user=officer, plan=household_plan, selection=EnrolmentSelection())  # 6 of 7
@@ -95,7 +114,9 @@ def test_closed_plan_refuses_enrolment(officer, household_plan, registry):
 def test_individual_into_household_plan_refused(officer, household_plan, registry):
     person = registry.north_people[0]
     with pytest.raises(ValidationError, match="do not exist or lie outside"):
-        enrolment_request(user=officer, plan=household_plan, selection=EnrolmentSelection(ids=[person.pk + 10_000]))
+        enrolment_request(
+            user=officer, plan=household_plan, selection=EnrolmentSelection(ids=[person.pk + 10_000])
+        )
     from programs.services import beneficiary_enrol_one
 
     with pytest.raises(ValidationError, match="household plan"):
@@ -105,7 +126,9 @@ def test_individual_into_household_plan_refused(officer, household_plan, registr
 
 def test_enrolment_status_must_be_potential_or_active(officer, household_plan, registry):
     with pytest.raises(ValidationError, match="potential or active"):
-        enrolment_request(user=officer, plan=household_plan, selection=EnrolmentSelection(), status="graduated")
+        enrolment_request(
+            user=officer, plan=household_plan, selection=EnrolmentSelection(), status="graduated"
+        )
 
 
 def test_plan_data_failing_schema_refused(officer, household_plan, registry):
@@ -116,18 +139,36 @@ def test_plan_data_failing_schema_refused(officer, household_plan, registry):
     }
     household_plan.save()
     with pytest.raises(ValidationError) as info:
-        enrolment_request(user=officer, plan=household_plan, selection=EnrolmentSelection(), data={"school_enrolment_confirmed": "yes"})
+        enrolment_request(
+            user=officer,
+            plan=household_plan,
+            selection=EnrolmentSelection(),
+            data={"school_enrolment_confirmed": "yes"},
+        )
     assert "true or false" in str(info.value)
     with pytest.raises(ValidationError, match="required"):
         enrolment_request(user=officer, plan=household_plan, selection=EnrolmentSelection())
-    task = enrolment_request(user=officer, plan=household_plan, selection=EnrolmentSelection(), data={"school_enrolment_confirmed": False})
+    task = enrolment_request(
+        user=officer,
+        plan=household_plan,
+        selection=EnrolmentSelection(),
+        data={"school_enrolment_confirmed": False},
+    )
     assert task.payload["data"] == {"school_enrolment_confirmed": False}
 
 
 def test_enrolled_data_is_stored(officer, approver, household_plan, registry):
-    household_plan.beneficiary_schema = {"type": "object", "properties": {"school_enrolment_confirmed": {"type": "boolean"}}}
+    household_plan.beneficiary_schema = {
+        "type": "object",
+        "properties": {"school_enrolment_confirmed": {"type": "boolean"}},
+    }
     household_plan.save()
-    task = enrolment_request(user=officer, plan=household_plan, selection=EnrolmentSelection(), data={"school_enrolment_confirmed": True})
+    task = enrolment_request(
+        user=officer,
+        plan=household_plan,
+        selection=EnrolmentSelection(),
+        data={"school_enrolment_confirmed": True},
+    )
     approve(task, approver)
     rows = beneficiaries(household_plan)
     assert len(rows) == 6
@@ -143,7 +184,7 @@ def test_officer_not_assigned_cannot_enrol(south_officer, household_plan, regist
 def test_enrolment_is_one_insert(officer, household_plan, registry, django_assert_max_num_queries):
     from programs.services import plan_enrol
 
-    # Selection count, maximum count, lock, the INSERT ... SELECT and the history INSERT ... SELECT: not one per row.
+    # Lock, selection count, maximum count and one INSERT ... SELECT: not one query per row.
     with django_assert_max_num_queries(12):
         result = plan_enrol(plan=household_plan, user=officer, selection=EnrolmentSelection())
     assert result["enrolled"] == 6
@@ -152,7 +193,9 @@ def test_enrolment_is_one_insert(officer, household_plan, registry, django_asser
 def test_checker_sees_count_and_sample(officer, approver, household_plan, registry):
     from approvals.actions import action_get
 
-    task = enrolment_request(user=officer, plan=household_plan, selection=EnrolmentSelection(filters="code=N-00"))
+    task = enrolment_request(
+        user=officer, plan=household_plan, selection=EnrolmentSelection(filters="code=N-00")
+    )
     description = action_get("programs.enrol").describe(target=household_plan, payload=task.payload)
     assert description.count == 6
     assert len(description.sample) == 6
@@ -163,7 +206,8 @@ def test_custom_expression_selects(officer, individual_plan, registry):
     from registry.models import RegistrySchema
 
     RegistrySchema.objects.update_or_create(
-        kind="individual", defaults={"schema": {"type": "object", "properties": {"disability": {"type": "boolean"}}}}
+        kind="individual",
+        defaults={"schema": {"type": "object", "properties": {"disability": {"type": "boolean"}}}},
     )
     people = registry.north_people
     for person in people[:2]:
@@ -184,9 +228,13 @@ def test_custom_expression_with_filters_on_households(officer, household_plan, r
 
 def test_bad_expression_is_a_clear_message(officer, individual_plan, registry):
     with pytest.raises(ValidationError) as info:
-        enrolment_request(user=officer, plan=individual_plan, selection=EnrolmentSelection(expression="age >= "))
+        enrolment_request(
+            user=officer, plan=individual_plan, selection=EnrolmentSelection(expression="age >= ")
+        )
     assert "expression" in info.value.message_dict
     with pytest.raises(ValidationError) as info:
-        enrolment_preview(user=officer, plan=individual_plan, selection=EnrolmentSelection(expression="shoe_size > 3"))
+        enrolment_preview(
+            user=officer, plan=individual_plan, selection=EnrolmentSelection(expression="shoe_size > 3")
+        )
     assert "shoe_size" in str(info.value)
     assert not Beneficiary.objects.exists()

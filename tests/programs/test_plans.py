@@ -1,4 +1,4 @@
-"""Benefit plans: creation, settings (direct while draft, approved once active), activation, closing that graduates in bulk."""
+"""Benefit plans: creation, settings (direct in draft, approved once active), activation, closing in bulk."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from approvals.models import Task, TaskState
-from programs.models import Beneficiary, BeneficiaryStatus, BeneficiaryStatusChange, BenefitPlan, PlanStatus, PlanType
+from programs.models import (
+    Beneficiary,
+    BeneficiaryStatus,
+    BeneficiaryStatusChange,
+    BenefitPlan,
+    PlanStatus,
+    PlanType,
+)
 from programs.selectors import plan_counts, plan_list, user_can_manage_plan
 from programs.services import (
     EnrolmentSelection,
@@ -32,7 +39,12 @@ SCHEMA = {
 
 
 def new_plan(**fields) -> BenefitPlan:
-    values = {"code": "NEW", "name": "New plan", "plan_type": PlanType.HOUSEHOLD, "start_date": date(2026, 1, 1)}
+    values = {
+        "code": "NEW",
+        "name": "New plan",
+        "plan_type": PlanType.HOUSEHOLD,
+        "start_date": date(2026, 1, 1),
+    }
     return BenefitPlan(**{**values, **fields})
 
 
@@ -47,7 +59,10 @@ def test_create_refuses_bad_input(maker, checker):
     with pytest.raises(ValidationError, match="end date"):
         plan_create(user=maker, plan=new_plan(end_date=date(2025, 1, 1)))
     with pytest.raises(ValidationError) as info:
-        plan_create(user=maker, plan=new_plan(beneficiary_schema={"type": "object", "properties": {"x": {"type": "blob"}}}))
+        plan_create(
+            user=maker,
+            plan=new_plan(beneficiary_schema={"type": "object", "properties": {"x": {"type": "blob"}}}),
+        )
     assert "beneficiary_schema" in info.value.message_dict
     with pytest.raises(ValidationError, match="may not create"):
         plan_create(user=checker, plan=new_plan())
@@ -62,7 +77,9 @@ def test_database_refuses_end_before_start(db):
 def test_draft_changes_apply_at_once(officer, household_plan):
     household_plan.status = PlanStatus.DRAFT
     household_plan.save()
-    result = plan_update(user=officer, plan=household_plan, changes={"name": "Renamed", "beneficiary_schema": SCHEMA})
+    result = plan_update(
+        user=officer, plan=household_plan, changes={"name": "Renamed", "beneficiary_schema": SCHEMA}
+    )
     assert isinstance(result, BenefitPlan)
     household_plan.refresh_from_db()
     assert household_plan.name == "Renamed"
@@ -70,7 +87,12 @@ def test_draft_changes_apply_at_once(officer, household_plan):
 
 
 def test_active_changes_need_approval(officer, approver, household_plan):
-    task = plan_update(user=officer, plan=household_plan, changes={"max_beneficiaries": 50, "end_date": date(2027, 1, 1)}, reason="budget")
+    task = plan_update(
+        user=officer,
+        plan=household_plan,
+        changes={"max_beneficiaries": 50, "end_date": date(2027, 1, 1)},
+        reason="budget",
+    )
     assert isinstance(task, Task) and task.action == "programs.plan_update"
     household_plan.refresh_from_db()
     assert household_plan.max_beneficiaries is None
@@ -108,10 +130,16 @@ def test_activate(officer, south_officer, household_plan):
         plan_activate(user=officer, plan=household_plan)
 
 
-def test_close_graduates_every_active_in_one_update(officer, approver, household_plan, registry, django_assert_max_num_queries):
-    plan_enrol(plan=household_plan, user=officer, selection=EnrolmentSelection(), status=BeneficiaryStatus.ACTIVE)
+def test_close_graduates_every_active_in_one_update(
+    officer, approver, household_plan, registry, django_assert_max_num_queries
+):
+    plan_enrol(
+        plan=household_plan, user=officer, selection=EnrolmentSelection(), status=BeneficiaryStatus.ACTIVE
+    )
     rows = beneficiaries(household_plan)
-    beneficiary_status_change(user=officer, plan=household_plan, transition="suspend", reason="audit", ids=[rows[0].pk])
+    beneficiary_status_change(
+        user=officer, plan=household_plan, transition="suspend", reason="audit", ids=[rows[0].pk]
+    )
     task = plan_close_request(user=officer, plan=household_plan, reason="programme ended")
     assert Beneficiary.objects.filter(status=BeneficiaryStatus.ACTIVE).count() == 5
     with django_assert_max_num_queries(40):  # the approval bookkeeping plus a constant number of statements
@@ -123,7 +151,9 @@ def test_close_graduates_every_active_in_one_update(officer, approver, household
     counts = plan_counts(plan=household_plan)
     assert (counts.by_status["graduated"], counts.by_status["suspended"]) == (5, 1)
     assert BeneficiaryStatusChange.objects.filter(task=task, to_status="graduated").count() == 5
-    assert set(BeneficiaryStatusChange.objects.filter(task=task).values_list("reason", flat=True)) == {"Plan closed: programme ended"}
+    assert set(BeneficiaryStatusChange.objects.filter(task=task).values_list("reason", flat=True)) == {
+        "Plan closed: programme ended"
+    }
 
 
 def test_close_needs_reason_and_active_plan(officer, household_plan):

@@ -1,4 +1,4 @@
-"""Beneficiaries' status: every transition through maker-checker, bulk changes set-based, refusals with nothing written."""
+"""Beneficiaries' status: each transition via maker-checker, bulk set-based, refusals writing nothing."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ def enrolled(officer, household_plan, registry) -> list[Beneficiary]:
 
 
 def change(officer, approver, plan, rows, transition, reason="checked on site"):
-    task = beneficiary_status_request(user=officer, plan=plan, transition=transition, reason=reason, ids=[r.pk for r in rows])
+    task = beneficiary_status_request(
+        user=officer, plan=plan, transition=transition, reason=reason, ids=[r.pk for r in rows]
+    )
     return approve(task, approver)
 
 
@@ -42,7 +44,13 @@ def change(officer, approver, plan, rows, transition, reason="checked on site"):
 def test_each_transition_after_approval(officer, approver, household_plan, enrolled, path):
     row = enrolled[0]
     for transition in path:
-        task = beneficiary_status_request(user=officer, plan=household_plan, transition=transition, reason=f"why {transition}", beneficiary=row)
+        task = beneficiary_status_request(
+            user=officer,
+            plan=household_plan,
+            transition=transition,
+            reason=f"why {transition}",
+            beneficiary=row,
+        )
         row.refresh_from_db()
         before = row.status
         assert task.state == TaskState.PENDING
@@ -51,10 +59,19 @@ def test_each_transition_after_approval(officer, approver, household_plan, enrol
         row.refresh_from_db()
         assert row.status_reason == f"why {transition}"
         last = row.status_changes.first()
-        assert (last.from_status, last.to_status, last.task_id, last.requested_by_id) == (before, row.status, task.pk, officer.pk)
+        assert (last.from_status, last.to_status, last.task_id, last.requested_by_id) == (
+            before,
+            row.status,
+            task.pk,
+            officer.pk,
+        )
     expected = {
-        ("activate",): S.ACTIVE, ("activate", "suspend"): S.SUSPENDED, ("activate", "suspend", "reinstate"): S.ACTIVE,
-        ("activate", "graduate"): S.GRADUATED, ("activate", "exit"): S.EXITED, ("activate", "suspend", "exit"): S.EXITED,
+        ("activate",): S.ACTIVE,
+        ("activate", "suspend"): S.SUSPENDED,
+        ("activate", "suspend", "reinstate"): S.ACTIVE,
+        ("activate", "graduate"): S.GRADUATED,
+        ("activate", "exit"): S.EXITED,
+        ("activate", "suspend", "exit"): S.EXITED,
         ("exit",): S.EXITED,
     }[tuple(path)]
     assert row.status == expected
@@ -63,8 +80,15 @@ def test_each_transition_after_approval(officer, approver, household_plan, enrol
 
 @pytest.mark.parametrize(
     ("setup", "transition"),
-    [([], "suspend"), ([], "reinstate"), ([], "graduate"), (["activate"], "activate"), (["activate"], "reinstate"),
-     (["activate", "graduate"], "exit"), (["exit"], "activate")],
+    [
+        ([], "suspend"),
+        ([], "reinstate"),
+        ([], "graduate"),
+        (["activate"], "activate"),
+        (["activate"], "reinstate"),
+        (["activate", "graduate"], "exit"),
+        (["exit"], "activate"),
+    ],
 )
 def test_invalid_transition_refused(officer, approver, household_plan, enrolled, setup, transition):
     row = enrolled[0]
@@ -73,22 +97,30 @@ def test_invalid_transition_refused(officer, approver, household_plan, enrolled,
     row.refresh_from_db()
     before = row.status
     with pytest.raises(ValidationError, match="cannot be"):
-        beneficiary_status_request(user=officer, plan=household_plan, transition=transition, reason="x", beneficiary=row)
+        beneficiary_status_request(
+            user=officer, plan=household_plan, transition=transition, reason="x", beneficiary=row
+        )
     row.refresh_from_db()
     assert row.status == before
 
 
 def test_unknown_transition_and_missing_reason(officer, household_plan, enrolled):
     with pytest.raises(ValidationError, match="not a status change"):
-        beneficiary_status_request(user=officer, plan=household_plan, transition="promote", reason="x", ids=[enrolled[0].pk])
+        beneficiary_status_request(
+            user=officer, plan=household_plan, transition="promote", reason="x", ids=[enrolled[0].pk]
+        )
     with pytest.raises(ValidationError, match="reason is required"):
-        beneficiary_status_request(user=officer, plan=household_plan, transition="activate", reason="  ", ids=[enrolled[0].pk])
+        beneficiary_status_request(
+            user=officer, plan=household_plan, transition="activate", reason="  ", ids=[enrolled[0].pk]
+        )
 
 
 def test_bulk_change_all_or_nothing(officer, approver, household_plan, enrolled):
     change(officer, approver, household_plan, enrolled[:2], "activate")
     with pytest.raises(ValidationError, match="4 of the 6 selected beneficiaries cannot be suspended"):
-        beneficiary_status_request(user=officer, plan=household_plan, transition="suspend", reason="x", ids=[r.pk for r in enrolled])
+        beneficiary_status_request(
+            user=officer, plan=household_plan, transition="suspend", reason="x", ids=[r.pk for r in enrolled]
+        )
     assert Beneficiary.objects.filter(status=S.SUSPENDED).count() == 0
     task = change(officer, approver, household_plan, enrolled[2:], "activate")
     assert task.result["changed"] == 4
@@ -96,9 +128,15 @@ def test_bulk_change_all_or_nothing(officer, approver, household_plan, enrolled)
     assert Beneficiary.objects.filter(status=S.ACTIVE).count() == 6
 
 
-def test_status_changed_between_request_and_approval_fails_cleanly(officer, approver, household_plan, enrolled):
-    first = beneficiary_status_request(user=officer, plan=household_plan, transition="activate", reason="a", beneficiary=enrolled[0])
-    bulk = beneficiary_status_request(user=officer, plan=household_plan, transition="activate", reason="b", ids=[r.pk for r in enrolled])
+def test_status_changed_between_request_and_approval_fails_cleanly(
+    officer, approver, household_plan, enrolled
+):
+    first = beneficiary_status_request(
+        user=officer, plan=household_plan, transition="activate", reason="a", beneficiary=enrolled[0]
+    )
+    bulk = beneficiary_status_request(
+        user=officer, plan=household_plan, transition="activate", reason="b", ids=[r.pk for r in enrolled]
+    )
     approve(first, approver)
     bulk = approve(bulk, approver)
     assert bulk.state == TaskState.FAILED
@@ -107,8 +145,16 @@ def test_status_changed_between_request_and_approval_fails_cleanly(officer, appr
 
 
 def test_checker_sees_how_many_and_which(officer, household_plan, enrolled):
-    task = beneficiary_status_request(user=officer, plan=household_plan, transition="exit", reason="moved away", ids=[r.pk for r in enrolled[:3]])
-    description = action_get("programs.beneficiary_status").describe(target=household_plan, payload=task.payload)
+    task = beneficiary_status_request(
+        user=officer,
+        plan=household_plan,
+        transition="exit",
+        reason="moved away",
+        ids=[r.pk for r in enrolled[:3]],
+    )
+    description = action_get("programs.beneficiary_status").describe(
+        target=household_plan, payload=task.payload
+    )
     assert description.count == 3
     assert sorted(description.sample) == sorted(f"{r.household} (potential)" for r in enrolled[:3])
     assert description.changes[0] == ("Status", "Potential or Active or Suspended", "Exited")
@@ -118,17 +164,25 @@ def test_closed_plan_refuses_status_changes(officer, household_plan, enrolled):
     household_plan.status = PlanStatus.CLOSED
     household_plan.save()
     with pytest.raises(ValidationError, match="closed"):
-        beneficiary_status_request(user=officer, plan=household_plan, transition="activate", reason="x", ids=[enrolled[0].pk])
+        beneficiary_status_request(
+            user=officer, plan=household_plan, transition="activate", reason="x", ids=[enrolled[0].pk]
+        )
 
 
-def test_outside_locations_or_other_plan_refused(officer, south_officer, household_plan, individual_plan, enrolled, registry):
+def test_outside_locations_or_other_plan_refused(
+    officer, south_officer, household_plan, individual_plan, enrolled, registry
+):
     from tests.programs.conftest import grant
 
     south = grant(south_officer, household_plan)
     with pytest.raises(ValidationError, match="outside your locations"):
-        beneficiary_status_request(user=south, plan=household_plan, transition="activate", reason="x", ids=[enrolled[0].pk])
+        beneficiary_status_request(
+            user=south, plan=household_plan, transition="activate", reason="x", ids=[enrolled[0].pk]
+        )
     with pytest.raises(ValidationError, match="not in"):
-        beneficiary_status_request(user=officer, plan=individual_plan, transition="activate", reason="x", ids=[enrolled[0].pk])
+        beneficiary_status_request(
+            user=officer, plan=individual_plan, transition="activate", reason="x", ids=[enrolled[0].pk]
+        )
 
 
 def test_view_only_officer_cannot_request(checker, household_plan, enrolled):
@@ -136,12 +190,16 @@ def test_view_only_officer_cannot_request(checker, household_plan, enrolled):
 
     viewer = grant(checker, household_plan, "view_benefitplan")
     with pytest.raises(ValidationError, match="may not manage"):
-        beneficiary_status_request(user=viewer, plan=household_plan, transition="activate", reason="x", ids=[enrolled[0].pk])
+        beneficiary_status_request(
+            user=viewer, plan=household_plan, transition="activate", reason="x", ids=[enrolled[0].pk]
+        )
 
 
 def test_set_based_change_query_count(officer, household_plan, enrolled, django_assert_max_num_queries):
     from programs.services import beneficiary_status_change
 
     with django_assert_max_num_queries(12):
-        result = beneficiary_status_change(user=officer, plan=household_plan, transition="activate", reason="x", ids=[r.pk for r in enrolled])
+        result = beneficiary_status_change(
+            user=officer, plan=household_plan, transition="activate", reason="x", ids=[r.pk for r in enrolled]
+        )
     assert result["changed"] == 6
