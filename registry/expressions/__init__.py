@@ -1,10 +1,4 @@
-"""The expression language for filters and formulas: parse, type-check, compile to ORM, evaluate.
-
-context = individual_context(individual_schema=schema, extra_constants={"base": 300})
-typed = check("if(data.disability, 1.5, 1) * base", context, expect="number")  # on save
-Individual.objects.annotate(amount=compile_annotation(typed, context, decimal_places=2))
-Individual.objects.filter(compile_filter("age >= 65 and region == 'North'", context))
-"""
+"""The expression language of filters and formulas: parse, type-check, compile to the ORM, evaluate."""
 
 from registry.expressions.checker import TypedExpression, check
 from registry.expressions.compiler import compile_annotation, compile_expression, compile_filter

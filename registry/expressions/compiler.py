@@ -1,10 +1,4 @@
-"""Typed tree to Django ORM expressions, evaluated by the database (SQLite and PostgreSQL alike).
-
-NULL means "cannot compute": a missing value, a division by zero. It spreads through arithmetic,
-a filter does not select such rows, and the payroll holds them with the reason.
-Numbers that are not whole are compared to 9 decimal places, so that SQLite's binary floats
-and PostgreSQL's exact decimals agree (0.1 + 0.2 == 0.3 holds on both).
-"""
+"""Typed tree to Django ORM expressions, evaluated by the database (SQLite and PostgreSQL alike)."""
 
 from __future__ import annotations
 
@@ -61,6 +55,11 @@ def compile_expression(
 
     `today` is the reference date for ages and today() (default: today in the site's time zone);
     pass the payment date to make a payroll reproducible.
+
+    NULL means "cannot compute": a missing value, a division by zero. It spreads through arithmetic;
+    if() takes the else branch on it; and/or/not follow SQL's three-valued logic. Numbers that are
+    not whole are compared to 9 decimal places, so SQLite's binary floats and PostgreSQL's exact
+    decimals agree (0.1 + 0.2 == 0.3 holds on both). `null_reasons` says why a row is NULL.
     """
     typed = _typed(expression, context, expect)
     env = CompileEnv(today=today or timezone.localdate())
@@ -73,7 +72,8 @@ def compile_expression(
 def compile_filter(
     expression: str | TypedExpression, context: ExpressionContext, *, today: date | None = None
 ) -> Q:
-    """A Q selecting the rows where the condition is true (not false, not null)."""
+    """A Q selecting the rows where the condition is true. Rows where it is null drop out of
+    both `.filter(q)` and `.filter(~q)`."""
     return Q(compile_expression(expression, context, expect=BOOLEAN, today=today))
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Expression, F, Func, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Substr
 
-from registry.expressions.context import CompileEnv, ExpressionContext
+from registry.expressions.context import Builder, CompileEnv, ExpressionContext
 from registry.expressions.nodes import T_BOOLEAN, T_DATE, T_INTEGER, T_STRING, choice_type
 from registry.expressions.sql import DATE_FIELD, INTEGER_FIELD, TEXT_FIELD, WholeYearsBetween
 from registry.models import (
@@ -62,7 +62,7 @@ def add_location_fields(
     return context
 
 
-def _ancestor(path: str, depth: int, column: str) -> Any:
+def _ancestor(path: str, depth: int, column: str) -> Builder:
     def build(env: CompileEnv) -> Expression:
         prefix = Substr(OuterRef(env.path(f"{path}__path")), 1, (depth + 1) * (PATH_STEP + 1))
         ancestors = Location.objects.filter(depth=depth, path=prefix).order_by()
@@ -95,7 +95,7 @@ def individual_fields(
     return context.add_schema_fields(individual_schema)
 
 
-def _member_count(**conditions: Any) -> Any:
+def _member_count(**conditions: Any) -> Builder:
     def build(env: CompileEnv) -> Expression:
         members = HouseholdMember.objects.filter(
             household=OuterRef(env.path("pk")), end_date__isnull=True, **conditions
@@ -108,7 +108,7 @@ def _member_count(**conditions: Any) -> Any:
     return build
 
 
-def _age_band_count(lowest: int, highest: int | None) -> Any:
+def _age_band_count(lowest: int, highest: int | None) -> Builder:
     def build(env: CompileEnv) -> Expression:
         born = {"individual__birth_date__lte": years_before(env.today, lowest)}
         if highest is not None:

@@ -1,5 +1,4 @@
-"""A Python evaluator with the database's semantics (NULL spreads, division by zero gives NULL),
-for previews and to cross-check the compiled SQL."""
+"""A Python evaluator with the database's semantics, for previews and to cross-check the SQL."""
 
 from __future__ import annotations
 
