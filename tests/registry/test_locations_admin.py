@@ -40,6 +40,7 @@ def test_admin_import_preview_then_confirm(client, admin_user):
     )
     assert response.status_code == 302
     assert Location.objects.get(code="D1").parent.code == "R1"
+    assert Location.history.get(code="D1").history_user == admin_user  # the import is on the audit trail
 
 
 def test_admin_import_shows_the_problems_and_writes_nothing(client, admin_user):
