@@ -11,7 +11,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import OperationalError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
@@ -148,6 +155,7 @@ class TaskAdmin(SimpleHistoryAdmin):
         return [
             path("my-approvals/", view(self.awaiting_view), name="approvals_task_awaiting"),
             path("my-requests/", view(self.requested_view), name="approvals_task_requested"),
+            path("<path:object_id>/progress.json", view(self.progress_view), name="approvals_task_progress"),
             path(
                 "<path:object_id>/approve/",
                 view(self.decision_view),
@@ -190,6 +198,13 @@ class TaskAdmin(SimpleHistoryAdmin):
         if task.maker_id != request.user.pk and not user_can_see_target(task=task, user=request.user):
             raise Http404("No such task, or not one you may see.")
         return task
+
+    def progress_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """The task's job progress for everyone who may see the task (the jobs list shows only one's own)."""
+        task = self._task_or_404(request, object_id)
+        if task.job is None:
+            raise Http404("This task runs no background job.")
+        return JsonResponse({**task.job.as_progress(), "task_state": task.state})
 
     def decision_view(self, request: HttpRequest, object_id: str, verb: str) -> HttpResponse:
         if request.method != "POST":

@@ -10,6 +10,7 @@ from approvals.models import ApprovalPolicy, Task, TaskState
 from approvals.services import approval_request, task_approve
 from registry.models import Location
 from tests.approvals.actions import BULK, RENAME, RENAME_CAN_VIEW
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -160,8 +161,14 @@ def test_background_task_page_follows_the_job(client, tree, maker, checker):
     assert 'id="task-count">1<' in html and 'id="task-total">12.50<' in html
     task = task_approve(task=task, user=checker)
     html = client.get(f"/admin/approvals/task/{task.pk}/change/").content.decode()
-    assert f'data-progress-url="/admin/jobs/job/{task.job_id}/progress.json"' in html
+    assert f'data-progress-url="/admin/approvals/task/{task.pk}/progress.json"' in html
+    assert f'data-job-progress="{task.job_id}"' in html
     assert "jobs/progress.js" in html and "Executing" in html
+    # The maker follows the job the checker started; someone outside the scope does not.
+    progress = client.get(f"/admin/approvals/task/{task.pk}/progress.json").json()
+    assert (progress["id"], progress["state"], progress["task_state"]) == (task.job_id, "queued", "executing")
+    client.force_login(make_user("far_south", roles=("Approver",), locations=(tree.south,)))
+    assert client.get(f"/admin/approvals/task/{task.pk}/progress.json").status_code == 404
 
 
 def test_dashboard_shows_approvals_waiting_for_me(client, tree, maker, checker):

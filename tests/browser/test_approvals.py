@@ -54,3 +54,32 @@ def test_maker_requests_checker_approves_and_the_change_appears(page, tree, make
     page.goto(f"/admin/registry/individual/{person.pk}/change/")
     assert re.search("Aminata", page.content())
     assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def test_a_heavy_action_shows_executing_with_progress_then_executed(page, tree, maker, checker):
+    from playwright.sync_api import expect
+
+    from approvals.services import approval_request
+    from approvals.tasks import task_execute_job
+    from jobs.models import Job
+    from registry.models import Location
+    from tests.approvals.actions import BULK, register_test_actions, unregister_test_actions
+
+    register_test_actions()
+    try:
+        for n in range(4):
+            Location.objects.create(code=f"N-A-{n}", name=f"child {n}", parent=tree.north_a)
+        task = approval_request(action=BULK, target=tree.north_a, payload={}, maker=maker)
+        browser_login(page, "checker")
+        page.goto(f"/admin/approvals/task/{task.pk}/change/")
+        expect(page.locator("#task-count")).to_have_text("4")
+        page.click("#task-approve")
+        expect(page.locator("#task-state")).to_have_text("Executing")
+        job = Job.objects.get(pk=Task.objects.get(pk=task.pk).job_id)
+        expect(page.locator(f'[data-job-text="{job.pk}"]')).to_contain_text("Queued")
+        task_execute_job.call(job.pk, task.pk)  # what the db_worker does
+        # progress.js sees the job finish and reloads the page.
+        expect(page.locator("#task-state")).to_have_text("Executed", timeout=15000)
+        expect(page.locator(".task-job .progress-bar")).to_have_attribute("style", "width: 100%")
+    finally:
+        unregister_test_actions()
