@@ -107,7 +107,7 @@ def _cycles(parent_of: dict[str, str], start_codes: list[str]) -> list[list[str]
             state[code] = 1
             walk.append(code)
             code = parent_of.get(code) or None
-        if code and state.get(code) == 1:
+        if code and state.get(code) == 1 and walk[-1] != code:  # a self-parent is reported on its own
             found.append(walk[walk.index(code) :] + [code])
         for visited in walk:
             state[visited] = 2

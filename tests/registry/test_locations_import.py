@@ -131,7 +131,7 @@ def test_cycle_through_existing_locations(tree):
 
 @pytest.mark.django_db
 def test_self_parent():
-    assert problems("code,name,parent_code\nA,A,A\n") == [
+    assert problems("code,name,parent_code\nA,A,A\nB,B,A\n") == [
         "Row 2, column parent_code: location 'A' cannot be its own parent."
     ]
 
