@@ -508,6 +508,23 @@ class HouseholdFilter(AdvancedFilterSet):
         return Q(Exists(beneficiaries.filter(household=OuterRef("pk"))))
 
 
+def as_query(data: QueryDict | dict[str, Any] | None) -> QueryDict:
+    """Filter values as a QueryDict: a plain dict may give one value or a list per filter."""
+    if isinstance(data, QueryDict):
+        return data
+    query = QueryDict(mutable=True)
+    for key, value in (data or {}).items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        query.setlist(key, [_query_value(v) for v in values])
+    return query
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value.pk if hasattr(value, "pk") else value)
+
+
 def individual_filterset(
     data: QueryDict | dict[str, Any] | None,
     *,
@@ -519,7 +536,7 @@ def individual_filterset(
     scoped = individual_list(user=user)
     if queryset is not None:
         scoped = scoped & queryset
-    return IndividualFilter(data if data is not None else {}, scoped, user=user, schema=schema)
+    return IndividualFilter(as_query(data), scoped, user=user, schema=schema)
 
 
 def household_filterset(
@@ -533,7 +550,7 @@ def household_filterset(
     scoped = household_list(user=user)
     if queryset is not None:
         scoped = scoped & queryset
-    return HouseholdFilter(data if data is not None else {}, scoped, user=user, schema=schema)
+    return HouseholdFilter(as_query(data), scoped, user=user, schema=schema)
 
 
 FILTERSETS = {"individual": individual_filterset, "household": household_filterset}

@@ -268,3 +268,16 @@ def test_programme_enrolment_and_status(people, auditor, maker):
     # The maker was granted no plan: choosing one is refused at the field.
     refused = individual_filterset({"benefit_plan": pension.pk}, user=maker)
     assert not refused.is_valid() and "benefit_plan" in refused.errors
+
+
+def test_a_plain_dict_takes_single_values_lists_and_objects(people, tree, auditor):
+    """The programmes' enrolment screen passes plain dicts."""
+    assert names(individual_filterset({"sex": "F", "location": tree.north, "age_min": 18}, user=auditor)) == {
+        "Ada"
+    }
+    assert names(individual_filterset({"cf_disability": True}, user=auditor)) == {"Ada", "Sue"}
+    assert names(individual_filterset({"household_role": ["head", "parent"]}, user=auditor)) == {
+        "Ada",
+        "Bob",
+        "Cyd",
+    }
