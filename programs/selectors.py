@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
@@ -117,3 +119,75 @@ def plan_recent_changes(*, plan: BenefitPlan, user: User, limit: int = 10) -> li
         .select_related("beneficiary__household", "beneficiary__individual", "requested_by", "task")
         .order_by("-changed_at", "-pk")[:limit]
     )
+
+
+EXPORT_HEADERS = [
+    "id",
+    "plan",
+    "household",
+    "individual",
+    "status",
+    "status reason",
+    "status changed at",
+    "enrolled at",
+    "location code",
+    "location",
+    "data",
+]
+
+
+def beneficiary_export_chunks(
+    queryset: QuerySet[Beneficiary], *, chunk_size: int = 5000
+) -> Iterator[list[list[Any]]]:
+    """Rows of an export, read by keyset pages on the primary key so memory stays flat on any size."""
+    from registry.exports import cell
+
+    columns = (
+        "pk",
+        "benefit_plan__code",
+        "household__code",
+        "individual__given_name",
+        "individual__family_name",
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "enrolled_at",
+        "location__code",
+        "location__name",
+        "data",
+    )
+    last = 0
+    while True:
+        rows = list(queryset.order_by("pk").filter(pk__gt=last).values_list(*columns)[:chunk_size])
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield [
+            [
+                pk,
+                plan,
+                household or "",
+                f"{given or ''} {family or ''}".strip(),
+                status,
+                cell(reason),
+                changed.isoformat(),
+                enrolled.isoformat(),
+                location_code,
+                cell(location),
+                cell(data),
+            ]
+            for (
+                pk,
+                plan,
+                household,
+                given,
+                family,
+                status,
+                reason,
+                changed,
+                enrolled,
+                location_code,
+                location,
+                data,
+            ) in rows
+        ]

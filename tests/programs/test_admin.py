@@ -327,3 +327,21 @@ def test_only_administrators_assign_officers(client, officer, administrator, sou
     from django.contrib.auth.models import User
 
     assert user_can_manage_plan(User.objects.get(pk=south_officer.pk), household_plan)
+
+
+def test_export_is_the_filtered_scoped_list(client, officer, south_officer, household_plan, enrolled):
+    from programs.services import beneficiary_status_change
+
+    beneficiary_status_change(
+        user=officer, plan=household_plan, transition="activate", reason="=HYPERLINK()", ids=[enrolled[0].pk]
+    )
+    client.force_login(officer)
+    url = reverse("admin:programs_beneficiary_export")
+    lines = b"".join(client.get(url).streaming_content).decode().lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("id,plan,household") and len(lines) == 7
+    active = b"".join(client.get(url, {"status__exact": "active"}).streaming_content).decode().splitlines()
+    assert len(active) == 2 and "'=HYPERLINK()" in active[1]
+    list_page = client.get(reverse("admin:programs_beneficiary_changelist"), {"status__exact": "active"})
+    assert f"{url}?status__exact=active" in list_page.content.decode()
+    client.force_login(south_officer)
+    assert len(b"".join(client.get(url).streaming_content).decode().splitlines()) == 1
