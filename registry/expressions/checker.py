@@ -73,8 +73,9 @@ def check(text: str | Node, context: ExpressionContext, *, expect: str | None = 
     if result.kind == NULL:
         raise ExpressionError("the expression is always null", text=source, start=root.start, end=root.end)
     if expect is not None and result.kind != expect:
+        wanted, found = article(KIND_LABELS[expect]), article(_label(result))
         raise ExpressionError(
-            f"the expression must give {_a(KIND_LABELS[expect])}, but it gives {_a(_label(result))}",
+            f"the expression must give {wanted}, but it gives {found}",
             text=source,
             start=root.start,
             end=root.end,
@@ -105,7 +106,8 @@ def sql_size(node: Node) -> int:
     return 1 + parts
 
 
-def _a(label: str) -> str:
+def article(label: str) -> str:
+    """ "a number", "an integer"."""
     return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
 
 
@@ -166,7 +168,7 @@ class _Checker:
     def expect_kind(self, node: Node, kind: str, what: str) -> ExprType:
         found = self.type(node)
         if found.kind != kind:
-            raise self.error(f"{what}, but got {_a(_label(found))}", node)
+            raise self.error(f"{what}, but got {article(_label(found))}", node)
         return found
 
     def unary(self, node: Unary) -> ExprType:
@@ -231,7 +233,7 @@ class _Checker:
             item_type = self.type(item)
             if item_type.kind != operand.kind:
                 raise self.error(
-                    f"the list holds {_a(_label(item_type))} where {_label(operand)} is needed", item
+                    f"the list holds {article(_label(item_type))} where {_label(operand)} is needed", item
                 )
             self.check_choice(node.operand, item)
         return T_BOOLEAN

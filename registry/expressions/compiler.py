@@ -8,11 +8,12 @@ from django.db.models import BigIntegerField, Case, DecimalField, Expression, Q,
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from registry.expressions.checker import TypedExpression, check
+from registry.expressions.checker import TypedExpression, article, check
 from registry.expressions.context import CompileEnv, ExpressionContext
 from registry.expressions.errors import ExpressionError
 from registry.expressions.nodes import (
     BOOLEAN,
+    KIND_LABELS,
     NULL,
     NUMBER,
     Binary,
@@ -99,7 +100,13 @@ def _typed(
 ) -> TypedExpression:
     if isinstance(expression, TypedExpression):
         if expect is not None and expression.type.kind != expect:
-            raise ExpressionError(f"the expression must give a {expect}, not a {expression.type.kind}")
+            wanted, found = KIND_LABELS[expect], KIND_LABELS[expression.type.kind]
+            raise ExpressionError(
+                f"the expression must give {article(wanted)}, but it gives {article(found)}",
+                text=expression.text,
+                start=expression.root.start,
+                end=expression.root.end,
+            )
         return expression
     return check(expression, context, expect=expect)
 

@@ -197,6 +197,11 @@ class TestIndividualVariables:
         assert selected(registry, 'location == "N-A"', people_context) == {"ana", "cai"}
         assert selected(registry, 'region_code in ["S"]', people_context) == {"dan", "eve", "fay"}
 
+    def test_location_levels_are_configurable(self, registry: Registry) -> None:
+        context = individual_context(location_levels={"province": 0, "county": 1})
+        assert "region" not in context and "county_code" in context
+        assert selected(registry, 'province == "North" and county_code == "N-A"', context) == {"ana", "cai"}
+
     def test_custom_fields_typed_by_schema(
         self, registry: Registry, people_context: ExpressionContext
     ) -> None:
@@ -324,6 +329,8 @@ class TestIndividualVariables:
         assert per_person(registry, "age > 1 and true", people_context)["eve"] is None
         assert "eve" not in selected(registry, "not (age > 1)", people_context)
         assert "eve" not in selected(registry, "age > 1", people_context)
+        negated = ~compile_filter("age > 1", people_context, today=TODAY)
+        assert registry.names(Individual.objects.filter(negated)) == set()
 
 
 @pytest.mark.django_db
@@ -471,7 +478,7 @@ def test_checked_expression_compiles_once_checked(
     assert registry.names(Individual.objects.filter(compile_filter(typed, people_context, today=TODAY))) == {
         "ana"
     }
-    with pytest.raises(ExpressionError, match="must give a number"):
+    with pytest.raises(ExpressionError, match="must give a number, but it gives a true/false"):
         compile_annotation(typed, people_context)
 
 
