@@ -264,3 +264,22 @@ def test_sparse_chunks_read_by_id_list(monkeypatch, south_officer, tree, make_in
         for q in captured.captured_queries
         if "registry_identitydocument" in q["sql"] and " IN (" in q["sql"]
     ]
+
+
+def test_a_job_given_a_broken_search_fails_with_the_reason(
+    immediate_tasks, maker, django_capture_on_commit_callbacks
+):
+    from jobs.services import job_start
+    from registry.tasks import registry_export_task
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_start(
+            task=registry_export_task,
+            label="Export",
+            user=maker,
+            args=(maker.pk, "individual", "age_min=9&age_max=1", "csv"),
+        )
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert "lower bound" in job.message
+    assert not (immediate_tasks / "exports").exists() or not any((immediate_tasks / "exports").iterdir())
