@@ -161,6 +161,13 @@ def main() -> None:
     figures["search_sorted_name_ms"] = median_ms(
         get_ok(officer_client, search3_url + "&sort=family_name"), options.runs
     )
+    figures["search_sorted_location_admin_ms"] = median_ms(
+        get_ok(admin_client, "/admin/registry/search/?sort=location"), options.runs
+    )
+    households = {"location": region.pk, "size_min": "5", "cf_has_electricity": "false"}
+    figures["search_households_ms"] = median_ms(
+        get_ok(officer_client, "/admin/registry/search/households/?" + urlencode(households)), options.runs
+    )
 
     def full_counts_in(client, url: str) -> int:  # type: ignore[no-untyped-def]
         """COUNTs over the big tables that are not bounded by a LIMIT."""

@@ -62,7 +62,7 @@ class IndividualTable(SearchTable):
     sex = tables.Column()
     birth_date = tables.DateColumn(short=True)
     age = tables.Column(empty_values=(), order_by=("-birth_date",), verbose_name="Age")
-    location = tables.Column(order_by=("location__path",))
+    location = tables.Column(order_by=("location_id",))  # grouped by place, off the location index
     household = tables.Column(empty_values=(), orderable=False)
     role = tables.Column(empty_values=(), orderable=False, verbose_name="Role")
     status = tables.Column()
@@ -125,7 +125,7 @@ class HouseholdTable(SearchTable):
         verbose_name="ID", linkify=lambda record: reverse("admin:registry_household_change", args=[record.pk])
     )
     code = tables.Column()
-    location = tables.Column(order_by=("location__path",))
+    location = tables.Column(order_by=("location_id",))  # grouped by place, off the location index
     address = tables.Column(orderable=False)
     size = tables.Column()
     registration_date = tables.DateColumn(short=True, verbose_name="Registered")
