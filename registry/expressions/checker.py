@@ -107,7 +107,7 @@ def sql_size(node: Node) -> int:
 
 
 def article(label: str) -> str:
-    """ "a number", "an integer"."""
+    """The label with its article: a number, an integer."""
     return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
 
 

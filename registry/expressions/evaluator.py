@@ -9,14 +9,16 @@ from typing import Any
 
 from django.utils import timezone
 
-from registry.expressions.checker import TypedExpression, check
+from registry.expressions.checker import TypedExpression, article, check
 from registry.expressions.compiler import COMPARE_PLACES
 from registry.expressions.context import ExpressionContext
 from registry.expressions.errors import ExpressionError
 from registry.expressions.nodes import (
     BOOLEAN,
     DATE,
+    KIND_LABELS,
     NUMBER,
+    STRING,
     Binary,
     Call,
     Compare,
@@ -70,6 +72,25 @@ def _number(value: Any) -> int | Decimal | None:
     raise TypeError(f"{type(value).__name__} is not a number")
 
 
+def _coerce(value: Any, kind: str | None) -> Any:
+    """A row's value as the evaluator computes with it; TypeError/ValueError when it is not of `kind`."""
+    if kind == NUMBER:
+        return _number(value)
+    if kind == BOOLEAN:
+        if isinstance(value, bool) or value in (0, 1):
+            return bool(value)
+        raise TypeError(value)
+    if kind == DATE:
+        if isinstance(value, str):
+            return date.fromisoformat(value)
+        if not isinstance(value, date):
+            raise TypeError(value)
+        return value
+    if kind == STRING and not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
 def _comparable(value: Any, exact: bool) -> Any:
     if exact or not isinstance(value, int | Decimal) or isinstance(value, bool):
         return value
@@ -95,13 +116,16 @@ class _Evaluator:
         if value is None:
             return None
         kind = node.type.kind if node.type else None
-        if kind == NUMBER:
-            return _number(value)
-        if kind == BOOLEAN:
-            return bool(value)
-        if kind == DATE and isinstance(value, str):
-            return date.fromisoformat(value)
-        return value
+        try:
+            return _coerce(value, kind)
+        except (TypeError, ValueError, ArithmeticError):
+            wanted = KIND_LABELS.get(kind or "", "value")
+            raise ExpressionError(
+                f'the value given for "{node.name}" is not {article(wanted)}: {value!r}',
+                text=self.text,
+                start=node.start,
+                end=node.end,
+            ) from None
 
     def value(self, node: Node) -> Any:
         if isinstance(node, Literal):

@@ -400,6 +400,23 @@ class TestEvaluate:
         )
         assert explain_null(chosen, {"data.disability": None, "data.income": None}, context=context) is None
 
+    @pytest.mark.parametrize(
+        ("text", "value", "message"),
+        [
+            ("age + 1", "old", 'the value given for "age" is not a number'),
+            ("age + 1", True, 'the value given for "age" is not a number'),
+            ("not data.disability", "no", 'the value given for "data.disability" is not a true/false'),
+            ("birth_date < today()", "1960-02-30", 'the value given for "birth_date" is not a date'),
+            ('given_name == "x"', 3, 'the value given for "given_name" is not a text'),
+        ],
+    )
+    def test_values_of_the_wrong_type_are_errors(
+        self, context: ExpressionContext, text: str, value: object, message: str
+    ) -> None:
+        name = check(text, context).variables
+        with pytest.raises(ExpressionError, match=message):
+            evaluate(text, dict.fromkeys(name, value), context=context)
+
     def test_missing_value_is_an_error(self, context: ExpressionContext) -> None:
         with pytest.raises(ExpressionError, match='no value given for "age"'):
             evaluate("age + 1", {}, context=context)
