@@ -186,7 +186,10 @@ class ExpressionContext:
         return self
 
     def add_constant(self, name: str, value: Any, *, description: str = "") -> ExpressionContext:
-        """A named constant (`base = 300`), compiled as a literal."""
+        """A named constant (`base = 300`), compiled as a literal; it may replace a constant, not a field."""
+        existing = self._variables.get(name)
+        if existing is not None and not existing.is_constant:
+            raise ExpressionError(f'the constant "{name}" would hide the field of that name')
         if isinstance(value, float):
             value = Decimal(repr(value))
         expr_type = type_of_value(value)

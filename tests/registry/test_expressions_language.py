@@ -333,6 +333,9 @@ class TestContext:
                 ExpressionContext().add(bad, T_INTEGER, "x")
         with pytest.raises(ExpressionError, match="a constant must be"):
             ExpressionContext().add_constant("c", [1])
+        with pytest.raises(ExpressionError, match='the constant "x" would hide the field'):
+            context.add_constant("x", 1)
+        assert ExpressionContext().add_constant("c", 1).add_constant("c", 2).constants == {"c": 2}
 
     def test_include_with_prefix_names_and_skip(self) -> None:
         inner = (
