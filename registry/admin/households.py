@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from registry.admin.editing import RegistryRecordAdmin
-from registry.admin.individuals import LocationSubtreeFilter
+from registry.admin.individuals import LocationSubtreeFilter, custom_field_filters
 from registry.approval_actions import registry_update_request
 from registry.forms import HouseholdForm, MembershipForm, MembershipFormSet, custom_field_names, custom_fields_form
 from registry.models import Household, HouseholdMember, HouseholdRole, SchemaKind
@@ -101,6 +101,9 @@ class HouseholdAdmin(RegistryRecordAdmin):
         heads = HouseholdMember.objects.filter(household=OuterRef("pk"), end_date__isnull=True, role=HouseholdRole.HEAD)
         name = Concat("individual__given_name", Value(" "), "individual__family_name", output_field=CharField())
         return household_list(user=request.user).annotate(head_name=Subquery(heads.annotate(name=name).values("name")[:1]))
+
+    def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        return [*self.list_filter, *custom_field_filters(SchemaKind.HOUSEHOLD)]
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Household], search_term: str) -> tuple[QuerySet[Household], bool]:
         term = search_term.strip()

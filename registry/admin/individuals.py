@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import admin
+from django.db import connections
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Upper
 from django.http import HttpRequest
@@ -17,6 +18,7 @@ from registry.admin.editing import RegistryRecordAdmin
 from registry.approval_actions import registry_update_request
 from registry.forms import IdentityDocumentForm, IndividualForm, custom_field_names, custom_fields_form
 from registry.models import HouseholdMember, HouseholdRole, IdentityDocument, Individual, SchemaKind
+from registry.schemas import CustomField, schema_fields, schema_for
 from registry.selectors import individual_list, location_list
 from registry.services import INDIVIDUAL_FIELDS, individual_create, individual_update
 
@@ -101,6 +103,38 @@ class HouseholdRoleFilter(admin.SimpleListFilter):
         return queryset
 
 
+def custom_field_filter(field: CustomField) -> type[admin.SimpleListFilter]:
+    """A list filter on a yes/no or choice custom field: `data @> {...}` on PostgreSQL (GIN index)."""
+
+    class CustomFieldFilter(admin.SimpleListFilter):
+        title = field.label.lower()
+        parameter_name = f"cf_{field.name}"
+
+        def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+            if field.type == "boolean":
+                return [("true", "Yes"), ("false", "No")]
+            return [(choice, choice.replace("_", " ").capitalize()) for choice in field.choices]
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+            valid = dict(self.lookup_choices)
+            if self.value() not in valid:
+                return queryset
+            value: Any = self.value() == "true" if field.type == "boolean" else self.value()
+            if connections[queryset.db].vendor == "postgresql":
+                return queryset.filter(data__contains={field.name: value})
+            return queryset.filter(**{f"data__{field.name}": value})
+
+    return CustomFieldFilter
+
+
+def custom_field_filters(kind: str) -> list[type[admin.SimpleListFilter]]:
+    return [
+        custom_field_filter(field)
+        for field in schema_fields(schema_for(kind))
+        if field.type == "boolean" or field.choices
+    ]
+
+
 class IdentityDocumentInline(admin.TabularInline):
     """The person's documents; removing one is an edit of the person (maker-checker), not a deletion right."""
 
@@ -134,6 +168,9 @@ class IndividualAdmin(RegistryRecordAdmin):
             household_code=Subquery(membership.values("household__code")[:1]),
             household_role=Subquery(membership.values("role")[:1]),
         )
+
+    def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        return [*self.list_filter, *custom_field_filters(SchemaKind.INDIVIDUAL)]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Individual], search_term: str
