@@ -15,8 +15,9 @@ from registry.selectors import location_scope_q, user_sees_everywhere
 
 User = AbstractBaseUser | AnonymousUser
 
-# Roles that see every plan (their locations still limit the beneficiaries they see).
-ALL_PLANS_ROLES = ("Administrator", "Auditor")
+# Roles that see every plan (their locations still limit the beneficiaries they see): approvers
+# decide on any plan's tasks without being assigned to it; programme officers need the object permission.
+ALL_PLANS_ROLES = ("Administrator", "Auditor", "Approver")
 
 VIEW_PLAN = "programs.view_benefitplan"
 MANAGE_BENEFICIARIES = "programs.manage_beneficiaries"
@@ -41,7 +42,7 @@ def user_manages_all_plans(user: User) -> bool:
 
 
 def plan_list(*, user: User) -> QuerySet[BenefitPlan]:
-    """Plans the user may see: all for administrators and auditors, else those granted per object."""
+    """Plans the user may see: all for administrators, auditors and approvers, else those granted per object."""
     if not user.is_authenticated or not user.is_active:
         return BenefitPlan.objects.none()
     if user_sees_all_plans(user):

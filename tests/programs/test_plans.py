@@ -177,3 +177,16 @@ def test_counts_by_status_is_one_query(officer, household_plan, registry, django
     with django_assert_num_queries(1):
         counts = plan_counts(plan=household_plan)
     assert counts.by_status["potential"] == counts.total == counts.current == 6
+
+
+def test_who_sees_which_plan(maker, checker, auditor, administrator, south_officer, household_plan, individual_plan):
+    from tests.programs.conftest import grant
+
+    assert list(plan_list(user=maker)) == []  # the role's global "view" opens the menu, not the plans
+    assert list(plan_list(user=grant(maker, household_plan, "view_benefitplan"))) == [household_plan]
+    assert not user_can_manage_plan(maker, household_plan)
+    for user in (checker, auditor, administrator):  # approvers decide on any plan's tasks
+        assert set(plan_list(user=user)) == {household_plan, individual_plan}
+    assert user_can_manage_plan(administrator, household_plan)
+    assert not user_can_manage_plan(auditor, household_plan)
+    assert list(plan_list(user=south_officer)) == []
