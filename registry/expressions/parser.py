@@ -251,6 +251,8 @@ class _Converter:
                 raise self.error("this number is too large (at most 15 digits)", node)
             return Decimal(repr(value))
         if isinstance(value, str):
+            if "\x00" in value:
+                raise self.error("text may not contain a NUL character", node)
             if len(value) > MAX_STRING_LENGTH:
                 raise self.error(f"this text is too long (at most {MAX_STRING_LENGTH} characters)", node)
             return value
@@ -306,13 +308,17 @@ class _Converter:
             part_start = self.span(left_ast)[0]
             part_end = self.span(right_ast)[1]
             if isinstance(op_ast, ast.In | ast.NotIn):
+                if len(node.ops) > 1:
+                    raise self.error(
+                        "`in` cannot be chained with other comparisons: join them with `and`", node
+                    )
                 items = self.literal_list(right_ast, depth)
                 parts.append(
                     InList(
                         part_start, part_end, operand=left, items=items, negated=isinstance(op_ast, ast.NotIn)
                     )
                 )
-                right: Node = left  # a list cannot be chained further
+                right: Node = left
             else:
                 op = _COMPARE_OPS.get(type(op_ast))
                 if op is None:
