@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import QuerySet
 
 from approvals.actions import Description, action_register
 from approvals.services import approval_request
@@ -328,6 +329,14 @@ def registry_target_visible(user: AbstractBaseUser | AnonymousUser, target: Targ
     return type(target).objects.filter(location_scope_q(user)).filter(pk=target.pk).exists()
 
 
+def registry_targets_visible(user: AbstractBaseUser | AnonymousUser) -> list[QuerySet[Any]]:
+    """The individuals and households the user may see: the approval lists are scoped in SQL with these."""
+    return [
+        Individual.objects.filter(location_scope_q(user)),
+        Household.objects.filter(location_scope_q(user)),
+    ]
+
+
 def register() -> None:
     action_register(
         ACTION,
@@ -335,4 +344,5 @@ def register() -> None:
         executor=registry_update_execute,
         describer=registry_update_describe,
         can_view=registry_target_visible,
+        visible=registry_targets_visible,
     )

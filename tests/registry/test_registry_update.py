@@ -172,3 +172,14 @@ def test_the_checker_sees_before_and_after_on_the_task_page(maker, checker, pers
     page = client_for(checker).get(reverse("admin:approvals_task_change", args=[task.pk])).content.decode()
     for text in ("Phone", "+1", "+2", "Status", "Active", "Moved away"):
         assert text in page
+
+
+def test_the_approval_lists_are_scoped_to_the_checkers_locations(maker, checker, tree, person, make_individual) -> None:
+    from approvals.selectors import tasks_awaiting
+    from tests.conftest import make_user
+
+    south_person = make_individual(tree.south)
+    south_maker = make_user("south_maker", roles=("Registry officer",), locations=(tree.south,))
+    north_task = registry_update_request(target=person, maker=maker, fields={"phone": "+2"})
+    registry_update_request(target=south_person, maker=south_maker, fields={"phone": "+3"})
+    assert list(tasks_awaiting(checker)) == [north_task]
