@@ -6,7 +6,7 @@ Uses its own database (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/
 migrated when missing, filled with `manage.py generate_demo_data` up to --households (kept between runs unless
 --fresh drops it). Server time is the median of --runs requests through Django's test Client, in process.
 Baselines in the same run: the same search done the naive way (age computed per row, a full COUNT(*) for
-the paginator): `baseline_search3_ms` is that database work, to compare with `search3_db_ms` (ours, same rows);
+the paginator): `baseline_search3_ms` is that database work, to compare with `search3_db_ms` (ours);
 `baseline_full_count_ms` is the COUNT(*) a counting paginator pays on every page. Page `*_ms` are whole
 requests (database, Python, templates); `full_counts_*` are unbounded COUNTs on the big tables (0 expected).
 The last line printed is one JSON object with the figures.
