@@ -42,7 +42,7 @@ def user_manages_all_plans(user: User) -> bool:
 
 
 def plan_list(*, user: User) -> QuerySet[BenefitPlan]:
-    """Plans the user may see: all for administrators, auditors and approvers, else those granted per object."""
+    """Plans the user may see: all for administrators, auditors and approvers, else those granted."""
     if not user.is_authenticated or not user.is_active:
         return BenefitPlan.objects.none()
     if user_sees_all_plans(user):

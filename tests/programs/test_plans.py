@@ -179,7 +179,9 @@ def test_counts_by_status_is_one_query(officer, household_plan, registry, django
     assert counts.by_status["potential"] == counts.total == counts.current == 6
 
 
-def test_who_sees_which_plan(maker, checker, auditor, administrator, south_officer, household_plan, individual_plan):
+def test_who_sees_which_plan(
+    maker, checker, auditor, administrator, south_officer, household_plan, individual_plan
+):
     from tests.programs.conftest import grant
 
     assert list(plan_list(user=maker)) == []  # the role's global "view" opens the menu, not the plans
