@@ -140,6 +140,7 @@ class Task(FSMModelMixin, models.Model):
         ]
         indexes = [
             models.Index(fields=["state", "current_role"], name="task_awaiting_idx"),
+            models.Index(fields=["-created_at", "-id"], name="task_created_idx"),
             models.Index(fields=["maker", "created_at"], name="task_maker_idx"),
             models.Index(fields=["content_type", "object_id"], name="task_target_idx"),
             models.Index(fields=["action", "created_at"], name="task_action_idx"),
