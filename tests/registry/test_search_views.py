@@ -169,7 +169,9 @@ def test_no_count_and_same_queries_for_5_and_50_rows(client, maker, tree, make_i
     fifty = queries()
     assert len(client.get(SEARCH, params).context["table"].page.object_list) == 50
     assert len(five) == len(fifty), "\n".join(fifty)
-    counts = [q for q in fifty if q.startswith("SELECT COUNT(") and "registry_individual" in q.split(" WHERE ")[0]]
+    counts = [
+        q for q in fifty if q.startswith("SELECT COUNT(") and "registry_individual" in q.split(" WHERE ")[0]
+    ]
     assert not counts, counts
 
 
