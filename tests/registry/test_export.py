@@ -283,3 +283,12 @@ def test_a_job_given_a_broken_search_fails_with_the_reason(
     assert job.state == JobState.FAILED
     assert "lower bound" in job.message
     assert not (immediate_tasks / "exports").exists() or not any((immediate_tasks / "exports").iterdir())
+
+
+def test_export_needs_login_and_the_registry_permission(client, tree):
+    from tests.conftest import make_user
+
+    assert client.get(export_url()).status_code == 302
+    client.force_login(make_user("nobody"))
+    assert client.get(export_url()).status_code == 403
+    assert client.get(export_url("household", "xlsx")).status_code == 403
