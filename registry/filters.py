@@ -30,7 +30,7 @@ from registry.models import (
     Sex,
 )
 from registry.schemas import schema_for, schema_property_names
-from registry.selectors import household_list, individual_list, location_list
+from registry.selectors import household_list, individual_list, location_list, location_scope_q
 
 CUSTOM_PREFIX = "cf_"
 FIELD_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -533,9 +533,8 @@ def individual_filterset(
     schema: dict[str, Any] | None = None,
 ) -> IndividualFilter:
     """The advanced search over individuals, inside the user's scope (`queryset` narrows it further)."""
-    scoped = individual_list(user=user)
-    if queryset is not None:
-        scoped = scoped & queryset
+    # The scope is applied to a given queryset as a filter, so its own annotations and joins survive.
+    scoped = individual_list(user=user) if queryset is None else queryset.filter(location_scope_q(user))
     return IndividualFilter(as_query(data), scoped, user=user, schema=schema)
 
 
@@ -547,9 +546,7 @@ def household_filterset(
     schema: dict[str, Any] | None = None,
 ) -> HouseholdFilter:
     """The advanced search over households, always inside the user's scope."""
-    scoped = household_list(user=user)
-    if queryset is not None:
-        scoped = scoped & queryset
+    scoped = household_list(user=user) if queryset is None else queryset.filter(location_scope_q(user))
     return HouseholdFilter(as_query(data), scoped, user=user, schema=schema)
 
 

@@ -281,3 +281,12 @@ def test_a_plain_dict_takes_single_values_lists_and_objects(people, tree, audito
         "Bob",
         "Cyd",
     }
+
+
+def test_a_given_annotated_queryset_keeps_its_annotations_and_the_scope(people, maker):
+    from django.db.models import Value
+
+    annotated = Individual.objects.annotate(plan_score=Value(7)).filter(plan_score__gte=5)
+    filterset = individual_filterset({"family_name": "Lov"}, user=maker, queryset=annotated)
+    assert names(filterset) == {"Ada", "Bob"}  # Sue Lovegood is in the South
+    assert {row.plan_score for row in filterset.qs} == {7}
