@@ -10,7 +10,14 @@ from django import forms
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 
-from registry.models import Household, HouseholdMember, HouseholdRole, IdentityDocument, Individual, RegistrySchema
+from registry.models import (
+    Household,
+    HouseholdMember,
+    HouseholdRole,
+    IdentityDocument,
+    Individual,
+    RegistrySchema,
+)
 from registry.schemas import (
     ORDER_KEY,
     CustomField,
@@ -39,7 +46,9 @@ def custom_form_field(field: CustomField, *, stored: Any = None) -> forms.Field:
     if field.type == "number":
         return forms.FloatField(min_value=field.minimum, max_value=field.maximum, **common)
     if field.choices:
-        choices = [("", "---------")] + [(choice, choice.replace("_", " ").capitalize()) for choice in field.choices]
+        choices = [("", "---------")] + [
+            (choice, choice.replace("_", " ").capitalize()) for choice in field.choices
+        ]
         if stored not in (None, "") and stored not in field.choices:
             # A value from before the choices changed: shown, so it is neither hidden nor silently dropped.
             choices.append((stored, f"{stored} (no longer a choice)"))
@@ -121,7 +130,18 @@ def custom_field_names(kind: str) -> list[str]:
 class IndividualForm(forms.ModelForm):
     class Meta:
         model = Individual
-        exclude = ["data"]
+        fields = [
+            "given_name",
+            "family_name",
+            "other_names",
+            "sex",
+            "birth_date",
+            "birth_date_estimated",
+            "phone",
+            "location",
+            "registration_date",
+            "status",
+        ]
 
     def clean_birth_date(self) -> date | None:
         value = self.cleaned_data.get("birth_date")
@@ -133,7 +153,7 @@ class IndividualForm(forms.ModelForm):
 class HouseholdForm(forms.ModelForm):
     class Meta:
         model = Household
-        exclude = ["data"]
+        fields = ["code", "location", "address", "latitude", "longitude", "registration_date"]
 
 
 class IdentityDocumentForm(forms.ModelForm):
@@ -165,12 +185,19 @@ class MembershipForm(forms.ModelForm):
     def _get_validation_exclusions(self) -> set[str]:
         # The partial unique constraints are checked across the whole formset (a head may be swapped
         # in one save), and by the services; row-by-row checks against the database would refuse that.
-        return super()._get_validation_exclusions() | {"household", "individual", "role", "is_primary_recipient"}
+        return super()._get_validation_exclusions() | {
+            "household",
+            "individual",
+            "role",
+            "is_primary_recipient",
+        }
 
     def clean_individual(self) -> Individual:
         individual = self.cleaned_data["individual"]
         if self.instance.pk and individual.pk != self.instance.individual_id:
-            raise ValidationError("To put someone else in this row, remove it and add the person as a new member.")
+            raise ValidationError(
+                "To put someone else in this row, remove it and add the person as a new member."
+            )
         if not self.instance.pk:
             current = (
                 HouseholdMember.objects.filter(individual=individual, end_date__isnull=True)
@@ -191,8 +218,11 @@ class MembershipFormSet(forms.BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
         kept = [
-            form for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("individual")
+            form
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("individual")
         ]
         for flag, test, what in (
             ("role", lambda data: data.get("role") == HouseholdRole.HEAD, "head"),
@@ -215,7 +245,11 @@ class IndentedJSONField(forms.JSONField):
         if isinstance(value, dict) and isinstance(value.get("properties"), dict):
             # Shown in display order without the order key: the order of the text is the order saved.
             properties = {name: value["properties"][name] for name in schema_property_names(value)}
-            value = {key: (properties if key == "properties" else item) for key, item in value.items() if key != ORDER_KEY}
+            value = {
+                key: (properties if key == "properties" else item)
+                for key, item in value.items()
+                if key != ORDER_KEY
+            }
         return json.dumps(value, indent=2, ensure_ascii=False)
 
 
@@ -223,11 +257,15 @@ class RegistrySchemaForm(forms.ModelForm):
     """The schema as JSON text, checked (valid JSON Schema, supported subset) before it is stored."""
 
     schema = IndentedJSONField(
-        widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "class": "vLargeTextField", "spellcheck": "false"}),
+        widget=forms.Textarea(
+            attrs={"rows": 24, "cols": 100, "class": "vLargeTextField", "spellcheck": "false"}
+        ),
         help_text=(
-            'A JSON Schema object: {"type": "object", "properties": {"name": {"type": "string", "title": "Label"}}, '
+            'A JSON Schema object: {"type": "object", "properties": {"name": {"type": "string", '
+            '"title": "Label"}}, '
             '"required": []}. Types: string (with "enum" for a choice list, "format": "date", "maxLength"), '
-            'number and integer ("minimum", "maximum"), boolean. "title" is the label, "description" the help.'
+            'number and integer ("minimum", "maximum"), boolean. "title" is the label, "description" '
+            "the help."
         ),
     )
 

@@ -27,7 +27,15 @@ SUPPORTED_KEYWORDS = {
     "boolean": {"type", "title", "description", "default"},
 }
 TOP_LEVEL_KEYWORDS = {
-    "$schema", "$id", "type", "title", "description", "properties", "required", "additionalProperties", ORDER_KEY,
+    "$schema",
+    "$id",
+    "type",
+    "title",
+    "description",
+    "properties",
+    "required",
+    "additionalProperties",
+    ORDER_KEY,
 }
 MODEL_BY_KIND = {SchemaKind.INDIVIDUAL: Individual, SchemaKind.HOUSEHOLD: Household}
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
@@ -53,7 +61,9 @@ class CustomField:
 def schema_check(schema: Any) -> dict[str, Any]:
     """Check that `schema` is valid JSON Schema and within the supported subset; errors go to `schema`."""
     if not isinstance(schema, dict):
-        raise ValidationError({"schema": "The schema must be a JSON object, e.g. {\"type\": \"object\", \"properties\": {}}."})
+        raise ValidationError(
+            {"schema": 'The schema must be a JSON object, e.g. {"type": "object", "properties": {}}.'}
+        )
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
@@ -69,7 +79,8 @@ def schema_check(schema: Any) -> dict[str, Any]:
     for name, spec in properties.items():
         if not FIELD_NAME.match(name):
             problems.append(
-                f"Field name {name!r} must start with a lower-case letter and use only a-z, 0-9 and _ (at most 63)."
+                f"Field name {name!r} must start with a lower-case letter and use only a-z, 0-9 and _ "
+                "(at most 63)."
             )
             continue
         if not isinstance(spec, dict):
@@ -83,9 +94,11 @@ def schema_check(schema: Any) -> dict[str, Any]:
             continue
         extra = set(spec) - SUPPORTED_KEYWORDS[kind]
         if extra:
-            problems.append(f"Field {name!r}: unsupported keyword(s) for a {kind}: {', '.join(sorted(extra))}.")
+            problems.append(
+                f"Field {name!r}: unsupported keyword(s) for a {kind}: {', '.join(sorted(extra))}."
+            )
         if kind == "string" and spec.get("format") not in (None, "date"):
-            problems.append(f"Field {name!r}: format {spec['format']!r} is not supported (only \"date\").")
+            problems.append(f'Field {name!r}: format {spec["format"]!r} is not supported (only "date").')
         if "enum" in spec and not all(isinstance(choice, str) for choice in spec["enum"]):
             problems.append(f"Field {name!r}: the choices (enum) must all be text.")
         if kind in ("number", "integer"):
@@ -166,8 +179,14 @@ def schema_for(kind: str) -> dict[str, Any]:
 def _message(error: Any, field: CustomField | None) -> str:
     keyword = error.validator
     if keyword == "type":
-        expected = {"string": "text", "number": "a number", "integer": "a whole number", "boolean": "true or false"}
-        return f"Enter {expected.get(str(error.validator_value), error.validator_value)}, not {error.instance!r}."
+        expected = {
+            "string": "text",
+            "number": "a number",
+            "integer": "a whole number",
+            "boolean": "true or false",
+        }
+        wanted = expected.get(str(error.validator_value), error.validator_value)
+        return f"Enter {wanted}, not {error.instance!r}."
     if keyword == "enum":
         return f"{error.instance!r} is not one of the choices: {', '.join(map(str, error.validator_value))}."
     if keyword == "minimum":
@@ -250,4 +269,3 @@ def records_missing_required(kind: str, field: str) -> int:
     """How many stored records of `kind` have no value for `field` (one set-based COUNT)."""
     model = MODEL_BY_KIND[SchemaKind(kind)]
     return model.objects.exclude(data__has_key=field).count()
-

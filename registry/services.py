@@ -65,8 +65,17 @@ def location_rebuild_path(*, location: Location) -> None:
 # --- Individuals, households and membership ---------------------------------
 
 INDIVIDUAL_FIELDS = (
-    "given_name", "family_name", "other_names", "sex", "birth_date", "birth_date_estimated", "phone",
-    "location", "registration_date", "registration_source", "status",
+    "given_name",
+    "family_name",
+    "other_names",
+    "sex",
+    "birth_date",
+    "birth_date_estimated",
+    "phone",
+    "location",
+    "registration_date",
+    "registration_source",
+    "status",
 )
 HOUSEHOLD_FIELDS = ("code", "location", "address", "latitude", "longitude", "registration_date")
 Document = tuple[str, str]
@@ -121,7 +130,9 @@ def identity_documents_check(
     return documents
 
 
-def identity_documents_conflicts(*, documents: Sequence[Document], individual: Individual | None = None) -> list[str]:
+def identity_documents_conflicts(
+    *, documents: Sequence[Document], individual: Individual | None = None
+) -> list[str]:
     """Messages for documents already held by another person (one query)."""
     if not documents:
         return []
@@ -152,7 +163,9 @@ def _documents_write(*, individual: Individual, documents: Sequence[Document]) -
     except IntegrityError:
         # Someone registered the same document since the check: report it like the check does.
         problems = identity_documents_conflicts(documents=documents, individual=individual)
-        raise ValidationError({"documents": problems or ["An identity document is already used by someone else."]}) from None
+        raise ValidationError(
+            {"documents": problems or ["An identity document is already used by someone else."]}
+        ) from None
 
 
 @transaction.atomic
@@ -171,7 +184,9 @@ def individual_create(
     unknown = set(fields) - set(INDIVIDUAL_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown individual field(s): {', '.join(sorted(unknown))}.")
-    individual = Individual(given_name=given_name, family_name=family_name, sex=sex, location=location, **fields)
+    individual = Individual(
+        given_name=given_name, family_name=family_name, sex=sex, location=location, **fields
+    )
     errors: dict[str, Any] = {}
     for check in (
         lambda: _full_clean(individual),
@@ -230,7 +245,9 @@ def individual_update(
         errors.update(exc.message_dict)
     if data is not None:
         try:
-            individual.data = custom_data_validate(kind=SchemaKind.INDIVIDUAL, data=data, previous=individual.data)
+            individual.data = custom_data_validate(
+                kind=SchemaKind.INDIVIDUAL, data=data, previous=individual.data
+            )
         except ValidationError as exc:
             errors.update(exc.message_dict)
     if documents is not None:
@@ -306,7 +323,9 @@ def household_update(
         errors.setdefault("code", []).append(f"Household code {household.code} is already used.")
     if data is not None:
         try:
-            household.data = custom_data_validate(kind=SchemaKind.HOUSEHOLD, data=data, previous=household.data)
+            household.data = custom_data_validate(
+                kind=SchemaKind.HOUSEHOLD, data=data, previous=household.data
+            )
         except ValidationError as exc:
             errors.update(exc.message_dict)
     if errors:
@@ -347,18 +366,27 @@ def _household_lock(household: Household) -> Household:
 
 
 def _member_checks(
-    *, household: Household, individual: Individual, role: str, is_primary_recipient: bool, exclude_pk: int | None = None
+    *,
+    household: Household,
+    individual: Individual,
+    role: str,
+    is_primary_recipient: bool,
+    exclude_pk: int | None = None,
 ) -> None:
     errors: dict[str, list[str]] = {}
     if role not in HouseholdRole.values:
         errors["role"] = [f"{role!r} is not a household role ({', '.join(HouseholdRole.values)})."]
-    current = HouseholdMember.objects.filter(household=household, end_date__isnull=True).select_related("individual")
+    current = HouseholdMember.objects.filter(household=household, end_date__isnull=True).select_related(
+        "individual"
+    )
     if exclude_pk:
         current = current.exclude(pk=exclude_pk)
     if role == HouseholdRole.HEAD:
         head = current.filter(role=HouseholdRole.HEAD).first()
         if head:
-            errors.setdefault("role", []).append(f"{head.individual} is already the head of household {household}.")
+            errors.setdefault("role", []).append(
+                f"{head.individual} is already the head of household {household}."
+            )
     if is_primary_recipient:
         recipient = current.filter(is_primary_recipient=True).first()
         if recipient:
@@ -376,21 +404,29 @@ def _member_insert(**values: Any) -> HouseholdMember:
     except IntegrityError:
         # A concurrent write got there first; the checks, run again, name it.
         _member_checks(
-            household=values["household"], individual=values["individual"], role=values["role"],
+            household=values["household"],
+            individual=values["individual"],
+            role=values["role"],
             is_primary_recipient=values.get("is_primary_recipient", False),
         )
         _not_in_other_household(individual=values["individual"])
-        raise ValidationError("This membership conflicts with another one written at the same time; try again.") from None
+        raise ValidationError(
+            "This membership conflicts with another one written at the same time; try again."
+        ) from None
 
 
 def _not_in_other_household(*, individual: Individual, household: Household | None = None) -> None:
     membership = (
-        HouseholdMember.objects.filter(individual=individual, end_date__isnull=True).select_related("household").first()
+        HouseholdMember.objects.filter(individual=individual, end_date__isnull=True)
+        .select_related("household")
+        .first()
     )
     if membership is None:
         return
     if household is not None and membership.household_id == household.pk:
-        raise ValidationError({"individual": f"{individual} is already a member of household {membership.household}."})
+        raise ValidationError(
+            {"individual": f"{individual} is already a member of household {membership.household}."}
+        )
     raise ValidationError(
         {
             "individual": f"{individual} is already a member of household {membership.household} "
@@ -413,9 +449,14 @@ def household_member_add(
     household = _household_lock(household)
     _location_check(user=user, location=household.location, field="household")
     _not_in_other_household(individual=individual, household=household)
-    _member_checks(household=household, individual=individual, role=role, is_primary_recipient=is_primary_recipient)
+    _member_checks(
+        household=household, individual=individual, role=role, is_primary_recipient=is_primary_recipient
+    )
     membership = _member_insert(
-        household=household, individual=individual, role=role, is_primary_recipient=is_primary_recipient,
+        household=household,
+        individual=individual,
+        role=role,
+        is_primary_recipient=is_primary_recipient,
         start_date=start_date or date.today(),
     )
     household_sizes_refresh(households=[household.pk])
@@ -424,7 +465,10 @@ def household_member_add(
 
 @transaction.atomic
 def household_member_update(
-    *, membership: HouseholdMember, role: str | None = None, is_primary_recipient: bool | None = None,
+    *,
+    membership: HouseholdMember,
+    role: str | None = None,
+    is_primary_recipient: bool | None = None,
     user: User | None = None,
 ) -> HouseholdMember:
     """Change the role or the primary-recipient flag of a current member."""
@@ -436,7 +480,10 @@ def household_member_update(
     role = membership.role if role is None else role
     primary = membership.is_primary_recipient if is_primary_recipient is None else is_primary_recipient
     _member_checks(
-        household=household, individual=membership.individual, role=role, is_primary_recipient=primary,
+        household=household,
+        individual=membership.individual,
+        role=role,
+        is_primary_recipient=primary,
         exclude_pk=membership.pk,
     )
     membership.role, membership.is_primary_recipient = role, primary
@@ -444,7 +491,9 @@ def household_member_update(
         with transaction.atomic():
             membership.save()
     except IntegrityError:
-        raise ValidationError("Another change to this household's head or primary recipient came first; try again.") from None
+        raise ValidationError(
+            "Another change to this household's head or primary recipient came first; try again."
+        ) from None
     return membership
 
 
@@ -457,7 +506,9 @@ def household_member_remove(
     membership = HouseholdMember.objects.select_related("individual").get(pk=membership.pk)
     _location_check(user=user, location=household.location, field="household")
     if membership.end_date is not None:
-        raise ValidationError(f"{membership.individual} already left household {household} on {membership.end_date}.")
+        raise ValidationError(
+            f"{membership.individual} already left household {household} on {membership.end_date}."
+        )
     end_date = end_date or date.today()
     if end_date < membership.start_date:
         raise ValidationError({"end_date": f"The end date is before the start ({membership.start_date})."})
@@ -482,21 +533,30 @@ def household_member_move(
     current = HouseholdMember.objects.filter(individual=individual, end_date__isnull=True).first()
     if current is not None:
         if current.household_id == household.pk:
-            raise ValidationError({"household": f"{individual} is already a member of household {household}."})
+            raise ValidationError(
+                {"household": f"{individual} is already a member of household {household}."}
+            )
         household_member_remove(membership=current, end_date=on, user=user)
     return household_member_add(
-        household=household, individual=individual, role=role, is_primary_recipient=is_primary_recipient,
-        start_date=on, user=user,
+        household=household,
+        individual=individual,
+        role=role,
+        is_primary_recipient=is_primary_recipient,
+        start_date=on,
+        user=user,
     )
 
 
 @transaction.atomic
 def registry_schema_save(*, kind: str, schema: Any) -> RegistrySchema:
-    """Store a checked schema. Stored values are never touched: old keys stay, new required keys apply to new writes."""
+    """Store a checked schema. Stored values are never touched: old keys stay, new required keys
+    apply to new writes."""
     if kind not in SchemaKind.values:
         raise ValidationError({"kind": f"{kind!r} is not a schema kind ({', '.join(SchemaKind.values)})."})
     schema = schema_check(schema)
-    record, _ = RegistrySchema.objects.select_for_update().get_or_create(kind=kind, defaults={"schema": schema})
+    record, _ = RegistrySchema.objects.select_for_update().get_or_create(
+        kind=kind, defaults={"schema": schema}
+    )
     record.schema = schema
     record.save()
     return record

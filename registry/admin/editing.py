@@ -1,4 +1,4 @@
-"""What the individual and household admins share: a paginator that never counts a big table, 404 outside scope, and edits through maker-checker."""
+"""Shared by the individual and household admins: no full COUNT, 404 outside scope, maker-checker edits."""
 
 from __future__ import annotations
 
@@ -103,7 +103,9 @@ class RegistryRecordAdmin(ScopedHistoryAdmin):
             self.create_related(request, form.instance, formsets)
             return
         try:
-            request._registry_task = self.request_change(request, form.instance, form, formsets) or NOTHING_CHANGED
+            request._registry_task = (
+                self.request_change(request, form.instance, form, formsets) or NOTHING_CHANGED
+            )
         except ValidationError as exc:
             request._registry_task = exc
 
@@ -124,11 +126,17 @@ class RegistryRecordAdmin(ScopedHistoryAdmin):
         elif task is NOTHING_CHANGED:
             self.message_user(request, "Nothing was changed.", messages.INFO)
         elif task.state == "executed":
-            self.message_user(request, f"The change to {obj} was saved (task #{task.pk}, no approval needed).", messages.SUCCESS)
+            self.message_user(
+                request,
+                f"The change to {obj} was saved (task #{task.pk}, no approval needed).",
+                messages.SUCCESS,
+            )
         elif task.state == "failed":
             self.message_user(request, f"The change to {obj} failed: {task.error}", messages.ERROR)
         else:
-            self.message_user(request, f"Your change is waiting for approval (task #{task.pk}).", messages.WARNING)
+            self.message_user(
+                request, f"Your change is waiting for approval (task #{task.pk}).", messages.WARNING
+            )
         if "_continue" in request.POST or isinstance(task, ValidationError):
             url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
         else:

@@ -10,13 +10,19 @@ from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Concat
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 from registry.admin.editing import RegistryRecordAdmin
 from registry.admin.individuals import LocationSubtreeFilter, custom_field_filters
 from registry.approval_actions import registry_update_request
-from registry.forms import HouseholdForm, MembershipForm, MembershipFormSet, custom_field_names, custom_fields_form
+from registry.forms import (
+    HouseholdForm,
+    MembershipForm,
+    MembershipFormSet,
+    custom_field_names,
+    custom_fields_form,
+)
 from registry.models import Household, HouseholdMember, HouseholdRole, SchemaKind
 from registry.selectors import household_list, individual_list
 from registry.services import HOUSEHOLD_FIELDS, household_create, household_member_add
@@ -64,7 +70,12 @@ class MemberInline(admin.TabularInline):
     verbose_name_plural = "current members"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[HouseholdMember]:
-        return super().get_queryset(request).filter(end_date__isnull=True).select_related("individual", "household")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(end_date__isnull=True)
+            .select_related("individual", "household")
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_change_permission(request, obj)
@@ -98,14 +109,22 @@ class HouseholdAdmin(RegistryRecordAdmin):
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Household]:
-        heads = HouseholdMember.objects.filter(household=OuterRef("pk"), end_date__isnull=True, role=HouseholdRole.HEAD)
-        name = Concat("individual__given_name", Value(" "), "individual__family_name", output_field=CharField())
-        return household_list(user=request.user).annotate(head_name=Subquery(heads.annotate(name=name).values("name")[:1]))
+        heads = HouseholdMember.objects.filter(
+            household=OuterRef("pk"), end_date__isnull=True, role=HouseholdRole.HEAD
+        )
+        name = Concat(
+            "individual__given_name", Value(" "), "individual__family_name", output_field=CharField()
+        )
+        return household_list(user=request.user).annotate(
+            head_name=Subquery(heads.annotate(name=name).values("name")[:1])
+        )
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         return [*self.list_filter, *custom_field_filters(SchemaKind.HOUSEHOLD)]
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Household], search_term: str) -> tuple[QuerySet[Household], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Household], search_term: str
+    ) -> tuple[QuerySet[Household], bool]:
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -117,13 +136,30 @@ class HouseholdAdmin(RegistryRecordAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[str | None, dict[str, Any]]]:
         fieldsets: list[tuple[str | None, dict[str, Any]]] = [
-            (None, {"fields": ["code", "location", "address", ("latitude", "longitude"), "registration_date", "size"]}),
+            (
+                None,
+                {
+                    "fields": [
+                        "code",
+                        "location",
+                        "address",
+                        ("latitude", "longitude"),
+                        "registration_date",
+                        "size",
+                    ]
+                },
+            ),
         ]
         custom = custom_field_names(SchemaKind.HOUSEHOLD)
         if custom:
             fieldsets.append(("Custom fields", {"fields": custom}))
         if obj is not None:
-            fieldsets.append(("Record", {"fields": ["former_members", "created_at", "updated_at"], "classes": ["collapse"]}))
+            fieldsets.append(
+                (
+                    "Record",
+                    {"fields": ["former_members", "created_at", "updated_at"], "classes": ["collapse"]},
+                )
+            )
         return fieldsets
 
     @admin.display(description="head")
@@ -145,7 +181,10 @@ class HouseholdAdmin(RegistryRecordAdmin):
             (
                 (
                     reverse("admin:registry_individual_change", args=[m.individual_id]),
-                    m.individual, m.get_role_display(), f"{m.start_date:%Y-%m-%d}", f"{m.end_date:%Y-%m-%d}",
+                    m.individual,
+                    m.get_role_display(),
+                    f"{m.start_date:%Y-%m-%d}",
+                    f"{m.end_date:%Y-%m-%d}",
                 )
                 for m in former
             ),
@@ -157,7 +196,9 @@ class HouseholdAdmin(RegistryRecordAdmin):
         return {name: form.cleaned_data[name] for name in HOUSEHOLD_FIELDS if name in form.cleaned_data}
 
     def create_record(self, request: HttpRequest, obj: Household, form: Any) -> Household:
-        return household_create(user=request.user, data=form.cleaned_data.get("data", {}), **self._core_fields(form))
+        return household_create(
+            user=request.user, data=form.cleaned_data.get("data", {}), **self._core_fields(form)
+        )
 
     def _member_changes(self, formsets: list[Any]) -> dict[str, list[Any]]:
         changes: dict[str, list[Any]] = {"remove": [], "change": [], "add": []}
@@ -172,14 +213,24 @@ class HouseholdAdmin(RegistryRecordAdmin):
                     if data.get("DELETE"):
                         changes["remove"].append(form.instance)
                     elif form.has_changed():
-                        changes["change"].append((form.instance, data["role"], data.get("is_primary_recipient", False)))
+                        changes["change"].append(
+                            (form.instance, data["role"], data.get("is_primary_recipient", False))
+                        )
                 elif not data.get("DELETE") and data.get("individual"):
-                    changes["add"].append((data["individual"], data["role"], data.get("is_primary_recipient", False)))
+                    changes["add"].append(
+                        (data["individual"], data["role"], data.get("is_primary_recipient", False))
+                    )
         return changes
 
     def create_related(self, request: HttpRequest, obj: Household, formsets: list[Any]) -> None:
         for individual, role, primary in self._member_changes(formsets)["add"]:
-            household_member_add(household=obj, individual=individual, role=role, is_primary_recipient=primary, user=request.user)
+            household_member_add(
+                household=obj,
+                individual=individual,
+                role=role,
+                is_primary_recipient=primary,
+                user=request.user,
+            )
 
     def request_change(self, request: HttpRequest, obj: Household, form: Any, formsets: list[Any]) -> Any:
         return registry_update_request(

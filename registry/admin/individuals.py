@@ -1,4 +1,4 @@
-"""Individuals in the admin: the list (ID and name search, filters, household link), the page, edits through maker-checker."""
+"""Individuals in the admin: list (ID and name search, filters, household link), page, maker-checker edits."""
 
 from __future__ import annotations
 
@@ -155,7 +155,9 @@ class IndividualAdmin(RegistryRecordAdmin):
     list_filter = ["sex", AgeBandFilter, LocationSubtreeFilter, HouseholdRoleFilter, "status"]
     sortable_by = ["name", "age"]
     search_fields = ["family_name"]  # shows the search box; get_search_results does the work
-    search_help_text = "An identity document number (exact match), or the beginning of a family or given name."
+    search_help_text = (
+        "An identity document number (exact match), or the beginning of a family or given name."
+    )
     autocomplete_fields = ["location"]
     inlines = [IdentityDocumentInline]
     readonly_fields = ["household_summary", "enrolments", "registration_source", "created_at", "updated_at"]
@@ -175,7 +177,7 @@ class IndividualAdmin(RegistryRecordAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Individual], search_term: str
     ) -> tuple[QuerySet[Individual], bool]:
-        """An ID number matches exactly (Exists, no duplicate rows); words match name beginnings (Upper indexes)."""
+        """An ID number matches exactly (Exists: no duplicate rows); words match name beginnings (indexed)."""
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -193,9 +195,18 @@ class IndividualAdmin(RegistryRecordAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[str | None, dict[str, Any]]]:
         fieldsets: list[tuple[str | None, dict[str, Any]]] = [
-            ("Person", {"fields": [
-                ("given_name", "family_name"), "other_names", "sex", ("birth_date", "birth_date_estimated"), "phone",
-            ]}),
+            (
+                "Person",
+                {
+                    "fields": [
+                        ("given_name", "family_name"),
+                        "other_names",
+                        "sex",
+                        ("birth_date", "birth_date_estimated"),
+                        "phone",
+                    ]
+                },
+            ),
             ("Registration", {"fields": ["location", "registration_date", "registration_source", "status"]}),
         ]
         if obj is not None:
@@ -229,7 +240,9 @@ class IndividualAdmin(RegistryRecordAdmin):
     @admin.display(description="household")
     def household_summary(self, obj: Individual) -> str:
         memberships = list(
-            HouseholdMember.objects.filter(individual=obj).select_related("household").order_by("-start_date", "-pk")[:10]
+            HouseholdMember.objects.filter(individual=obj)
+            .select_related("household")
+            .order_by("-start_date", "-pk")[:10]
         )
         if not memberships:
             return "In no household."
@@ -248,7 +261,7 @@ class IndividualAdmin(RegistryRecordAdmin):
 
     @admin.display(description="programme enrolments")
     def enrolments(self, obj: Individual) -> str:
-        # The programmes app adds Beneficiary.individual (related_name "beneficiaries"); without it, nothing to show.
+        # programs.Beneficiary.individual (related_name "beneficiaries"); without that app, nothing to show.
         if not hasattr(obj, "beneficiaries"):
             return "—"
         beneficiaries = list(obj.beneficiaries.select_related("benefit_plan").order_by("-enrolled_at")[:20])
@@ -266,7 +279,9 @@ class IndividualAdmin(RegistryRecordAdmin):
         return {name: form.cleaned_data[name] for name in INDIVIDUAL_FIELDS if name in form.cleaned_data}
 
     def create_record(self, request: HttpRequest, obj: Individual, form: Any) -> Individual:
-        return individual_create(user=request.user, data=form.cleaned_data.get("data", {}), **self._core_fields(form))
+        return individual_create(
+            user=request.user, data=form.cleaned_data.get("data", {}), **self._core_fields(form)
+        )
 
     def _documents(self, formsets: list[Any]) -> list[tuple[str, str]] | None:
         for formset in formsets:
@@ -291,4 +306,3 @@ class IndividualAdmin(RegistryRecordAdmin):
             data=form.cleaned_data.get("data"),
             documents=self._documents(formsets),
         )
-

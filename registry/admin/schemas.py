@@ -1,4 +1,4 @@
-"""The custom-field schemas in the admin: a checked JSON editor and, per required field, how many records lack it."""
+"""The custom-field schemas in the admin: a checked JSON editor; how many records lack each required field."""
 
 from __future__ import annotations
 
@@ -49,8 +49,18 @@ class RegistrySchemaAdmin(SimpleHistoryAdmin):
                 detail = "choice of " + ", ".join(field.choices)
             elif field.format:
                 detail = field.format
-            bounds = [f"≥ {field.minimum}" if field.minimum is not None else "", f"≤ {field.maximum}" if field.maximum is not None else ""]
-            rows.append((field.label, field.name, " ".join(filter(None, [detail, *bounds])), "required" if field.required else "optional"))
+            bounds = [
+                f"≥ {field.minimum}" if field.minimum is not None else "",
+                f"≤ {field.maximum}" if field.maximum is not None else "",
+            ]
+            rows.append(
+                (
+                    field.label,
+                    field.name,
+                    " ".join(filter(None, [detail, *bounds])),
+                    "required" if field.required else "optional",
+                )
+            )
         return format_html(
             "<table><thead><tr><th>Label</th><th>Key</th><th>Type</th><th></th></tr></thead><tbody>{}</tbody></table>",
             format_html_join("", "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>", rows),

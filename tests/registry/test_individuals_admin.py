@@ -29,14 +29,32 @@ def names(response) -> set[str]:
 @pytest.fixture
 def people(tree, make_individual, make_household):
     household = make_household(tree.north_a, code="HH-ONE")
-    amina = make_individual(tree.north_a, given_name="Amina", family_name="Okafor", sex="F",
-                            birth_date=years_before(date.today(), 30), documents=[("national_id", "NI-123")])
-    kofi = make_individual(tree.north_b, given_name="Kofi", family_name="Okoro", sex="M",
-                           birth_date=years_before(date.today(), 3))
-    esi = make_individual(tree.north_b, given_name="Esi", family_name="Mensah", sex="F",
-                          birth_date=years_before(date.today(), 70), status="deceased")
-    sam = make_individual(tree.south, given_name="Sam", family_name="Okafor", sex="M",
-                          documents=[("voter_card", "V-9")])
+    amina = make_individual(
+        tree.north_a,
+        given_name="Amina",
+        family_name="Okafor",
+        sex="F",
+        birth_date=years_before(date.today(), 30),
+        documents=[("national_id", "NI-123")],
+    )
+    kofi = make_individual(
+        tree.north_b,
+        given_name="Kofi",
+        family_name="Okoro",
+        sex="M",
+        birth_date=years_before(date.today(), 3),
+    )
+    esi = make_individual(
+        tree.north_b,
+        given_name="Esi",
+        family_name="Mensah",
+        sex="F",
+        birth_date=years_before(date.today(), 70),
+        status="deceased",
+    )
+    sam = make_individual(
+        tree.south, given_name="Sam", family_name="Okafor", sex="M", documents=[("voter_card", "V-9")]
+    )
     household_member_add(household=household, individual=amina, role="head", is_primary_recipient=True)
     household_member_add(household=household, individual=kofi, role="child")
     return {"household": household, "amina": amina, "kofi": kofi, "esi": esi, "sam": sam}
@@ -72,7 +90,11 @@ def test_filters(maker, people, params, expected) -> None:
 def test_location_filter_takes_a_subtree_and_only_visible_locations(maker, tree, people) -> None:
     client = client_for(maker)
     assert names(client.get(LIST, {"location": tree.north_b.pk})) == {"Kofi Okoro", "Esi Mensah"}
-    assert names(client.get(LIST, {"location": tree.north.pk})) == {"Amina Okafor", "Kofi Okoro", "Esi Mensah"}
+    assert names(client.get(LIST, {"location": tree.north.pk})) == {
+        "Amina Okafor",
+        "Kofi Okoro",
+        "Esi Mensah",
+    }
     assert names(client.get(LIST, {"location": tree.south.pk})) == set()
 
 
@@ -91,14 +113,18 @@ def test_household_shown_with_a_link(maker, people) -> None:
     assert f'<a href="{household_url}">HH-ONE</a>' in response.content.decode()
 
 
-def test_list_query_count_does_not_grow_with_rows(maker, tree, make_individual, make_household, django_assert_max_num_queries) -> None:
+def test_list_query_count_does_not_grow_with_rows(
+    maker, tree, make_individual, make_household, django_assert_max_num_queries
+) -> None:
     client = client_for(maker)
 
     def build(count: int) -> None:
         household = make_household(tree.north_a)
         for index in range(count):
             person = make_individual(tree.north_a, documents=[("national_id", f"Q{count}-{index}")])
-            household_member_add(household=household, individual=person, role="head" if index == 0 else "child")
+            household_member_add(
+                household=household, individual=person, role="head" if index == 0 else "child"
+            )
 
     build(5)
     client.get(LIST)  # warm the session and content types
@@ -109,8 +135,10 @@ def test_list_query_count_does_not_grow_with_rows(maker, tree, make_individual, 
         response = client.get(LIST)
     assert len(response.context["cl"].result_list) == 50
     assert len(large.captured_queries) == len(small.captured_queries)
-    assert not any("COUNT(*)" in q["sql"] and "LIMIT" not in q["sql"] for q in large.captured_queries
-                   if "registry_individual" in q["sql"])
+    full_counts = [
+        q["sql"] for q in large.captured_queries if q["sql"].startswith('SELECT COUNT(*) AS "__count" FROM "registry_')
+    ]
+    assert not full_counts  # only the capped count: SELECT COUNT(*) FROM (SELECT ... LIMIT 10001)
 
 
 def test_another_locations_person_is_not_found(maker, people) -> None:
@@ -118,12 +146,16 @@ def test_another_locations_person_is_not_found(maker, people) -> None:
     url = reverse("admin:registry_individual_change", args=[people["sam"].pk])
     assert client.get(url).status_code == 404
     assert client.post(url, {"given_name": "Hacked"}).status_code == 404
-    assert client.get(reverse("admin:registry_individual_history", args=[people["sam"].pk])).status_code == 404
+    assert (
+        client.get(reverse("admin:registry_individual_history", args=[people["sam"].pk])).status_code == 404
+    )
     people["sam"].refresh_from_db()
     assert people["sam"].given_name == "Sam"
 
 
-def test_the_page_shows_household_enrolments_and_custom_fields(maker, people, django_assert_max_num_queries) -> None:
+def test_the_page_shows_household_enrolments_and_custom_fields(
+    maker, people, django_assert_max_num_queries
+) -> None:
     client = client_for(maker)
     url = reverse("admin:registry_individual_change", args=[people["amina"].pk])
     client.get(url)
@@ -141,13 +173,24 @@ def test_the_page_shows_household_enrolments_and_custom_fields(maker, people, dj
 
 def add_form(location, **extra) -> dict[str, str]:
     data = {
-        "given_name": "Ngozi", "family_name": "Adeyemi", "other_names": "", "sex": "F",
-        "birth_date": "1985-04-02", "phone": "", "location": str(location.pk),
-        "registration_date": "2026-01-10", "status": "active",
-        "documents-TOTAL_FORMS": "1", "documents-INITIAL_FORMS": "0",
-        "documents-0-doc_type": "national_id", "documents-0-value": "N-555",
-        "data__education": "primary", "data__school_attendance": "0.9", "data__disability": "true",
-        "data__occupation": "", "data__chronic_illness": "unknown",
+        "given_name": "Ngozi",
+        "family_name": "Adeyemi",
+        "other_names": "",
+        "sex": "F",
+        "birth_date": "1985-04-02",
+        "phone": "",
+        "location": str(location.pk),
+        "registration_date": "2026-01-10",
+        "status": "active",
+        "documents-TOTAL_FORMS": "1",
+        "documents-INITIAL_FORMS": "0",
+        "documents-0-doc_type": "national_id",
+        "documents-0-value": "N-555",
+        "data__education": "primary",
+        "data__school_attendance": "0.9",
+        "data__disability": "true",
+        "data__occupation": "",
+        "data__chronic_illness": "unknown",
     }
     data.update(extra)
     return data
@@ -164,7 +207,10 @@ def test_an_officer_registers_a_person_with_custom_fields(maker, tree) -> None:
 def test_bad_input_is_shown_at_the_field_and_nothing_is_stored(maker, tree, people) -> None:
     response = client_for(maker).post(
         reverse("admin:registry_individual_add"),
-        add_form(tree.north_a, **{"data__school_attendance": "7", "documents-0-value": "NI-123", "data__education": "phd"}),
+        add_form(
+            tree.north_a,
+            **{"data__school_attendance": "7", "documents-0-value": "NI-123", "data__education": "phd"},
+        ),
     )
     assert response.status_code == 200
     form = response.context["adminform"].form
@@ -184,11 +230,18 @@ def test_an_officer_cannot_register_outside_their_locations(maker, tree) -> None
     assert not Individual.objects.exists()
 
 
-def test_the_page_query_count_does_not_grow_with_documents(maker, tree, make_individual, django_assert_max_num_queries) -> None:
+def test_the_page_query_count_does_not_grow_with_documents(
+    maker, tree, make_individual, django_assert_max_num_queries
+) -> None:
     client = client_for(maker)
     one = make_individual(tree.north_a, documents=[("national_id", "D-1")])
-    many = make_individual(tree.north_a, documents=[(kind, f"D-{kind}") for kind in
-                                                    ("national_id", "voter_card", "passport", "refugee_id", "social_security")])
+    many = make_individual(
+        tree.north_a,
+        documents=[
+            (kind, f"D-{kind}")
+            for kind in ("national_id", "voter_card", "passport", "refugee_id", "social_security")
+        ],
+    )
     client.get(reverse("admin:registry_individual_change", args=[one.pk]))
     with django_assert_max_num_queries(30) as few:
         client.get(reverse("admin:registry_individual_change", args=[one.pk]))
@@ -199,8 +252,12 @@ def test_the_page_query_count_does_not_grow_with_documents(maker, tree, make_ind
 
 
 def test_custom_field_filters_from_the_schema(maker, tree, make_individual) -> None:
-    make_individual(tree.north_a, given_name="Ada", family_name="One", data={"disability": True, "education": "primary"})
-    make_individual(tree.north_a, given_name="Bea", family_name="Two", data={"disability": False, "education": "primary"})
+    make_individual(
+        tree.north_a, given_name="Ada", family_name="One", data={"disability": True, "education": "primary"}
+    )
+    make_individual(
+        tree.north_a, given_name="Bea", family_name="Two", data={"disability": False, "education": "primary"}
+    )
     make_individual(tree.north_a, given_name="Cal", family_name="Three")
     client = client_for(maker)
     assert names(client.get(LIST, {"cf_disability": "true"})) == {"Ada One"}

@@ -11,7 +11,7 @@ from approvals.models import ApprovalPolicy, Task
 from approvals.services import task_approve
 from registry.approval_actions import registry_update_describe, registry_update_request
 from registry.models import HouseholdMember, Individual
-from registry.services import household_member_add, individual_update
+from registry.services import individual_update
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +24,22 @@ def client_for(user) -> Client:
 
 def change_form(person: Individual, **extra) -> dict[str, str]:
     data = {
-        "given_name": person.given_name, "family_name": person.family_name, "other_names": person.other_names,
-        "sex": person.sex, "birth_date": person.birth_date.isoformat() if person.birth_date else "",
-        "phone": person.phone, "location": str(person.location_id),
-        "registration_date": person.registration_date.isoformat(), "status": person.status,
-        "documents-TOTAL_FORMS": "0", "documents-INITIAL_FORMS": "0",
-        "data__education": person.data.get("education", ""), "data__disability": "unknown",
-        "data__occupation": "", "data__chronic_illness": "unknown", "data__school_attendance": "",
+        "given_name": person.given_name,
+        "family_name": person.family_name,
+        "other_names": person.other_names,
+        "sex": person.sex,
+        "birth_date": person.birth_date.isoformat() if person.birth_date else "",
+        "phone": person.phone,
+        "location": str(person.location_id),
+        "registration_date": person.registration_date.isoformat(),
+        "status": person.status,
+        "documents-TOTAL_FORMS": "0",
+        "documents-INITIAL_FORMS": "0",
+        "data__education": person.data.get("education", ""),
+        "data__disability": "unknown",
+        "data__occupation": "",
+        "data__chronic_illness": "unknown",
+        "data__school_attendance": "",
     }
     documents = list(person.documents.order_by("pk"))
     data["documents-TOTAL_FORMS"] = data["documents-INITIAL_FORMS"] = str(len(documents))
@@ -46,7 +55,11 @@ def change_form(person: Individual, **extra) -> dict[str, str]:
 @pytest.fixture
 def person(tree, make_individual) -> Individual:
     person = make_individual(
-        tree.north_a, given_name="Amina", family_name="Okafor", phone="+1", data={"education": "primary"},
+        tree.north_a,
+        given_name="Amina",
+        family_name="Okafor",
+        phone="+1",
+        data={"education": "primary"},
         documents=[("national_id", "NI-1")],
     )
     # A value of a field since removed from the schema.
@@ -58,10 +71,14 @@ def person(tree, make_individual) -> Individual:
 def test_an_admin_edit_waits_for_approval_and_is_applied_on_approval(maker, checker, person) -> None:
     url = reverse("admin:registry_individual_change", args=[person.pk])
     response = client_for(maker).post(
-        url, change_form(person, phone="+2", data__education="secondary", **{"documents-0-value": "NI-2"}), follow=True
+        url,
+        change_form(person, phone="+2", data__education="secondary", **{"documents-0-value": "NI-2"}),
+        follow=True,
     )
     task = Task.objects.get(action="registry.update")
-    assert f"Your change is waiting for approval (task #{task.pk})." in [str(m) for m in response.context["messages"]]
+    assert f"Your change is waiting for approval (task #{task.pk})." in [
+        str(m) for m in response.context["messages"]
+    ]
     person.refresh_from_db()
     assert person.phone == "+1" and person.data["education"] == "primary"
     assert list(person.documents.values_list("value", flat=True)) == ["NI-1"]
@@ -97,15 +114,22 @@ def test_a_second_request_while_one_is_open_is_refused(maker, person) -> None:
         registry_update_request(target=person, maker=maker, fields={"phone": "+4"})
     assert "task #" in str(error.value).lower() or "open" in str(error.value).lower()
     response = client_for(maker).post(
-        reverse("admin:registry_individual_change", args=[person.pk]), change_form(person, phone="+5"), follow=True
+        reverse("admin:registry_individual_change", args=[person.pk]),
+        change_form(person, phone="+5"),
+        follow=True,
     )
     assert response.status_code == 200
     assert Task.objects.count() == 1
 
 
 def test_nothing_changed_makes_no_task(maker, person) -> None:
-    assert registry_update_request(target=person, maker=maker, fields={"phone": "+1"}, data=dict(person.data)) is None
-    response = client_for(maker).post(reverse("admin:registry_individual_change", args=[person.pk]), change_form(person), follow=True)
+    assert (
+        registry_update_request(target=person, maker=maker, fields={"phone": "+1"}, data=dict(person.data))
+        is None
+    )
+    response = client_for(maker).post(
+        reverse("admin:registry_individual_change", args=[person.pk]), change_form(person), follow=True
+    )
     assert "Nothing was changed." in [str(m) for m in response.context["messages"]]
     assert not Task.objects.exists()
 
@@ -122,7 +146,9 @@ def test_the_executor_fails_cleanly_when_the_record_changed_meanwhile(maker, che
 
 
 def test_the_executor_revalidates_documents(maker, checker, person, make_individual, tree) -> None:
-    task = registry_update_request(target=person, maker=maker, documents=[("national_id", "NI-1"), ("passport", "P-1")])
+    task = registry_update_request(
+        target=person, maker=maker, documents=[("national_id", "NI-1"), ("passport", "P-1")]
+    )
     make_individual(tree.north_b, given_name="Other", family_name="Person", documents=[("passport", "P-1")])
     task_approve(task=task, user=checker)
     task.refresh_from_db()
@@ -130,14 +156,23 @@ def test_the_executor_revalidates_documents(maker, checker, person, make_individ
     assert list(person.documents.values_list("value", flat=True)) == ["NI-1"]
 
 
-def test_a_household_edit_with_members_goes_through_approval(maker, checker, tree, make_household, make_individual) -> None:
+def test_a_household_edit_with_members_goes_through_approval(
+    maker, checker, tree, make_household, make_individual
+) -> None:
     household = make_household(tree.north_a, members=2)
     head = household.memberships.get(role="head")
     child = household.memberships.get(role="child")
     newcomer = make_individual(tree.north_a, given_name="Kofi", family_name="Mensah")
     task = registry_update_request(
-        target=household, maker=maker, fields={"address": "Road 2"}, data={"has_electricity": True},
-        members={"remove": [], "change": [(head, "spouse", True), (child, "head", False)], "add": [(newcomer, "child", False)]},
+        target=household,
+        maker=maker,
+        fields={"address": "Road 2"},
+        data={"has_electricity": True},
+        members={
+            "remove": [],
+            "change": [(head, "spouse", True), (child, "head", False)],
+            "add": [(newcomer, "child", False)],
+        },
     )
     description = registry_update_describe(target=household, payload=task.payload)
     assert ("Address", "—", "Road 2") in description.changes
@@ -161,7 +196,9 @@ def test_an_officer_may_ask_to_remove_a_document(maker, checker, person) -> None
     url = reverse("admin:registry_individual_change", args=[person.pk])
     client_for(maker).post(url, change_form(person, **{"documents-0-DELETE": "on"}), follow=True)
     task = Task.objects.get()
-    assert ("Identity documents", "National ID NI-1", "—") in registry_update_describe(target=person, payload=task.payload).changes
+    assert ("Identity documents", "National ID NI-1", "—") in registry_update_describe(
+        target=person, payload=task.payload
+    ).changes
     assert person.documents.count() == 1
     task_approve(task=task, user=checker)
     assert person.documents.count() == 0
@@ -174,7 +211,9 @@ def test_the_checker_sees_before_and_after_on_the_task_page(maker, checker, pers
         assert text in page
 
 
-def test_the_approval_lists_are_scoped_to_the_checkers_locations(maker, checker, tree, person, make_individual) -> None:
+def test_the_approval_lists_are_scoped_to_the_checkers_locations(
+    maker, checker, tree, person, make_individual
+) -> None:
     from approvals.selectors import tasks_awaiting
     from tests.conftest import make_user
 

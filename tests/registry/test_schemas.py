@@ -6,7 +6,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from registry.models import Individual, RegistrySchema
-from registry.schemas import custom_data_validate, records_missing_required, schema_check, schema_fields, schema_for, schema_property_names
+from registry.schemas import (
+    custom_data_validate,
+    records_missing_required,
+    schema_check,
+    schema_fields,
+    schema_for,
+    schema_property_names,
+)
 from registry.services import individual_update, registry_schema_save
 
 pytestmark = pytest.mark.django_db
@@ -16,13 +23,24 @@ def test_default_schemas_have_the_agreed_fields() -> None:
     individual = schema_for("individual")
     household = schema_for("household")
     assert schema_property_names(individual) == [
-        "disability", "education", "occupation", "chronic_illness", "school_attendance"
+        "disability",
+        "education",
+        "occupation",
+        "chronic_illness",
+        "school_attendance",
     ]
     assert schema_property_names(household) == [
-        "dwelling_type", "water_source", "has_electricity", "monthly_income", "land_hectares"
+        "dwelling_type",
+        "water_source",
+        "has_electricity",
+        "monthly_income",
+        "land_hectares",
     ]
     assert individual["properties"]["school_attendance"] == {
-        "type": "number", "title": "Share of school days attended", "minimum": 0, "maximum": 1
+        "type": "number",
+        "title": "Share of school days attended",
+        "minimum": 0,
+        "maximum": 1,
     }
     assert individual["required"] == household["required"] == []
 
@@ -35,8 +53,11 @@ def test_default_schemas_have_the_agreed_fields() -> None:
         ({"type": "object", "properties": {"tags": {"type": "array"}}}, "type 'array' is not supported"),
         ({"type": "object", "properties": {"Bad Name": {"type": "string"}}}, "must start with a lower-case"),
         ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]}, "'b' is not among"),
-        ({"type": "object", "properties": {"n": {"type": "number", "minimum": 5, "maximum": 1}}}, "above maximum"),
-        ({"type": "object", "properties": {"d": {"type": "string", "format": "email"}}}, "only \"date\""),
+        (
+            {"type": "object", "properties": {"n": {"type": "number", "minimum": 5, "maximum": 1}}},
+            "above maximum",
+        ),
+        ({"type": "object", "properties": {"d": {"type": "string", "format": "email"}}}, 'only "date"'),
     ],
 )
 def test_a_bad_schema_is_refused_with_a_clear_message(schema, fragment) -> None:
@@ -48,7 +69,9 @@ def test_a_bad_schema_is_refused_with_a_clear_message(schema, fragment) -> None:
 def test_a_bad_schema_is_not_stored() -> None:
     before = RegistrySchema.objects.get(kind="individual").schema
     with pytest.raises(ValidationError):
-        registry_schema_save(kind="individual", schema={"type": "object", "properties": {"x": {"type": "nope"}}})
+        registry_schema_save(
+            kind="individual", schema={"type": "object", "properties": {"x": {"type": "nope"}}}
+        )
     assert RegistrySchema.objects.get(kind="individual").schema == before
 
 
@@ -66,7 +89,9 @@ def test_values_are_checked_per_field() -> None:
 
 
 def test_good_values_pass_and_empty_values_are_dropped() -> None:
-    data = custom_data_validate(kind="household", data={"monthly_income": 120.0, "water_source": "", "has_electricity": False})
+    data = custom_data_validate(
+        kind="household", data={"monthly_income": 120.0, "water_source": "", "has_electricity": False}
+    )
     assert data == {"monthly_income": 120, "has_electricity": False}
     assert isinstance(data["monthly_income"], int)
 

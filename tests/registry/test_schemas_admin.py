@@ -50,8 +50,10 @@ def test_a_new_required_field_says_how_many_records_lack_it(client, tree, make_i
     schema["properties"] = {"education": schema["properties"].pop("education"), **schema["properties"]}
     schema.pop("x-order")
     response = client.post(url(), {"schema": json.dumps(schema)}, follow=True)
-    assert any("2 existing record(s) have no value for the required field 'education'" in str(m)
-               for m in response.context["messages"])
+    assert any(
+        "2 existing record(s) have no value for the required field 'education'" in str(m)
+        for m in response.context["messages"]
+    )
     stored = RegistrySchema.objects.get(kind="individual").schema
     assert stored["required"] == ["education"] and stored["x-order"][0] == "education"
     page = client.get(url()).content.decode()

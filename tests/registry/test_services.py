@@ -25,27 +25,46 @@ pytestmark = pytest.mark.django_db
 
 def test_create_an_individual_with_documents_and_custom_fields(tree) -> None:
     person = individual_create(
-        given_name="Amina", family_name="Okafor", sex="F", location=tree.north_a, birth_date=date(1980, 5, 1),
-        data={"education": "secondary", "disability": False}, documents=[("national_id", " 123 ")],
+        given_name="Amina",
+        family_name="Okafor",
+        sex="F",
+        location=tree.north_a,
+        birth_date=date(1980, 5, 1),
+        data={"education": "secondary", "disability": False},
+        documents=[("national_id", " 123 ")],
     )
     assert person.data == {"education": "secondary", "disability": False}
     assert list(person.documents.values_list("doc_type", "value")) == [("national_id", "123")]
 
 
 def test_bad_input_is_reported_per_field_and_nothing_is_stored(tree, make_individual) -> None:
-    owner = make_individual(tree.north_a, given_name="Ada", family_name="Bello", documents=[("national_id", "123")])
+    owner = make_individual(
+        tree.north_a, given_name="Ada", family_name="Bello", documents=[("national_id", "123")]
+    )
     with pytest.raises(ValidationError) as error:
         individual_create(
-            given_name="", family_name="X", sex="Q", location=tree.north_a,
-            birth_date=date.today() + timedelta(days=3), data={"education": 7},
+            given_name="",
+            family_name="X",
+            sex="Q",
+            location=tree.north_a,
+            birth_date=date.today() + timedelta(days=3),
+            data={"education": 7},
             documents=[("national_id", "123"), ("voter_card", "")],
         )
     errors = error.value.message_dict
     assert set(errors) >= {"given_name", "sex", "data.education", "documents"}
     assert Individual.objects.count() == 1
     with pytest.raises(ValidationError) as error:
-        individual_create(given_name="B", family_name="X", sex="M", location=tree.north_a, documents=[("national_id", "123")])
-    assert error.value.message_dict["documents"] == [f"National ID 123 is already used by Ada Bello (id {owner.pk})."]
+        individual_create(
+            given_name="B",
+            family_name="X",
+            sex="M",
+            location=tree.north_a,
+            documents=[("national_id", "123")],
+        )
+    assert error.value.message_dict["documents"] == [
+        f"National ID 123 is already used by Ada Bello (id {owner.pk})."
+    ]
     assert Individual.objects.count() == 1 and IdentityDocument.objects.count() == 1
 
 
@@ -88,7 +107,9 @@ def test_one_head_one_primary_recipient_and_size(tree, make_household, make_indi
         household_member_add(household=household, individual=newcomer, role="head")
     assert error.value.message_dict["role"] == [f"{head} is already the head of household {household}."]
     with pytest.raises(ValidationError) as error:
-        household_member_add(household=household, individual=newcomer, role="spouse", is_primary_recipient=True)
+        household_member_add(
+            household=household, individual=newcomer, role="spouse", is_primary_recipient=True
+        )
     assert "already the primary recipient" in error.value.message_dict["is_primary_recipient"][0]
     household_member_add(household=household, individual=newcomer, role="spouse")
     household.refresh_from_db()
@@ -102,7 +123,9 @@ def test_a_person_is_in_one_household_and_moves_are_recorded(tree, make_househol
     household_member_add(household=first, individual=person, role="child")
     with pytest.raises(ValidationError) as error:
         household_member_add(household=second, individual=person, role="child")
-    assert error.value.message_dict["individual"][0].startswith(f"Esi Owusu is already a member of household {first.code}")
+    assert error.value.message_dict["individual"][0].startswith(
+        f"Esi Owusu is already a member of household {first.code}"
+    )
     household_member_move(individual=person, household=second, role="other_relative")
     memberships = list(HouseholdMember.objects.filter(individual=person).order_by("pk"))
     assert [m.household_id for m in memberships] == [first.pk, second.pk]
