@@ -146,7 +146,7 @@ def main() -> None:
     admin_client.force_login(admin)
     officer_client.force_login(officer)
     search3 = {"sex": "F", "age_min": "18", "age_max": "59", "location": region.pk}
-    search3_url = "/admin/registry/search/?" + urlencode(search3)
+    search3_url = "/admin/registry/search/individuals/?" + urlencode(search3)
     figures: dict[str, object] = {"individuals": individuals}
 
     figures["list_ms"] = median_ms(get_ok(admin_client, "/admin/registry/individual/"), options.runs)
@@ -158,13 +158,14 @@ def main() -> None:
     figures["search3_admin_ms"] = median_ms(get_ok(admin_client, search3_url), options.runs)
     search_custom = {"location": region.pk, "cf_disability": "true", "household_size_min": "5"}
     figures["search3_custom_ms"] = median_ms(
-        get_ok(officer_client, "/admin/registry/search/?" + urlencode(search_custom)), options.runs
+        get_ok(officer_client, "/admin/registry/search/individuals/?" + urlencode(search_custom)),
+        options.runs,
     )
     figures["search_sorted_name_ms"] = median_ms(
         get_ok(officer_client, search3_url + "&sort=family_name"), options.runs
     )
     figures["search_sorted_location_admin_ms"] = median_ms(
-        get_ok(admin_client, "/admin/registry/search/?sort=location"), options.runs
+        get_ok(admin_client, "/admin/registry/search/individuals/?sort=location"), options.runs
     )
     households = {"location": region.pk, "size_min": "5", "cf_has_electricity": "false"}
     figures["search_households_ms"] = median_ms(

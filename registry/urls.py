@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.admin import AdminSite
 from django.urls import URLPattern, path
+from django.views.generic import RedirectView
 
 from registry import views
 
@@ -11,7 +12,8 @@ from registry import views
 def search_urls(site: AdminSite) -> list[URLPattern]:
     wrap = site.admin_view
     return [
-        path("", wrap(views.search_view), {"dataset": "individual"}, name="registry_search"),
+        path("", wrap(RedirectView.as_view(pattern_name="admin:registry_search", query_string=True))),
+        path("individuals/", wrap(views.search_view), {"dataset": "individual"}, name="registry_search"),
         path(
             "households/",
             wrap(views.search_view),

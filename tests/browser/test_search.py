@@ -51,7 +51,7 @@ def test_filter_and_save_a_search(page, maker, tree):
     saved = SavedSearch.objects.get()
     assert saved.user == maker and "family_name=Lov" in saved.query
 
-    page.goto("/admin/registry/search/")
+    page.goto("/admin/registry/search/individuals/")
     page.click(".saved-searches li > a:first-child")
     page.wait_for_url("**family_name=Lov**")
     assert page.locator("#result_list tbody td.field-given_name").all_inner_texts() == ["Ada"]

@@ -14,7 +14,8 @@ from registry.models import SavedSearch
 from registry.services import household_member_add
 from tests.conftest import make_user
 
-SEARCH = "/admin/registry/search/"
+SEARCH = "/admin/registry/search/individuals/"
+HOUSEHOLDS = "/admin/registry/search/households/"
 
 
 @pytest.fixture
@@ -58,14 +59,14 @@ def test_sidebar_and_app_list_link_to_the_search(client, maker):
     client.force_login(maker)
     html = client.get("/admin/").content.decode()
     assert f'href="{SEARCH}"' in html
-    assert f'href="{SEARCH}households/"' in html
+    assert f'href="{HOUSEHOLDS}"' in html
 
 
 def test_login_and_permission_required(client, tree):
     assert client.get(SEARCH).status_code == 302
     client.force_login(make_user("nobody"))
     assert client.get(SEARCH).status_code == 403
-    assert client.get(SEARCH + "households/").status_code == 403
+    assert client.get(HOUSEHOLDS).status_code == 403
 
 
 def test_filters_through_the_page(client, auditor, north_and_south):
@@ -81,7 +82,7 @@ def test_south_officer_never_sees_north_rows(client, south_officer, tree, north_
     response = client.get(SEARCH, {"location": tree.north.pk})
     assert response.context["table"] is None
     assert "location" in response.context["filterset"].errors
-    households = client.get(SEARCH + "households/")
+    households = client.get(HOUSEHOLDS)
     assert [row.record.code for row in households.context["table"].page.object_list] == []
 
 
@@ -177,7 +178,7 @@ def test_no_count_and_same_queries_for_5_and_50_rows(client, maker, tree, make_i
 
 def test_household_search_page(client, maker, north_and_south):
     client.force_login(maker)
-    response = client.get(SEARCH + "households/", {"size_min": "1", "cf_has_electricity": "true"})
+    response = client.get(HOUSEHOLDS, {"size_min": "1", "cf_has_electricity": "true"})
     assert response.status_code == 200
     assert [row.record.code for row in response.context["table"].page.object_list] == ["HH-N1"]
 
@@ -246,7 +247,7 @@ def test_saved_searches_are_per_dataset(client, maker, north_and_south):
     client.force_login(maker)
     save(client, "Electrified", "cf_has_electricity=true", dataset="household")
     assert list(client.get(SEARCH).context["saved_searches"]) == []
-    assert [s.name for s in client.get(SEARCH + "households/").context["saved_searches"]] == ["Electrified"]
+    assert [s.name for s in client.get(HOUSEHOLDS).context["saved_searches"]] == ["Electrified"]
     assert (
         client.post(reverse("admin:registry_search_save", args=["nothing"]), {"name": "x"}).status_code == 404
     )
@@ -260,3 +261,10 @@ def test_pages_link_forward_and_back_keeping_the_filters(client, maker, thirty):
     second = client.get(SEARCH, {"sex": "F", "page": "2"}).content.decode()
     assert 'rel="prev"' in second and 'rel="next"' not in second
     assert "sort=family_name" in first  # sortable column headers link to their order
+
+
+def test_the_search_root_leads_to_individuals_keeping_the_query(client, maker):
+    client.force_login(maker)
+    response = client.get("/admin/registry/search/?sex=F")
+    assert response.status_code == 302
+    assert response["Location"] == f"{SEARCH}?sex=F"
