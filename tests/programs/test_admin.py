@@ -345,3 +345,15 @@ def test_export_is_the_filtered_scoped_list(client, officer, south_officer, hous
     assert f"{url}?status__exact=active" in list_page.content.decode()
     client.force_login(south_officer)
     assert len(b"".join(client.get(url).streaming_content).decode().splitlines()) == 1
+
+
+def test_enrol_screen_expression_on_individual_plan(client, officer, individual_plan, registry):
+    client.force_login(officer)
+    url = reverse("admin:programs_benefitplan_enrol", args=[individual_plan.pk])
+    response = client.get(url, {"sex": "M", "expression": "age >= 60", "preview": "1"})
+    expected = {p.pk for p in registry.north_people if p.sex == "M" and p.age() >= 60}
+    assert {row.pk for row in response.context["preview"].sample} == expected
+    response = client.get(url, {"expression": "age >= ", "preview": "1"})
+    assert response.context["preview"] is None
+    assert "expression" in response.context["error"]
+    assert 'id="enrol-error"' in response.content.decode()
