@@ -168,3 +168,45 @@ def test_household_update_validates_custom_fields(tree, make_household) -> None:
     household_update(household=household, address="Road 1", data={"dwelling_type": "temporary"})
     household.refresh_from_db()
     assert (household.address, household.data) == ("Road 1", {"dwelling_type": "temporary"})
+
+
+def test_a_race_on_the_head_is_caught_by_the_database_and_reported(
+    tree, make_household, make_individual, monkeypatch
+):
+    import registry.services as services
+
+    household = make_household(tree.north_a, members=1)
+    newcomer = make_individual(tree.north_a)
+    real_checks = services._member_checks
+    calls = []
+
+    def checks_that_miss_the_first_time(**kwargs):
+        calls.append(kwargs)
+        if len(calls) > 1:  # the second call is the one after the IntegrityError
+            real_checks(**kwargs)
+
+    monkeypatch.setattr(services, "_member_checks", checks_that_miss_the_first_time)
+    with pytest.raises(ValidationError) as error:
+        household_member_add(household=household, individual=newcomer, role="head")
+    assert "is already the head of household" in error.value.message_dict["role"][0]
+    assert not HouseholdMember.objects.filter(individual=newcomer).exists()
+
+
+def test_a_race_on_a_document_is_caught_by_the_database_and_reported(tree, make_individual, monkeypatch):
+    import registry.services as services
+
+    make_individual(tree.north_a, given_name="Ada", family_name="Bello", documents=[("passport", "P1")])
+    real_conflicts = services.identity_documents_conflicts
+    calls = []
+
+    def conflicts_missed_once(**kwargs):
+        calls.append(kwargs)
+        return real_conflicts(**kwargs) if len(calls) > 1 else []
+
+    monkeypatch.setattr(services, "identity_documents_conflicts", conflicts_missed_once)
+    with pytest.raises(ValidationError) as error:
+        individual_create(
+            given_name="B", family_name="C", sex="F", location=tree.north_a, documents=[("passport", "P1")]
+        )
+    assert "Passport P1 is already used by Ada Bello" in error.value.message_dict["documents"][0]
+    assert Individual.objects.count() == 1
