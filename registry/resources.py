@@ -23,6 +23,7 @@ CODE_MAX = Location._meta.get_field("code").max_length
 NAME_MAX = Location._meta.get_field("name").max_length
 LEVEL_MAX = LocationLevel._meta.get_field("name").max_length
 COORDINATE_LIMITS = {"latitude": Decimal(90), "longitude": Decimal(180)}
+COORDINATE_PLACES = Location._meta.get_field("latitude").decimal_places
 
 
 @dataclass
@@ -94,6 +95,10 @@ def _check_cells(row: LocationRow, errors: list[str]) -> None:
             continue
         if not value.is_finite() or abs(value) > limit:
             errors.append(f"{where}, column {column}: {raw} is outside -{limit}..{limit}.")
+        elif -int(value.as_tuple().exponent) > COORDINATE_PLACES:
+            errors.append(
+                f"{where}, column {column}: {raw} has more than {COORDINATE_PLACES} decimal places."
+            )
 
 
 def _cycles(parent_of: dict[str, str], start_codes: list[str]) -> list[list[str]]:

@@ -145,12 +145,13 @@ def test_duplicate_codes_name_both_rows():
 
 @pytest.mark.django_db
 def test_every_problem_is_listed_and_bad_cells_are_named():
-    messages = problems(HEADER + ",No code,,,,\nA,,,,,\nB,B,,,north,\nC,C,,,,200\n")
+    messages = problems(HEADER + ",No code,,,,\nA,,,,,\nB,B,,,north,\nC,C,,,,200\nD,D,,,1.1234567,\n")
     assert messages == [
         "Row 2, column code: the code is empty.",
         "Row 3, column name: the name of A is empty.",
         "Row 4, column latitude: 'north' is not a number.",
         "Row 5, column longitude: 200 is outside -180..180.",
+        "Row 6, column latitude: 1.1234567 has more than 6 decimal places.",
     ]
 
 
@@ -200,3 +201,20 @@ def test_command_imports_and_reports(tmp_path: Path):
     assert "nothing was imported" in str(caught.value)
     assert "Row 2, column parent_code: parent 'NOPE'" in str(caught.value)
     assert Location.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_failure_while_writing_leaves_nothing_behind(monkeypatch):
+    import registry.services
+
+    real = registry.services.location_rebuild_path
+
+    def failing(*, location: Location) -> None:
+        if location.code == "W1":
+            raise RuntimeError("disk full")
+        real(location=location)
+
+    monkeypatch.setattr(registry.services, "location_rebuild_path", failing)
+    messages = problems(HEADER + "R1,Region 1,,Region,,\nD1,District 1,R1,District,,\nW1,Ward 1,D1,Ward,,\n")
+    assert any("disk full" in message for message in messages)
+    assert not Location.objects.exists() and not LocationLevel.objects.exists()
