@@ -218,3 +218,14 @@ def test_a_failure_while_writing_leaves_nothing_behind(monkeypatch):
     messages = problems(HEADER + "R1,Region 1,,Region,,\nD1,District 1,R1,District,,\nW1,Ward 1,D1,Ward,,\n")
     assert any("disk full" in message for message in messages)
     assert not Location.objects.exists() and not LocationLevel.objects.exists()
+
+
+@pytest.mark.django_db
+def test_spreadsheet_with_numeric_codes():
+    sheet = tablib.Dataset(headers=["Code", "Name", "Parent code", "Latitude"])
+    sheet.append([102, "District", 1, None])
+    sheet.append([1, "Region", None, -1.25])
+    loaded = tablib.Dataset().load(sheet.export("xlsx"), format="xlsx")
+    location_import(dataset=loaded)
+    assert tree_of() == {"1": (None, 0), "102": ("1", 1)}
+    assert str(Location.objects.get(code="1").latitude) == "-1.250000"
