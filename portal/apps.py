@@ -20,3 +20,9 @@ class PortalConfig(AppConfig):
         from portal.roles import roles_sync_after_migrate
 
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="portal.roles_sync")
+
+        from django.contrib.auth.signals import user_logged_in
+
+        from portal.language import language_remember_at_login
+
+        user_logged_in.connect(language_remember_at_login, dispatch_uid="portal.language")
