@@ -36,35 +36,19 @@ def _error_insert(select_sql: str, params: list | tuple) -> int:
     return _run(f'INSERT INTO {E} (batch_id, row_number, "column", message) {select_sql}', params)
 
 
+def staging_analyze() -> None:
+    """Fresh planner statistics after a bulk load: without them PostgreSQL nests loops over a million rows."""
+    if connection.vendor == "postgresql":
+        _run(f"ANALYZE {S}")
+        _run(f"ANALYZE {E}")
+
+
 def _errors_mark(batch_id: int) -> int:
     return _run(
         f"UPDATE {S} SET status = %s WHERE batch_id = %s AND {OK} AND EXISTS "
         f"(SELECT 1 FROM {E} e WHERE e.batch_id = {S}.batch_id AND e.row_number = {S}.row_number)",
         [RowStatus.ERROR, batch_id],
     )
-
-
-def locations_check(*, batch_id: int, scope_paths: list[str] | None) -> None:
-    """Resolve location codes; refuse unknown ones and those outside the uploader's area."""
-    _run(
-        f"UPDATE {S} SET location_id = l.id FROM {LOCATION} l "
-        f"WHERE {S}.batch_id = %s AND {S}.{OK} AND l.code = {S}.location_code",
-        [batch_id],
-    )
-    _error_insert(
-        f"SELECT batch_id, row_number, 'location_code', 'No location has the code ' || location_code || '.' "
-        f"FROM {S} WHERE batch_id = %s AND {OK} AND location_id IS NULL",
-        [batch_id],
-    )
-    if scope_paths is not None:
-        outside = " AND ".join(["l.path NOT LIKE %s"] * len(scope_paths)) or "1 = 1"
-        _error_insert(
-            f"SELECT s.batch_id, s.row_number, 'location_code', "
-            f"'Location ' || s.location_code || ' is outside the area you work in.' "
-            f"FROM {S} s JOIN {LOCATION} l ON l.id = s.location_id WHERE s.batch_id = %s AND s.{OK} AND {outside}",
-            [batch_id, *(f"{path}%" for path in scope_paths)],
-        )
-    _errors_mark(batch_id)
 
 
 def _file_duplicates(*, batch_id: int, documents: list[str]) -> None:

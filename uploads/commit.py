@@ -1,5 +1,9 @@
 """The commit of a validated batch: households, individuals, documents, memberships and beneficiaries
 written with INSERT ... SELECT from the staging table, inside the caller's transaction.
+
+The new people's ids are reserved as one block of the sequence, so row k of
+the new rows (in file order) becomes individual `first_id + k - 1`: documents
+and memberships refer to people without a pass writing ids back to staging.
 """
 
 from __future__ import annotations
@@ -32,54 +36,69 @@ def _json_merge(current: str, change: str) -> str:
     return f"json_patch({current}, {change})"
 
 
-def _individual_ids_assign(batch_id: int) -> None:
-    """Give each new row the id its person will have, so documents and memberships can refer to it."""
-    if connection.vendor == "postgresql":
-        _run(
-            f"UPDATE {S} SET individual_id = nextval(pg_get_serial_sequence('{INDIVIDUAL}', 'id')) "
-            f"WHERE batch_id = %s AND {NEW}",
-            [batch_id],
-        )
-        return
+def _scalar(sql: str, params: list[Any]) -> Any:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {INDIVIDUAL}")
-        base = cursor.fetchone()[0]
-    _run(
-        f"UPDATE {S} SET individual_id = r.n + %s FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY row_number) AS n "
-        f"FROM {S} WHERE batch_id = %s AND {NEW}) r WHERE {S}.id = r.id",
-        [base, batch_id],
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def individual_ids_reserve(count: int) -> int:
+    """Reserve `count` consecutive ids for new individuals; return the first."""
+    if count == 0:
+        return 0
+    if connection.vendor == "postgresql":
+        # One statement keeps the window tiny; a concurrent insert landing in it breaks the
+        # primary key, and the commit then fails whole with the "validate again" message.
+        last = _scalar(
+            f"SELECT setval(pg_get_serial_sequence('{INDIVIDUAL}', 'id'), "
+            f"nextval(pg_get_serial_sequence('{INDIVIDUAL}', 'id')) + %s - 1)",
+            [count],
+        )
+        return int(last) - count + 1
+    return int(_scalar(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {INDIVIDUAL}", []))
+
+
+def _new_rows(first_id: int, batch_id: int) -> tuple[str, list[Any]]:
+    """The batch's new rows, each with the id its person gets (`iid`)."""
+    return (
+        f"SELECT s.*, ROW_NUMBER() OVER (ORDER BY s.row_number) + %s - 1 AS iid FROM {S} s "
+        f"WHERE s.batch_id = %s AND s.{NEW}",
+        [first_id, batch_id],
     )
 
 
-def batch_rows_commit(*, batch_id: int, plan: BenefitPlan, task_id: int | None, step: Step) -> dict[str, int]:
+def batch_rows_commit(
+    *, batch_id: int, plan: BenefitPlan, task_id: int | None, step: Step, new_rows: int, documents: list[str]
+) -> dict[str, Any]:
     """Write every committable row of the batch; the caller's transaction makes it all or nothing."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     today = date.today().isoformat()
-    counts: dict[str, int] = {}
+    counts: dict[str, Any] = {}
+    documents = [column for column in documents if column in DOCUMENT_COLUMNS]
 
     step("Creating households")
     counts["households"] = _run(
         f"INSERT INTO {HOUSEHOLD} (code, location_id, address, data, size, registration_date, created_at, updated_at) "
-        f"SELECT household_code, location_id, '', {_json('hh_data')}, 0, %s, %s, %s FROM {S} "
-        f"WHERE batch_id = %s AND {NEW} AND household_role = 'head' AND household_code <> '' "
-        f"AND existing_household_id IS NULL",
-        [today, now, now, batch_id],
-    )
-    _run(
-        f"UPDATE {S} SET household_id = h.id FROM {HOUSEHOLD} h WHERE {S}.batch_id = %s AND {S}.{NEW} "
-        f"AND {S}.household_code <> '' AND h.code = {S}.household_code",
-        [batch_id],
+        f"SELECT s.household_code, s.location_id, '', {_json('s.hh_data')}, g.n, %s, %s, %s FROM {S} s "
+        f"JOIN (SELECT household_code, COUNT(*) AS n FROM {S} WHERE batch_id = %s AND {NEW} AND household_code <> '' "
+        f"      GROUP BY household_code) g ON g.household_code = s.household_code "
+        f"WHERE s.batch_id = %s AND s.{NEW} AND s.household_role = 'head' AND s.existing_household_id IS NULL",
+        [today, now, now, batch_id, batch_id],
     )
 
     step("Creating individuals")
-    _individual_ids_assign(batch_id)
+    first_id = individual_ids_reserve(new_rows)
+    counts["first_individual_id"] = first_id
+    rows_sql, rows_params = _new_rows(first_id, batch_id)
     counts["individuals"] = _run(
         f"INSERT INTO {INDIVIDUAL} (id, given_name, family_name, other_names, sex, birth_date, birth_date_estimated, "
         f"phone, location_id, registration_date, registration_source, status, data, created_at, updated_at) "
-        f"SELECT individual_id, given_name, family_name, other_names, sex, birth_date, birth_date_estimated, phone, "
-        f"location_id, %s, %s, %s, {_json('ind_data')}, %s, %s FROM {S} WHERE batch_id = %s AND {NEW}",
-        [today, RegistrationSource.UPLOAD, IndividualStatus.ACTIVE, now, now, batch_id],
+        f"SELECT x.iid, x.given_name, x.family_name, x.other_names, x.sex, x.birth_date, x.birth_date_estimated, "
+        f"x.phone, x.location_id, %s, %s, %s, {_json('x.ind_data')}, %s, %s FROM ({rows_sql}) x",
+        [today, RegistrationSource.UPLOAD, IndividualStatus.ACTIVE, now, now, *rows_params],
     )
+    if counts["individuals"] != new_rows:
+        raise RuntimeError(f"{counts['individuals']} individuals written for {new_rows} new rows")
 
     step("Updating existing individuals")
     counts["updated"] = _run(
@@ -92,77 +111,78 @@ def batch_rows_commit(*, batch_id: int, plan: BenefitPlan, task_id: int | None, 
         f"FROM {S} s WHERE s.batch_id = %s AND s.status = %s AND {INDIVIDUAL}.id = s.match_individual_id",
         [now, batch_id, RowStatus.UPDATE],
     )
-    _run(
-        f"UPDATE {S} SET individual_id = match_individual_id WHERE batch_id = %s AND status = %s",
-        [batch_id, RowStatus.UPDATE],
-    )
 
     step("Recording identity documents")
-    documents = 0
-    for column in DOCUMENT_COLUMNS:
-        documents += _run(
-            f"INSERT INTO {DOCUMENT} (individual_id, doc_type, value) SELECT s.individual_id, %s, s.{column} "
-            f"FROM {S} s WHERE s.batch_id = %s AND s.status = %s AND s.{column} <> ''",
-            [column, batch_id, RowStatus.NEW],
+    counts["documents"] = 0
+    if documents:
+        union = " UNION ALL ".join(
+            f"SELECT iid, '{column}', {column} FROM x WHERE {column} <> ''" for column in documents
         )
-        # An updated person gains the documents they did not have yet.
-        documents += _run(
-            f"INSERT INTO {DOCUMENT} (individual_id, doc_type, value) SELECT s.individual_id, %s, s.{column} "
-            f"FROM {S} s WHERE s.batch_id = %s AND s.status = %s AND s.{column} <> '' "
-            f"AND NOT EXISTS (SELECT 1 FROM {DOCUMENT} d WHERE d.doc_type = %s "
-            f"AND (d.individual_id = s.individual_id OR d.value = s.{column}))",
-            [column, batch_id, RowStatus.UPDATE, column],
+        counts["documents"] += _run(
+            f"WITH x AS ({rows_sql}) INSERT INTO {DOCUMENT} (individual_id, doc_type, value) {union}", rows_params
         )
-    counts["documents"] = documents
+        for column in documents:
+            # An updated person gains the documents of a type they did not have yet.
+            counts["documents"] += _run(
+                f"INSERT INTO {DOCUMENT} (individual_id, doc_type, value) SELECT s.match_individual_id, %s, s.{column} "
+                f"FROM {S} s WHERE s.batch_id = %s AND s.status = %s AND s.{column} <> '' "
+                f"AND NOT EXISTS (SELECT 1 FROM {DOCUMENT} d WHERE d.doc_type = %s "
+                f"AND (d.individual_id = s.match_individual_id OR d.value = s.{column}))",
+                [column, batch_id, RowStatus.UPDATE, column],
+            )
 
     step("Adding household members")
-    # The head receives the payments unless the household names someone else.
-    _run(
-        f"UPDATE {S} SET primary_recipient = TRUE WHERE batch_id = %s AND {NEW} AND household_role = 'head' "
-        f"AND existing_household_id IS NULL AND household_code NOT IN "
-        f"(SELECT household_code FROM {S} WHERE batch_id = %s AND {NEW} AND primary_recipient)",
-        [batch_id, batch_id],
-    )
+    # The head of a new household receives the payments unless the household names someone else.
     counts["members"] = _run(
         f"INSERT INTO {MEMBER} (household_id, individual_id, role, is_primary_recipient, start_date, end_date) "
-        f"SELECT household_id, individual_id, household_role, primary_recipient, %s, NULL FROM {S} "
-        f"WHERE batch_id = %s AND {NEW} AND household_id IS NOT NULL",
-        [today, batch_id],
+        f"SELECT h.id, x.iid, x.household_role, CASE WHEN x.primary_recipient THEN TRUE "
+        f"WHEN x.household_role = 'head' AND x.existing_household_id IS NULL AND x.household_code NOT IN "
+        f"(SELECT household_code FROM {S} WHERE batch_id = %s AND {NEW} AND primary_recipient) THEN TRUE "
+        f"ELSE FALSE END, %s, NULL FROM ({rows_sql}) x JOIN {HOUSEHOLD} h ON h.code = x.household_code "
+        f"WHERE x.household_code <> ''",
+        [batch_id, today, *rows_params],
     )
     _run(
         f"UPDATE {HOUSEHOLD} SET size = c.n FROM (SELECT m.household_id, COUNT(*) AS n FROM {MEMBER} m "
-        f"WHERE m.end_date IS NULL AND m.household_id IN "
-        f"(SELECT household_id FROM {S} WHERE batch_id = %s AND household_id IS NOT NULL) GROUP BY m.household_id) c "
+        f"WHERE m.end_date IS NULL AND m.household_id IN (SELECT existing_household_id FROM {S} "
+        f"WHERE batch_id = %s AND {NEW} AND existing_household_id IS NOT NULL) GROUP BY m.household_id) c "
         f"WHERE {HOUSEHOLD}.id = c.household_id",
         [batch_id],
     )
 
     step("Enrolling beneficiaries")
-    counts["beneficiaries"] = _beneficiaries_insert(batch_id=batch_id, plan=plan, task_id=task_id, now=now)
+    counts["beneficiaries"] = _beneficiaries_insert(
+        batch_id=batch_id, plan=plan, task_id=task_id, now=now, rows_sql=rows_sql, rows_params=rows_params
+    )
     return counts
 
 
-def _beneficiaries_insert(*, batch_id: int, plan: BenefitPlan, task_id: int | None, now: Any) -> int:
+def _beneficiaries_insert(
+    *, batch_id: int, plan: BenefitPlan, task_id: int | None, now: Any, rows_sql: str, rows_params: list[Any]
+) -> int:
     constants = [plan.pk, BeneficiaryStatus.POTENTIAL, "", now, now, task_id]
     columns = (
         "benefit_plan_id, individual_id, household_id, location_id, status, status_reason, status_changed_at, "
         "enrolled_at, enrolment_task_id, data"
     )
-    head_data = _json("COALESCE(head.plan_data, '{}')")
     if not plan.is_household:
         return _run(
-            f"INSERT INTO {BENEFICIARY} ({columns}) SELECT %s, s.individual_id, NULL, s.location_id, %s, %s, %s, %s, %s, "
-            f"{_json('s.plan_data')} FROM {S} s WHERE s.batch_id = %s AND s.status IN (%s, %s) "
-            f"AND NOT EXISTS (SELECT 1 FROM {BENEFICIARY} b WHERE b.benefit_plan_id = %s AND b.individual_id = s.individual_id)",
-            [*constants, batch_id, RowStatus.NEW, RowStatus.UPDATE, plan.pk],
+            f"INSERT INTO {BENEFICIARY} ({columns}) SELECT %s, p.iid, NULL, p.location_id, %s, %s, %s, %s, %s, "
+            f"{_json('p.plan_data')} FROM (SELECT x.iid, x.location_id, x.plan_data FROM ({rows_sql}) x "
+            f"UNION ALL SELECT s.match_individual_id, s.location_id, s.plan_data FROM {S} s "
+            f"WHERE s.batch_id = %s AND s.status = %s) p "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {BENEFICIARY} b WHERE b.benefit_plan_id = %s AND b.individual_id = p.iid)",
+            [*constants, *rows_params, batch_id, RowStatus.UPDATE, plan.pk],
         )
+    head_data = _json("COALESCE(head.plan_data, '{}')")
     return _run(
         f"INSERT INTO {BENEFICIARY} ({columns}) SELECT %s, NULL, h.id, h.location_id, %s, %s, %s, %s, %s, "
         f"{head_data} FROM {HOUSEHOLD} h "
-        f"LEFT JOIN {S} head ON head.batch_id = %s AND head.household_id = h.id AND head.household_role = 'head' "
+        f"LEFT JOIN {S} head ON head.batch_id = %s AND head.household_code = h.code AND head.household_role = 'head' "
         f"AND head.{NEW} "
-        f"WHERE h.id IN (SELECT household_id FROM {S} WHERE batch_id = %s AND {NEW} AND household_id IS NOT NULL "
-        f"UNION SELECT m.household_id FROM {MEMBER} m JOIN {S} u ON u.individual_id = m.individual_id "
+        f"WHERE h.id IN (SELECT g.id FROM {HOUSEHOLD} g JOIN {S} n ON n.household_code = g.code "
+        f"WHERE n.batch_id = %s AND n.{NEW} AND n.household_code <> '' "
+        f"UNION SELECT m.household_id FROM {MEMBER} m JOIN {S} u ON u.match_individual_id = m.individual_id "
         f"WHERE u.batch_id = %s AND u.status = %s AND m.end_date IS NULL) "
         f"AND NOT EXISTS (SELECT 1 FROM {BENEFICIARY} b WHERE b.benefit_plan_id = %s AND b.household_id = h.id)",
         [*constants, batch_id, batch_id, batch_id, RowStatus.UPDATE, plan.pk],

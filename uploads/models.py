@@ -57,6 +57,10 @@ class ImportBatch(FSMModelMixin, models.Model):
     duplicate_rows = models.PositiveIntegerField("duplicates found", default=0)
     new_households = models.PositiveIntegerField(default=0)
     new_beneficiaries = models.PositiveIntegerField(default=0)
+    first_individual_id = models.BigIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="The new people are individuals first_individual_id, +1, ... in the order of the file's new rows",
+    )
     header = models.JSONField(default=list, blank=True, help_text="The file's header row as read")
     error = models.TextField(blank=True, help_text="Why the file as a whole failed")
     validation_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -110,7 +114,8 @@ class ImportBatch(FSMModelMixin, models.Model):
         target=BatchState.FAILED,
     )
     def fail(self, *, error: str) -> None:
-        self.error = error
+        # Messages may quote a damaged file: keep them printable (PostgreSQL refuses NUL in text).
+        self.error = "".join(char if char.isprintable() or char == "\n" else "?" for char in error)[:5000]
 
 
 class RowStatus(models.TextChoices):
@@ -130,7 +135,7 @@ class StagedRow(models.Model):
     batch_id = models.BigIntegerField()
     row_number = models.IntegerField()
     status = models.CharField(max_length=8, choices=RowStatus.choices, default=RowStatus.NEW)
-    raw = models.TextField(help_text="The row's cells as read (JSON list), for the rejected-rows file")
+    raw = models.TextField(help_text="The row's cells as read, joined by the unit separator (\\x1f), for the rejected-rows file")
     given_name = models.CharField(max_length=100, blank=True)
     family_name = models.CharField(max_length=100, blank=True)
     other_names = models.CharField(max_length=200, blank=True)
@@ -158,8 +163,6 @@ class StagedRow(models.Model):
     match_kind = models.CharField(max_length=32, blank=True, db_default="", help_text="document, name, or file")
     duplicate_of_row = models.IntegerField(null=True)
     existing_household_id = models.BigIntegerField(null=True)
-    individual_id = models.BigIntegerField(null=True, help_text="The person created or updated at commit")
-    household_id = models.BigIntegerField(null=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["batch_id", "row_number"], name="staged_row_unique")]

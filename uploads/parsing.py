@@ -34,6 +34,7 @@ ROLE_WORDS = {
     "non-parent": "non_relative", "non parent": "non_relative", "non-relative": "non_relative",
 }
 OLDEST_BIRTH_YEAR = 1880
+REJECTED_ERRORS_COLUMN = "errors"
 FIXED_CELLS = (
     "given_name", "family_name", "other_names", "sex", "birth_date", "birth_date_estimated", "phone",
     "location_code", *DOCUMENT_COLUMNS, "household_code", "household_role", "primary_recipient",
@@ -41,16 +42,51 @@ FIXED_CELLS = (
 # The order of the values a parsed row gives the staging table (after batch_id, row_number, status, raw).
 STAGED_FIELDS = (
     "given_name", "family_name", "other_names", "given_key", "family_key", "sex", "birth_date",
-    "birth_date_estimated", "phone", "location_code", *DOCUMENT_COLUMNS, "household_code", "household_role",
+    "birth_date_estimated", "phone", "location_code", "location_id", *DOCUMENT_COLUMNS, "household_code", "household_role",
     "primary_recipient", "ind_data", "hh_data", "plan_data",
 )
 STAGING_COLUMNS = ("batch_id", "row_number", "status", "raw", *STAGED_FIELDS)
 
 Converter = Callable[[str], Any]
+RAW_SEPARATOR = "\x1f"  # the ASCII unit separator: no spreadsheet cell holds it
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
 
 class CellError(ValueError):
     """A cell's value is not acceptable; the message says why, for the person fixing the file."""
+
+
+class LocationResolver:
+    """Location codes to ids, refusing unknown codes and locations outside the uploader's area.
+
+    The location tree is small beside the file (thousands of nodes), so it is
+    read once into a dict instead of joined row by row.
+    """
+
+    def __init__(self, *, scope_paths: list[str] | None) -> None:
+        from registry.models import Location
+
+        self.scope = tuple(scope_paths) if scope_paths is not None else None
+        self.known = {code: (pk, path) for code, pk, path in Location.objects.values_list("code", "pk", "path")}
+        self.cache: dict[str, int | str] = {}
+
+    def __call__(self, code: str) -> int:
+        answer = self.cache.get(code)
+        if answer is None:
+            answer = self._resolve(code)
+            self.cache[code] = answer
+        if isinstance(answer, str):
+            raise CellError(answer)
+        return answer
+
+    def _resolve(self, code: str) -> int | str:
+        found = self.known.get(code)
+        if found is None:
+            return f"No location has the code {code!r}."
+        pk, path = found
+        if self.scope is not None and not path.startswith(self.scope):
+            return f"Location {code} is outside the area you work in."
+        return pk
 
 
 def boolean_parse(text: str) -> bool:
@@ -199,8 +235,11 @@ def header_resolve(header: list[str], columns: list[Column]) -> list[Column | No
         if dot and prefix in CUSTOM_PREFIXES:
             name = f"{prefix}.{key.strip()}"
         column = known.get(name)
+        if column is None and name == REJECTED_ERRORS_COLUMN:
+            resolved.append(None)  # a fixed rejected-rows file comes back with its errors column
+            continue
         if column is None:
-            unknown.append(cell.strip())
+            unknown.append(cell.strip()[:60])
         elif name in seen:
             repeated.append(name)
         seen.add(name)
@@ -225,8 +264,9 @@ class RowParser:
     """Turns the cells of one row into the staged values and a list of (column, message) errors."""
 
     def __init__(self, *, header: list[str], columns: list[Column], date_format: str, batch_id: int,
-                 household_plan: bool) -> None:
+                 household_plan: bool, locations: LocationResolver) -> None:
         self.batch_id = batch_id
+        self.locations = locations
         self.width = len(header)
         self.household_plan = household_plan
         dates = DateParser(date_format)
@@ -244,14 +284,19 @@ class RowParser:
             else:
                 self.fixed.append((position, column.name, convert, column.required))
         self.default = {name: "" for name in FIXED_CELLS}
-        self.default.update({"birth_date": None, "birth_date_estimated": False, "primary_recipient": False})
+        self.default.update({"birth_date": None, "birth_date_estimated": False, "primary_recipient": False,
+                             "location_id": None})
 
     def parse(self, number: int, cells: list[str]) -> tuple[tuple[Any, ...], list[tuple[str, str]]]:
         """The staging tuple (in STAGING_COLUMNS order) and the row's errors."""
         if not any(cell.strip() for cell in cells):
             return (), []  # a blank line: nothing to stage
-        raw = json.dumps(cells, ensure_ascii=False)
+        raw = RAW_SEPARATOR.join(cells)
         errors: list[tuple[str, str]] = []
+        if "\x00" in raw:
+            raw = raw.replace("\x00", "")
+            errors.append(("", "The row holds a NUL character (a damaged or binary file?)."))
+            return self._error_row(number, raw), errors
         width = self.width
         if len(cells) > width:
             extra = [cell for cell in cells[width:] if cell.strip()]
@@ -293,7 +338,13 @@ class RowParser:
                     data[key] = convert(text)
                 except CellError as exc:
                     errors.append((name, str(exc)))
-            data_texts.append(json.dumps(data, ensure_ascii=False) if data else "{}")
+            data_texts.append(_encode(data) if data else "{}")
+        code = values["location_code"]
+        if code:
+            try:
+                values["location_id"] = self.locations(code)
+            except CellError as exc:
+                errors.append(("location_code", str(exc)))
         if values["household_code"] and not values["household_role"] and "household_role" not in dict(errors):
             errors.append(("household_role", "household_role is required when household_code is given."))
         if values["household_role"] and not values["household_code"] and "household_code" not in dict(errors):
@@ -305,7 +356,7 @@ class RowParser:
             self.batch_id, number, RowStatus.ERROR if errors else RowStatus.NEW, raw,
             given, family, " ".join(values["other_names"].split()), given.upper(), family.upper(),
             values["sex"], birth.isoformat() if birth else None, values["birth_date_estimated"],
-            values["phone"], values["location_code"],
+            values["phone"], values["location_code"], values["location_id"],
             *(values[name] for name in DOCUMENT_COLUMNS),
             values["household_code"], values["household_role"], values["primary_recipient"],
             *data_texts,
@@ -315,6 +366,6 @@ class RowParser:
     def _error_row(self, number: int, raw: str) -> tuple[Any, ...]:
         blanks = [""] * len(STAGED_FIELDS)
         row = dict(zip(STAGED_FIELDS, blanks))
-        row.update({"birth_date": None, "birth_date_estimated": False, "primary_recipient": False,
+        row.update({"birth_date": None, "location_id": None, "birth_date_estimated": False, "primary_recipient": False,
                     "ind_data": "{}", "hh_data": "{}", "plan_data": "{}"})
         return (self.batch_id, number, RowStatus.ERROR, raw, *(row[name] for name in STAGED_FIELDS))

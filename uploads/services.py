@@ -26,7 +26,7 @@ from uploads import checks
 from uploads.columns import DOCUMENT_COLUMNS, columns_for
 from uploads.commit import batch_rows_commit
 from uploads.models import BatchState, DuplicateMode, ImportBatch, StagedError, StagedRow
-from uploads.parsing import RowParser
+from uploads.parsing import LocationResolver, RowParser
 from uploads.readers import max_file_bytes, table_open
 from uploads.staging import StagingWriter
 
@@ -151,9 +151,10 @@ def _validate_rows(*, batch: ImportBatch, progress: Progress, path: str | Path) 
     try:
         if not table.header or not any(table.header):
             raise ValidationError("The file is empty: it has no header row.")
+        scope = None if user_sees_everywhere(batch.uploaded_by) else user_location_paths(batch.uploaded_by)
         parser = RowParser(
             header=table.header, columns=columns_for(plan), date_format=batch.date_format,
-            batch_id=batch.pk, household_plan=plan.is_household,
+            batch_id=batch.pk, household_plan=plan.is_household, locations=LocationResolver(scope_paths=scope),
         )
         ImportBatch.objects.filter(pk=batch.pk).update(header=table.header, detected_encoding=table.encoding)
         writer = StagingWriter()
@@ -175,8 +176,7 @@ def _validate_rows(*, batch: ImportBatch, progress: Progress, path: str | Path) 
         raise ValidationError("The file has a header but no data rows.")
     progress(done=rows, total=rows, message="Checking locations, duplicates and households")
     documents = [column for column in DOCUMENT_COLUMNS if column in {cell.strip().lower() for cell in table.header}]
-    scope = None if user_sees_everywhere(batch.uploaded_by) else user_location_paths(batch.uploaded_by)
-    checks.locations_check(batch_id=batch.pk, scope_paths=scope)
+    checks.staging_analyze()
     checks.duplicates_check(batch_id=batch.pk, mode=batch.duplicate_mode, documents=documents)
     checks.households_check(batch_id=batch.pk)
     checks.plan_check(batch_id=batch.pk, plan=plan)
@@ -250,9 +250,13 @@ def batch_commit_execute(*, batch: ImportBatch, task: Task | None, progress: Pro
         done = int(total * steps.index(message) / len(steps)) if message in steps else 0
         progress(done=done, total=total, message=message)
 
+    checks.staging_analyze()
     try:
         with transaction.atomic():
-            counts = batch_rows_commit(batch_id=batch.pk, plan=plan, task_id=task.pk if task else None, step=step)
+            counts = batch_rows_commit(
+                batch_id=batch.pk, plan=plan, task_id=task.pk if task else None, step=step,
+                new_rows=batch.new_rows, documents=[cell.strip().lower() for cell in batch.header],
+            )
     except IntegrityError as exc:
         raise ValidationError(
             "The registry changed since this upload was validated (an identity document or household code is "
@@ -266,6 +270,7 @@ def batch_commit_execute(*, batch: ImportBatch, task: Task | None, progress: Pro
                 f"{current:,}. Nothing was stored."
             )
     batch.new_beneficiaries = counts["beneficiaries"]
+    batch.first_individual_id = counts["first_individual_id"] or None
     batch.committed_at = timezone.now()
     batch.finish_commit()
     batch.save()

@@ -13,7 +13,7 @@ from uploads.models import StagedError, StagedRow
 from uploads.parsing import STAGING_COLUMNS
 
 ERROR_COLUMNS = ("batch_id", "row_number", "column", "message")
-NULLABLE = {"birth_date"}
+NULLABLE = {"birth_date", "location_id"}
 
 
 def _copy(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], *, not_null: Sequence[str]) -> None:

@@ -10,7 +10,7 @@ from approvals.models import TaskState
 from programs.models import Beneficiary
 from registry.models import Household, HouseholdMember, IdentityDocument, Individual, Location, RegistrationSource
 from tests.uploads.conftest import approve, csv_bytes, household_rows, upload
-from uploads.models import BatchState, StagedRow
+from uploads.models import BatchState
 from uploads.services import batch_commit_request, batch_sync
 
 
@@ -41,8 +41,9 @@ def test_checker_sees_counts_and_sample_then_approval_commits(maker, checker, ho
     assert head.individual.data == {"education": "primary"}
     assert IdentityDocument.objects.filter(doc_type="national_id").count() == 6
     assert Beneficiary.objects.filter(benefit_plan=household_plan, household__isnull=False).count() == 2
-    # The staging rows keep which person each row became.
-    assert StagedRow.objects.get(batch_id=batch.pk, row_number=2).individual_id == head.individual_id
+    # The new rows became consecutive people, in file order.
+    assert batch.first_individual_id == head.individual_id
+    assert Individual.objects.get(pk=batch.first_individual_id + 5).given_name == "Fatou"
 
 
 def test_maker_cannot_approve_own_commit(maker, household_plan):

@@ -1,0 +1,78 @@
+"""Files the uploads page offers: each plan's blank template (CSV, XLSX with a sheet describing each column)
+and a batch's rejected rows with their errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from programs.models import BenefitPlan
+from uploads.columns import Column, columns_for
+from uploads.models import ImportBatch
+from uploads.selectors import batch_rejected_rows
+
+KIND_LABELS = {
+    "text": "text", "date": "date", "boolean": "yes / no", "choice": "one of a list", "document": "identity document",
+    "integer": "whole number", "number": "number",
+}
+
+
+def _limits(column: Column) -> str:
+    parts = []
+    if column.choices:
+        parts.append("one of: " + ", ".join(column.choices))
+    if column.minimum is not None:
+        parts.append(f"at least {column.minimum}")
+    if column.maximum is not None:
+        parts.append(f"at most {column.maximum}")
+    if column.max_length:
+        parts.append(f"at most {column.max_length} characters")
+    return "; ".join(parts)
+
+
+def template_csv(*, plan: BenefitPlan) -> bytes:
+    """The header row of a file for `plan`, UTF-8 with a BOM so that spreadsheet programs open it right."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([column.name for column in columns_for(plan)])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def template_xlsx(*, plan: BenefitPlan) -> bytes:
+    """A workbook: the header on the first sheet, and a second sheet describing each column."""
+    columns = columns_for(plan)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Beneficiaries"
+    sheet.append([column.name for column in columns])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    guide = workbook.create_sheet("Columns")
+    guide.append(["column", "required", "type", "description", "accepted values"])
+    for cell in guide[1]:
+        cell.font = Font(bold=True)
+    for column in columns:
+        guide.append([column.name, "yes" if column.required else "no", KIND_LABELS.get(column.kind, column.kind),
+                      column.description, _limits(column)])
+    guide.append([])
+    guide.append(["Dates: YYYY-MM-DD, or DD/MM/YYYY when chosen on upload. Yes/no: yes, no, true, false, 1, 0, oui, non."])
+    guide.append(["Rows with the same household_code form one household with exactly one head; hh.* columns are read from the head's row."])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def rejected_rows_csv(*, batch: ImportBatch) -> Iterator[str]:
+    """The rejected rows as CSV text, a line at a time (for a streaming response)."""
+    writer = csv.writer(_Echo(), lineterminator="\r\n")
+    yield "\ufeff"
+    for row in batch_rejected_rows(batch=batch):
+        yield writer.writerow(row)
