@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from approvals.actions import action_find, actions_registered
 from approvals.models import Approval, Decision, Task, TaskState
@@ -52,17 +52,22 @@ def _hidden_by_can_view(user: User, tasks: QuerySet[Task]) -> list[int]:
     return hidden
 
 
-def tasks_awaiting(user: User) -> QuerySet[Task]:
-    """Pending tasks whose waiting level this user could approve now."""
-    if not user.is_authenticated or not user.is_active:
-        return Task.objects.none()
+def _awaiting_in_sql(user: User) -> tuple[QuerySet[Task], Q | None]:
+    """What SQL alone can say is waiting for the user, and which of it still needs a per-object check."""
     qs = Task.objects.filter(state=TaskState.PENDING, current_role__isnull=False).exclude(maker=user)
     if not user.is_superuser:
         qs = qs.filter(current_role__in=user.groups.all())
     qs = qs.exclude(pk__in=Approval.objects.filter(user=user, decision=Decision.APPROVE).values("task_id"))
     visible, per_object = _visible_q(user)
-    qs = qs.filter(visible)
-    if per_object is not None and not user.is_superuser:
+    return qs.filter(visible), (None if user.is_superuser else per_object)
+
+
+def tasks_awaiting(user: User) -> QuerySet[Task]:
+    """Pending tasks whose waiting level this user could approve now."""
+    if not user.is_authenticated or not user.is_active:
+        return Task.objects.none()
+    qs, per_object = _awaiting_in_sql(user)
+    if per_object is not None:
         hidden = _hidden_by_can_view(user, qs.filter(per_object))
         if hidden:
             qs = qs.exclude(pk__in=hidden)
@@ -103,10 +108,16 @@ def task_list(*, user: User) -> QuerySet[Task]:
 
 
 def pending_approvals_count(user: User) -> int:
-    """The figure in the header and on the dashboard."""
-    if not user.is_authenticated or not user.is_staff:
+    """The figure in the header and on the dashboard: one query unless some task needs a per-object check."""
+    if not user.is_authenticated or not user.is_active or not user.is_staff:
         return 0
-    return tasks_awaiting(user).count()
+    qs, per_object = _awaiting_in_sql(user)
+    if per_object is None:
+        return qs.count()
+    counts = qs.aggregate(total=Count("pk"), to_check=Count("pk", filter=per_object))
+    if not counts["to_check"]:
+        return counts["total"]
+    return counts["total"] - len(_hidden_by_can_view(user, qs.filter(per_object)))
 
 
 def user_holds_role(user: User, role_id: int) -> bool:

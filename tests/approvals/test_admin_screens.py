@@ -241,3 +241,19 @@ def test_a_policy_requiring_approval_needs_a_level_that_always_applies(client, a
     )
     assert response.status_code == 302
     assert ApprovalPolicy.objects.get(action="tests.other").requires_approval is False
+
+
+def test_the_header_count_costs_one_query_and_agrees_with_my_approvals(
+    tree, maker, checker, south_checker, django_assert_num_queries
+):
+    from approvals.selectors import pending_approvals_count, tasks_awaiting
+
+    many_tasks(tree, maker, 4)  # half of them checked per object, half in SQL
+    for user in (checker, south_checker):
+        assert pending_approvals_count(user) == tasks_awaiting(user).count()
+    assert pending_approvals_count(checker) == 4 and pending_approvals_count(south_checker) == 0
+    Task.objects.filter(action=RENAME_CAN_VIEW).delete()
+    checker.refresh_from_db()
+    pending_approvals_count(checker)  # the user's scope is read once per request
+    with django_assert_num_queries(1):
+        assert pending_approvals_count(checker) == 2
