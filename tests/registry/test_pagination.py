@@ -58,3 +58,7 @@ def test_the_list_says_about_when_it_estimates(maker, tree) -> None:
     paginator = response.context["cl"].paginator
     assert isinstance(paginator, EstimatedCountPaginator)
     assert ("about" in response.content.decode()) == paginator.is_estimate
+
+
+def test_an_empty_queryset_counts_zero(tree) -> None:
+    assert EstimatedCountPaginator(Individual.objects.none().order_by("-pk"), 50).count == 0
