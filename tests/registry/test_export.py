@@ -292,3 +292,11 @@ def test_export_needs_login_and_the_registry_permission(client, tree):
     client.force_login(make_user("nobody"))
     assert client.get(export_url()).status_code == 403
     assert client.get(export_url("household", "xlsx")).status_code == 403
+
+
+def test_csv_is_sent_piece_by_piece(client, monkeypatch, maker, registry_rows):
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 1)
+    client.force_login(maker)
+    pieces = list(client.get(export_url()).streaming_content)
+    assert len(pieces) == 3  # the header, then one piece per chunk of rows (Ada, Bob)
+    assert pieces[0].decode("utf-8-sig").startswith("id,given_name")
