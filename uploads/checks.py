@@ -36,6 +36,12 @@ def _error_insert(select_sql: str, params: list | tuple) -> int:
     return _run(f'INSERT INTO {E} (batch_id, row_number, "column", message) {select_sql}', params)
 
 
+def work_memory_raise() -> None:
+    """Inside a transaction on PostgreSQL: sorts and hashes over a million staged rows stay in memory."""
+    if connection.vendor == "postgresql":
+        _run("SET LOCAL work_mem = '128MB'")
+
+
 def staging_analyze() -> None:
     """Fresh planner statistics after a bulk load: without them PostgreSQL nests loops over a million rows."""
     if connection.vendor == "postgresql":

@@ -177,10 +177,12 @@ def _validate_rows(*, batch: ImportBatch, progress: Progress, path: str | Path) 
     progress(done=rows, total=rows, message="Checking locations, duplicates and households")
     documents = [column for column in DOCUMENT_COLUMNS if column in {cell.strip().lower() for cell in table.header}]
     checks.staging_analyze()
-    checks.duplicates_check(batch_id=batch.pk, mode=batch.duplicate_mode, documents=documents)
-    checks.households_check(batch_id=batch.pk)
-    checks.plan_check(batch_id=batch.pk, plan=plan)
-    return checks.batch_counts(batch_id=batch.pk)
+    with transaction.atomic():
+        checks.work_memory_raise()
+        checks.duplicates_check(batch_id=batch.pk, mode=batch.duplicate_mode, documents=documents)
+        checks.households_check(batch_id=batch.pk)
+        checks.plan_check(batch_id=batch.pk, plan=plan)
+        return checks.batch_counts(batch_id=batch.pk)
 
 
 def batch_sync(*, batch: ImportBatch) -> ImportBatch:
@@ -253,6 +255,7 @@ def batch_commit_execute(*, batch: ImportBatch, task: Task | None, progress: Pro
     checks.staging_analyze()
     try:
         with transaction.atomic():
+            checks.work_memory_raise()
             counts = batch_rows_commit(
                 batch_id=batch.pk, plan=plan, task_id=task.pk if task else None, step=step,
                 new_rows=batch.new_rows, documents=[cell.strip().lower() for cell in batch.header],
