@@ -218,9 +218,7 @@ class TaskAdmin(SimpleHistoryAdmin):
         ]
 
     def awaiting_view(self, request: HttpRequest) -> HttpResponse:
-        return HttpResponseRedirect(
-            reverse("admin:approvals_task_changelist") + "?mine=awaiting&state=pending"
-        )
+        return HttpResponseRedirect(reverse("admin:approvals_task_changelist") + "?mine=awaiting")
 
     def requested_view(self, request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:approvals_task_changelist") + "?mine=requested")
