@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from import_export import fields, resources
+from import_export.instance_loaders import CachedInstanceLoader
 from import_export.results import Result
 from import_export.widgets import ForeignKeyWidget
 
@@ -206,12 +207,30 @@ def location_rows_validate(*, rows: list[LocationRow]) -> tuple[list[LocationRow
     return ordered, {level: name for level, (name, _) in level_names.items()}
 
 
+class ParentWidget(ForeignKeyWidget):
+    """Parents by code, each looked up once per import (rows come parents-first, so it exists by then)."""
+
+    def __init__(self) -> None:
+        super().__init__(Location, field="code")
+        self.found: dict[str, Location] = {}
+
+    def clean(self, value: Any, row: Any = None, **kwargs: Any) -> Location | None:
+        code = _cell(value)
+        if not code:
+            return None
+        if code not in self.found:
+            self.found[code] = super().clean(code, row, **kwargs)
+        return self.found[code]
+
+
+# What an import may change on an existing location; path and depth follow from the parent.
+UPDATABLE_FIELDS = ["name", "parent", "latitude", "longitude"]
+
+
 class LocationResource(resources.ModelResource):
     """Locations matched on `code`: importing a file again updates what it names, moves included."""
 
-    parent_code = fields.Field(
-        attribute="parent", column_name="parent_code", widget=ForeignKeyWidget(Location, field="code")
-    )
+    parent_code = fields.Field(attribute="parent", column_name="parent_code", widget=ParentWidget())
     level = fields.Field(column_name="level", readonly=True)
 
     class Meta:
@@ -221,7 +240,9 @@ class LocationResource(resources.ModelResource):
         export_order = COLUMNS
         skip_unchanged = True
         report_skipped = True
-        clean_model_instances = True
+        # location_rows_validate has checked every cell and the tree already.
+        clean_model_instances = False
+        instance_loader_class = CachedInstanceLoader
         use_transactions = True
 
     def __init__(self, **kwargs: Any) -> None:
@@ -231,6 +252,7 @@ class LocationResource(resources.ModelResource):
     def before_import(self, dataset: tablib.Dataset, **kwargs: Any) -> None:
         """Validate the whole file, then reorder it parents-first; on error leave no row to import."""
         user = kwargs.get("user")
+        self.fields["parent_code"].widget.found.clear()  # a dry run's parents were rolled back
         try:
             if user is not None and not (
                 user.has_perm("registry.add_location") and user.has_perm("registry.change_location")
@@ -250,6 +272,13 @@ class LocationResource(resources.ModelResource):
             dataset.append([getattr(row, column) for column in columns])
         for depth, name in level_names.items():
             LocationLevel.objects.update_or_create(depth=depth, defaults={"name": name})
+
+    def do_instance_save(self, instance: Location, is_create: bool) -> None:
+        if is_create:
+            instance.save(force_insert=True)
+        else:
+            # Never write the path and depth loaded before earlier rows moved an ancestor.
+            instance.save(update_fields=UPDATABLE_FIELDS)
 
     def before_export(self, queryset: Any, **kwargs: Any) -> None:
         self._level_names = dict(LocationLevel.objects.values_list("depth", "name"))

@@ -229,3 +229,20 @@ def test_spreadsheet_with_numeric_codes():
     location_import(dataset=loaded)
     assert tree_of() == {"1": (None, 0), "102": ("1", 1)}
     assert str(Location.objects.get(code="1").latitude) == "-1.250000"
+
+
+@pytest.mark.django_db
+def test_moving_an_ancestor_and_editing_its_descendants_in_one_file():
+    import_text("code,name,parent_code\nR1,Region 1,\nD1,District 1,R1\nW1,Ward 1,D1\nV1,Village 1,W1\n")
+    import_text(
+        "code,name,parent_code\nW1,Ward renamed,D1\nD1,District renamed,R1\nR1,Region 1,R2\nR2,Region 2,\n"
+    )
+    assert tree_of() == {
+        "R2": (None, 0),
+        "R1": ("R2", 1),
+        "D1": ("R1", 2),
+        "W1": ("D1", 3),
+        "V1": ("W1", 4),
+    }
+    assert Location.objects.get(code="W1").name == "Ward renamed"
+    assert_paths_consistent()
