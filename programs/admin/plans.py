@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -34,12 +35,27 @@ from programs.services import (
     plan_update,
 )
 
-# Pages other apps add about a plan (uploads, payrolls); shown when they exist.
+# Pages the apps above this one keep about a plan (uploads, payments); shown when they are installed.
 PLAN_LINKS = (
-    ("Uploads", "admin:registry_importbatch_changelist", "benefit_plan__id__exact"),
-    ("Payment plans", "admin:programs_paymentplan_changelist", "benefit_plan__id__exact"),
-    ("Payrolls", "admin:programs_payroll_changelist", "payment_plan__benefit_plan__id__exact"),
+    ("Uploads", "admin:uploads_importbatch_changelist", "benefit_plan__id__exact"),
+    ("Payment plans and their payrolls", "admin:payments_paymentplan_changelist", "benefit_plan__id__exact"),
 )
+RECENT_PAYROLLS = 5
+
+
+def _recent_payrolls(plan: BenefitPlan) -> list[Any]:
+    """The plan's latest payrolls, read by name so that programmes does not import the payments app above it."""
+    try:
+        payroll_model = apps.get_model("payments", "Payroll")
+    except LookupError:
+        return []
+    return list(
+        payroll_model.objects.filter(payment_plan__benefit_plan=plan)
+        .select_related("payment_plan", "cycle")
+        .order_by("-created_at")[:RECENT_PAYROLLS]
+    )
+
+
 ENROLMENT_OWN_PARAMS = ("expression",)
 
 
@@ -196,6 +212,7 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
             "recent_changes": plan_recent_changes(plan=plan, user=request.user),
             "plan_history": plan.history.select_related("history_user").order_by("-history_date")[:5],
             "plan_links": links,
+            "payrolls": _recent_payrolls(plan),
             "can_manage": manages,
             "can_grant": user_manages_all_plans(request.user),
             "can_activate": manages and plan.status == PlanStatus.DRAFT,

@@ -35,6 +35,8 @@ def test_plan_page_shows_counts_and_links(
     assert 'id="plan-counts"' in html
     assert reverse("admin:programs_benefitplan_enrol", args=[household_plan.pk]) in html
     assert f"?benefit_plan={household_plan.pk}" in html
+    assert f"/admin/uploads/importbatch/?benefit_plan__id__exact={household_plan.pk}" in html
+    assert f"/admin/payments/paymentplan/?benefit_plan__id__exact={household_plan.pk}" in html
     assert "Officers (object permissions)" not in html  # only administrators assign officers
 
 
@@ -357,3 +359,13 @@ def test_enrol_screen_expression_on_individual_plan(client, officer, individual_
     assert response.context["preview"] is None
     assert "expression" in response.context["error"]
     assert 'id="enrol-error"' in response.content.decode()
+
+
+def test_plan_links_open_filtered_lists(client, admin_user, household_plan):
+    client.force_login(admin_user)
+    for url in (
+        f"/admin/uploads/importbatch/?benefit_plan__id__exact={household_plan.pk}",
+        f"/admin/payments/paymentplan/?benefit_plan__id__exact={household_plan.pk}",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url  # an unknown filter would redirect to ?e=1
