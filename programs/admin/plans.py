@@ -44,7 +44,7 @@ RECENT_PAYROLLS = 5
 
 
 def _recent_payrolls(plan: BenefitPlan) -> list[Any]:
-    """The plan's latest payrolls, read by name so that programmes does not import the payments app above it."""
+    """The plan's latest payrolls, read by name: programmes does not import the payments app above it."""
     try:
         payroll_model = apps.get_model("payments", "Payroll")
     except LookupError:
