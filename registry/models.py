@@ -135,6 +135,7 @@ class Individual(models.Model):
             models.Index(fields=["sex"], name="individual_sex_idx"),
             models.Index(fields=["status"], name="individual_status_idx"),
             models.Index(fields=["registration_date"], name="individual_registered_idx"),
+            models.Index(fields=["registration_source"], name="individual_source_idx"),
         ]
 
     def __str__(self) -> str:
@@ -197,6 +198,7 @@ class Household(models.Model):
         indexes = [
             models.Index(fields=["location"], name="household_location_idx"),
             models.Index(fields=["size"], name="household_size_idx"),
+            models.Index(fields=["registration_date"], name="household_registered_idx"),
         ]
 
     def __str__(self) -> str:
