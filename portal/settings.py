@@ -92,11 +92,13 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "axes",
     "csp",
+    "ninja",  # the API docs' static files, served locally (strict CSP)
     # ours, lowest layer first
     "jobs",
     "approvals",
     "registry",
     "programs",
+    "payments",
     "uploads",
     "grievances",
     "portal",

@@ -13,6 +13,7 @@ SECTION_BY_APP = {
     "registry": "Registry",
     "uploads": "Registry",
     "programs": "Programmes",
+    "payments": "Payments",
     "approvals": "Approvals",
     "grievances": "Grievances",
 }

@@ -5,10 +5,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from portal.api import api
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/demo-data/", include("fixtures.urls")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,149 @@
+"""The payment providers' JSON API: reconciliation results and delivery evidence, by the provider's key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, File, Form, Header, Router, Schema, Status
+from ninja.files import UploadedFile
+from ninja.security import APIKeyHeader
+
+from payments.models import PaymentPoint
+from payments.reconciliation import MAX_LINES, benefit_evidence_attach, reconciliation_apply
+from payments.services import payment_point_by_key
+
+
+class ProviderKey(APIKeyHeader):
+    """The payment point's API key, shown once when it was made; only its hash is stored."""
+
+    param_name = "X-API-Key"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> PaymentPoint | None:
+        return payment_point_by_key(key or "")
+
+
+router = Router(auth=ProviderKey(), tags=["payments"])
+
+
+class ResultLine(Schema):
+    reference: str = Field(..., max_length=40, description="The line's reference from the payroll file")
+    status: Literal["paid", "failed"]
+    amount_paid: Decimal | None = Field(None, description="Required when paid: equal to the amount issued")
+    paid_at: datetime | None = Field(None, description="Required when paid; not in the future")
+    transaction_id: str = Field("", max_length=100)
+    reason: str = Field("", max_length=2000, description="Required when failed")
+
+
+class ReconciliationIn(Schema):
+    lines: list[ResultLine] = Field(..., min_length=1, description=f"At most {MAX_LINES:,} lines")
+
+
+class LineAnswer(Schema):
+    reference: str
+    result: Literal["accepted", "unchanged", "rejected"]
+    error: str
+
+
+class Counts(Schema):
+    accepted: int
+    unchanged: int
+    rejected: int
+
+
+class ReconciliationOut(Schema):
+    counts: Counts
+    lines: list[LineAnswer]
+    replayed: bool
+
+
+class ErrorOut(Schema):
+    detail: str | list[dict[str, Any]] = Field(
+        ..., description="Why the request was refused: a sentence, or the invalid fields (422)"
+    )
+
+
+class EvidenceOut(Schema):
+    reference: str
+    evidence_at: datetime
+    agent: str
+    photo: bool
+
+
+def _detail(exc: ValidationError) -> dict[str, str]:
+    return {"detail": " ".join(exc.messages)}
+
+
+@router.post(
+    "/reconciliations",
+    response={200: ReconciliationOut, 401: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut},
+    summary="Report paid and failed lines",
+)
+def reconciliation_post(
+    request: HttpRequest,
+    response: HttpResponse,
+    body: ReconciliationIn,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+):
+    """Each line is answered: accepted, unchanged (same result sent before) or rejected with the reason.
+    A request sent again with the same Idempotency-Key gets the first answer and changes nothing."""
+    if len(body.lines) > MAX_LINES:
+        return Status(
+            413,
+            {
+                "detail": f"At most {MAX_LINES:,} lines per request: this one has {len(body.lines):,}. "
+                "Split it."
+            },
+        )
+    try:
+        answer, replayed = reconciliation_apply(
+            payment_point=request.auth,
+            idempotency_key=idempotency_key,
+            lines=[line.model_dump(mode="json") for line in body.lines],
+        )
+    except ValidationError as exc:
+        return Status(409 if exc.code == "key_reused" else 422, _detail(exc))
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(200, {**answer, "replayed": replayed})
+
+
+@router.post(
+    "/benefits/{reference}/evidence",
+    response={200: EvidenceOut, 401: ErrorOut, 422: ErrorOut},
+    summary="Attach proof of an in-person payment",
+)
+def evidence_post(
+    request: HttpRequest,
+    reference: str,
+    latitude: Decimal = Form(..., ge=-90, le=90),  # noqa: B008
+    longitude: Decimal = Form(..., ge=-180, le=180),  # noqa: B008
+    taken_at: datetime = Form(...),  # noqa: B008
+    agent: str = Form(..., min_length=1, max_length=200),  # noqa: B008
+    photo: UploadedFile | None = File(None),  # noqa: B008
+):
+    """GPS position, time, agent and a photo (JPEG or PNG, at most 2 MB), stored with the line."""
+    try:
+        benefit = benefit_evidence_attach(
+            payment_point=request.auth,
+            reference=reference,
+            latitude=latitude,
+            longitude=longitude,
+            taken_at=taken_at,
+            agent=agent,
+            photo=photo,
+        )
+    except ValidationError as exc:
+        return Status(422, _detail(exc))
+    return Status(
+        200,
+        {
+            "reference": benefit.reference,
+            "evidence_at": benefit.evidence_at,
+            "agent": benefit.evidence_agent,
+            "photo": bool(benefit.evidence_photo),
+        },
+    )

@@ -1,0 +1,306 @@
+"""Payment plans, cycles, payment points, payrolls (a state machine) and their benefit lines."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, transition
+from simple_history.models import HistoricalRecords
+
+
+class Frequency(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    BIMONTHLY = "bimonthly", "Every two months"
+    QUARTERLY = "quarterly", "Quarterly"
+    ONCE = "once", "Once"
+
+
+class PaymentPlan(models.Model):
+    """How much each beneficiary of a benefit plan receives: a formula over a subgroup chosen by a filter."""
+
+    benefit_plan = models.ForeignKey(
+        "programs.BenefitPlan", on_delete=models.PROTECT, related_name="payment_plans"
+    )
+    name = models.CharField(max_length=200)
+    amount_formula = models.TextField(help_text="e.g. 150 + 25 * min(household_size, 6)")
+    filter_expression = models.TextField(
+        blank=True,
+        default='status == "active"',
+        help_text='Who is paid, e.g. status == "active"; empty: everyone',
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    frequency = models.CharField(max_length=16, choices=Frequency.choices, default=Frequency.MONTHLY)
+    per_transaction_limit = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Lines above it are held for approval",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["benefit_plan", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["benefit_plan", "name"], name="payment_plan_unique_name"),
+            models.CheckConstraint(
+                condition=Q(per_transaction_limit__isnull=True) | Q(per_transaction_limit__gt=0),
+                name="payment_plan_limit_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.benefit_plan.code})"
+
+    def clean(self) -> None:
+        if not self.benefit_plan_id:
+            return
+        from payments.expressions import payment_expressions_check
+
+        payment_expressions_check(
+            plan=self.benefit_plan,
+            amount_formula=self.amount_formula,
+            filter_expression=self.filter_expression,
+        )
+
+
+class PaymentCycle(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")), name="payment_cycle_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "The end date must not be before the start date."})
+
+
+class PaymentPointType(models.TextChoices):
+    BANK = "bank", "Bank"
+    MOBILE_MONEY = "mobile_money", "Mobile money"
+    CASH_AGENT = "cash_agent", "Cash agent"
+
+
+def api_key_hash(key: str) -> str:
+    # Keys are long random tokens: a fast hash is enough, and lets the API find the point by it.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class PaymentPoint(models.Model):
+    """A payment provider or point: who hands the money over, where; it reports back through the API."""
+
+    name = models.CharField(max_length=200, unique=True)
+    point_type = models.CharField("type", max_length=16, choices=PaymentPointType.choices)
+    locations = models.ManyToManyField("registry.Location", blank=True, related_name="+")
+    api_key_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    api_key_prefix = models.CharField(max_length=8, blank=True, editable=False)
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords(m2m_fields=[])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PayrollStatus(models.TextChoices):
+    GENERATING = "generating", "Generating"
+    DRAFT = "draft", "Draft"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    APPROVED = "approved", "Approved"
+    SENT = "sent", "Sent to the provider"
+    RECONCILING = "reconciling", "Reconciling"
+    RECONCILED = "reconciled", "Reconciled"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    FAILED = "failed", "Generation failed"
+
+
+# States in which the provider may report payments.
+PAYABLE_STATES = (PayrollStatus.SENT, PayrollStatus.RECONCILING)
+
+
+class Payroll(models.Model):
+    """One payment plan paid for one cycle (through one payment point): a Benefit line per beneficiary."""
+
+    payment_plan = models.ForeignKey(PaymentPlan, on_delete=models.PROTECT, related_name="payrolls")
+    cycle = models.ForeignKey(PaymentCycle, on_delete=models.PROTECT, related_name="payrolls")
+    payment_point = models.ForeignKey(
+        PaymentPoint, null=True, blank=True, on_delete=models.PROTECT, related_name="payrolls"
+    )
+    name = models.CharField(max_length=200, blank=True)
+    status = FSMField(max_length=20, choices=PayrollStatus.choices, default=PayrollStatus.GENERATING)
+    # The formula and filter as they were when the payroll was generated.
+    amount_formula = models.TextField(blank=True)
+    filter_expression = models.TextField(blank=True)
+    payment_date = models.DateField(help_text="Reference date of the formula (ages, today())")
+    carried_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="carried_into"
+    )
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("approve_payroll", "Can approve payrolls")]
+
+    def __str__(self) -> str:
+        return self.name or f"Payroll #{self.pk}"
+
+    # Transitions guard the states; services check who may call them.
+
+    @transition(field=status, source=PayrollStatus.GENERATING, target=PayrollStatus.DRAFT)
+    def generated(self) -> None:
+        pass
+
+    @transition(field=status, source=PayrollStatus.GENERATING, target=PayrollStatus.FAILED)
+    def generation_failed(self) -> None:
+        pass
+
+    @transition(field=status, source=PayrollStatus.DRAFT, target=PayrollStatus.AWAITING_APPROVAL)
+    def submit(self) -> None:
+        pass
+
+    @transition(field=status, source=PayrollStatus.AWAITING_APPROVAL, target=PayrollStatus.APPROVED)
+    def approve(self) -> None:
+        pass
+
+    @transition(field=status, source=PayrollStatus.AWAITING_APPROVAL, target=PayrollStatus.REJECTED)
+    def reject(self) -> None:
+        pass
+
+    @transition(field=status, source=PayrollStatus.APPROVED, target=PayrollStatus.SENT)
+    def send(self) -> None:
+        pass
+
+    @transition(field=status, source=PayrollStatus.SENT, target=PayrollStatus.RECONCILING)
+    def start_reconciling(self) -> None:
+        pass
+
+    @transition(field=status, source=PAYABLE_STATES, target=PayrollStatus.RECONCILED)
+    def close_reconciled(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[PayrollStatus.DRAFT, PayrollStatus.AWAITING_APPROVAL, PayrollStatus.FAILED],
+        target=PayrollStatus.CANCELLED,
+    )
+    def cancel(self) -> None:
+        pass
+
+
+class BenefitStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    HELD = "held", "Held"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Failed"
+    CARRIED = "carried", "Carried into another payroll"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Benefit(models.Model):
+    """One payment to one beneficiary in one payroll (a bill): amount issued, what the provider reported."""
+
+    payroll = models.ForeignKey(Payroll, on_delete=models.CASCADE, related_name="benefits", db_index=False)
+    beneficiary = models.ForeignKey(
+        "programs.Beneficiary", on_delete=models.PROTECT, related_name="benefits", db_index=False
+    )
+    # A copy of the payroll's cycle, for the one-payment-per-cycle constraint.
+    cycle = models.ForeignKey(
+        PaymentCycle, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    recipient = models.ForeignKey(
+        "registry.Individual",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    location = models.ForeignKey(
+        "registry.Location", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    reference = models.CharField(max_length=40, unique=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    status = models.CharField(max_length=16, choices=BenefitStatus.choices, default=BenefitStatus.PENDING)
+    hold_reason = models.TextField(blank=True)
+    amount_paid = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    transaction_id = models.CharField(max_length=100, blank=True)
+    failure_reason = models.TextField(blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    # Delivery evidence of an in-person payment, from a field app.
+    evidence_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    evidence_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    evidence_at = models.DateTimeField(null=True, blank=True)
+    evidence_agent = models.CharField(max_length=200, blank=True)
+    evidence_photo = models.FileField(upload_to="payments/evidence/%Y/%m/", blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["beneficiary", "cycle"],
+                condition=~Q(status__in=[BenefitStatus.CARRIED, BenefitStatus.CANCELLED]),
+                name="benefit_one_per_cycle",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0) | Q(status="held"),
+                name="benefit_amount_not_negative_unless_held",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["payroll", "status"], name="benefit_payroll_status_idx"),
+            models.Index(fields=["beneficiary"], name="benefit_beneficiary_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ReconciliationBatch(models.Model):
+    """One reconciliation request of a provider, kept under its Idempotency-Key with the answer given."""
+
+    payment_point = models.ForeignKey(PaymentPoint, on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(max_length=200)
+    source = models.CharField(max_length=16, default="api")
+    request_hash = models.CharField(max_length=64)
+    response = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment_point", "idempotency_key"], name="reconciliation_idempotent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_point} {self.idempotency_key}"

@@ -1,0 +1,311 @@
+"""Reconciliation: provider results checked line by line, applied set-based, answered once per key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from payments.models import (
+    PAYABLE_STATES,
+    Benefit,
+    BenefitStatus,
+    PaymentPoint,
+    Payroll,
+    PayrollStatus,
+    ReconciliationBatch,
+)
+
+MAX_LINES = 10_000
+UPDATE_CHUNK = 2000
+MAX_PHOTO_BYTES = 2 * 1024 * 1024
+PHOTO_SIGNATURES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
+
+
+@dataclass
+class LineResult:
+    """One validated line, ready to write."""
+
+    benefit_id: int
+    payroll_id: int
+    status: str
+    amount_paid: Decimal | None
+    paid_at: datetime | None
+    transaction_id: str
+    reason: str
+
+
+def _text(value: Any, limit: int) -> str:
+    return "" if value is None else str(value)[:limit]
+
+
+def _check_line(
+    raw: Any, *, benefit: Benefit | None, payment_point: PaymentPoint, seen: set[str], now: datetime
+) -> tuple[LineResult | None, str, str]:
+    """(what to write or None, outcome, error) for one line: outcome is accepted, unchanged or rejected."""
+    if not isinstance(raw, dict):
+        return None, "rejected", "A line must be an object."
+    reference = _text(raw.get("reference"), 40)
+    if not reference:
+        return None, "rejected", "The reference is missing."
+    status = raw.get("status")
+    if status not in (BenefitStatus.PAID, BenefitStatus.FAILED):
+        return None, "rejected", 'The status must be "paid" or "failed".'
+    if benefit is None:
+        return None, "rejected", f"Unknown reference {reference}."
+    if benefit.payroll.payment_point_id != payment_point.pk:
+        return None, "rejected", f"{reference} is not a line of your payment point."
+    if benefit.payroll.status not in PAYABLE_STATES:
+        return (
+            None,
+            "rejected",
+            (
+                f"Payroll {benefit.payroll} is {benefit.payroll.get_status_display().lower()}: "
+                "it is not payable."
+            ),
+        )
+    amount_paid = None
+    if raw.get("amount_paid") is not None:
+        try:
+            amount_paid = Decimal(str(raw["amount_paid"]))
+        except InvalidOperation:
+            return None, "rejected", "amount_paid is not a number."
+        if not amount_paid.is_finite() or amount_paid < 0:
+            return None, "rejected", "amount_paid must not be negative."
+    paid_at = raw.get("paid_at")
+    if isinstance(paid_at, str):
+        try:
+            paid_at = parse_datetime(paid_at)
+        except ValueError:
+            paid_at = None
+        if paid_at is None:
+            return None, "rejected", "paid_at is not a date and time (ISO 8601)."
+    if paid_at is not None:
+        if timezone.is_naive(paid_at):
+            paid_at = timezone.make_aware(paid_at, timezone.get_default_timezone())
+        if paid_at > now:
+            return None, "rejected", "paid_at lies in the future."
+    transaction_id = _text(raw.get("transaction_id"), 100)
+    reason = _text(raw.get("reason"), 2000)
+    if status == BenefitStatus.PAID:
+        if amount_paid is None or paid_at is None:
+            return None, "rejected", "A paid line needs amount_paid and paid_at."
+        if benefit.amount is None or amount_paid != benefit.amount:
+            return (
+                None,
+                "rejected",
+                f"amount_paid {amount_paid} differs from the amount issued, {benefit.amount}.",
+            )
+    elif not reason:
+        return None, "rejected", "A failed line needs a reason."
+    if reference in seen:
+        return None, "rejected", "This reference appears twice in the request."
+    if benefit.status in (BenefitStatus.PAID, BenefitStatus.FAILED):
+        same = benefit.status == status and (
+            status == BenefitStatus.FAILED
+            or (benefit.amount_paid == amount_paid and benefit.transaction_id == transaction_id)
+        )
+        if same:
+            return None, "unchanged", ""
+        return None, "rejected", f"{reference} was already reconciled as {benefit.status}."
+    if benefit.status != BenefitStatus.PENDING:
+        return None, "rejected", f"{reference} is {benefit.get_status_display().lower()}: it is not payable."
+    seen.add(reference)
+    result = LineResult(benefit.pk, benefit.payroll_id, status, amount_paid, paid_at, transaction_id, reason)
+    return result, "accepted", ""
+
+
+def _write(results: list[LineResult], now: datetime) -> None:
+    """UPDATE ... FROM (VALUES ...): one statement per chunk, not one save per line."""
+    if not results:
+        return
+    is_pg = connection.vendor == "postgresql"
+    table = connection.ops.quote_name(Benefit._meta.db_table)
+    row = "(%s::bigint, %s, %s::numeric, %s::timestamptz, %s, %s)" if is_pg else "(%s, %s, %s, %s, %s, %s)"
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        for start in range(0, len(results), UPDATE_CHUNK):
+            chunk = results[start : start + UPDATE_CHUNK]
+            params: list[Any] = []
+            for line in chunk:
+                amount = (
+                    None
+                    if line.amount_paid is None
+                    else (line.amount_paid if is_pg else str(line.amount_paid))
+                )
+                paid_at = adapt(line.paid_at) if line.paid_at else None
+                params += [line.benefit_id, line.status, amount, paid_at, line.transaction_id, line.reason]
+            cursor.execute(
+                "WITH v(id, status, amount_paid, paid_at, transaction_id, reason) "
+                f"AS (VALUES {', '.join([row] * len(chunk))}) "
+                f"UPDATE {table} SET status = v.status, amount_paid = v.amount_paid, paid_at = v.paid_at, "
+                f"transaction_id = v.transaction_id, failure_reason = v.reason, reconciled_at = %s "
+                f"FROM v WHERE {table}.id = v.id AND {table}.status = %s",
+                [*params, adapt(now), BenefitStatus.PENDING],
+            )
+
+
+def _advance_payrolls(payroll_ids: set[int]) -> None:
+    for payroll in Payroll.objects.select_for_update().filter(pk__in=payroll_ids):
+        if payroll.status == PayrollStatus.SENT:
+            payroll.start_reconciling()
+        if (
+            payroll.status == PayrollStatus.RECONCILING
+            and not Benefit.objects.filter(payroll=payroll, status=BenefitStatus.PENDING).exists()
+        ):
+            payroll.close_reconciled()
+        payroll.save()
+
+
+def _request_hash(lines: list[Any]) -> str:
+    return hashlib.sha256(json.dumps(lines, sort_keys=True, cls=DjangoJSONEncoder).encode()).hexdigest()
+
+
+def reconciliation_apply(
+    *,
+    payment_point: PaymentPoint,
+    idempotency_key: str,
+    lines: list[Any],
+    source: str = "api",
+    user: Any = None,
+) -> tuple[dict[str, Any], bool]:
+    """Validate and apply a batch of results; (the answer, whether it is a replay of an earlier request)."""
+    idempotency_key = (idempotency_key or "").strip()
+    if not idempotency_key or len(idempotency_key) > 200:
+        raise ValidationError("An Idempotency-Key of 1 to 200 characters is required.")
+    if not isinstance(lines, list) or not lines:
+        raise ValidationError("Send at least one line.")
+    if len(lines) > MAX_LINES:
+        raise ValidationError(
+            f"At most {MAX_LINES:,} lines per request: this one has {len(lines):,}. Split it."
+        )
+    request_hash = _request_hash(lines)
+
+    def replay() -> tuple[dict[str, Any], bool] | None:
+        batch = ReconciliationBatch.objects.filter(
+            payment_point=payment_point, idempotency_key=idempotency_key
+        ).first()
+        if batch is None:
+            return None
+        if batch.request_hash != request_hash:
+            raise ValidationError("This Idempotency-Key was used for a different request.", code="key_reused")
+        return batch.response, True
+
+    earlier = replay()
+    if earlier is not None:
+        return earlier
+    try:
+        with transaction.atomic():
+            batch = ReconciliationBatch.objects.create(
+                payment_point=payment_point,
+                idempotency_key=idempotency_key,
+                source=source,
+                request_hash=request_hash,
+                created_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
+            )
+            response = _apply(payment_point=payment_point, lines=lines)
+            batch.response = response
+            batch.save(update_fields=["response"])
+    except IntegrityError:
+        # The same key raced us and won: answer as it did.
+        earlier = replay()
+        if earlier is None:
+            raise
+        return earlier
+    return response, False
+
+
+def _apply(*, payment_point: PaymentPoint, lines: list[Any]) -> dict[str, Any]:
+    now = timezone.now()
+    references = {_text(raw.get("reference"), 40) for raw in lines if isinstance(raw, dict)}
+    benefits = {
+        benefit.reference: benefit
+        for benefit in Benefit.objects.select_for_update(of=("self",))
+        .select_related("payroll")
+        .filter(reference__in=references)
+    }
+    seen: set[str] = set()
+    answers, results = [], []
+    counts = {"accepted": 0, "unchanged": 0, "rejected": 0}
+    for raw in lines:
+        reference = _text(raw.get("reference"), 40) if isinstance(raw, dict) else ""
+        result, outcome, error = _check_line(
+            raw, benefit=benefits.get(reference), payment_point=payment_point, seen=seen, now=now
+        )
+        counts[outcome] += 1
+        answers.append({"reference": reference, "result": outcome, "error": error})
+        if result is not None:
+            results.append(result)
+    _write(results, now)
+    _advance_payrolls({line.payroll_id for line in results})
+    return {"counts": counts, "lines": answers}
+
+
+# --- delivery evidence -------------------------------------------------------------------------
+
+
+def photo_extension(head: bytes) -> str | None:
+    for signature, extension in PHOTO_SIGNATURES.items():
+        if head.startswith(signature):
+            return extension
+    return None
+
+
+@transaction.atomic
+def benefit_evidence_attach(
+    *,
+    payment_point: PaymentPoint,
+    reference: str,
+    latitude: Decimal,
+    longitude: Decimal,
+    taken_at: datetime,
+    agent: str,
+    photo: Any = None,
+) -> Benefit:
+    """Proof of an in-person payment: where, when, by whom, and a photo (JPEG or PNG, at most 2 MB)."""
+    from django.core.files.base import ContentFile
+
+    benefit = (
+        Benefit.objects.select_for_update(of=("self",))
+        .select_related("payroll")
+        .filter(reference=reference)
+        .first()
+    )
+    if benefit is None:
+        raise ValidationError(f"Unknown reference {reference}.")
+    if benefit.payroll.payment_point_id != payment_point.pk:
+        raise ValidationError(f"{reference} is not a line of your payment point.")
+    if benefit.payroll.status not in PAYABLE_STATES and benefit.status != BenefitStatus.PAID:
+        raise ValidationError(f"Payroll {benefit.payroll} is not payable.")
+    if not (Decimal(-90) <= latitude <= Decimal(90)) or not (Decimal(-180) <= longitude <= Decimal(180)):
+        raise ValidationError("The GPS position is outside -90..90 latitude, -180..180 longitude.")
+    if timezone.is_naive(taken_at):
+        taken_at = timezone.make_aware(taken_at, timezone.get_default_timezone())
+    if taken_at > timezone.now():
+        raise ValidationError("The time of the payment lies in the future.")
+    agent = (agent or "").strip()
+    if not agent:
+        raise ValidationError("Name the agent who paid.")
+    if photo is not None:
+        if photo.size > MAX_PHOTO_BYTES:
+            raise ValidationError(f"The photo is larger than {MAX_PHOTO_BYTES // 1024 // 1024} MB.")
+        content = photo.read()
+        extension = photo_extension(content[:8])
+        if extension is None:
+            raise ValidationError("The photo must be a JPEG or PNG image.")
+        benefit.evidence_photo.save(f"{benefit.reference}.{extension}", ContentFile(content), save=False)
+    benefit.evidence_latitude = latitude.quantize(Decimal("0.000001"))
+    benefit.evidence_longitude = longitude.quantize(Decimal("0.000001"))
+    benefit.evidence_at = taken_at
+    benefit.evidence_agent = agent[:200]
+    benefit.save()
+    return benefit

@@ -1,0 +1,63 @@
+"""Reads scoped to the user: payment plans and payrolls of the plans they see, lines in their locations."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Q, QuerySet, Sum
+
+from payments.models import Benefit, BenefitStatus, PaymentPlan, Payroll
+from programs.models import BenefitPlan
+from programs.selectors import REQUEST_PAYMENTS, plan_list, user_manages_all_plans
+from registry.selectors import location_scope_q
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def user_can_request_payments(user: User, plan: BenefitPlan) -> bool:
+    """Payment officers need the plan's object permission `request_payments`; administrators act on all."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user_manages_all_plans(user) or user.has_perm(REQUEST_PAYMENTS, plan)
+
+
+def payment_plan_list(*, user: User) -> QuerySet[PaymentPlan]:
+    return PaymentPlan.objects.filter(benefit_plan__in=plan_list(user=user).values("pk")).select_related(
+        "benefit_plan"
+    )
+
+
+def payroll_list(*, user: User) -> QuerySet[Payroll]:
+    return Payroll.objects.filter(payment_plan__benefit_plan__in=plan_list(user=user).values("pk"))
+
+
+def benefit_list(*, user: User, payroll: Payroll | None = None) -> QuerySet[Benefit]:
+    qs = Benefit.objects.filter(payroll__in=payroll_list(user=user).values("pk")).filter(
+        location_scope_q(user)
+    )
+    return qs.filter(payroll=payroll) if payroll is not None else qs
+
+
+def payroll_figures(*, payroll: Payroll) -> dict[str, Any]:
+    """Issued / paid / failed / pending / held counts and amounts of a payroll, in one aggregate query."""
+    aggregates: dict[str, Any] = {}
+    for status in BenefitStatus:
+        aggregates[f"{status.value}_count"] = Count("pk", filter=Q(status=status.value))
+        aggregates[f"{status.value}_amount"] = Sum("amount", filter=Q(status=status.value))
+    aggregates["paid_amount_reported"] = Sum("amount_paid", filter=Q(status=BenefitStatus.PAID))
+    row = Benefit.objects.filter(payroll=payroll).aggregate(**aggregates)
+    figures: dict[str, Any] = {"status": payroll.status, "status_label": payroll.get_status_display()}
+    for status in BenefitStatus:
+        figures[status.value] = {
+            "count": row[f"{status.value}_count"],
+            "amount": str(row[f"{status.value}_amount"] or Decimal("0.00")),
+        }
+    issued = [BenefitStatus.PENDING, BenefitStatus.PAID, BenefitStatus.FAILED]
+    figures["issued"] = {
+        "count": sum(row[f"{s.value}_count"] for s in issued),
+        "amount": str(sum((row[f"{s.value}_amount"] or Decimal(0)) for s in issued)),
+    }
+    figures["paid_reported"] = str(row["paid_amount_reported"] or Decimal("0.00"))
+    return figures

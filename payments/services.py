@@ -1,0 +1,618 @@
+"""Writes of payments: payment plans and their preview, provider keys, payroll generation and lifecycle.
+
+Payroll lines are written by one `INSERT ... SELECT` with the amount computed in the database by
+the compiled formula; approval goes through maker-checker (`payments.payroll_approve`); the
+provider's results are applied by `payments.reconciliation`. Every function checks permission
+and state itself, so no screen or forged POST can skip it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Avg, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Round
+from django.utils import timezone
+
+from approvals.models import Task
+from approvals.services import approval_request
+from payments.expressions import payment_context, payment_expressions_check
+from payments.models import (
+    Benefit,
+    BenefitStatus,
+    PaymentCycle,
+    PaymentPlan,
+    PaymentPoint,
+    Payroll,
+    PayrollStatus,
+    api_key_hash,
+)
+from payments.selectors import user_can_request_payments
+from programs.models import Beneficiary, BenefitPlan
+from programs.selectors import user_can_view_plan
+from registry.expressions import ExpressionError, compile_expression, compile_filter, null_reasons
+from registry.models import HouseholdMember, HouseholdRole, Location
+
+User = AbstractBaseUser | AnonymousUser
+Progress = Callable[..., None]
+
+SAMPLE_SIZE = 20
+APPROVE_ACTION = "payments.payroll_approve"
+RELEASE_ACTION = "payments.benefit_release"
+# A line no longer counts against the one-payment-per-cycle rule in these states.
+INACTIVE_LINE_STATES = (BenefitStatus.CARRIED, BenefitStatus.CANCELLED)
+
+
+def _require(user: User, permission: str, what: str) -> None:
+    if not (user.is_authenticated and user.is_active and user.has_perm(permission)):
+        raise ValidationError(f"You may not {what}.")
+
+
+def _require_plan(user: User, plan: BenefitPlan) -> None:
+    if not user_can_request_payments(user, plan):
+        raise ValidationError(
+            f"You may not request payments for {plan}: ask an administrator to assign you to it."
+        )
+
+
+# --- payment plans ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_plan_save(*, user: User, payment_plan: PaymentPlan) -> PaymentPlan:
+    """Create or change a payment plan; the formula and filter are type-checked first."""
+    adding = payment_plan.pk is None
+    _require(
+        user, "payments.add_paymentplan" if adding else "payments.change_paymentplan", "edit payment plans"
+    )
+    _require_plan(user, payment_plan.benefit_plan)
+    payment_plan.full_clean()
+    payment_plan.save()
+    return payment_plan
+
+
+def _source(
+    *,
+    payment_plan: PaymentPlan,
+    payment_point: PaymentPoint | None,
+    amount_formula: str,
+    filter_expression: str,
+) -> QuerySet[Beneficiary]:
+    context = payment_context(payment_plan.benefit_plan)
+    rows = Beneficiary.objects.filter(benefit_plan=payment_plan.benefit_plan)
+    try:
+        if filter_expression.strip():
+            rows = rows.filter(compile_filter(filter_expression, context))
+    except ExpressionError as exc:
+        raise ValidationError({"filter_expression": str(exc)}) from None
+    if payment_point is not None:
+        served = Q()
+        for path in Location.objects.filter(pk__in=payment_point.locations.values("pk")).values_list(
+            "path", flat=True
+        ):
+            served |= Q(location__path__startswith=path)
+        rows = rows.filter(served) if served else rows.none()
+    return rows
+
+
+def _amount(payment_plan: PaymentPlan, formula: str, today: date) -> Any:
+    try:
+        return Round(
+            compile_expression(
+                formula, payment_context(payment_plan.benefit_plan), expect="number", today=today
+            ),
+            2,
+        )
+    except ExpressionError as exc:
+        raise ValidationError({"amount_formula": str(exc)}) from None
+
+
+@dataclass
+class PaymentPreview:
+    count: int
+    total: Decimal
+    minimum: Decimal | None
+    maximum: Decimal | None
+    average: Decimal | None
+    held_above_limit: int
+    without_amount: int
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+
+def payment_plan_preview(
+    *,
+    user: User,
+    payment_plan: PaymentPlan,
+    amount_formula: str | None = None,
+    filter_expression: str | None = None,
+    payment_point: PaymentPoint | None = None,
+    today: date | None = None,
+) -> PaymentPreview:
+    """Count, total, min/max/average and a sample of what a payroll would pay, computed in the database."""
+    plan = payment_plan.benefit_plan
+    if not user_can_view_plan(user, plan):
+        raise ValidationError(f"You may not see {plan}.")
+    formula = payment_plan.amount_formula if amount_formula is None else amount_formula
+    condition = payment_plan.filter_expression if filter_expression is None else filter_expression
+    payment_expressions_check(plan=plan, amount_formula=formula, filter_expression=condition)
+    today = today or timezone.localdate()
+    rows = _source(
+        payment_plan=payment_plan,
+        payment_point=payment_point,
+        amount_formula=formula,
+        filter_expression=condition,
+    ).annotate(payment_amount=_amount(payment_plan, formula, today))
+    limit = payment_plan.per_transaction_limit
+    figures = rows.order_by().aggregate(
+        count=Count("pk"),
+        total=Sum("payment_amount"),
+        minimum=Min("payment_amount"),
+        maximum=Max("payment_amount"),
+        average=Avg("payment_amount"),
+        without_amount=Count("pk", filter=Q(payment_amount__isnull=True)),
+        above=Count("pk", filter=Q(payment_amount__gt=limit))
+        if limit is not None
+        else Count("pk", filter=Q(pk__in=[])),
+    )
+    sample = [
+        {
+            "beneficiary": row["pk"],
+            "who": row["household__code"]
+            or f"{row['individual__given_name']} {row['individual__family_name']}",
+            "amount": None if row["payment_amount"] is None else _money(row["payment_amount"]),
+        }
+        for row in rows.order_by("pk").values(
+            "pk", "household__code", "individual__given_name", "individual__family_name", "payment_amount"
+        )[:SAMPLE_SIZE]
+    ]
+
+    def money(value: Any) -> Decimal | None:
+        return None if value is None else _money(value)
+
+    return PaymentPreview(
+        count=figures["count"],
+        total=money(figures["total"]) or Decimal("0.00"),
+        minimum=money(figures["minimum"]),
+        maximum=money(figures["maximum"]),
+        average=money(figures["average"]),
+        held_above_limit=figures["above"],
+        without_amount=figures["without_amount"],
+        sample=sample,
+    )
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+# --- payment points -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def payment_point_key_rotate(*, user: User, payment_point: PaymentPoint) -> str:
+    """A new API key for the provider: returned once, stored only as its hash."""
+    _require(user, "payments.change_paymentpoint", "change payment points")
+    key = f"pp_{secrets.token_urlsafe(32)}"
+    payment_point.api_key_hash = api_key_hash(key)
+    payment_point.api_key_prefix = key[:8]
+    payment_point.save(update_fields=["api_key_hash", "api_key_prefix"])
+    return key
+
+
+def payment_point_by_key(key: str) -> PaymentPoint | None:
+    if not key:
+        return None
+    return PaymentPoint.objects.filter(api_key_hash=api_key_hash(key), is_active=True).first()
+
+
+# --- payroll generation -------------------------------------------------------------------------
+
+
+def _live_payroll(
+    payment_plan: PaymentPlan, cycle: PaymentCycle, point: PaymentPoint | None
+) -> Payroll | None:
+    dead = (PayrollStatus.CANCELLED, PayrollStatus.REJECTED, PayrollStatus.FAILED)
+    return (
+        Payroll.objects.filter(payment_plan=payment_plan, cycle=cycle, payment_point=point, carried_from=None)
+        .exclude(status__in=dead)
+        .first()
+    )
+
+
+@transaction.atomic
+def payroll_create(
+    *,
+    user: User,
+    payment_plan: PaymentPlan,
+    cycle: PaymentCycle,
+    payment_point: PaymentPoint | None = None,
+    payment_date: date | None = None,
+    background: bool = True,
+) -> Payroll:
+    """A payroll in `generating`; a background job writes its lines (at once when not `background`)."""
+    _require(user, "payments.add_payroll", "generate payrolls")
+    _require_plan(user, payment_plan.benefit_plan)
+    payment_expressions_check(
+        plan=payment_plan.benefit_plan,
+        amount_formula=payment_plan.amount_formula,
+        filter_expression=payment_plan.filter_expression,
+    )
+    existing = _live_payroll(payment_plan, cycle, payment_point)
+    if existing is not None:
+        raise ValidationError(
+            f"{existing} already pays {payment_plan} for cycle {cycle}"
+            f"{f' through {payment_point}' if payment_point else ''}: cancel it first."
+        )
+    payroll = Payroll.objects.create(
+        payment_plan=payment_plan,
+        cycle=cycle,
+        payment_point=payment_point,
+        name=f"{payment_plan.name} {cycle.code}{f' {payment_point}' if payment_point else ''}",
+        amount_formula=payment_plan.amount_formula,
+        filter_expression=payment_plan.filter_expression,
+        payment_date=payment_date or cycle.start_date,
+        created_by=user,
+    )
+    if background:
+        from jobs.services import job_start
+        from payments.tasks import payroll_generate_job
+
+        payroll.job = job_start(
+            task=payroll_generate_job, label=f"Generate {payroll}", user=user, args=(payroll.pk,)
+        )
+        payroll.save(update_fields=["job"])
+    else:
+        payroll_generate(payroll=payroll)
+    return payroll
+
+
+def _recipient(plan: BenefitPlan) -> Any:
+    from django.db.models import Subquery
+
+    if not plan.is_household:
+        return F("individual_id")
+    members = HouseholdMember.objects.filter(
+        household=OuterRef("household_id"), end_date__isnull=True
+    ).order_by()
+    primary = members.filter(is_primary_recipient=True).values("individual_id")[:1]
+    head = members.filter(role=HouseholdRole.HEAD).values("individual_id")[:1]
+    return Coalesce(Subquery(primary), Subquery(head))
+
+
+def _insert_lines(payroll: Payroll, source: QuerySet[Beneficiary], amount: Any, recipient: Any) -> int:
+    """One INSERT ... SELECT: the amount from the database, held when null, negative or above the limit."""
+    limit = payroll.payment_plan.per_transaction_limit
+    inner = (
+        source.order_by()
+        .annotate(
+            line_beneficiary=F("pk"),
+            line_amount=amount,
+            line_recipient=recipient,
+            line_location=F("location_id"),
+        )
+        .values("line_beneficiary", "line_amount", "line_recipient", "line_location")
+    )
+    inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
+    is_pg = connection.vendor == "postgresql"
+    limit_param: Any = limit if is_pg else (float(limit) if limit is not None else None)
+    held = ["src.line_amount IS NULL", "src.line_amount < 0"]
+    reasons = ["WHEN src.line_amount IS NULL THEN ''", "WHEN src.line_amount < 0 THEN %s"]
+    reason_params: list[Any] = ["The formula gives a negative amount."]
+    held_params: list[Any] = []
+    if limit is not None:
+        held.append("src.line_amount > %s")
+        held_params.append(limit_param)
+        reasons.append("WHEN src.line_amount > %s THEN %s")
+        reason_params += [
+            limit_param,
+            f"Above the per-transaction limit of {limit}: needs separate approval.",
+        ]
+    text = "VARCHAR(40)" if is_pg else "TEXT"
+    quote = connection.ops.quote_name
+    columns = [
+        "payroll_id",
+        "cycle_id",
+        "beneficiary_id",
+        "recipient_id",
+        "location_id",
+        "amount",
+        "status",
+        "hold_reason",
+        "reference",
+        "transaction_id",
+        "failure_reason",
+        "evidence_agent",
+        "evidence_photo",
+    ]
+    statement = (
+        f"INSERT INTO {quote(Benefit._meta.db_table)} ({', '.join(map(quote, columns))}) "
+        f"SELECT %s, %s, src.line_beneficiary, src.line_recipient, src.line_location, src.line_amount, "
+        f"CASE WHEN {' OR '.join(held)} THEN %s ELSE %s END, "
+        f"CASE {' '.join(reasons)} ELSE '' END, "
+        f"CAST(%s AS {text}) || CAST(src.line_beneficiary AS {text}), '', '', '', '' "
+        f"FROM ({inner_sql}) src"
+    )
+    params = [
+        payroll.pk,
+        payroll.cycle_id,
+        *held_params,
+        BenefitStatus.HELD,
+        BenefitStatus.PENDING,
+        *reason_params,
+        f"PR{payroll.pk}-",
+        *inner_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def _explain_null_lines(payroll: Payroll) -> int:
+    """Held lines without an amount get the reason the formula gave none (division by zero, missing value)."""
+    held = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.HELD, amount__isnull=True)
+    if not held.exists():
+        return 0
+    context = payment_context(payroll.payment_plan.benefit_plan)
+    rows = Beneficiary.objects.filter(pk__in=held.values("beneficiary_id"))
+    reasons = null_reasons(rows, payroll.amount_formula, context, today=payroll.payment_date)
+    by_reason: dict[str, list[int]] = defaultdict(list)
+    for beneficiary_id, reason in reasons.items():
+        by_reason[f"No amount: {reason}"].append(beneficiary_id)
+    for reason, ids in by_reason.items():
+        for start in range(0, len(ids), 5000):
+            held.filter(beneficiary_id__in=ids[start : start + 5000]).update(hold_reason=reason)
+    held.filter(hold_reason="").update(hold_reason="No amount: the formula gives no value.")
+    return len(reasons)
+
+
+def payroll_generate(*, payroll: Payroll, progress: Progress | None = None) -> dict[str, Any]:
+    """Write the payroll's lines set-based; on failure the payroll is marked failed and no line stays."""
+    try:
+        with transaction.atomic():
+            payroll = (
+                Payroll.objects.select_for_update()
+                .select_related("payment_plan__benefit_plan")
+                .get(pk=payroll.pk)
+            )
+            if payroll.status != PayrollStatus.GENERATING:
+                raise ValidationError(
+                    f"{payroll} is {payroll.get_status_display().lower()}: it was generated already."
+                )
+            plan = payroll.payment_plan.benefit_plan
+            source = _source(
+                payment_plan=payroll.payment_plan,
+                payment_point=payroll.payment_point,
+                amount_formula=payroll.amount_formula,
+                filter_expression=payroll.filter_expression,
+            )
+            paid_this_cycle = Benefit.objects.filter(
+                beneficiary=OuterRef("pk"), cycle=payroll.cycle_id
+            ).exclude(status__in=INACTIVE_LINE_STATES)
+            source = source.filter(~Exists(paid_this_cycle))
+            if progress:
+                progress(done=0, message="Computing amounts and writing lines")
+            written = _insert_lines(
+                payroll,
+                source,
+                _amount(payroll.payment_plan, payroll.amount_formula, payroll.payment_date),
+                _recipient(plan),
+            )
+            if progress:
+                progress(done=written, total=written, message="Explaining lines without an amount")
+            explained = _explain_null_lines(payroll)
+            payroll.generated()
+            payroll.save()
+    except Exception as exc:
+        from approvals.services import error_text
+
+        Payroll.objects.filter(pk=payroll.pk, status=PayrollStatus.GENERATING).update(
+            status=PayrollStatus.FAILED, error=error_text(exc)[:2000]
+        )
+        raise
+    return {"lines": written, "without_amount": explained}
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+
+def _locked(payroll: Payroll) -> Payroll:
+    return Payroll.objects.select_for_update().select_related("payment_plan__benefit_plan").get(pk=payroll.pk)
+
+
+def _state_error(payroll: Payroll, doing: str) -> ValidationError:
+    return ValidationError(f"{payroll} is {payroll.get_status_display().lower()}: it cannot be {doing}.")
+
+
+def payroll_total(payroll: Payroll) -> Decimal:
+    total = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.PENDING).aggregate(t=Sum("amount"))[
+        "t"
+    ]
+    return _money(total or 0)
+
+
+@transaction.atomic
+def payroll_submit(*, user: User, payroll: Payroll, reason: str = "") -> Task:
+    """Draft → awaiting approval: queue the approval task with the payroll's total as its amount."""
+    _require(user, "payments.change_payroll", "submit payrolls")
+    payroll = _locked(payroll)
+    _require_plan(user, payroll.payment_plan.benefit_plan)
+    if payroll.status != PayrollStatus.DRAFT:
+        raise _state_error(payroll, "submitted for approval")
+    if not Benefit.objects.filter(payroll=payroll, status=BenefitStatus.PENDING).exists():
+        raise ValidationError(f"{payroll} has no payable line: there is nothing to approve.")
+    payroll.submit()
+    payroll.save()
+    return approval_request(
+        action=APPROVE_ACTION,
+        target=payroll,
+        payload={"total": str(payroll_total(payroll))},
+        maker=user,
+        reason=reason,
+    )
+
+
+def payroll_approve_execute(*, payroll: Payroll, payload: dict[str, Any]) -> dict[str, Any]:
+    """The approved task's executor: awaiting approval → approved, if the total is still the one approved."""
+    payroll = _locked(payroll)
+    if payroll.status != PayrollStatus.AWAITING_APPROVAL:
+        raise _state_error(payroll, "approved")
+    total = payroll_total(payroll)
+    if str(total) != payload.get("total"):
+        raise ValidationError(
+            f"The payroll's total changed from {payload.get('total')} to {total} since the request."
+        )
+    payroll.approve()
+    payroll.save()
+    return {"total": str(total)}
+
+
+def payroll_sync_decision(*, payroll: Payroll) -> Payroll:
+    """Awaiting approval, its task rejected or cancelled → rejected (approvals know no payroll)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from approvals.models import TaskState
+
+    payroll = Payroll.objects.select_related("payment_plan__benefit_plan").get(pk=payroll.pk)
+    if payroll.status != PayrollStatus.AWAITING_APPROVAL:
+        return payroll
+    task = (
+        Task.objects.filter(
+            action=APPROVE_ACTION,
+            content_type=ContentType.objects.get_for_model(Payroll),
+            object_id=payroll.pk,
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if task is not None and task.state in (TaskState.REJECTED, TaskState.CANCELLED, TaskState.FAILED):
+        with transaction.atomic():
+            payroll = _locked(payroll)
+            if payroll.status == PayrollStatus.AWAITING_APPROVAL:
+                payroll.reject()
+                payroll.error = f"Task #{task.pk} was {task.get_state_display().lower()}."
+                payroll.save()
+    return payroll
+
+
+@transaction.atomic
+def payroll_send(*, user: User, payroll: Payroll) -> Payroll:
+    """Approved → sent: the file went to the provider, which may now report results."""
+    _require(user, "payments.change_payroll", "send payrolls")
+    payroll = _locked(payroll)
+    _require_plan(user, payroll.payment_plan.benefit_plan)
+    if payroll.status != PayrollStatus.APPROVED:
+        raise _state_error(payroll, "sent")
+    payroll.send()
+    payroll.save()
+    return payroll
+
+
+@transaction.atomic
+def payroll_cancel(*, user: User, payroll: Payroll, reason: str) -> Payroll:
+    """Draft / awaiting approval / failed → cancelled; its lines are cancelled and free the cycle."""
+    _require(user, "payments.change_payroll", "cancel payrolls")
+    payroll = _locked(payroll)
+    _require_plan(user, payroll.payment_plan.benefit_plan)
+    if not reason.strip():
+        raise ValidationError("Say why the payroll is cancelled.")
+    if payroll.status not in (PayrollStatus.DRAFT, PayrollStatus.AWAITING_APPROVAL, PayrollStatus.FAILED):
+        raise _state_error(payroll, "cancelled")
+    payroll.cancel()
+    payroll.error = reason
+    payroll.save()
+    Benefit.objects.filter(payroll=payroll).update(status=BenefitStatus.CANCELLED)
+    return payroll
+
+
+@transaction.atomic
+def payroll_close(*, user: User, payroll: Payroll) -> Payroll:
+    """Reconciling → reconciled once no line is pending any more."""
+    _require(user, "payments.change_payroll", "close payrolls")
+    payroll = _locked(payroll)
+    if payroll.status not in (PayrollStatus.SENT, PayrollStatus.RECONCILING):
+        raise _state_error(payroll, "closed")
+    pending = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.PENDING).count()
+    if pending:
+        raise ValidationError(f"{pending:,} lines of {payroll} still wait for the provider's result.")
+    payroll.close_reconciled()
+    payroll.save()
+    return payroll
+
+
+@transaction.atomic
+def benefit_release_request(*, user: User, payroll: Payroll, reason: str = "") -> Task:
+    """Ask approval to pay the lines held above the per-transaction limit."""
+    _require(user, "payments.change_payroll", "release held lines")
+    _require_plan(user, payroll.payment_plan.benefit_plan)
+    held = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.HELD, amount__gte=0)
+    figures = held.aggregate(count=Count("pk"), total=Sum("amount"))
+    if not figures["count"]:
+        raise ValidationError(f"{payroll} has no held line with an amount to release.")
+    if payroll.status not in (PayrollStatus.DRAFT, PayrollStatus.AWAITING_APPROVAL, PayrollStatus.APPROVED):
+        raise _state_error(payroll, "changed")
+    return approval_request(
+        action=RELEASE_ACTION,
+        target=payroll,
+        payload={"count": figures["count"], "total": str(_money(figures["total"]))},
+        maker=user,
+        reason=reason,
+    )
+
+
+def benefit_release_execute(*, payroll: Payroll, payload: dict[str, Any]) -> dict[str, Any]:
+    payroll = _locked(payroll)
+    if payroll.status not in (PayrollStatus.DRAFT, PayrollStatus.AWAITING_APPROVAL, PayrollStatus.APPROVED):
+        raise _state_error(payroll, "changed")
+    released = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.HELD, amount__gte=0).update(
+        status=BenefitStatus.PENDING, hold_reason=""
+    )
+    return {"released": released}
+
+
+@transaction.atomic
+def payroll_carry_over(*, user: User, payroll: Payroll, cycle: PaymentCycle | None = None) -> Payroll:
+    """Unpaid (failed) lines of a reconciled or reconciling payroll go into a new draft payroll."""
+    _require(user, "payments.add_payroll", "generate payrolls")
+    payroll = _locked(payroll)
+    _require_plan(user, payroll.payment_plan.benefit_plan)
+    if payroll.status not in (PayrollStatus.RECONCILING, PayrollStatus.RECONCILED):
+        raise _state_error(payroll, "carried over")
+    failed = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.FAILED)
+    if not failed.exists():
+        raise ValidationError(f"{payroll} has no failed line to carry over.")
+    new = Payroll.objects.create(
+        payment_plan=payroll.payment_plan,
+        cycle=cycle or payroll.cycle,
+        payment_point=payroll.payment_point,
+        name=f"{payroll.name} (carried over)",
+        status=PayrollStatus.DRAFT,
+        amount_formula=payroll.amount_formula,
+        filter_expression=payroll.filter_expression,
+        payment_date=payroll.payment_date,
+        carried_from=payroll,
+        created_by=user,
+    )
+    lines = list(failed.values("pk", "beneficiary_id", "recipient_id", "location_id", "amount"))
+    failed.update(status=BenefitStatus.CARRIED)
+    Benefit.objects.bulk_create(
+        Benefit(
+            payroll=new,
+            cycle=new.cycle,
+            beneficiary_id=line["beneficiary_id"],
+            recipient_id=line["recipient_id"],
+            location_id=line["location_id"],
+            amount=line["amount"],
+            reference=f"PR{new.pk}-{line['beneficiary_id']}",
+        )
+        for line in lines
+    )
+    return new

@@ -1,0 +1,38 @@
+"""Schemathesis against the API's OpenAPI schema: generated requests, valid and not, never get a server error."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from payments.models import Benefit
+from tests.payments.conftest import World, sent_payroll
+
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
+
+
+@pytest.fixture
+def provider(world: World, settings, tmp_path) -> World:  # type: ignore[no-untyped-def]
+    settings.MEDIA_ROOT = tmp_path
+    sent_payroll(world)
+    return world
+
+
+@schema.parametrize()
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_no_server_errors(case, provider: World) -> None:  # type: ignore[no-untyped-def]
+    case.call_and_validate(headers={"X-API-Key": provider.key}, checks=[not_a_server_error])
+    if case.path_parameters and "reference" in case.path_parameters:
+        # Aim some requests at a real line too, so the handlers' own checks run, not only the routing.
+        case.path_parameters["reference"] = Benefit.objects.order_by("pk").values_list("reference", flat=True)[0]
+        case.call_and_validate(
+            headers={"X-API-Key": provider.key}, checks=[not_a_server_error, response_schema_conformance]
+        )
