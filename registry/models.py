@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Upper
 from simple_history.models import HistoricalRecords
@@ -80,8 +80,9 @@ class Location(models.Model):
         """Keep path and depth right; moving a node rewrites its subtree in one UPDATE."""
         from registry.services import location_rebuild_path
 
-        super().save(*args, **kwargs)
-        location_rebuild_path(location=self)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            location_rebuild_path(location=self)
 
 
 class Sex(models.TextChoices):
