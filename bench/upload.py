@@ -32,14 +32,67 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_bench_uploads"
 HEADER = [
-    "given_name", "family_name", "other_names", "sex", "birth_date", "birth_date_estimated", "phone",
-    "location_code", "national_id", "household_code", "household_role", "primary_recipient",
-    "ind.education", "ind.disability", "hh.monthly_income", "plan.vulnerability",
+    "given_name",
+    "family_name",
+    "other_names",
+    "sex",
+    "birth_date",
+    "birth_date_estimated",
+    "phone",
+    "location_code",
+    "national_id",
+    "household_code",
+    "household_role",
+    "primary_recipient",
+    "ind.education",
+    "ind.disability",
+    "hh.monthly_income",
+    "plan.vulnerability",
 ]
-GIVEN = ["Amina", "Moussa", "Fatou", "Ibrahim", "Aissata", "Oumar", "Mariam", "Sekou", "Kadiatou", "Mamadou",
-         "Awa", "Abdoulaye", "Hawa", "Boubacar", "Aminata", "Ousmane", "Ramatou", "Issa", "Salif", "Nafissatou"]
-FAMILY = ["Diallo", "Traore", "Keita", "Coulibaly", "Sow", "Toure", "Kone", "Camara", "Sidibe", "Cisse",
-          "Barry", "Bah", "Sangare", "Diarra", "Konate", "Ouedraogo", "Kabore", "Sawadogo", "Zongo", "Ilboudo"]
+GIVEN = [
+    "Amina",
+    "Moussa",
+    "Fatou",
+    "Ibrahim",
+    "Aissata",
+    "Oumar",
+    "Mariam",
+    "Sekou",
+    "Kadiatou",
+    "Mamadou",
+    "Awa",
+    "Abdoulaye",
+    "Hawa",
+    "Boubacar",
+    "Aminata",
+    "Ousmane",
+    "Ramatou",
+    "Issa",
+    "Salif",
+    "Nafissatou",
+]
+FAMILY = [
+    "Diallo",
+    "Traore",
+    "Keita",
+    "Coulibaly",
+    "Sow",
+    "Toure",
+    "Kone",
+    "Camara",
+    "Sidibe",
+    "Cisse",
+    "Barry",
+    "Bah",
+    "Sangare",
+    "Diarra",
+    "Konate",
+    "Ouedraogo",
+    "Kabore",
+    "Sawadogo",
+    "Zongo",
+    "Ilboudo",
+]
 ROLES = ["spouse", "child", "child", "child", "grandchild", "parent", "other_relative"]
 
 
@@ -50,8 +103,13 @@ def database_prepare(url: str) -> None:
     name = parts.path.lstrip("/")
     if name in {"", "postgres", "template0", "template1"}:
         raise SystemExit(f"Refusing to use the database {name!r}: give the benchmark a database of its own.")
-    admin = psycopg2.connect(dbname="postgres", user=parts.username or "postgres", password=parts.password,
-                             host=parts.hostname or "127.0.0.1", port=parts.port or 5432)
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=parts.username or "postgres",
+        password=parts.password,
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+    )
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
@@ -81,13 +139,26 @@ def file_generate(path: Path, *, rows: int, seed: int, locations: list[str]) -> 
                 written += 1
                 role = "head" if member == 0 else rng.choice(ROLES)
                 birth = base + timedelta(days=rng.randint(0, 30000))
-                writer.writerow([
-                    rng.choice(GIVEN), family, "", rng.choice("FM"), birth.strftime("%Y-%m-%d"),
-                    "yes" if rng.random() < 0.1 else "no", f"+2237{written:08d}", location,
-                    f"NID{seed}{written:09d}", code, role, "", rng.choice(["none", "primary", "secondary", "tertiary"]),
-                    "yes" if rng.random() < 0.05 else "no", str(rng.randint(0, 90000)) if member == 0 else "",
-                    rng.choice(["low", "high"]) if member == 0 else "",
-                ])
+                writer.writerow(
+                    [
+                        rng.choice(GIVEN),
+                        family,
+                        "",
+                        rng.choice("FM"),
+                        birth.strftime("%Y-%m-%d"),
+                        "yes" if rng.random() < 0.1 else "no",
+                        f"+2237{written:08d}",
+                        location,
+                        f"NID{seed}{written:09d}",
+                        code,
+                        role,
+                        "",
+                        rng.choice(["none", "primary", "secondary", "tertiary"]),
+                        "yes" if rng.random() < 0.05 else "no",
+                        str(rng.randint(0, 90000)) if member == 0 else "",
+                        rng.choice(["low", "high"]) if member == 0 else "",
+                    ]
+                )
             if written >= rows:
                 return
 
@@ -114,15 +185,28 @@ def actors_and_plan():  # type: ignore[no-untyped-def]
     for region in range(10):
         parent, _ = Location.objects.get_or_create(code=f"R{region}", defaults={"name": f"Region {region}"})
         for district in range(10):
-            Location.objects.get_or_create(code=f"R{region}-D{district}", defaults={"name": f"District {region}.{district}", "parent": parent})
-    maker, _ = User.objects.get_or_create(username="bench-maker", defaults={"is_staff": True, "is_superuser": True})
-    checker, _ = User.objects.get_or_create(username="bench-checker", defaults={"is_staff": True, "is_superuser": True})
+            Location.objects.get_or_create(
+                code=f"R{region}-D{district}",
+                defaults={"name": f"District {region}.{district}", "parent": parent},
+            )
+    maker, _ = User.objects.get_or_create(
+        username="bench-maker", defaults={"is_staff": True, "is_superuser": True}
+    )
+    checker, _ = User.objects.get_or_create(
+        username="bench-checker", defaults={"is_staff": True, "is_superuser": True}
+    )
     Group.objects.get_or_create(name="Approver")
     plan, _ = BenefitPlan.objects.get_or_create(
-        code="BENCH", defaults={
-            "name": "Bench cash transfer", "plan_type": PlanType.HOUSEHOLD, "start_date": day(2025, 1, 1),
+        code="BENCH",
+        defaults={
+            "name": "Bench cash transfer",
+            "plan_type": PlanType.HOUSEHOLD,
+            "start_date": day(2025, 1, 1),
             "status": PlanStatus.ACTIVE,
-            "beneficiary_schema": {"type": "object", "properties": {"vulnerability": {"type": "string", "enum": ["low", "high"]}}},
+            "beneficiary_schema": {
+                "type": "object",
+                "properties": {"vulnerability": {"type": "string", "enum": ["low", "high"]}},
+            },
         },
     )
     return maker, checker, plan
@@ -153,8 +237,12 @@ def ours(path: Path, *, maker, checker, plan) -> dict[str, float]:  # type: igno
         task.refresh_from_db()
         raise SystemExit(f"Commit failed: {task.error}")
     return {
-        "rows": batch.total_rows, "new": batch.new_rows, "errors": batch.error_rows, "households": batch.new_households,
-        "validate_s": round(validated - started, 2), "commit_s": round(committed - validated, 2),
+        "rows": batch.total_rows,
+        "new": batch.new_rows,
+        "errors": batch.error_rows,
+        "households": batch.new_households,
+        "validate_s": round(validated - started, 2),
+        "commit_s": round(committed - validated, 2),
         "total_s": round(committed - started, 2),
     }
 
@@ -167,8 +255,11 @@ def baseline(path: Path, *, rows: int) -> dict[str, float]:
     from registry.models import Individual, Location
 
     class IndividualResource(resources.ModelResource):
-        location = fields.Field(attribute="location", column_name="location_code",
-                                widget=widgets.ForeignKeyWidget(Location, field="code"))
+        location = fields.Field(
+            attribute="location",
+            column_name="location_code",
+            widget=widgets.ForeignKeyWidget(Location, field="code"),
+        )
 
         class Meta:
             model = Individual
@@ -206,7 +297,9 @@ def raw_copy(path: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--baseline-rows", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
@@ -235,7 +328,9 @@ def main() -> None:
     started = time.perf_counter()
     file_generate(path, rows=args.rows, seed=args.seed, locations=locations)
     size_mb = path.stat().st_size / 1024 / 1024
-    print(f"file: {args.rows:,} rows × {len(HEADER)} columns, {size_mb:,.1f} MB, generated in {time.perf_counter() - started:,.1f} s")
+    print(
+        f"file: {args.rows:,} rows × {len(HEADER)} columns, {size_mb:,.1f} MB, generated in {time.perf_counter() - started:,.1f} s"
+    )
 
     from django.conf import settings
 
@@ -243,30 +338,47 @@ def main() -> None:
     mine = ours(path, maker=maker, checker=checker, plan=plan)
     peak = peak_rss_mb()
     our_rate = mine["rows"] / mine["total_s"]
-    print(f"ours:     {mine['rows']:,} rows validated in {mine['validate_s']} s + committed in {mine['commit_s']} s "
-          f"= {mine['total_s']} s, {our_rate:,.0f} rows/s ({mine['new']:,} new people, {mine['households']:,} households, "
-          f"{mine['errors']:,} errors); peak memory {peak} MB")
+    print(
+        f"ours:     {mine['rows']:,} rows validated in {mine['validate_s']} s + committed in {mine['commit_s']} s "
+        f"= {mine['total_s']} s, {our_rate:,.0f} rows/s ({mine['new']:,} new people, {mine['households']:,} households, "
+        f"{mine['errors']:,} errors); peak memory {peak} MB"
+    )
     registry_empty()
     base = baseline(path, rows=min(args.baseline_rows, args.rows))
     base_rate = base["rows"] / base["seconds"]
-    print(f"baseline: django-import-export ModelResource, {base['rows']:,} rows in {base['seconds']} s, "
-          f"{base_rate:,.0f} rows/s (individuals only) -> ours is {our_rate / base_rate:,.1f}× faster per row")
+    print(
+        f"baseline: django-import-export ModelResource, {base['rows']:,} rows in {base['seconds']} s, "
+        f"{base_rate:,.0f} rows/s (individuals only) -> ours is {our_rate / base_rate:,.1f}× faster per row"
+    )
     registry_empty()
     copy = raw_copy(path)
     copy_rate = copy["rows"] / copy["seconds"]
-    print(f"raw COPY: {copy['rows']:,} rows into a bare table in {copy['seconds']} s, {copy_rate:,.0f} rows/s "
-          f"(physical limit; ours is {copy_rate / our_rate:,.1f}× slower)")
+    print(
+        f"raw COPY: {copy['rows']:,} rows into a bare table in {copy['seconds']} s, {copy_rate:,.0f} rows/s "
+        f"(physical limit; ours is {copy_rate / our_rate:,.1f}× slower)"
+    )
     if not args.keep_file:
         path.unlink()
         workdir.rmdir()
-    print(json.dumps({
-        "rows": mine["rows"], "file_mb": round(size_mb, 1),
-        "ours_validate_s": mine["validate_s"], "ours_commit_s": mine["commit_s"], "ours_total_s": mine["total_s"],
-        "ours_rows_per_s": round(our_rate), "ours_peak_mb": peak,
-        "baseline_rows": base["rows"], "baseline_s": base["seconds"], "baseline_rows_per_s": round(base_rate),
-        "speedup_vs_baseline": round(our_rate / base_rate, 1),
-        "copy_s": copy["seconds"], "copy_rows_per_s": round(copy_rate),
-    }))
+    print(
+        json.dumps(
+            {
+                "rows": mine["rows"],
+                "file_mb": round(size_mb, 1),
+                "ours_validate_s": mine["validate_s"],
+                "ours_commit_s": mine["commit_s"],
+                "ours_total_s": mine["total_s"],
+                "ours_rows_per_s": round(our_rate),
+                "ours_peak_mb": peak,
+                "baseline_rows": base["rows"],
+                "baseline_s": base["seconds"],
+                "baseline_rows_per_s": round(base_rate),
+                "speedup_vs_baseline": round(our_rate / base_rate, 1),
+                "copy_s": copy["seconds"],
+                "copy_rows_per_s": round(copy_rate),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

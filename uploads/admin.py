@@ -24,8 +24,18 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "benefit_plan", "state", "total_rows", "new_rows", "update_rows", "skipped_rows",
-                    "error_rows", "uploaded_by", "created_at"]
+    list_display = [
+        "__str__",
+        "benefit_plan",
+        "state",
+        "total_rows",
+        "new_rows",
+        "update_rows",
+        "skipped_rows",
+        "error_rows",
+        "uploaded_by",
+        "created_at",
+    ]
     list_filter = ["state", "benefit_plan"]
     list_select_related = ["benefit_plan", "uploaded_by"]
     search_fields = ["original_name"]
@@ -52,38 +62,64 @@ class ImportBatchAdmin(admin.ModelAdmin):
     def get_urls(self):  # type: ignore[no-untyped-def]
         view = self.admin_site.admin_view
         return [
-            path("<int:batch_id>/rejected.csv", view(self.rejected_view), name="uploads_importbatch_rejected"),
-            path("<int:batch_id>/request-commit/", view(self.request_commit_view), name="uploads_importbatch_request_commit"),
+            path(
+                "<int:batch_id>/rejected.csv", view(self.rejected_view), name="uploads_importbatch_rejected"
+            ),
+            path(
+                "<int:batch_id>/request-commit/",
+                view(self.request_commit_view),
+                name="uploads_importbatch_request_commit",
+            ),
             path("<int:batch_id>/validate/", view(self.validate_view), name="uploads_importbatch_validate"),
-            path("template/<int:plan_id>.<str:kind>", view(self.template_view), name="uploads_importbatch_template"),
+            path(
+                "template/<int:plan_id>.<str:kind>",
+                view(self.template_view),
+                name="uploads_importbatch_template",
+            ),
             *super().get_urls(),
         ]
 
     def _batch(self, request: HttpRequest, batch_id: int) -> ImportBatch:
         return get_object_or_404(self.get_queryset(request), pk=batch_id)
 
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
         plans = plan_managed_list(user=request.user)
         form = UploadForm(request.POST or None, request.FILES or None, plans=plans)
         if request.method == "POST" and form.is_valid():
             try:
-                batch = batch_create(user=request.user, plan=form.cleaned_data["benefit_plan"], file=form.cleaned_data["file"],
-                                     encoding=form.cleaned_data["encoding"], date_format=form.cleaned_data["date_format"],
-                                     duplicate_mode=form.cleaned_data["duplicate_mode"])
+                batch = batch_create(
+                    user=request.user,
+                    plan=form.cleaned_data["benefit_plan"],
+                    file=form.cleaned_data["file"],
+                    encoding=form.cleaned_data["encoding"],
+                    date_format=form.cleaned_data["date_format"],
+                    duplicate_mode=form.cleaned_data["duplicate_mode"],
+                )
             except ValidationError as exc:
                 form.add_error(None, error_text(exc))
             else:
                 self.message_user(request, f"{batch} was received; it is being validated.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:uploads_importbatch_change", args=[batch.pk]))
         context = {
-            **self.admin_site.each_context(request), "title": "Upload beneficiaries", "form": form,
-            "plans": plans, "opts": self.model._meta,
+            **self.admin_site.each_context(request),
+            "title": "Upload beneficiaries",
+            "form": form,
+            "plans": plans,
+            "opts": self.model._meta,
         }
         return TemplateResponse(request, "uploads/upload_form.html", context)
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         try:
             batch = self._batch(request, int(object_id))
         except ValueError:
@@ -92,11 +128,19 @@ class ImportBatchAdmin(admin.ModelAdmin):
         job = None
         if batch.state == BatchState.VALIDATING:
             job = batch.validation_job
-        elif batch.state in (BatchState.AWAITING_APPROVAL, BatchState.COMMITTING) and batch.task_id and batch.task.job_id:
+        elif (
+            batch.state in (BatchState.AWAITING_APPROVAL, BatchState.COMMITTING)
+            and batch.task_id
+            and batch.task.job_id
+        ):
             job = batch.task.job
         context = {
-            **self.admin_site.each_context(request), "title": str(batch), "batch": batch, "opts": self.model._meta,
-            "errors": batch_errors(batch=batch) if batch.error_rows else [], "job": job,
+            **self.admin_site.each_context(request),
+            "title": str(batch),
+            "batch": batch,
+            "opts": self.model._meta,
+            "errors": batch_errors(batch=batch) if batch.error_rows else [],
+            "job": job,
             "can_request": batch.state == BatchState.VALIDATED and batch.committable_rows > 0,
             "can_validate": batch.state in (BatchState.UPLOADED, BatchState.FAILED) and bool(batch.file),
         }
@@ -111,7 +155,9 @@ class ImportBatchAdmin(admin.ModelAdmin):
         except ValidationError as exc:
             self.message_user(request, error_text(exc), messages.ERROR)
         else:
-            self.message_user(request, f"The commit of {batch} waits for approval (task #{task.pk}).", messages.SUCCESS)
+            self.message_user(
+                request, f"The commit of {batch} waits for approval (task #{task.pk}).", messages.SUCCESS
+            )
         return HttpResponseRedirect(reverse("admin:uploads_importbatch_change", args=[batch.pk]))
 
     def validate_view(self, request: HttpRequest, batch_id: int) -> HttpResponse:
@@ -125,7 +171,9 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def rejected_view(self, request: HttpRequest, batch_id: int) -> StreamingHttpResponse:
         batch = self._batch(request, batch_id)
-        response = StreamingHttpResponse(rejected_rows_csv(batch=batch), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(
+            rejected_rows_csv(batch=batch), content_type="text/csv; charset=utf-8"
+        )
         stem = batch.original_name.rsplit(".", 1)[0]
         response["Content-Disposition"] = f'attachment; filename="{stem}-rejected.csv"'
         return response

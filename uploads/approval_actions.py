@@ -13,7 +13,9 @@ from uploads.services import ACTION, batch_commit_execute
 SAMPLE_SIZE = 10
 
 
-def commit_execute(*, target: ImportBatch, payload: dict[str, Any], task: Task, progress: Any = None, **kwargs: Any) -> dict[str, Any]:
+def commit_execute(
+    *, target: ImportBatch, payload: dict[str, Any], task: Task, progress: Any = None, **kwargs: Any
+) -> dict[str, Any]:
     return batch_commit_execute(batch=target, task=task, progress=progress)
 
 
@@ -21,7 +23,15 @@ def commit_describe(*, target: ImportBatch, payload: dict[str, Any]) -> Descript
     rows = (
         StagedRow.objects.filter(batch_id=target.pk, status__in=[RowStatus.NEW, RowStatus.UPDATE])
         .order_by("row_number")
-        .values_list("row_number", "status", "given_name", "family_name", "birth_date", "location_code", "household_code")[:SAMPLE_SIZE]
+        .values_list(
+            "row_number",
+            "status",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "location_code",
+            "household_code",
+        )[:SAMPLE_SIZE]
     )
     sample = [
         f"Row {number}: {given} {family}, born {birth or 'unknown'}, {location}"
@@ -50,6 +60,10 @@ def _can_view(user: Any, target: Any) -> bool:
 
 def register() -> None:
     action_register(
-        ACTION, label="Commit an upload", executor=commit_execute, describer=commit_describe,
-        can_view=_can_view, background=True,
+        ACTION,
+        label="Commit an upload",
+        executor=commit_execute,
+        describer=commit_describe,
+        can_view=_can_view,
+        background=True,
     )

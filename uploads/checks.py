@@ -9,14 +9,13 @@ from collections.abc import Callable
 from django.db import connection
 
 from programs.models import BenefitPlan
-from registry.models import HouseholdMember, IdentityDocument, Individual, Location
 from registry.models import Household as HouseholdModel
+from registry.models import HouseholdMember, IdentityDocument, Individual
 from uploads.columns import DOCUMENT_COLUMNS
 from uploads.models import DuplicateMode, RowStatus, StagedError, StagedRow
 
 S = StagedRow._meta.db_table
 E = StagedError._meta.db_table
-LOCATION = Location._meta.db_table
 DOCUMENT = IdentityDocument._meta.db_table
 INDIVIDUAL = Individual._meta.db_table
 HOUSEHOLD = HouseholdModel._meta.db_table

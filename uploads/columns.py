@@ -38,19 +38,37 @@ def _core(household_plan: bool) -> list[Column]:
         Column("given_name", "text", True, "Given (first) name", max_length=100),
         Column("family_name", "text", True, "Family name (surname)", max_length=100),
         Column("other_names", "text", False, "Middle or other names", max_length=200),
-        Column("sex", "choice", True, "F, M or X (also female/male/other, femme/homme/autre)",
-               choices=tuple(choice.value for choice in Sex)),
+        Column(
+            "sex",
+            "choice",
+            True,
+            "F, M or X (also female/male/other, femme/homme/autre)",
+            choices=tuple(choice.value for choice in Sex),
+        ),
         Column("birth_date", "date", False, "Date of birth, in the date format chosen for the upload"),
-        Column("birth_date_estimated", "boolean", False, "yes if the birth date is an estimate (yes/no, oui/non, 1/0)"),
+        Column(
+            "birth_date_estimated",
+            "boolean",
+            False,
+            "yes if the birth date is an estimate (yes/no, oui/non, 1/0)",
+        ),
         Column("phone", "text", False, "Phone number", max_length=32),
-        Column("location_code", "text", True, "Code of the person's location (village, ward...)", max_length=64),
+        Column(
+            "location_code", "text", True, "Code of the person's location (village, ward...)", max_length=64
+        ),
     ]
 
 
 def _documents() -> list[Column]:
     return [
-        Column(choice.value, "document", False, f"{choice.label} number; unique in the registry",
-               max_length=64, group="document")
+        Column(
+            choice.value,
+            "document",
+            False,
+            f"{choice.label} number; unique in the registry",
+            max_length=64,
+            group="document",
+        )
         for choice in DocumentType
     ]
 
@@ -58,28 +76,59 @@ def _documents() -> list[Column]:
 def _household(household_plan: bool) -> list[Column]:
     roles = tuple(choice.value for choice in HouseholdRole)
     return [
-        Column("household_code", "text", household_plan, "Code of the household; rows with the same code form one household",
-               max_length=64, group="household"),
-        Column("household_role", "choice", household_plan, f"Role in the household: {', '.join(roles)}; one head per household",
-               choices=roles, group="household"),
-        Column("primary_recipient", "boolean", False, "yes for the member who receives the payments (default: the head)",
-               group="household"),
+        Column(
+            "household_code",
+            "text",
+            household_plan,
+            "Code of the household; rows with the same code form one household",
+            max_length=64,
+            group="household",
+        ),
+        Column(
+            "household_role",
+            "choice",
+            household_plan,
+            f"Role in the household: {', '.join(roles)}; one head per household",
+            choices=roles,
+            group="household",
+        ),
+        Column(
+            "primary_recipient",
+            "boolean",
+            False,
+            "yes for the member who receives the payments (default: the head)",
+            group="household",
+        ),
     ]
 
 
 def _custom(prefix: str, schema: dict[str, Any], group: str) -> list[Column]:
     columns = []
     for field in schema_fields(schema):
-        kind = {"string": "date" if field.format == "date" else ("choice" if field.choices else "text"),
-                "boolean": "boolean", "integer": "integer", "number": "number"}[field.type]
+        kind = {
+            "string": "date" if field.format == "date" else ("choice" if field.choices else "text"),
+            "boolean": "boolean",
+            "integer": "integer",
+            "number": "number",
+        }[field.type]
         description = field.label + (f": {field.help_text}" if field.help_text else "")
         if field.choices:
             description += f" (one of {', '.join(field.choices)})"
-        columns.append(Column(
-            f"{prefix}.{field.name}", kind, field.required, description, choices=field.choices,
-            max_length=field.max_length, min_length=field.min_length, minimum=field.minimum,
-            maximum=field.maximum, group=group, key=field.name,
-        ))
+        columns.append(
+            Column(
+                f"{prefix}.{field.name}",
+                kind,
+                field.required,
+                description,
+                choices=field.choices,
+                max_length=field.max_length,
+                min_length=field.min_length,
+                minimum=field.minimum,
+                maximum=field.maximum,
+                group=group,
+                key=field.name,
+            )
+        )
     return columns
 
 

@@ -119,7 +119,8 @@ def batch_rows_commit(
             f"SELECT iid, '{column}', {column} FROM x WHERE {column} <> ''" for column in documents
         )
         counts["documents"] += _run(
-            f"WITH x AS ({rows_sql}) INSERT INTO {DOCUMENT} (individual_id, doc_type, value) {union}", rows_params
+            f"WITH x AS ({rows_sql}) INSERT INTO {DOCUMENT} (individual_id, doc_type, value) {union}",
+            rows_params,
         )
         for column in documents:
             # An updated person gains the documents of a type they did not have yet.

@@ -16,8 +16,13 @@ from uploads.models import ImportBatch
 from uploads.selectors import batch_rejected_rows
 
 KIND_LABELS = {
-    "text": "text", "date": "date", "boolean": "yes / no", "choice": "one of a list", "document": "identity document",
-    "integer": "whole number", "number": "number",
+    "text": "text",
+    "date": "date",
+    "boolean": "yes / no",
+    "choice": "one of a list",
+    "document": "identity document",
+    "integer": "whole number",
+    "number": "number",
 }
 
 
@@ -55,11 +60,26 @@ def template_xlsx(*, plan: BenefitPlan) -> bytes:
     for cell in guide[1]:
         cell.font = Font(bold=True)
     for column in columns:
-        guide.append([column.name, "yes" if column.required else "no", KIND_LABELS.get(column.kind, column.kind),
-                      column.description, _limits(column)])
+        guide.append(
+            [
+                column.name,
+                "yes" if column.required else "no",
+                KIND_LABELS.get(column.kind, column.kind),
+                column.description,
+                _limits(column),
+            ]
+        )
     guide.append([])
-    guide.append(["Dates: YYYY-MM-DD, or DD/MM/YYYY when chosen on upload. Yes/no: yes, no, true, false, 1, 0, oui, non."])
-    guide.append(["Rows with the same household_code form one household with exactly one head; hh.* columns are read from the head's row."])
+    guide.append(
+        [
+            "Dates: YYYY-MM-DD, or DD/MM/YYYY when chosen on upload. Yes/no: yes, no, true, false, 1, 0, oui, non."
+        ]
+    )
+    guide.append(
+        [
+            "Rows with the same household_code form one household with exactly one head; hh.* columns are read from the head's row."
+        ]
+    )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

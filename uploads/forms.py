@@ -10,12 +10,19 @@ from uploads.models import DateFormat, DuplicateMode, FileEncoding
 
 class UploadForm(forms.Form):
     benefit_plan = forms.ModelChoiceField(queryset=BenefitPlan.objects.none(), label="Benefit plan")
-    file = forms.FileField(help_text="CSV (comma, semicolon or tab separated) or XLSX, with the plan's template columns.")
-    encoding = forms.ChoiceField(choices=FileEncoding.choices, initial=FileEncoding.AUTO,
-                                 help_text="Of a CSV file; detected unless you choose.")
+    file = forms.FileField(
+        help_text="CSV (comma, semicolon or tab separated) or XLSX, with the plan's template columns."
+    )
+    encoding = forms.ChoiceField(
+        choices=FileEncoding.choices,
+        initial=FileEncoding.AUTO,
+        help_text="Of a CSV file; detected unless you choose.",
+    )
     date_format = forms.ChoiceField(choices=DateFormat.choices, initial=DateFormat.ISO)
     duplicate_mode = forms.ChoiceField(
-        choices=DuplicateMode.choices, initial=DuplicateMode.SKIP, label="Duplicates",
+        choices=DuplicateMode.choices,
+        initial=DuplicateMode.SKIP,
+        label="Duplicates",
         help_text="A person already in the registry (same identity document, or same name, birth date and location) "
         "or twice in the file. Several matching people is always an error.",
     )

@@ -40,10 +40,14 @@ class FileEncoding(models.TextChoices):
 class ImportBatch(FSMModelMixin, models.Model):
     """One uploaded file of beneficiaries for a benefit plan, from upload to commit."""
 
-    benefit_plan = models.ForeignKey("programs.BenefitPlan", on_delete=models.PROTECT, related_name="import_batches")
+    benefit_plan = models.ForeignKey(
+        "programs.BenefitPlan", on_delete=models.PROTECT, related_name="import_batches"
+    )
     file = models.FileField(upload_to="uploads/%Y/%m/")
     original_name = models.CharField(max_length=255)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_batches")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_batches"
+    )
     encoding = models.CharField(max_length=16, choices=FileEncoding.choices, default=FileEncoding.AUTO)
     detected_encoding = models.CharField(max_length=16, blank=True)
     date_format = models.CharField(max_length=8, choices=DateFormat.choices, default=DateFormat.ISO)
@@ -58,13 +62,19 @@ class ImportBatch(FSMModelMixin, models.Model):
     new_households = models.PositiveIntegerField(default=0)
     new_beneficiaries = models.PositiveIntegerField(default=0)
     first_individual_id = models.BigIntegerField(
-        null=True, blank=True, editable=False,
+        null=True,
+        blank=True,
+        editable=False,
         help_text="The new people are individuals first_individual_id, +1, ... in the order of the file's new rows",
     )
     header = models.JSONField(default=list, blank=True, help_text="The file's header row as read")
     error = models.TextField(blank=True, help_text="Why the file as a whole failed")
-    validation_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    task = models.ForeignKey("approvals.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    validation_job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    task = models.ForeignKey(
+        "approvals.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     validated_at = models.DateTimeField(null=True, blank=True)
     committed_at = models.DateTimeField(null=True, blank=True)
@@ -84,7 +94,11 @@ class ImportBatch(FSMModelMixin, models.Model):
 
     # Transitions only guard the states; the services check who may call them.
 
-    @transition(field=state, source=[BatchState.UPLOADED, BatchState.VALIDATED, BatchState.FAILED], target=BatchState.VALIDATING)
+    @transition(
+        field=state,
+        source=[BatchState.UPLOADED, BatchState.VALIDATED, BatchState.FAILED],
+        target=BatchState.VALIDATING,
+    )
     def start_validation(self) -> None:
         self.error = ""
 
@@ -110,7 +124,12 @@ class ImportBatch(FSMModelMixin, models.Model):
 
     @transition(
         field=state,
-        source=[BatchState.UPLOADED, BatchState.VALIDATING, BatchState.AWAITING_APPROVAL, BatchState.COMMITTING],
+        source=[
+            BatchState.UPLOADED,
+            BatchState.VALIDATING,
+            BatchState.AWAITING_APPROVAL,
+            BatchState.COMMITTING,
+        ],
         target=BatchState.FAILED,
     )
     def fail(self, *, error: str) -> None:
@@ -135,7 +154,9 @@ class StagedRow(models.Model):
     batch_id = models.BigIntegerField()
     row_number = models.IntegerField()
     status = models.CharField(max_length=8, choices=RowStatus.choices, default=RowStatus.NEW)
-    raw = models.TextField(help_text="The row's cells as read, joined by the unit separator (\\x1f), for the rejected-rows file")
+    raw = models.TextField(
+        help_text="The row's cells as read, joined by the unit separator (\\x1f), for the rejected-rows file"
+    )
     given_name = models.CharField(max_length=100, blank=True)
     family_name = models.CharField(max_length=100, blank=True)
     other_names = models.CharField(max_length=200, blank=True)
@@ -159,8 +180,12 @@ class StagedRow(models.Model):
     hh_data = models.TextField(default="{}")
     plan_data = models.TextField(default="{}")
     location_id = models.BigIntegerField(null=True)
-    match_individual_id = models.BigIntegerField(null=True, help_text="The existing person this row duplicates")
-    match_kind = models.CharField(max_length=32, blank=True, db_default="", help_text="document, name, or file")
+    match_individual_id = models.BigIntegerField(
+        null=True, help_text="The existing person this row duplicates"
+    )
+    match_kind = models.CharField(
+        max_length=32, blank=True, db_default="", help_text="document, name, or file"
+    )
     duplicate_of_row = models.IntegerField(null=True)
     existing_household_id = models.BigIntegerField(null=True)
 

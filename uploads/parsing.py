@@ -20,30 +20,79 @@ from uploads.models import RowStatus
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "oui", "o", "vrai"})
 FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "non", "faux"})
 SEX_WORDS = {
-    "f": "F", "female": "F", "femme": "F", "féminin": "F", "feminin": "F",
-    "m": "M", "male": "M", "homme": "M", "h": "M", "masculin": "M",
-    "x": "X", "other": "X", "autre": "X",
+    "f": "F",
+    "female": "F",
+    "femme": "F",
+    "féminin": "F",
+    "feminin": "F",
+    "m": "M",
+    "male": "M",
+    "homme": "M",
+    "h": "M",
+    "masculin": "M",
+    "x": "X",
+    "other": "X",
+    "autre": "X",
 }
 ROLE_WORDS = {
-    "chef": "head", "chef de ménage": "head", "chef de menage": "head", "head of household": "head",
-    "conjoint": "spouse", "conjointe": "spouse", "époux": "spouse", "épouse": "spouse", "partner": "spouse",
-    "enfant": "child", "fils": "child", "fille": "child",
-    "petit-enfant": "grandchild", "petit enfant": "grandchild",
-    "père": "parent", "mère": "parent",
-    "autre parent": "other_relative", "other relative": "other_relative",
-    "non-parent": "non_relative", "non parent": "non_relative", "non-relative": "non_relative",
+    "chef": "head",
+    "chef de ménage": "head",
+    "chef de menage": "head",
+    "head of household": "head",
+    "conjoint": "spouse",
+    "conjointe": "spouse",
+    "époux": "spouse",
+    "épouse": "spouse",
+    "partner": "spouse",
+    "enfant": "child",
+    "fils": "child",
+    "fille": "child",
+    "petit-enfant": "grandchild",
+    "petit enfant": "grandchild",
+    "père": "parent",
+    "mère": "parent",
+    "autre parent": "other_relative",
+    "other relative": "other_relative",
+    "non-parent": "non_relative",
+    "non parent": "non_relative",
+    "non-relative": "non_relative",
 }
 OLDEST_BIRTH_YEAR = 1880
 REJECTED_ERRORS_COLUMN = "errors"
 FIXED_CELLS = (
-    "given_name", "family_name", "other_names", "sex", "birth_date", "birth_date_estimated", "phone",
-    "location_code", *DOCUMENT_COLUMNS, "household_code", "household_role", "primary_recipient",
+    "given_name",
+    "family_name",
+    "other_names",
+    "sex",
+    "birth_date",
+    "birth_date_estimated",
+    "phone",
+    "location_code",
+    *DOCUMENT_COLUMNS,
+    "household_code",
+    "household_role",
+    "primary_recipient",
 )
 # The order of the values a parsed row gives the staging table (after batch_id, row_number, status, raw).
 STAGED_FIELDS = (
-    "given_name", "family_name", "other_names", "given_key", "family_key", "sex", "birth_date",
-    "birth_date_estimated", "phone", "location_code", "location_id", *DOCUMENT_COLUMNS, "household_code", "household_role",
-    "primary_recipient", "ind_data", "hh_data", "plan_data",
+    "given_name",
+    "family_name",
+    "other_names",
+    "given_key",
+    "family_key",
+    "sex",
+    "birth_date",
+    "birth_date_estimated",
+    "phone",
+    "location_code",
+    "location_id",
+    *DOCUMENT_COLUMNS,
+    "household_code",
+    "household_role",
+    "primary_recipient",
+    "ind_data",
+    "hh_data",
+    "plan_data",
 )
 STAGING_COLUMNS = ("batch_id", "row_number", "status", "raw", *STAGED_FIELDS)
 
@@ -67,7 +116,9 @@ class LocationResolver:
         from registry.models import Location
 
         self.scope = tuple(scope_paths) if scope_paths is not None else None
-        self.known = {code: (pk, path) for code, pk, path in Location.objects.values_list("code", "pk", "path")}
+        self.known = {
+            code: (pk, path) for code, pk, path in Location.objects.values_list("code", "pk", "path")
+        }
         self.cache: dict[str, int | str] = {}
 
     def __call__(self, code: str) -> int:
@@ -182,7 +233,11 @@ def _number_converter(column: Column) -> Converter:
         if value is None:
             cleaned = text.replace(" ", "").replace("\u00a0", "")
             try:
-                value = float(cleaned.replace(",", ".")) if "," in cleaned and "." not in cleaned else float(cleaned)
+                value = (
+                    float(cleaned.replace(",", "."))
+                    if "," in cleaned and "." not in cleaned
+                    else float(cleaned)
+                )
             except ValueError:
                 raise CellError(f"{text!r} is not {'a whole number' if integer else 'a number'}.") from None
             if value != value or value in (float("inf"), float("-inf")):
@@ -263,8 +318,16 @@ def header_resolve(header: list[str], columns: list[Column]) -> list[Column | No
 class RowParser:
     """Turns the cells of one row into the staged values and a list of (column, message) errors."""
 
-    def __init__(self, *, header: list[str], columns: list[Column], date_format: str, batch_id: int,
-                 household_plan: bool, locations: LocationResolver) -> None:
+    def __init__(
+        self,
+        *,
+        header: list[str],
+        columns: list[Column],
+        date_format: str,
+        batch_id: int,
+        household_plan: bool,
+        locations: LocationResolver,
+    ) -> None:
         self.batch_id = batch_id
         self.locations = locations
         self.width = len(header)
@@ -273,19 +336,29 @@ class RowParser:
         resolved = header_resolve(header, columns)
         self.fixed: list[tuple[int, str, Converter, bool]] = []
         self.custom: dict[str, list[tuple[int, str, str, Converter, bool]]] = {
-            "individual": [], "household_data": [], "plan": [],
+            "individual": [],
+            "household_data": [],
+            "plan": [],
         }
         for position, column in enumerate(resolved):
             if column is None:
                 continue
             convert = converter_for(column, dates)
             if column.group in self.custom:
-                self.custom[column.group].append((position, column.name, column.key, convert, column.required))
+                self.custom[column.group].append(
+                    (position, column.name, column.key, convert, column.required)
+                )
             else:
                 self.fixed.append((position, column.name, convert, column.required))
         self.default = {name: "" for name in FIXED_CELLS}
-        self.default.update({"birth_date": None, "birth_date_estimated": False, "primary_recipient": False,
-                             "location_id": None})
+        self.default.update(
+            {
+                "birth_date": None,
+                "birth_date_estimated": False,
+                "primary_recipient": False,
+                "location_id": None,
+            }
+        )
 
     def parse(self, number: int, cells: list[str]) -> tuple[tuple[Any, ...], list[tuple[str, str]]]:
         """The staging tuple (in STAGING_COLUMNS order) and the row's errors."""
@@ -353,19 +426,41 @@ class RowParser:
         family = " ".join(values["family_name"].split())
         birth = values["birth_date"]
         staged = (
-            self.batch_id, number, RowStatus.ERROR if errors else RowStatus.NEW, raw,
-            given, family, " ".join(values["other_names"].split()), given.upper(), family.upper(),
-            values["sex"], birth.isoformat() if birth else None, values["birth_date_estimated"],
-            values["phone"], values["location_code"], values["location_id"],
+            self.batch_id,
+            number,
+            RowStatus.ERROR if errors else RowStatus.NEW,
+            raw,
+            given,
+            family,
+            " ".join(values["other_names"].split()),
+            given.upper(),
+            family.upper(),
+            values["sex"],
+            birth.isoformat() if birth else None,
+            values["birth_date_estimated"],
+            values["phone"],
+            values["location_code"],
+            values["location_id"],
             *(values[name] for name in DOCUMENT_COLUMNS),
-            values["household_code"], values["household_role"], values["primary_recipient"],
+            values["household_code"],
+            values["household_role"],
+            values["primary_recipient"],
             *data_texts,
         )
         return staged, errors
 
     def _error_row(self, number: int, raw: str) -> tuple[Any, ...]:
         blanks = [""] * len(STAGED_FIELDS)
-        row = dict(zip(STAGED_FIELDS, blanks))
-        row.update({"birth_date": None, "location_id": None, "birth_date_estimated": False, "primary_recipient": False,
-                    "ind_data": "{}", "hh_data": "{}", "plan_data": "{}"})
+        row = dict(zip(STAGED_FIELDS, blanks, strict=True))
+        row.update(
+            {
+                "birth_date": None,
+                "location_id": None,
+                "birth_date_estimated": False,
+                "primary_recipient": False,
+                "ind_data": "{}",
+                "hh_data": "{}",
+                "plan_data": "{}",
+            }
+        )
         return (self.batch_id, number, RowStatus.ERROR, raw, *(row[name] for name in STAGED_FIELDS))

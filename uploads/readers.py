@@ -35,8 +35,16 @@ def _limit(name: str, default: int) -> int:
 class Table:
     """An opened file: its header and a one-pass iterator over its data rows."""
 
-    def __init__(self, header: list[str], rows: Iterator[tuple[int, list[str]]], *, encoding: str = "",
-                 delimiter: str = "", estimated_rows: int | None = None, closer: IO | None = None) -> None:
+    def __init__(
+        self,
+        header: list[str],
+        rows: Iterator[tuple[int, list[str]]],
+        *,
+        encoding: str = "",
+        delimiter: str = "",
+        estimated_rows: int | None = None,
+        closer: IO | None = None,
+    ) -> None:
         self.header = header
         self.rows = rows
         self.encoding = encoding
@@ -69,7 +77,9 @@ def table_open(path: str | Path, *, encoding: str = "auto", name: str = "") -> T
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ValidationError("This is an old Excel .xls file: save it as .xlsx or .csv and upload that.")
     if lower.endswith((".xlsx", ".xlsm")):
-        raise ValidationError("The file is named .xlsx but is not an Excel workbook (it is not a zip archive).")
+        raise ValidationError(
+            "The file is named .xlsx but is not an Excel workbook (it is not a zip archive)."
+        )
     return _csv_open(path, encoding=encoding, size=size)
 
 
@@ -130,7 +140,9 @@ def _csv_open(path: Path, *, encoding: str, size: int) -> Table:
     binary.seek(0)
     python_encoding = _python_encoding(encoding, sample)
     text = io.TextIOWrapper(binary, encoding=python_encoding, newline="")
-    label = {"utf-8-sig": "utf-8", "utf-16-le": "utf-16", "utf-16-be": "utf-16"}.get(python_encoding, python_encoding)
+    label = {"utf-8-sig": "utf-8", "utf-16-le": "utf-16", "utf-16-be": "utf-16"}.get(
+        python_encoding, python_encoding
+    )
     try:
         first_line = text.readline()
         while first_line and not first_line.strip():
@@ -145,7 +157,9 @@ def _csv_open(path: Path, *, encoding: str, size: int) -> Table:
         raise ValidationError("The file is empty.")
     delimiter = delimiter_detect(first_line)
     try:
-        header = [cell.strip().lstrip("\ufeff") for cell in next(csv.reader([first_line], delimiter=delimiter))]
+        header = [
+            cell.strip().lstrip("\ufeff") for cell in next(csv.reader([first_line], delimiter=delimiter))
+        ]
     except (csv.Error, StopIteration) as exc:
         binary.close()
         raise ValidationError(f"The header row cannot be read: {exc}.") from None
@@ -273,7 +287,9 @@ def _xlsx_open(path: Path) -> Table:
         except ValidationError:
             raise
         except Exception as exc:
-            raise ValidationError(f"Row {number + 1} of the sheet cannot be read: {type(exc).__name__}: {exc}") from None
+            raise ValidationError(
+                f"Row {number + 1} of the sheet cannot be read: {type(exc).__name__}: {exc}"
+            ) from None
         finally:
             workbook.close()
 

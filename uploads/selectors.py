@@ -34,7 +34,8 @@ def batch_rejected_rows(*, batch: ImportBatch) -> Iterator[list[str]]:
     while True:
         rows = list(
             StagedRow.objects.filter(batch_id=batch.pk, status=RowStatus.ERROR, row_number__gt=last)
-            .order_by("row_number").values_list("row_number", "raw")[:CHUNK]
+            .order_by("row_number")
+            .values_list("row_number", "raw")[:CHUNK]
         )
         if not rows:
             return
@@ -42,7 +43,8 @@ def batch_rejected_rows(*, batch: ImportBatch) -> Iterator[list[str]]:
         messages: dict[int, list[str]] = {}
         for number, column, message in (
             StagedError.objects.filter(batch_id=batch.pk, row_number__gte=first, row_number__lte=last)
-            .order_by("row_number", "pk").values_list("row_number", "column", "message")
+            .order_by("row_number", "pk")
+            .values_list("row_number", "column", "message")
         ):
             messages.setdefault(number, []).append(f"{column}: {message}" if column else message)
         for number, raw in rows:

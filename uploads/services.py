@@ -50,8 +50,14 @@ def _require_manager(user: User, plan: BenefitPlan) -> None:
 
 @transaction.atomic
 def batch_create(
-    *, user: User, plan: BenefitPlan, file: UploadedFile, encoding: str = "auto", date_format: str = "iso",
-    duplicate_mode: str = DuplicateMode.SKIP, background: bool = True,
+    *,
+    user: User,
+    plan: BenefitPlan,
+    file: UploadedFile,
+    encoding: str = "auto",
+    date_format: str = "iso",
+    duplicate_mode: str = DuplicateMode.SKIP,
+    background: bool = True,
 ) -> ImportBatch:
     """Store the file as a new batch and start its validation (a background job unless told otherwise)."""
     _require_manager(user, plan)
@@ -66,8 +72,12 @@ def batch_create(
     if file.size == 0:
         raise ValidationError(f"{name} is empty.")
     batch = ImportBatch(
-        benefit_plan=plan, original_name=name[:255], uploaded_by=user, encoding=encoding,
-        date_format=date_format, duplicate_mode=duplicate_mode,
+        benefit_plan=plan,
+        original_name=name[:255],
+        uploaded_by=user,
+        encoding=encoding,
+        date_format=date_format,
+        duplicate_mode=duplicate_mode,
     )
     batch.file.save(name, file, save=False)
     batch.save()
@@ -100,7 +110,9 @@ def _batch_locked(pk: int) -> ImportBatch:
     return ImportBatch.objects.select_for_update().select_related("benefit_plan", "uploaded_by").get(pk=pk)
 
 
-def batch_validate(*, batch: ImportBatch, progress: Progress | None = None, path: str | Path | None = None) -> ImportBatch:
+def batch_validate(
+    *, batch: ImportBatch, progress: Progress | None = None, path: str | Path | None = None
+) -> ImportBatch:
     """Stream the file into the staging table, run every check, and count what a commit would do.
 
     A problem with the file as a whole (unreadable, wrong columns...) fails the
@@ -110,7 +122,9 @@ def batch_validate(*, batch: ImportBatch, progress: Progress | None = None, path
     with transaction.atomic():
         batch = _batch_locked(batch.pk)
         if batch.state not in (BatchState.UPLOADED, BatchState.VALIDATED, BatchState.FAILED):
-            raise ValidationError(f"{batch} is {batch.get_state_display().lower()}: it cannot be validated now.")
+            raise ValidationError(
+                f"{batch} is {batch.get_state_display().lower()}: it cannot be validated now."
+            )
         batch.start_validation()
         batch.save()
     staging_clear(batch_id=batch.pk)
@@ -128,7 +142,9 @@ def batch_validate(*, batch: ImportBatch, progress: Progress | None = None, path
         staging_clear(batch_id=batch.pk)
         with transaction.atomic():
             batch = _batch_locked(batch.pk)
-            batch.fail(error="The file could not be validated because of an internal error; the administrators have the details.")
+            batch.fail(
+                error="The file could not be validated because of an internal error; the administrators have the details."
+            )
             batch.save()
         raise
     with transaction.atomic():
@@ -140,8 +156,11 @@ def batch_validate(*, batch: ImportBatch, progress: Progress | None = None, path
         batch.validated_at = timezone.now()
         batch.finish_validation()
         batch.save()
-    progress(done=counts["total"], total=counts["total"],
-             message=f"Validated in {time.monotonic() - started:,.1f} s: {counts['new']:,} new, {counts['error']:,} with errors")
+    progress(
+        done=counts["total"],
+        total=counts["total"],
+        message=f"Validated in {time.monotonic() - started:,.1f} s: {counts['new']:,} new, {counts['error']:,} with errors",
+    )
     return batch
 
 
@@ -153,8 +172,12 @@ def _validate_rows(*, batch: ImportBatch, progress: Progress, path: str | Path) 
             raise ValidationError("The file is empty: it has no header row.")
         scope = None if user_sees_everywhere(batch.uploaded_by) else user_location_paths(batch.uploaded_by)
         parser = RowParser(
-            header=table.header, columns=columns_for(plan), date_format=batch.date_format,
-            batch_id=batch.pk, household_plan=plan.is_household, locations=LocationResolver(scope_paths=scope),
+            header=table.header,
+            columns=columns_for(plan),
+            date_format=batch.date_format,
+            batch_id=batch.pk,
+            household_plan=plan.is_household,
+            locations=LocationResolver(scope_paths=scope),
         )
         ImportBatch.objects.filter(pk=batch.pk).update(header=table.header, detected_encoding=table.encoding)
         writer = StagingWriter()
@@ -175,7 +198,9 @@ def _validate_rows(*, batch: ImportBatch, progress: Progress, path: str | Path) 
     if rows == 0:
         raise ValidationError("The file has a header but no data rows.")
     progress(done=rows, total=rows, message="Checking locations, duplicates and households")
-    documents = [column for column in DOCUMENT_COLUMNS if column in {cell.strip().lower() for cell in table.header}]
+    documents = [
+        column for column in DOCUMENT_COLUMNS if column in {cell.strip().lower() for cell in table.header}
+    ]
     checks.staging_analyze()
     with transaction.atomic():
         checks.work_memory_raise()
@@ -209,9 +234,13 @@ def batch_commit_request(*, batch: ImportBatch, user: User, reason: str = "") ->
     batch = batch_sync(batch=batch)
     _require_manager(user, batch.benefit_plan)
     if batch.state != BatchState.VALIDATED:
-        raise ValidationError(f"{batch} is {batch.get_state_display().lower()}: only a validated upload can be committed.")
+        raise ValidationError(
+            f"{batch} is {batch.get_state_display().lower()}: only a validated upload can be committed."
+        )
     if batch.committable_rows == 0:
-        raise ValidationError(f"{batch} has no valid row to commit: fix the rejected rows and upload them again.")
+        raise ValidationError(
+            f"{batch} has no valid row to commit: fix the rejected rows and upload them again."
+        )
     if batch.duplicate_mode == DuplicateMode.STOP and batch.duplicate_rows:
         raise ValidationError(
             f"{batch} stops on duplicates and {batch.duplicate_rows:,} row(s) are duplicates: "
@@ -220,12 +249,19 @@ def batch_commit_request(*, batch: ImportBatch, user: User, reason: str = "") ->
     with transaction.atomic():
         batch = _batch_locked(batch.pk)
         if batch.state != BatchState.VALIDATED:
-            raise ValidationError(f"{batch} is {batch.get_state_display().lower()}: only a validated upload can be committed.")
+            raise ValidationError(
+                f"{batch} is {batch.get_state_display().lower()}: only a validated upload can be committed."
+            )
         batch.request_commit()
         batch.save()
         payload = {
-            "batch": batch.pk, "plan": batch.benefit_plan.code, "new": batch.new_rows, "update": batch.update_rows,
-            "skip": batch.skipped_rows, "error": batch.error_rows, "households": batch.new_households,
+            "batch": batch.pk,
+            "plan": batch.benefit_plan.code,
+            "new": batch.new_rows,
+            "update": batch.update_rows,
+            "skip": batch.skipped_rows,
+            "error": batch.error_rows,
+            "households": batch.new_households,
         }
         task = approval_request(action=ACTION, target=batch, payload=payload, maker=user, reason=reason)
         ImportBatch.objects.filter(pk=batch.pk).update(task=task)
@@ -233,20 +269,30 @@ def batch_commit_request(*, batch: ImportBatch, user: User, reason: str = "") ->
     return task
 
 
-def batch_commit_execute(*, batch: ImportBatch, task: Task | None, progress: Progress | None = None) -> dict[str, Any]:
+def batch_commit_execute(
+    *, batch: ImportBatch, task: Task | None, progress: Progress | None = None
+) -> dict[str, Any]:
     """Write the batch's valid rows into the registry and the plan: one transaction, all or nothing."""
     progress = progress or _no_progress
     batch = _batch_locked(batch.pk)
     if batch.state != BatchState.AWAITING_APPROVAL:
-        raise ValidationError(f"{batch} is {batch.get_state_display().lower()}: it is not waiting for its commit.")
+        raise ValidationError(
+            f"{batch} is {batch.get_state_display().lower()}: it is not waiting for its commit."
+        )
     plan = BenefitPlan.objects.select_for_update().get(pk=batch.benefit_plan_id)
     if plan.status == PlanStatus.CLOSED:
         raise ValidationError(f"{plan} was closed: the upload cannot be committed.")
     batch.start_commit()
     batch.save()
     total = batch.committable_rows
-    steps = ["Creating households", "Creating individuals", "Updating existing individuals",
-             "Recording identity documents", "Adding household members", "Enrolling beneficiaries"]
+    steps = [
+        "Creating households",
+        "Creating individuals",
+        "Updating existing individuals",
+        "Recording identity documents",
+        "Adding household members",
+        "Enrolling beneficiaries",
+    ]
 
     def step(message: str) -> None:
         done = int(total * steps.index(message) / len(steps)) if message in steps else 0
@@ -257,8 +303,12 @@ def batch_commit_execute(*, batch: ImportBatch, task: Task | None, progress: Pro
         with transaction.atomic():
             checks.work_memory_raise()
             counts = batch_rows_commit(
-                batch_id=batch.pk, plan=plan, task_id=task.pk if task else None, step=step,
-                new_rows=batch.new_rows, documents=[cell.strip().lower() for cell in batch.header],
+                batch_id=batch.pk,
+                plan=plan,
+                task_id=task.pk if task else None,
+                step=step,
+                new_rows=batch.new_rows,
+                documents=[cell.strip().lower() for cell in batch.header],
             )
     except IntegrityError as exc:
         raise ValidationError(

@@ -16,7 +16,9 @@ ERROR_COLUMNS = ("batch_id", "row_number", "column", "message")
 NULLABLE = {"birth_date", "location_id"}
 
 
-def _copy(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], *, not_null: Sequence[str]) -> None:
+def _copy(
+    table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], *, not_null: Sequence[str]
+) -> None:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     buffer.seek(0)

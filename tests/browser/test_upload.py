@@ -12,7 +12,6 @@ from programs.models import Beneficiary
 from registry.models import Household, Individual
 from tests.conftest import browser_login
 from tests.uploads.conftest import csv_bytes, household_rows, plan_make
-from uploads.exports import rejected_rows_csv
 from uploads.models import BatchState, ImportBatch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,7 +29,9 @@ def test_upload_errors_fix_reupload_and_approve(page, tree, maker, checker, sett
     from playwright.sync_api import expect
 
     # Validation and commit are background jobs: here they run in-process when their transaction commits.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}
+    }
     settings.MEDIA_ROOT = tmp_path / "media"
     plan = plan_make("CASH", "household")
     for codename in ("view_benefitplan", "manage_beneficiaries"):

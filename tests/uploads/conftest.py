@@ -15,8 +15,17 @@ from uploads.models import ImportBatch
 from uploads.services import batch_create, batch_validate
 
 HEADER = [
-    "given_name", "family_name", "sex", "birth_date", "location_code", "national_id",
-    "household_code", "household_role", "primary_recipient", "ind.education", "hh.monthly_income",
+    "given_name",
+    "family_name",
+    "sex",
+    "birth_date",
+    "location_code",
+    "national_id",
+    "household_code",
+    "household_role",
+    "primary_recipient",
+    "ind.education",
+    "hh.monthly_income",
 ]
 PLAN_SCHEMA = {
     "type": "object",
@@ -30,8 +39,12 @@ PLAN_SCHEMA = {
 
 def plan_make(code: str, plan_type: str, schema: dict | None = None) -> BenefitPlan:
     return BenefitPlan.objects.create(
-        code=code, name=f"Plan {code}", plan_type=plan_type, start_date=date(2025, 1, 1),
-        beneficiary_schema=schema or {}, status=PlanStatus.ACTIVE,
+        code=code,
+        name=f"Plan {code}",
+        plan_type=plan_type,
+        start_date=date(2025, 1, 1),
+        beneficiary_schema=schema or {},
+        status=PlanStatus.ACTIVE,
     )
 
 
@@ -53,7 +66,9 @@ def individual_plan(db, maker, checker) -> BenefitPlan:
     return plan
 
 
-def csv_bytes(rows: list[list[str]], *, header: list[str] = HEADER, delimiter: str = ",", encoding: str = "utf-8") -> bytes:
+def csv_bytes(
+    rows: list[list[str]], *, header: list[str] = HEADER, delimiter: str = ",", encoding: str = "utf-8"
+) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(header)
@@ -62,7 +77,11 @@ def csv_bytes(rows: list[list[str]], *, header: list[str] = HEADER, delimiter: s
 
 
 def household_rows(
-    code: str = "H1", *, family: str = "Diallo", location: str = "N-A", ids: tuple[str, str, str] = ("ID1", "ID2", "ID3")
+    code: str = "H1",
+    *,
+    family: str = "Diallo",
+    location: str = "N-A",
+    ids: tuple[str, str, str] = ("ID1", "ID2", "ID3"),
 ) -> list[list[str]]:
     """A head, a spouse and a child."""
     return [
@@ -88,7 +107,9 @@ def media_root(tmp_path, settings):
 @pytest.fixture
 def immediate_tasks(settings) -> None:
     """Background jobs run in-process, through django-tasks, when their transaction commits."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}
+    }
 
 
 def approve(task, checker, capture):

@@ -24,8 +24,15 @@ def test_templates_list_every_column_and_describe_them(client, maker, household_
     assert url in page.content.decode()
     header = client.get(url).content.decode("utf-8-sig").strip().split(",")
     assert header[:4] == ["given_name", "family_name", "other_names", "sex"]
-    assert {"national_id", "household_code", "household_role", "primary_recipient", "ind.education",
-            "hh.monthly_income", "plan.vulnerability"} <= set(header)
+    assert {
+        "national_id",
+        "household_code",
+        "household_role",
+        "primary_recipient",
+        "ind.education",
+        "hh.monthly_income",
+        "plan.vulnerability",
+    } <= set(header)
     workbook = load_workbook(io.BytesIO(client.get(url.replace(".csv", ".xlsx")).content))
     assert workbook.sheetnames == ["Beneficiaries", "Columns"]
     described = {row[0]: row for row in workbook["Columns"].iter_rows(min_row=2, values_only=True) if row[0]}
@@ -33,17 +40,29 @@ def test_templates_list_every_column_and_describe_them(client, maker, household_
     assert "one of: low, high" in described["plan.vulnerability"][4]
 
 
-def test_upload_validate_and_request_commit(client, maker, household_plan, settings, django_capture_on_commit_callbacks):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}}
+def test_upload_validate_and_request_commit(
+    client, maker, household_plan, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": ["default"]}
+    }
     _login(client, maker)
     rows = household_rows() + [["Bad", "Row", "Q", "1990-01-01", "N-A", "ID9", "H9", "head", "", "", ""]]
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("admin:uploads_importbatch_add"), {
-            "benefit_plan": household_plan.pk, "file": SimpleUploadedFile("people.csv", csv_bytes(rows)),
-            "encoding": "auto", "date_format": "iso", "duplicate_mode": "skip",
-        })
+        response = client.post(
+            reverse("admin:uploads_importbatch_add"),
+            {
+                "benefit_plan": household_plan.pk,
+                "file": SimpleUploadedFile("people.csv", csv_bytes(rows)),
+                "encoding": "auto",
+                "date_format": "iso",
+                "duplicate_mode": "skip",
+            },
+        )
     batch = ImportBatch.objects.get()
-    assert response.status_code == 302 and response.url == reverse("admin:uploads_importbatch_change", args=[batch.pk])
+    assert response.status_code == 302 and response.url == reverse(
+        "admin:uploads_importbatch_change", args=[batch.pk]
+    )
     page = client.get(response.url).content.decode()
     assert 'id="count-new">3<' in page and 'id="count-error">1<' in page
     assert "&#x27;Q&#x27; is not one of: F, M, X." in page
@@ -56,16 +75,24 @@ def test_upload_validate_and_request_commit(client, maker, household_plan, setti
 
 def test_upload_errors_are_shown_not_raised(client, maker, household_plan):
     _login(client, maker)
-    response = client.post(reverse("admin:uploads_importbatch_add"), {
-        "benefit_plan": household_plan.pk, "file": SimpleUploadedFile("people.pdf", b"%PDF-1.4"),
-        "encoding": "auto", "date_format": "iso", "duplicate_mode": "skip",
-    })
+    response = client.post(
+        reverse("admin:uploads_importbatch_add"),
+        {
+            "benefit_plan": household_plan.pk,
+            "file": SimpleUploadedFile("people.pdf", b"%PDF-1.4"),
+            "encoding": "auto",
+            "date_format": "iso",
+            "duplicate_mode": "skip",
+        },
+    )
     assert response.status_code == 200
     assert "upload a .csv or .xlsx file" in response.content.decode()
     assert not ImportBatch.objects.exists()
 
 
-def test_other_plans_batches_are_hidden_and_forged_posts_refused(client, maker, south_officer, household_plan):
+def test_other_plans_batches_are_hidden_and_forged_posts_refused(
+    client, maker, south_officer, household_plan
+):
     from tests.uploads.conftest import upload
 
     batch = upload(maker, household_plan, csv_bytes(household_rows()))

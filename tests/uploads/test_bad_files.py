@@ -50,7 +50,10 @@ def test_unknown_and_missing_columns_are_listed(maker, household_plan):
     content = csv_bytes([["Awa", "x"]], header=["given_name", "colour"])
     batch = upload(maker, household_plan, content)
     _failed(batch, "Unknown column(s): colour.")
-    assert "Missing required column(s): family_name, sex, location_code, household_code, household_role." in batch.error
+    assert (
+        "Missing required column(s): family_name, sex, location_code, household_code, household_role."
+        in batch.error
+    )
 
 
 def test_wrong_encoding_chosen(maker, household_plan):
@@ -74,7 +77,9 @@ def test_file_above_the_size_limit(maker, household_plan, settings):
     settings.UPLOADS_MAX_FILE_BYTES = 200
     content = csv_bytes(household_rows())
     with pytest.raises(ValidationError, match="files may be at most"):
-        batch_create(user=maker, plan=household_plan, file=SimpleUploadedFile("big.csv", content), background=False)
+        batch_create(
+            user=maker, plan=household_plan, file=SimpleUploadedFile("big.csv", content), background=False
+        )
 
 
 def test_xlsx_zip_bomb_is_refused_before_opening(maker, household_plan):
@@ -126,12 +131,17 @@ def test_damaged_xlsx(maker, household_plan):
 
 
 def test_old_xls(maker, household_plan):
-    _failed(upload(maker, household_plan, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, name="old.csv"), "old Excel .xls")
+    _failed(
+        upload(maker, household_plan, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, name="old.csv"),
+        "old Excel .xls",
+    )
 
 
 def test_wrong_extension_is_refused(maker, household_plan):
     with pytest.raises(ValidationError, match="upload a .csv or .xlsx file"):
-        batch_create(user=maker, plan=household_plan, file=SimpleUploadedFile("people.pdf", b"%PDF"), background=False)
+        batch_create(
+            user=maker, plan=household_plan, file=SimpleUploadedFile("people.pdf", b"%PDF"), background=False
+        )
 
 
 def test_binary_garbage_named_csv(maker, household_plan):

@@ -25,10 +25,14 @@ def test_queues_the_commit_and_writes_rejected_rows(maker, household_plan, tmp_p
     assert Task.objects.get().state == TaskState.PENDING and Individual.objects.count() == 0
 
 
-def test_approve_as_commits_in_one_go_recorded_as_an_approval(maker, checker, household_plan, tmp_path, capsys):
+def test_approve_as_commits_in_one_go_recorded_as_an_approval(
+    maker, checker, household_plan, tmp_path, capsys
+):
     path = tmp_path / "people.csv"
     path.write_bytes(csv_bytes(household_rows()))
-    call_command("import_beneficiaries", str(path), plan="CASH", username="maker", approver="checker", no_progress=True)
+    call_command(
+        "import_beneficiaries", str(path), plan="CASH", username="maker", approver="checker", no_progress=True
+    )
     assert "Committed" in capsys.readouterr().out
     task = Task.objects.get()
     assert task.state == TaskState.EXECUTED
@@ -48,7 +52,14 @@ def test_maker_cannot_approve_own_import(maker, household_plan, tmp_path):
     path = tmp_path / "people.csv"
     path.write_bytes(csv_bytes(household_rows()))
     with pytest.raises(CommandError, match="another user"):
-        call_command("import_beneficiaries", str(path), plan="CASH", username="maker", approver="maker", no_progress=True)
+        call_command(
+            "import_beneficiaries",
+            str(path),
+            plan="CASH",
+            username="maker",
+            approver="maker",
+            no_progress=True,
+        )
 
 
 def test_unreadable_file_exits_non_zero(maker, household_plan, tmp_path):

@@ -8,13 +8,22 @@ from django.core.exceptions import ValidationError
 from approvals.actions import action_get
 from approvals.models import TaskState
 from programs.models import Beneficiary
-from registry.models import Household, HouseholdMember, IdentityDocument, Individual, Location, RegistrationSource
+from registry.models import (
+    Household,
+    HouseholdMember,
+    IdentityDocument,
+    Individual,
+    Location,
+    RegistrationSource,
+)
 from tests.uploads.conftest import approve, csv_bytes, household_rows, upload
 from uploads.models import BatchState
 from uploads.services import batch_commit_request, batch_sync
 
 
-def test_checker_sees_counts_and_sample_then_approval_commits(maker, checker, household_plan, immediate_tasks, django_capture_on_commit_callbacks):
+def test_checker_sees_counts_and_sample_then_approval_commits(
+    maker, checker, household_plan, immediate_tasks, django_capture_on_commit_callbacks
+):
     rows = household_rows("H1") + household_rows("H2", family="Sow", ids=("ID4", "ID5", "ID6"))
     rows.append(["Bad", "Row", "Q", "1990-01-01", "N-A", "ID7", "H3", "head", "", "", ""])
     batch = upload(maker, household_plan, csv_bytes(rows))
@@ -68,25 +77,51 @@ def test_rejected_task_returns_batch_to_validated(maker, checker, household_plan
     assert Individual.objects.count() == 0
 
 
-def test_failing_commit_leaves_nothing(maker, checker, household_plan, immediate_tasks, django_capture_on_commit_callbacks):
+def test_failing_commit_leaves_nothing(
+    maker, checker, household_plan, immediate_tasks, django_capture_on_commit_callbacks
+):
     """A household code taken after validation breaks the commit mid-way: nothing of the batch remains."""
-    batch = upload(maker, household_plan, csv_bytes(household_rows("H1") + household_rows("H2", family="Sow", ids=("ID4", "ID5", "ID6"))))
+    batch = upload(
+        maker,
+        household_plan,
+        csv_bytes(household_rows("H1") + household_rows("H2", family="Sow", ids=("ID4", "ID5", "ID6"))),
+    )
     task = batch_commit_request(batch=batch, user=maker)
-    other = Individual.objects.create(given_name="X", family_name="Y", sex="F", location=Location.objects.get(code="N-A"))
+    other = Individual.objects.create(
+        given_name="X", family_name="Y", sex="F", location=Location.objects.get(code="N-A")
+    )
     IdentityDocument.objects.create(individual=other, doc_type="national_id", value="ID5")
     task = approve(task, checker, django_capture_on_commit_callbacks)
     assert task.state == TaskState.FAILED
     assert "validate the upload again" in task.error
-    assert Individual.objects.count() == 1 and Household.objects.count() == 0 and HouseholdMember.objects.count() == 0
+    assert (
+        Individual.objects.count() == 1
+        and Household.objects.count() == 0
+        and HouseholdMember.objects.count() == 0
+    )
     assert Beneficiary.objects.count() == 0
     batch.refresh_from_db()
     batch = batch_sync(batch=batch)
     assert batch.state == BatchState.FAILED and "nothing was stored" in batch.error
 
 
-def test_individual_plan_enrols_each_person_with_plan_data(maker, checker, individual_plan, immediate_tasks, django_capture_on_commit_callbacks):
-    header = ["given_name", "family_name", "sex", "birth_date", "location_code", "national_id", "plan.vulnerability", "plan.score"]
-    rows = [["Ali", "Ba", "M", "1950-02-03", "N-A", "A1", "high", "80"], ["Awa", "Ba", "F", "1952-05-06", "N-B", "A2", "low", "10"]]
+def test_individual_plan_enrols_each_person_with_plan_data(
+    maker, checker, individual_plan, immediate_tasks, django_capture_on_commit_callbacks
+):
+    header = [
+        "given_name",
+        "family_name",
+        "sex",
+        "birth_date",
+        "location_code",
+        "national_id",
+        "plan.vulnerability",
+        "plan.score",
+    ]
+    rows = [
+        ["Ali", "Ba", "M", "1950-02-03", "N-A", "A1", "high", "80"],
+        ["Awa", "Ba", "F", "1952-05-06", "N-B", "A2", "low", "10"],
+    ]
     batch = upload(maker, individual_plan, csv_bytes(rows, header=header))
     assert batch.new_rows == 2, batch.error
     task = approve(batch_commit_request(batch=batch, user=maker), checker, django_capture_on_commit_callbacks)

@@ -9,12 +9,27 @@ from tests.uploads.conftest import approve, csv_bytes, upload
 from uploads.models import DuplicateMode, RowStatus, StagedError, StagedRow
 from uploads.services import batch_commit_request
 
-HEADER = ["given_name", "family_name", "sex", "birth_date", "location_code", "national_id", "voter_card", "ind.education"]
+HEADER = [
+    "given_name",
+    "family_name",
+    "sex",
+    "birth_date",
+    "location_code",
+    "national_id",
+    "voter_card",
+    "ind.education",
+]
 
 
-def _person(given: str, family: str, *, birth: date = date(1970, 1, 1), national_id: str = "", voter_card: str = "") -> Individual:
+def _person(
+    given: str, family: str, *, birth: date = date(1970, 1, 1), national_id: str = "", voter_card: str = ""
+) -> Individual:
     person = Individual.objects.create(
-        given_name=given, family_name=family, sex="F", birth_date=birth, location=Location.objects.get(code="N-A"),
+        given_name=given,
+        family_name=family,
+        sex="F",
+        birth_date=birth,
+        location=Location.objects.get(code="N-A"),
         data={"disability": True},
     )
     if national_id:
@@ -33,22 +48,35 @@ def _messages(batch) -> dict[int, str]:
 
 
 def test_same_document_twice_in_the_file(maker, individual_plan):
-    rows = [["Awa", "Ba", "F", "1980-01-01", "N-A", "X1", "", ""], ["Awa", "Bah", "F", "1980-01-02", "N-A", "X1", "", ""]]
+    rows = [
+        ["Awa", "Ba", "F", "1980-01-01", "N-A", "X1", "", ""],
+        ["Awa", "Bah", "F", "1980-01-02", "N-A", "X1", "", ""],
+    ]
     skipped = upload(maker, individual_plan, csv_bytes(rows, header=HEADER))
     assert _statuses(skipped) == {2: RowStatus.NEW, 3: RowStatus.SKIP}
-    stopped = upload(maker, individual_plan, csv_bytes(rows, header=HEADER), duplicate_mode=DuplicateMode.STOP)
+    stopped = upload(
+        maker, individual_plan, csv_bytes(rows, header=HEADER), duplicate_mode=DuplicateMode.STOP
+    )
     assert _messages(stopped) == {3: "Duplicate of row 2 of this file (same national_id)."}
 
 
 def test_same_name_birth_date_and_location_in_the_file_is_a_possible_duplicate(maker, individual_plan):
-    rows = [["Awa", "Ba", "F", "1980-01-01", "N-A", "", "", ""], [" awa ", "BA", "F", "1980-01-01", "N-A", "", "", ""]]
-    batch = upload(maker, individual_plan, csv_bytes(rows, header=HEADER), duplicate_mode=DuplicateMode.UPDATE)
+    rows = [
+        ["Awa", "Ba", "F", "1980-01-01", "N-A", "", "", ""],
+        [" awa ", "BA", "F", "1980-01-01", "N-A", "", "", ""],
+    ]
+    batch = upload(
+        maker, individual_plan, csv_bytes(rows, header=HEADER), duplicate_mode=DuplicateMode.UPDATE
+    )
     assert _messages(batch) == {3: "Duplicate of row 2 of this file (same name, birth date and location)."}
 
 
 def test_document_in_the_registry_under_each_mode(maker, individual_plan):
     existing = _person("Awa", "Ba", national_id="X1")
-    rows = [["Awa", "Ba-Diop", "F", "1981-02-03", "N-B", "X1", "", "tertiary"], ["New", "Person", "M", "1990-01-01", "N-A", "X2", "", ""]]
+    rows = [
+        ["Awa", "Ba-Diop", "F", "1981-02-03", "N-B", "X1", "", "tertiary"],
+        ["New", "Person", "M", "1990-01-01", "N-A", "X2", "", ""],
+    ]
     content = csv_bytes(rows, header=HEADER)
 
     skipped = upload(maker, individual_plan, content)
@@ -56,23 +84,36 @@ def test_document_in_the_registry_under_each_mode(maker, individual_plan):
     assert (skipped.skipped_rows, skipped.new_rows, skipped.duplicate_rows) == (1, 1, 1)
 
     stopped = upload(maker, individual_plan, content, duplicate_mode=DuplicateMode.STOP)
-    assert _messages(stopped) == {2: f"Already in the registry as individual #{existing.pk} (same identity document)."}
+    assert _messages(stopped) == {
+        2: f"Already in the registry as individual #{existing.pk} (same identity document)."
+    }
 
     updated = upload(maker, individual_plan, content, duplicate_mode=DuplicateMode.UPDATE)
     assert _statuses(updated) == {2: RowStatus.UPDATE, 3: RowStatus.NEW}
     assert StagedRow.objects.get(batch_id=updated.pk, row_number=2).match_individual_id == existing.pk
 
 
-def test_update_mode_commit_changes_the_existing_person(maker, checker, individual_plan, immediate_tasks, django_capture_on_commit_callbacks):
+def test_update_mode_commit_changes_the_existing_person(
+    maker, checker, individual_plan, immediate_tasks, django_capture_on_commit_callbacks
+):
     existing = _person("Awa", "Ba", national_id="X1")
     rows = [["Awa", "Ba-Diop", "F", "1981-02-03", "N-B", "X1", "V9", "tertiary"]]
-    batch = upload(maker, individual_plan, csv_bytes(rows, header=HEADER), duplicate_mode=DuplicateMode.UPDATE)
+    batch = upload(
+        maker, individual_plan, csv_bytes(rows, header=HEADER), duplicate_mode=DuplicateMode.UPDATE
+    )
     task = approve(batch_commit_request(batch=batch, user=maker), checker, django_capture_on_commit_callbacks)
     assert task.state == "executed", task.error
     existing.refresh_from_db()
-    assert (existing.family_name, existing.birth_date, existing.location.code) == ("Ba-Diop", date(1981, 2, 3), "N-B")
+    assert (existing.family_name, existing.birth_date, existing.location.code) == (
+        "Ba-Diop",
+        date(1981, 2, 3),
+        "N-B",
+    )
     assert existing.data == {"disability": True, "education": "tertiary"}
-    assert set(existing.documents.values_list("doc_type", "value")) == {("national_id", "X1"), ("voter_card", "V9")}
+    assert set(existing.documents.values_list("doc_type", "value")) == {
+        ("national_id", "X1"),
+        ("voter_card", "V9"),
+    }
     assert Individual.objects.count() == 1
     assert existing.beneficiaries.filter(benefit_plan=individual_plan).exists()
 
@@ -101,7 +142,10 @@ def test_stop_mode_refuses_the_commit_while_duplicates_remain(maker, individual_
     from django.core.exceptions import ValidationError
 
     _person("Awa", "Ba", national_id="X1")
-    rows = [["Awa", "Ba", "F", "1980-01-01", "N-A", "X1", "", ""], ["New", "One", "M", "1990-01-01", "N-A", "X2", "", ""]]
+    rows = [
+        ["Awa", "Ba", "F", "1980-01-01", "N-A", "X1", "", ""],
+        ["New", "One", "M", "1990-01-01", "N-A", "X2", "", ""],
+    ]
     batch = upload(maker, individual_plan, csv_bytes(rows, header=HEADER), duplicate_mode=DuplicateMode.STOP)
     with pytest.raises(ValidationError, match="stops on duplicates"):
         batch_commit_request(batch=batch, user=maker)

@@ -11,7 +11,16 @@ from openpyxl import Workbook
 from tests.uploads.conftest import csv_bytes, upload
 from uploads.models import BatchState, StagedRow
 
-HEADER = ["given_name", "family_name", "sex", "birth_date", "birth_date_estimated", "location_code", "national_id", "ind.disability"]
+HEADER = [
+    "given_name",
+    "family_name",
+    "sex",
+    "birth_date",
+    "birth_date_estimated",
+    "location_code",
+    "national_id",
+    "ind.disability",
+]
 ROWS = [
     ["Éloïse", "Ndiaye", "F", "1990-03-04", "oui", "N-A", "E1", "non"],
     ["François", "Mbaye", "homme", "1985-12-31", "no", "N-B", "E2", "vrai"],
@@ -20,7 +29,8 @@ ROWS = [
 
 def _people(batch) -> list[tuple]:
     return list(
-        StagedRow.objects.filter(batch_id=batch.pk).order_by("row_number")
+        StagedRow.objects.filter(batch_id=batch.pk)
+        .order_by("row_number")
         .values_list("given_name", "family_name", "sex", "birth_date", "birth_date_estimated", "ind_data")
     )
 

@@ -25,12 +25,19 @@ def test_cell_errors(maker, household_plan):
     assert (2, "given_name", "given_name is required.") in errors
     assert (2, "sex", "'Q' is not one of: F, M, X.") in errors
     assert (2, "birth_date", "'1980-02-30' is not a real date.") in errors
-    assert (2, "primary_recipient", "'maybe' is not yes/no (accepted: yes, no, true, false, 1, 0, oui, non, vrai, faux).") in errors
+    assert (
+        2,
+        "primary_recipient",
+        "'maybe' is not yes/no (accepted: yes, no, true, false, 1, 0, oui, non, vrai, faux).",
+    ) in errors
     assert (2, "ind.education", "'phd' is not one of: none, primary, secondary, tertiary.") in errors
     assert (2, "hh.monthly_income", "Must be at least 0 (-5 given).") in errors
     assert (3, "birth_date", "'2999-01-01' is in the future.") in errors
     assert (3, "location_code", "No location has the code 'ZZ'.") in errors
-    assert any(row == 3 and column == "household_role" and "'cousin' is not one of" in message for row, column, message in errors)
+    assert any(
+        row == 3 and column == "household_role" and "'cousin' is not one of" in message
+        for row, column, message in errors
+    )
 
 
 def test_locations_outside_the_uploaders_area(maker, household_plan):
@@ -49,12 +56,28 @@ def test_household_consistency(maker, household_plan):
     elsewhere[2][4] = "N-B"
     batch = upload(maker, household_plan, csv_bytes(two_heads + no_head + two_primary + elsewhere))
     errors = _errors(batch)
-    assert (2, "household_role", "Household H1 has 2 heads in this file (rows 2 to 3); it must have exactly one.") in errors
-    assert (5, "household_code", "Household H2 has no head: one of its rows must have household_role head (and no error).") in errors
-    assert (7, "primary_recipient", "Household H3 has 2 primary recipients in this file; it may have one.") in errors
+    assert (
+        2,
+        "household_role",
+        "Household H1 has 2 heads in this file (rows 2 to 3); it must have exactly one.",
+    ) in errors
+    assert (
+        5,
+        "household_code",
+        "Household H2 has no head: one of its rows must have household_role head (and no error).",
+    ) in errors
+    assert (
+        7,
+        "primary_recipient",
+        "Household H3 has 2 primary recipients in this file; it may have one.",
+    ) in errors
     assert (12, "location_code", "Household H4 lives in N-A (its head's row 10), not N-B.") in errors
     # A household whose head is rejected waits whole; H4 keeps the two members living with their head.
-    assert (4, "household_code", "Household H1 has no head: one of its rows must have household_role head (and no error).") in errors
+    assert (
+        4,
+        "household_code",
+        "Household H1 has no head: one of its rows must have household_role head (and no error).",
+    ) in errors
     assert batch.new_rows == 2 and batch.new_households == 1
 
 
@@ -75,4 +98,10 @@ def test_rejected_rows_file_can_be_fixed_and_uploaded_again(maker, household_pla
     # so the fixed row stands on its own as a member of a household without a head in this file.
     second = upload(maker, household_plan, fixed.getvalue().encode("utf-8"), name="people-fixed.csv")
     assert second.state == BatchState.VALIDATED
-    assert _errors(second) == {(2, "household_code", "Household H2 has no head: one of its rows must have household_role head (and no error).")}
+    assert _errors(second) == {
+        (
+            2,
+            "household_code",
+            "Household H2 has no head: one of its rows must have household_role head (and no error).",
+        )
+    }

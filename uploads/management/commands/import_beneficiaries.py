@@ -40,8 +40,10 @@ class TerminalProgress:
         width = 30
         filled = int(width * done / total) if total else 0
         left = f", {max(total - done, 0) / rate:,.0f} s left" if total and rate else ""
-        line = (f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total or 0:,} "
-                f"{rate:,.0f}/s{left} {message or ''}")
+        line = (
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total or 0:,} "
+            f"{rate:,.0f}/s{left} {message or ''}"
+        )
         sys.stderr.write(line[:160].ljust(160))
         sys.stderr.flush()
 
@@ -60,11 +62,15 @@ class Command(BaseCommand):
         parser.add_argument("file")
         parser.add_argument("--plan", required=True, help="Code of the benefit plan")
         parser.add_argument("--as", dest="username", required=True, help="The user uploading (the maker)")
-        parser.add_argument("--approve-as", dest="approver", help="A different user, holding the approver role")
+        parser.add_argument(
+            "--approve-as", dest="approver", help="A different user, holding the approver role"
+        )
         parser.add_argument("--encoding", choices=FileEncoding.values, default=FileEncoding.AUTO)
         parser.add_argument("--date-format", choices=DateFormat.values, default=DateFormat.ISO)
         parser.add_argument("--duplicates", choices=DuplicateMode.values, default=DuplicateMode.SKIP)
-        parser.add_argument("--rejected", help="Where to write the rejected rows (default: <file>-rejected.csv)")
+        parser.add_argument(
+            "--rejected", help="Where to write the rejected rows (default: <file>-rejected.csv)"
+        )
         parser.add_argument("--reason", default="", help="Why, for the approver")
         parser.add_argument("--no-progress", action="store_true")
 
@@ -91,8 +97,13 @@ class Command(BaseCommand):
         try:
             with path.open("rb") as handle:
                 batch = batch_create(
-                    user=maker, plan=plan, file=File(handle, name=path.name), encoding=options["encoding"],
-                    date_format=options["date_format"], duplicate_mode=options["duplicates"], background=False,
+                    user=maker,
+                    plan=plan,
+                    file=File(handle, name=path.name),
+                    encoding=options["encoding"],
+                    date_format=options["date_format"],
+                    duplicate_mode=options["duplicates"],
+                    background=False,
                 )
         except ValidationError as exc:
             raise CommandError(error_text(exc)) from None
@@ -128,6 +139,7 @@ class Command(BaseCommand):
             progress = TerminalProgress("Committing", enabled=show)
             try:
                 with job_running(task.job_id) as job_progress:
+
                     def both(**kwargs: Any) -> None:
                         job_progress(**kwargs)
                         progress(**kwargs)
@@ -141,8 +153,10 @@ class Command(BaseCommand):
         if task.state != TaskState.EXECUTED:
             raise CommandError(f"The commit failed and nothing was stored: {task.error}")
         batch.refresh_from_db()
-        self.stdout.write(self.style.SUCCESS(
-            f"Committed (task #{task.pk}, approved by {approver or 'policy'}): {batch.new_rows:,} new individuals, "
-            f"{batch.new_households:,} households, {batch.update_rows:,} updates, {batch.new_beneficiaries:,} "
-            f"beneficiaries enrolled in {plan.code}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Committed (task #{task.pk}, approved by {approver or 'policy'}): {batch.new_rows:,} new individuals, "
+                f"{batch.new_households:,} households, {batch.update_rows:,} updates, {batch.new_beneficiaries:,} "
+                f"beneficiaries enrolled in {plan.code}."
+            )
+        )
