@@ -129,3 +129,44 @@ def test_individual_plan_enrols_each_person_with_plan_data(
     ali = Beneficiary.objects.get(benefit_plan=individual_plan, individual__given_name="Ali")
     assert ali.data == {"vulnerability": "high", "score": 80} and ali.location.code == "N-A"
     assert Household.objects.count() == 0
+
+
+def test_fixed_member_uploaded_later_joins_the_committed_household(
+    maker, checker, household_plan, immediate_tasks, django_capture_on_commit_callbacks
+):
+    rows = household_rows("H1")
+    rows[2][3] = "2012-13-40"  # the child's birth date is wrong: that row waits, the rest is committed
+    first = upload(maker, household_plan, csv_bytes(rows))
+    assert (first.new_rows, first.error_rows) == (2, 1)
+    approve(batch_commit_request(batch=first, user=maker), checker, django_capture_on_commit_callbacks)
+    household = Household.objects.get(code="H1")
+    assert household.size == 2
+
+    rows[2][3] = "2012-09-30"
+    second = upload(maker, household_plan, csv_bytes([rows[2]]))
+    assert (second.new_rows, second.new_households, second.error_rows) == (1, 0, 0)
+    task = approve(
+        batch_commit_request(batch=second, user=maker), checker, django_capture_on_commit_callbacks
+    )
+    assert task.state == TaskState.EXECUTED, task.error
+    household.refresh_from_db()
+    assert household.size == 3
+    child = HouseholdMember.objects.get(household=household, role="child")
+    assert child.individual.given_name == "Fatou" and not child.is_primary_recipient
+    assert Beneficiary.objects.filter(benefit_plan=household_plan).count() == 1
+
+
+def test_second_head_for_a_committed_household_is_refused(
+    maker, checker, household_plan, immediate_tasks, django_capture_on_commit_callbacks
+):
+    first = upload(maker, household_plan, csv_bytes(household_rows("H1")))
+    approve(batch_commit_request(batch=first, user=maker), checker, django_capture_on_commit_callbacks)
+    intruder = [["Ali", "Diallo", "M", "1960-01-01", "N-A", "ID99", "H1", "head", "yes", "", ""]]
+    second = upload(maker, household_plan, csv_bytes(intruder))
+    from uploads.models import StagedError
+
+    messages = set(StagedError.objects.filter(batch_id=second.pk).values_list("message", flat=True))
+    assert messages == {
+        "Household H1 already has a head in the registry.",
+        "Household H1 already has a primary recipient in the registry.",
+    }
