@@ -225,9 +225,18 @@ class BenefitStatus(models.TextChoices):
 class Benefit(models.Model):
     """One payment to one beneficiary in one payroll (a bill): amount issued, what the provider reported."""
 
-    payroll = models.ForeignKey(Payroll, on_delete=models.CASCADE, related_name="benefits", db_index=False)
+    # No database FK checks on the payroll and the beneficiary: each would cost a trigger and a row lock per
+    # line of a million-line INSERT ... SELECT that reads them from those very tables. Django keeps
+    # PROTECT / CASCADE, and payrolls are never deleted.
+    payroll = models.ForeignKey(
+        Payroll, on_delete=models.CASCADE, related_name="benefits", db_index=False, db_constraint=False
+    )
     beneficiary = models.ForeignKey(
-        "programs.Beneficiary", on_delete=models.PROTECT, related_name="benefits", db_index=False
+        "programs.Beneficiary",
+        on_delete=models.PROTECT,
+        related_name="benefits",
+        db_index=False,
+        db_constraint=False,
     )
     # A copy of the payroll's cycle, for the one-payment-per-cycle constraint.
     cycle = models.ForeignKey(

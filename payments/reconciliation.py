@@ -44,12 +44,28 @@ class LineResult:
     reason: str
 
 
+@dataclass
+class IssuedLine:
+    """What validation needs of a Benefit row, read with values(): no model instance per line."""
+
+    pk: int
+    payroll_id: int
+    amount: Decimal | None
+    status: str
+    amount_paid: Decimal | None
+    transaction_id: str
+    payroll: Payroll
+
+    def get_status_display(self) -> str:
+        return str(BenefitStatus(self.status).label)
+
+
 def _text(value: Any, limit: int) -> str:
     return "" if value is None else str(value)[:limit]
 
 
 def _check_line(
-    raw: Any, *, benefit: Benefit | None, payment_point: PaymentPoint, seen: set[str], now: datetime
+    raw: Any, *, benefit: IssuedLine | None, payment_point: PaymentPoint, seen: set[str], now: datetime
 ) -> tuple[LineResult | None, str, str]:
     """(what to write or None, outcome, error) for one line: outcome is accepted, unchanged or rejected."""
     if not isinstance(raw, dict):
@@ -124,10 +140,12 @@ def _check_line(
     return result, "accepted", ""
 
 
-def _write(results: list[LineResult], now: datetime) -> None:
-    """UPDATE ... FROM (VALUES ...): one statement per chunk, not one save per line."""
+def _write(results: list[LineResult], now: datetime) -> set[int]:
+    """UPDATE ... FROM (VALUES ...): one statement per chunk, not one save per line. Returns the ids written:
+    a line another request reconciled meanwhile is skipped by the status condition."""
+    written: set[int] = set()
     if not results:
-        return
+        return written
     is_pg = connection.vendor == "postgresql"
     table = connection.ops.quote_name(Benefit._meta.db_table)
     row = "(%s::bigint, %s, %s::numeric, %s::timestamptz, %s, %s)" if is_pg else "(%s, %s, %s, %s, %s, %s)"
@@ -149,13 +167,16 @@ def _write(results: list[LineResult], now: datetime) -> None:
                 f"AS (VALUES {', '.join([row] * len(chunk))}) "
                 f"UPDATE {table} SET status = v.status, amount_paid = v.amount_paid, paid_at = v.paid_at, "
                 f"transaction_id = v.transaction_id, failure_reason = v.reason, reconciled_at = %s "
-                f"FROM v WHERE {table}.id = v.id AND {table}.status = %s",
+                f"FROM v WHERE {table}.id = v.id AND {table}.status = %s RETURNING {table}.id",
                 [*params, adapt(now), BenefitStatus.PENDING],
             )
+            written.update(row_id for (row_id,) in cursor.fetchall())
+    return written
 
 
 def _advance_payrolls(payroll_ids: set[int]) -> None:
     for payroll in Payroll.objects.select_for_update().filter(pk__in=payroll_ids):
+        before = payroll.status
         if payroll.status == PayrollStatus.SENT:
             payroll.start_reconciling()
         if (
@@ -163,7 +184,8 @@ def _advance_payrolls(payroll_ids: set[int]) -> None:
             and not Benefit.objects.filter(payroll=payroll, status=BenefitStatus.PENDING).exists()
         ):
             payroll.close_reconciled()
-        payroll.save()
+        if payroll.status != before:
+            payroll.save()
 
 
 def _request_hash(lines: list[Any]) -> str:
@@ -224,29 +246,43 @@ def reconciliation_apply(
     return response, False
 
 
+def _issued_lines(references: set[str]) -> dict[str, IssuedLine]:
+    rows = list(
+        Benefit.objects.filter(reference__in=references).values_list(
+            "reference", "pk", "payroll_id", "amount", "status", "amount_paid", "transaction_id"
+        )
+    )
+    payrolls = Payroll.objects.in_bulk({row[2] for row in rows})
+    return {
+        reference: IssuedLine(
+            pk, payroll_id, amount, status, amount_paid, transaction_id, payrolls[payroll_id]
+        )
+        for reference, pk, payroll_id, amount, status, amount_paid, transaction_id in rows
+    }
+
+
 def _apply(*, payment_point: PaymentPoint, lines: list[Any]) -> dict[str, Any]:
     now = timezone.now()
-    references = {_text(raw.get("reference"), 40) for raw in lines if isinstance(raw, dict)}
-    benefits = {
-        benefit.reference: benefit
-        for benefit in Benefit.objects.select_for_update(of=("self",))
-        .select_related("payroll")
-        .filter(reference__in=references)
-    }
+    issued = _issued_lines({_text(raw.get("reference"), 40) for raw in lines if isinstance(raw, dict)})
     seen: set[str] = set()
-    answers, results = [], []
-    counts = {"accepted": 0, "unchanged": 0, "rejected": 0}
+    answers: list[dict[str, str]] = []
+    results: list[tuple[int, LineResult]] = []
     for raw in lines:
         reference = _text(raw.get("reference"), 40) if isinstance(raw, dict) else ""
         result, outcome, error = _check_line(
-            raw, benefit=benefits.get(reference), payment_point=payment_point, seen=seen, now=now
+            raw, benefit=issued.get(reference), payment_point=payment_point, seen=seen, now=now
         )
-        counts[outcome] += 1
         answers.append({"reference": reference, "result": outcome, "error": error})
         if result is not None:
-            results.append(result)
-    _write(results, now)
-    _advance_payrolls({line.payroll_id for line in results})
+            results.append((len(answers) - 1, result))
+    written = _write([result for _, result in results], now)
+    for index, result in results:
+        if result.benefit_id not in written:
+            answers[index].update(result="rejected", error="Another request reconciled this line meanwhile.")
+    _advance_payrolls({result.payroll_id for _, result in results if result.benefit_id in written})
+    counts = {"accepted": 0, "unchanged": 0, "rejected": 0}
+    for answer in answers:
+        counts[answer["result"]] += 1
     return {"counts": counts, "lines": answers}
 
 

@@ -303,6 +303,10 @@ def _insert_lines(payroll: Payroll, source: QuerySet[Beneficiary], amount: Any, 
     )
     inner_sql, inner_params = inner.query.get_compiler(using=inner.db).as_sql()
     is_pg = connection.vendor == "postgresql"
+    if is_pg:
+        # OFFSET 0 keeps PostgreSQL from inlining the subquery: the formula is computed once per row,
+        # not once per CASE that reads it.
+        inner_sql += " OFFSET 0"
     limit_param: Any = limit if is_pg else (float(limit) if limit is not None else None)
     held = ["src.line_amount IS NULL", "src.line_amount < 0"]
     reasons = ["WHEN src.line_amount IS NULL THEN ''", "WHEN src.line_amount < 0 THEN %s"]

@@ -78,6 +78,10 @@ def household_with(code: str, location, size: int) -> Household:
 
 @pytest.fixture
 def world(tree: Tree) -> World:
+    return world_build(tree)
+
+
+def world_build(tree: Tree) -> World:
     plan = make_plan("CASH", beneficiary_schema=PLAN_SCHEMA)
     households = [household_with(f"H{i}", tree.north_a, size) for i, size in enumerate([1, 3, 8])]
     beneficiaries = [

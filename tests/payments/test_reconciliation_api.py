@@ -203,3 +203,22 @@ def test_openapi_docs_are_served(client: Client, db) -> None:
     schema = client.get("/api/openapi.json").json()
     assert "/api/payments/reconciliations" in schema["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_a_line_reconciled_by_a_racing_request_is_not_written_twice(
+    client: Client, world: World, lines, monkeypatch
+) -> None:
+    from payments import reconciliation
+
+    read = reconciliation._issued_lines
+
+    def read_then_race(references):  # type: ignore[no-untyped-def]
+        issued = read(references)
+        Benefit.objects.filter(pk=lines[0].pk).update(status=BenefitStatus.PAID, transaction_id="OTHER")
+        return issued
+
+    monkeypatch.setattr(reconciliation, "_issued_lines", read_then_race)
+    answer = post(client, world.key, {"lines": [paid(lines[0])]}).json()
+    assert answer["lines"][0]["result"] == "rejected" and "meanwhile" in answer["lines"][0]["error"]
+    assert answer["counts"]["rejected"] == 1
+    assert Benefit.objects.get(pk=lines[0].pk).transaction_id == "OTHER"
