@@ -9,7 +9,7 @@
       fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (p) {
-          if (!p) { return; }
+          if (!p) { setTimeout(tick, 3000); return; }  // a busy or restarting server: try again
           document.querySelectorAll('[data-job-progress="' + p.id + '"] .progress-bar').forEach(function (bar) {
             bar.style.width = p.percent + "%";
           });
