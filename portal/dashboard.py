@@ -1,14 +1,43 @@
-"""Figures shown on the dashboard (the admin index), scoped to the viewer."""
+"""The dashboard (the admin index): key figures and Plotly charts from the summary tables, scoped."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
+import plotly.graph_objects as go
+from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Sum
+from django.db.models.functions import Substr
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from approvals.selectors import pending_approvals_count
-from registry.selectors import household_list, individual_list
+from portal.models import SummaryKind, SummaryRefresh
+from portal.summaries import (
+    UNKNOWN_AGE,
+    SummaryFilters,
+    age_bands,
+    beneficiary_summary_list,
+    registry_summary_list,
+    summary_refreshed_last,
+)
+from programs.models import CURRENT_STATUSES, BeneficiaryStatus, BenefitPlan
+from programs.selectors import plan_list
+from registry.models import PATH_STEP, Location
+from registry.selectors import location_list
+
+User = AbstractBaseUser | AnonymousUser
+
+PERIODS = {"": "All time", "12": "Last 12 months", "24": "Last 24 months", "60": "Last 5 years"}
+# The location filter offers the top two levels; deeper ones would list thousands of options.
+FILTER_LOCATION_DEPTH = 1
+SEGMENT = PATH_STEP + 1
 
 
 @dataclass(frozen=True)
@@ -18,13 +47,245 @@ class KeyFigure:
     url: str = ""
 
 
-def dashboard_figures(*, user: AbstractBaseUser | AnonymousUser) -> list[KeyFigure]:
+@dataclass
+class Chart:
+    key: str  # the json_script id is "chart-<key>"
+    title: str
+    figure: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def element_id(self) -> str:
+        return f"chart-{self.key}"
+
+
+class DashboardFilterForm(forms.Form):
+    """Plan, location subtree and period: a GET form applied to every figure and chart."""
+
+    plan = forms.ModelChoiceField(
+        queryset=BenefitPlan.objects.none(), required=False, empty_label="All plans"
+    )
+    location = forms.ModelChoiceField(
+        queryset=Location.objects.none(), required=False, empty_label="All locations"
+    )
+    period = forms.ChoiceField(choices=list(PERIODS.items()), required=False)
+
+    def __init__(self, data: QueryDict, *, user: User) -> None:
+        super().__init__(data)
+        self.fields["plan"].queryset = plan_list(user=user).order_by("name")
+        self.fields["location"].queryset = location_list(user=user).filter(depth__lte=FILTER_LOCATION_DEPTH)
+
+    def summary_filters(self, *, today: date) -> tuple[SummaryFilters, Location | None]:
+        """The valid filters; an invalid value (a plan or location out of scope) is ignored."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        plan, location, period = data.get("plan"), data.get("location"), data.get("period") or ""
+        since = None
+        if period:
+            months = today.year * 12 + today.month - 1 - int(period) + 1
+            since = date(months // 12, months % 12 + 1, 1)
+        filters = SummaryFilters(
+            plan_id=plan.pk if plan else None, location_path=location.path if location else "", since=since
+        )
+        return filters, location
+
+
+def _sum(qs) -> int:  # type: ignore[no-untyped-def]
+    return int(qs.aggregate(total=Sum("count"))["total"] or 0)
+
+
+def dashboard_figures(*, user: User, filters: SummaryFilters | None = None) -> list[KeyFigure]:
+    filters = filters or SummaryFilters()
+    people = registry_summary_list(user=user, filters=filters, kind=SummaryKind.INDIVIDUAL)
+    households = registry_summary_list(user=user, filters=filters, kind=SummaryKind.HOUSEHOLD)
     figures = [
-        KeyFigure("People registered", individual_list(user=user).count(), reverse("admin:registry_individual_changelist")),
-        KeyFigure("Households registered", household_list(user=user).count(), reverse("admin:registry_household_changelist")),
+        KeyFigure("People registered", _sum(people), reverse("admin:registry_individual_changelist")),
+        KeyFigure("Households registered", _sum(households), reverse("admin:registry_household_changelist")),
     ]
+    if user.is_authenticated and user.has_perm("programs.view_beneficiary"):
+        by_status = dict(
+            beneficiary_summary_list(user=user, filters=filters)
+            .values_list("status")
+            .annotate(total=Sum("count"))
+            .order_by()
+        )
+        url = reverse("admin:programs_beneficiary_changelist")
+        for status in BeneficiaryStatus:
+            figures.append(
+                KeyFigure(
+                    f"Beneficiaries {status.label.lower()}",
+                    int(by_status.get(status.value) or 0),
+                    f"{url}?status__exact={status.value}",
+                )
+            )
     if user.is_authenticated and user.has_perm("approvals.view_task"):
         figures.append(
-            KeyFigure("Approvals waiting for me", pending_approvals_count(user), reverse("admin:approvals_task_awaiting"))
+            KeyFigure(
+                "Approvals waiting for me",
+                pending_approvals_count(user),
+                reverse("admin:approvals_task_awaiting"),
+            )
         )
     return figures
+
+
+def _figure(fig: go.Figure) -> dict[str, Any]:
+    fig.update_layout(
+        margin={"l": 50, "r": 20, "t": 20, "b": 50}, height=340, legend={"orientation": "h", "y": -0.2}
+    )
+    return json.loads(fig.to_json())
+
+
+def registrations_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any]:
+    fig = go.Figure()
+    for kind, name in ((SummaryKind.INDIVIDUAL, "People"), (SummaryKind.HOUSEHOLD, "Households")):
+        rows = (
+            registry_summary_list(user=user, filters=filters, kind=kind)
+            .values_list("registered_month")
+            .annotate(total=Sum("count"))
+            .order_by("registered_month")
+        )
+        months = [(m.strftime("%Y-%m"), int(n)) for m, n in rows if m is not None]
+        fig.add_trace(go.Bar(x=[m for m, _ in months], y=[n for _, n in months], name=name))
+    fig.update_layout(
+        barmode="group",
+        xaxis={"type": "category", "title": "Month registered"},
+        yaxis={"title": "Registered"},
+    )
+    return _figure(fig)
+
+
+def beneficiaries_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any]:
+    rows = (
+        beneficiary_summary_list(user=user, filters=filters)
+        .values_list("benefit_plan_id", "status")
+        .annotate(total=Sum("count"))
+        .order_by()
+    )
+    counts = {(plan_id, status): int(total) for plan_id, status, total in rows}
+    plans = dict(
+        BenefitPlan.objects.filter(pk__in={p for p, _ in counts}).order_by("name").values_list("pk", "name")
+    )
+    fig = go.Figure()
+    for status in BeneficiaryStatus:
+        fig.add_trace(
+            go.Bar(
+                x=list(plans.values()),
+                y=[counts.get((pk, status.value), 0) for pk in plans],
+                name=status.label,
+            )
+        )
+    fig.update_layout(barmode="stack", xaxis={"type": "category"}, yaxis={"title": "Beneficiaries"})
+    return _figure(fig)
+
+
+def coverage_chart(*, user: User, filters: SummaryFilters, location: Location | None) -> dict[str, Any]:
+    """People registered and current beneficiaries per top-level location (or per child of the chosen one)."""
+    depth = location.depth + 1 if location else 0
+    prefix = Substr("location_path", 1, SEGMENT * (depth + 1))
+    people = dict(
+        registry_summary_list(user=user, filters=filters, kind=SummaryKind.INDIVIDUAL)
+        .annotate(area=prefix)
+        .values_list("area")
+        .annotate(total=Sum("count"))
+        .order_by()
+    )
+    current = dict(
+        beneficiary_summary_list(user=user, filters=filters)
+        .filter(status__in=CURRENT_STATUSES)
+        .annotate(area=prefix)
+        .values_list("area")
+        .annotate(total=Sum("count"))
+        .order_by()
+    )
+    # Rows of people registered at a higher level than `depth` have a shorter prefix: they have no bar.
+    paths = sorted(p for p in set(people) | set(current) if len(p) == SEGMENT * (depth + 1))
+    names = dict(Location.objects.filter(path__in=paths).values_list("path", "name"))
+    labels = [names.get(p, p) for p in paths]
+    fig = go.Figure(
+        [
+            go.Bar(x=labels, y=[int(people.get(p) or 0) for p in paths], name="People registered"),
+            go.Bar(x=labels, y=[int(current.get(p) or 0) for p in paths], name="Current beneficiaries"),
+        ]
+    )
+    fig.update_layout(barmode="group", xaxis={"type": "category"})
+    return _figure(fig)
+
+
+def pyramid_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any]:
+    """Men to the left (negative), women to the right; unknown ages and other sexes are left out."""
+    rows = (
+        registry_summary_list(user=user, filters=filters, kind=SummaryKind.INDIVIDUAL)
+        .exclude(age_band=UNKNOWN_AGE)
+        .filter(sex__in=("F", "M"))
+        .values_list("sex", "age_band")
+        .annotate(total=Sum("count"))
+        .order_by()
+    )
+    counts = {(sex, band): int(total) for sex, band, total in rows}
+    bands = age_bands()
+    men = [counts.get(("M", b), 0) for b in bands]
+    women = [counts.get(("F", b), 0) for b in bands]
+    fig = go.Figure(
+        [
+            go.Bar(
+                y=bands,
+                x=[-n for n in men],
+                customdata=men,
+                name="Men",
+                orientation="h",
+                hovertemplate="%{customdata}<extra>Men %{y}</extra>",
+            ),
+            go.Bar(
+                y=bands, x=women, name="Women", orientation="h", hovertemplate="%{x}<extra>Women %{y}</extra>"
+            ),
+        ]
+    )
+    fig.update_layout(
+        barmode="relative", yaxis={"type": "category", "title": "Age"}, xaxis={"title": "People"}
+    )
+    return _figure(fig)
+
+
+def dashboard_context(request: HttpRequest) -> dict[str, Any]:
+    """Everything the dashboard template shows, for the request's user and GET filters."""
+    user = request.user
+    form = DashboardFilterForm(request.GET, user=user)
+    filters, location = form.summary_filters(today=timezone.localdate())
+    charts = [
+        Chart("registrations", "Registrations by month", registrations_chart(user=user, filters=filters))
+    ]
+    if user.has_perm("programs.view_beneficiary"):
+        charts.append(
+            Chart(
+                "beneficiaries",
+                "Beneficiaries by plan and status",
+                beneficiaries_chart(user=user, filters=filters),
+            )
+        )
+    charts.append(
+        Chart(
+            "coverage", "Coverage by location", coverage_chart(user=user, filters=filters, location=location)
+        )
+    )
+    charts.append(Chart("pyramid", "People by age and sex", pyramid_chart(user=user, filters=filters)))
+    refreshed: SummaryRefresh | None = summary_refreshed_last()
+    return {
+        "key_figures": dashboard_figures(user=user, filters=filters),
+        "charts": charts,
+        "filter_form": form,
+        "summary_refreshed": refreshed,
+        "refresh_url": reverse("admin:portal_dashboard_refresh"),
+    }
+
+
+@require_POST
+def dashboard_refresh_view(request: HttpRequest) -> HttpResponse:
+    """Start the refresh job. Any staff user who sees the dashboard may: it recounts everything, reveals
+    nothing (reads stay scoped) and a second click while one runs reuses the running job."""
+    from django.contrib import messages
+
+    from portal.summaries import summaries_refresh_start
+
+    job = summaries_refresh_start(user=request.user)  # type: ignore[arg-type]
+    messages.info(request, f"Refreshing the figures (job #{job.pk}); reload the page in a moment.")
+    return HttpResponseRedirect(reverse("admin:index"))

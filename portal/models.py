@@ -22,3 +22,78 @@ class UserProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+
+class SummaryKind(models.TextChoices):
+    INDIVIDUAL = "individual", "Individual"
+    HOUSEHOLD = "household", "Household"
+
+
+class RegistrySummary(models.Model):
+    """People and households registered, counted per lowest-level location, sex, age band and month.
+
+    Rebuilt set-based by `portal.summaries.summaries_refresh`; the dashboard sums these rows
+    instead of counting the registry on each page view. Households leave sex and age band blank.
+    """
+
+    kind = models.CharField(max_length=16, choices=SummaryKind.choices)
+    location = models.ForeignKey(
+        "registry.Location", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    location_path = models.CharField(max_length=255, help_text="The location's path, copied: subtree filters")
+    sex = models.CharField(max_length=1, blank=True)
+    age_band = models.CharField(max_length=8, blank=True)
+    registered_month = models.DateField(null=True)
+    count = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["kind", "location_path"],
+                name="registry_summary_path_idx",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.kind} at {self.location_path}"
+
+
+class BeneficiarySummary(models.Model):
+    """Beneficiaries counted per plan, status, lowest-level location and month of enrolment."""
+
+    benefit_plan = models.ForeignKey(
+        "programs.BenefitPlan", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    status = models.CharField(max_length=16)
+    location = models.ForeignKey(
+        "registry.Location", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    location_path = models.CharField(max_length=255)
+    enrolled_month = models.DateField(null=True)
+    count = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["location_path"],
+                name="beneficiary_summary_path_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.status} in plan {self.benefit_plan_id} at {self.location_path}"
+
+
+class SummaryRefresh(models.Model):
+    """One rebuild of the summary tables: the dashboard's "data as of"."""
+
+    refreshed_at = models.DateTimeField()
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        get_latest_by = "refreshed_at"
+
+    def __str__(self) -> str:
+        return f"Summaries as of {self.refreshed_at:%Y-%m-%d %H:%M}"

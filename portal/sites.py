@@ -64,9 +64,16 @@ class PortalAdminSite(admin.AdminSite):
     def get_urls(self):  # type: ignore[no-untyped-def]
         from django.urls import include, path
 
+        from portal.dashboard import dashboard_refresh_view
         from registry.urls import search_urls
 
-        return [path("registry/search/", include(search_urls(self))), *super().get_urls()]
+        return [
+            path("registry/search/", include(search_urls(self))),
+            path(
+                "dashboard/refresh/", self.admin_view(dashboard_refresh_view), name="portal_dashboard_refresh"
+            ),
+            *super().get_urls(),
+        ]
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         from functools import cache
@@ -79,9 +86,9 @@ class PortalAdminSite(admin.AdminSite):
         return context
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        from portal.dashboard import dashboard_figures
+        from portal.dashboard import dashboard_context
 
-        context = {"key_figures": dashboard_figures(user=request.user), **(extra_context or {})}
+        context = {**dashboard_context(request), **(extra_context or {})}
         response = super().index(request, context)
         assert isinstance(response, TemplateResponse)
         return response

@@ -122,9 +122,11 @@ def test_strict_csp_header_on_admin_pages(client, admin_user, url):
     assert script_src(header) == ["'self'"]
     assert "'unsafe-inline'" not in script_src(header) and "'unsafe-eval'" not in script_src(header)
     assert "object-src 'none'" in header and "frame-ancestors 'none'" in header
-    # No inline script in the page itself: every <script> has a src.
+    # No inline script in the page itself: every <script> has a src or is JSON data (json_script).
     scripts = re.findall(r"<script\b([^>]*)>", response.content.decode())
-    assert scripts and all("src=" in attributes for attributes in scripts), scripts
+    assert scripts and all(
+        "src=" in attributes or 'type="application/json"' in attributes for attributes in scripts
+    ), scripts
 
 
 def test_session_expires_after_a_working_day_and_with_the_browser(client, maker):

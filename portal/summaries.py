@@ -1,0 +1,178 @@
+"""Summary tables behind the dashboard: the set-based refresh (a service) and the scoped reads (selectors)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection, transaction
+from django.db.models import Case, CharField, Count, DateField, Q, QuerySet, Value, When
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from jobs.models import Job, JobState
+from jobs.services import job_start
+from portal.models import BeneficiarySummary, RegistrySummary, SummaryKind, SummaryRefresh
+from programs.models import Beneficiary
+from programs.selectors import plan_list, user_sees_all_plans
+from registry.models import Household, Individual
+from registry.selectors import user_location_paths, user_sees_everywhere
+
+User = AbstractBaseUser | AnonymousUser
+
+AGE_BAND_YEARS = 10
+AGE_BAND_LAST = 80  # "80+"
+UNKNOWN_AGE = "unknown"
+
+
+def age_bands() -> list[str]:
+    """Band labels, youngest first: "0-9" ... "70-79", "80+"."""
+    bands = [f"{start}-{start + AGE_BAND_YEARS - 1}" for start in range(0, AGE_BAND_LAST, AGE_BAND_YEARS)]
+    return [*bands, f"{AGE_BAND_LAST}+"]
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _age_band_expression(today: date) -> Case:
+    """Born after (today - N years) means younger than N: the first band whose upper bound holds."""
+    whens = [
+        When(birth_date__gt=_years_before(today, start + AGE_BAND_YEARS), then=Value(label))
+        for start, label in zip(range(0, AGE_BAND_LAST, AGE_BAND_YEARS), age_bands(), strict=False)
+    ]
+    return Case(
+        *whens,
+        When(birth_date__isnull=False, then=Value(age_bands()[-1])),
+        default=Value(UNKNOWN_AGE),
+        output_field=CharField(),
+    )
+
+
+def _insert_select(model: type, columns: list[str], queryset: QuerySet) -> int:
+    """INSERT INTO model's table (columns) SELECT ...: the grouping runs in the database, not in Python."""
+    sql, params = queryset.query.sql_with_params()
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({names}) {sql}", params)
+        return cursor.rowcount
+
+
+def summaries_refresh(*, today: date | None = None) -> SummaryRefresh:
+    """Rebuild the dashboard's summary tables from the registry and the plans, in one transaction."""
+    today = today or timezone.localdate()
+    started = time.monotonic()
+    with transaction.atomic():
+        RegistrySummary.objects.all().delete()
+        BeneficiarySummary.objects.all().delete()
+        people = (
+            Individual.objects.annotate(
+                summary_kind=Value(SummaryKind.INDIVIDUAL.value, output_field=CharField()),
+                band=_age_band_expression(today),
+                month=TruncMonth("registration_date", output_field=DateField()),
+            )
+            .values("summary_kind", "location_id", "location__path", "sex", "band", "month")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        columns = ["kind", "location", "location_path", "sex", "age_band", "registered_month", "count"]
+        _insert_select(RegistrySummary, columns, people)
+        households = (
+            Household.objects.annotate(
+                summary_kind=Value(SummaryKind.HOUSEHOLD.value, output_field=CharField()),
+                no_sex=Value("", output_field=CharField()),
+                no_band=Value("", output_field=CharField()),
+                month=TruncMonth("registration_date", output_field=DateField()),
+            )
+            .values("summary_kind", "location_id", "location__path", "no_sex", "no_band", "month")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        _insert_select(RegistrySummary, columns, households)
+        beneficiaries = (
+            Beneficiary.objects.annotate(
+                month=TruncMonth("enrolled_at", output_field=DateField()),
+            )
+            .values("benefit_plan_id", "status", "location_id", "location__path", "month")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        _insert_select(
+            BeneficiarySummary,
+            ["benefit_plan", "status", "location", "location_path", "enrolled_month", "count"],
+            beneficiaries,
+        )
+        refresh = SummaryRefresh.objects.create(
+            refreshed_at=timezone.now(), seconds=time.monotonic() - started
+        )
+    return refresh
+
+
+def summary_refreshed_last() -> SummaryRefresh | None:
+    return SummaryRefresh.objects.order_by("-refreshed_at").first()
+
+
+@dataclass(frozen=True)
+class SummaryFilters:
+    """The dashboard's filters: a benefit plan, a location subtree, registrations/enrolments since a month."""
+
+    plan_id: int | None = None
+    location_path: str = ""
+    since: date | None = None
+
+
+def _scope_q(user: User) -> Q:
+    if user_sees_everywhere(user):
+        return Q()
+    paths = user_location_paths(user)
+    if not paths:
+        return Q(pk__in=[])
+    condition = Q()
+    for path in paths:
+        condition |= Q(location_path__startswith=path)
+    return condition
+
+
+def registry_summary_list(*, user: User, filters: SummaryFilters, kind: str) -> QuerySet[RegistrySummary]:
+    """Summary rows of people (or households) the user may see, filtered."""
+    qs = RegistrySummary.objects.filter(_scope_q(user), kind=kind)
+    if filters.location_path:
+        qs = qs.filter(location_path__startswith=filters.location_path)
+    if filters.since:
+        qs = qs.filter(registered_month__gte=filters.since)
+    return qs
+
+
+def beneficiary_summary_list(*, user: User, filters: SummaryFilters) -> QuerySet[BeneficiarySummary]:
+    """Summary rows of beneficiaries of the user's plans in the user's locations, filtered."""
+    qs = BeneficiarySummary.objects.filter(_scope_q(user))
+    if not user_sees_all_plans(user):
+        qs = qs.filter(benefit_plan_id__in=plan_list(user=user).values("pk"))
+    if filters.plan_id:
+        qs = qs.filter(benefit_plan_id=filters.plan_id)
+    if filters.location_path:
+        qs = qs.filter(location_path__startswith=filters.location_path)
+    if filters.since:
+        qs = qs.filter(enrolled_month__gte=filters.since)
+    return qs
+
+
+def summaries_refresh_start(*, user: User) -> Job:
+    """Queue a refresh job, unless one is already queued or running (then that one is returned)."""
+    from portal.tasks import summaries_refresh_task
+
+    kind = f"{summaries_refresh_task.func.__module__}.{summaries_refresh_task.func.__name__}"
+    # A job stuck in the queue (no worker) stops blocking new ones after a while.
+    recent = timezone.now() - timedelta(minutes=15)
+    waiting = Job.objects.filter(
+        kind=kind, state__in=(JobState.QUEUED, JobState.RUNNING), created_at__gte=recent
+    ).first()
+    if waiting is not None:
+        return waiting
+    return job_start(task=summaries_refresh_task, label="Refresh the dashboard's summary tables", user=user)  # type: ignore[arg-type]
