@@ -10,7 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import Substr
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
@@ -18,12 +18,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from approvals.selectors import pending_approvals_count
+from payments.models import BenefitStatus, PaymentCycle
 from portal.models import SummaryKind, SummaryRefresh
 from portal.summaries import (
     UNKNOWN_AGE,
     SummaryFilters,
     age_bands,
     beneficiary_summary_list,
+    payment_summary_list,
     registry_summary_list,
     summary_refreshed_last,
 )
@@ -246,6 +248,30 @@ def pyramid_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any]:
     return _figure(fig)
 
 
+def payments_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any]:
+    """Per payment cycle: the amount issued (lines of approved payrolls) and the amount reported paid."""
+    rows = (
+        payment_summary_list(user=user, filters=filters)
+        .values_list("cycle_id")
+        .annotate(issued=Sum("amount"), paid=Sum("amount_paid", filter=Q(status=BenefitStatus.PAID)))
+        .order_by()
+    )
+    amounts = {cycle_id: (float(issued or 0), float(paid or 0)) for cycle_id, issued, paid in rows}
+    cycles = dict(
+        PaymentCycle.objects.filter(pk__in=amounts).order_by("start_date").values_list("pk", "code")
+    )
+    fig = go.Figure(
+        [
+            go.Bar(x=list(cycles.values()), y=[amounts[pk][0] for pk in cycles], name="Issued"),
+            go.Bar(x=list(cycles.values()), y=[amounts[pk][1] for pk in cycles], name="Paid"),
+        ]
+    )
+    fig.update_layout(
+        barmode="group", xaxis={"type": "category", "title": "Payment cycle"}, yaxis={"title": "Amount"}
+    )
+    return _figure(fig)
+
+
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     """Everything the dashboard template shows, for the request's user and GET filters."""
     user = request.user
@@ -268,6 +294,8 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         )
     )
     charts.append(Chart("pyramid", "People by age and sex", pyramid_chart(user=user, filters=filters)))
+    if user.has_perm("payments.view_payroll"):
+        charts.append(Chart("payments", "Payments by cycle", payments_chart(user=user, filters=filters)))
     refreshed: SummaryRefresh | None = summary_refreshed_last()
     return {
         "key_figures": dashboard_figures(user=user, filters=filters),
@@ -288,4 +316,6 @@ def dashboard_refresh_view(request: HttpRequest) -> HttpResponse:
 
     job = summaries_refresh_start(user=request.user)  # type: ignore[arg-type]
     messages.info(request, f"Refreshing the figures (job #{job.pk}); reload the page in a moment.")
-    return HttpResponseRedirect(reverse("admin:index"))
+    # Back to the same filters; re-encoded, so it can only ever be a query string on the dashboard.
+    query = QueryDict(request.POST.get("query", "")).urlencode()
+    return HttpResponseRedirect(reverse("admin:index") + (f"?{query}" if query else ""))

@@ -97,3 +97,33 @@ class SummaryRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"Summaries as of {self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+class PaymentSummary(models.Model):
+    """Benefits (payment lines) of issued payrolls counted and summed per plan, cycle, status and location."""
+
+    benefit_plan = models.ForeignKey(
+        "programs.BenefitPlan", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    cycle = models.ForeignKey(
+        "payments.PaymentCycle", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    cycle_start = models.DateField()
+    status = models.CharField(max_length=16)
+    location = models.ForeignKey(
+        "registry.Location", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    location_path = models.CharField(max_length=255)
+    count = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=18, decimal_places=2, null=True)
+    amount_paid = models.DecimalField(max_digits=18, decimal_places=2, null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["location_path"], name="payment_summary_path_idx", opclasses=["varchar_pattern_ops"]
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.status} in cycle {self.cycle_id} at {self.location_path}"

@@ -8,13 +8,14 @@ from datetime import date, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, DateField, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, DateField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from jobs.models import Job, JobState
 from jobs.services import job_start
-from portal.models import BeneficiarySummary, RegistrySummary, SummaryKind, SummaryRefresh
+from payments.models import Benefit, PayrollStatus
+from portal.models import BeneficiarySummary, PaymentSummary, RegistrySummary, SummaryKind, SummaryRefresh
 from programs.models import Beneficiary
 from programs.selectors import plan_list, user_sees_all_plans
 from registry.models import Household, Individual
@@ -25,6 +26,13 @@ User = AbstractBaseUser | AnonymousUser
 AGE_BAND_YEARS = 10
 AGE_BAND_LAST = 80  # "80+"
 UNKNOWN_AGE = "unknown"
+# Payrolls whose lines count as issued: approved and on; drafts, rejected and cancelled ones do not.
+ISSUED_PAYROLL_STATES = (
+    PayrollStatus.APPROVED,
+    PayrollStatus.SENT,
+    PayrollStatus.RECONCILING,
+    PayrollStatus.RECONCILED,
+)
 
 
 def age_bands() -> list[str]:
@@ -108,6 +116,35 @@ def summaries_refresh(*, today: date | None = None) -> SummaryRefresh:
             ["benefit_plan", "status", "location", "location_path", "enrolled_month", "count"],
             beneficiaries,
         )
+        PaymentSummary.objects.all().delete()
+        lines = (
+            Benefit.objects.filter(payroll__status__in=ISSUED_PAYROLL_STATES)
+            .values(
+                "payroll__payment_plan__benefit_plan_id",
+                "cycle_id",
+                "cycle__start_date",
+                "status",
+                "location_id",
+                "location__path",
+            )
+            .annotate(n=Count("pk"), issued=Sum("amount"), paid=Sum("amount_paid"))
+            .order_by()
+        )
+        _insert_select(
+            PaymentSummary,
+            [
+                "benefit_plan",
+                "cycle",
+                "cycle_start",
+                "status",
+                "location",
+                "location_path",
+                "count",
+                "amount",
+                "amount_paid",
+            ],
+            lines,
+        )
         refresh = SummaryRefresh.objects.create(
             refreshed_at=timezone.now(), seconds=time.monotonic() - started
         )
@@ -160,6 +197,20 @@ def beneficiary_summary_list(*, user: User, filters: SummaryFilters) -> QuerySet
         qs = qs.filter(location_path__startswith=filters.location_path)
     if filters.since:
         qs = qs.filter(enrolled_month__gte=filters.since)
+    return qs
+
+
+def payment_summary_list(*, user: User, filters: SummaryFilters) -> QuerySet[PaymentSummary]:
+    """Summary rows of payment lines of the user's plans in the user's locations, filtered."""
+    qs = PaymentSummary.objects.filter(_scope_q(user))
+    if not user_sees_all_plans(user):
+        qs = qs.filter(benefit_plan_id__in=plan_list(user=user).values("pk"))
+    if filters.plan_id:
+        qs = qs.filter(benefit_plan_id=filters.plan_id)
+    if filters.location_path:
+        qs = qs.filter(location_path__startswith=filters.location_path)
+    if filters.since:
+        qs = qs.filter(cycle_start__gte=filters.since)
     return qs
 
 

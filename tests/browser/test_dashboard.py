@@ -11,7 +11,7 @@ from tests.portal.test_dashboard import dashboard_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHARTS = ("registrations", "beneficiaries", "coverage", "pyramid")
+CHARTS = ("registrations", "beneficiaries", "coverage", "pyramid", "payments")
 
 
 def coverage_labels(page) -> list[str]:  # type: ignore[no-untyped-def]
@@ -44,15 +44,16 @@ def test_dashboard_draws_charts_and_filters_them(page, tree, administrator, sett
     people = page.locator(".key-figure", has_text="People registered").locator(".key-figure-value")
     assert people.inner_text() == "4"
 
-    # Refresh recounts (the job runs in-process here): a new person in North A shows up.
+    # Refresh recounts (the job runs in-process here) and keeps the filters: a new person in North A shows up.
     Individual.objects.create(given_name="New", family_name="Person", sex="F", location=tree.north_a)
     page.click(".dashboard-refresh input[type=submit]")
     page.wait_for_selector("#chart-coverage-plot svg.main-svg")
     assert (
         page.locator(".key-figure", has_text="People registered").locator(".key-figure-value").inner_text()
-        == "7"
+        == "5"
     )
     assert "Data as of" in page.locator("#data-as-of").inner_text()
+    assert coverage_labels(page) == ["North A", "North B"]
 
     csp = [p for p in problems if "Content Security Policy" in p or "Refused to" in p]
     assert not csp, csp

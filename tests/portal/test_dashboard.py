@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -12,11 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from guardian.shortcuts import assign_perm
 
 from jobs.models import Job, JobState
+from payments.models import Benefit, PaymentCycle, PaymentPlan, Payroll
 from portal.models import BeneficiarySummary, RegistrySummary, SummaryRefresh
+from portal.roles import PAYMENT_OFFICER, REGISTRY_OFFICER
 from portal.summaries import summaries_refresh
 from programs.models import Beneficiary, BenefitPlan
 from registry.models import Household, Individual
-from tests.conftest import Tree
+from tests.conftest import Tree, make_user
 
 TODAY = date(2026, 6, 15)  # the refresh's "today": it fixes the age bands below
 
@@ -84,6 +87,36 @@ def dashboard_data(tree: Tree) -> Plans:
     enrol(plans.cash, f2000, "active", date(2026, 4, 2))
     enrol(plans.pension, f1950, "active", date(2026, 3, 10))
     enrol(plans.pension, m1940, "suspended", date(2015, 5, 1))
+
+    # Payments: cycle 2026-01 reconciled (counted), cycle 2026-02 still a draft (not issued: left out).
+    #   f1990 100 paid, m2020 50 pending, f2000 (South) 100 failed; the draft pays f1990 999.
+    payment_plan = PaymentPlan.objects.create(benefit_plan=plans.cash, name="Monthly", amount_formula="100")
+    for code, month, status, lines in (
+        (
+            "2026-01",
+            1,
+            "reconciled",
+            ((f1990, "100", "paid"), (m2020, "50", "pending"), (f2000, "100", "failed")),
+        ),
+        ("2026-02", 2, "draft", ((f1990, "999", "pending"),)),
+    ):
+        cycle = PaymentCycle.objects.create(
+            code=code, start_date=date(2026, month, 1), end_date=date(2026, month, 28)
+        )
+        payroll = Payroll.objects.create(
+            payment_plan=payment_plan, cycle=cycle, status=status, payment_date=date(2026, month, 1)
+        )
+        for individual, amount, line_status in lines:
+            Benefit.objects.create(
+                payroll=payroll,
+                beneficiary=Beneficiary.objects.get(benefit_plan=plans.cash, individual=individual),
+                cycle=cycle,
+                location=individual.location,
+                reference=f"{code}-{individual.given_name}",
+                amount=Decimal(amount),
+                amount_paid=Decimal(amount) if line_status == "paid" else None,
+                status=line_status,
+            )
     return plans
 
 
@@ -244,12 +277,40 @@ def test_south_user_sees_only_the_south_even_when_asking_for_the_north(client, p
     assert list(response.context["filter_form"].fields["plan"].queryset) == [plans.cash]
 
 
+def test_payments_by_cycle(client, plans, administrator, tree):
+    figure = traces(chart(dashboard(client, administrator), "payments"))
+    assert figure == {"Issued": {"2026-01": 250.0}, "Paid": {"2026-01": 100.0}}
+    north = traces(chart(dashboard(client, administrator, f"?location={tree.north.pk}"), "payments"))
+    assert north == {"Issued": {"2026-01": 150.0}, "Paid": {"2026-01": 100.0}}
+    only_pension = traces(chart(dashboard(client, administrator, f"?plan={plans.pension.pk}"), "payments"))
+    assert only_pension == {"Issued": {}, "Paid": {}}
+
+    payer = make_user("south-payer", roles=(PAYMENT_OFFICER,), locations=(tree.south,))
+    assign_perm("programs.view_benefitplan", payer, plans.cash)
+    assert traces(chart(dashboard(client, payer), "payments")) == {
+        "Issued": {"2026-01": 100.0},
+        "Paid": {"2026-01": 0.0},
+    }
+
+
+def test_payments_chart_needs_the_payments_permission(client, plans, maker, tree):
+    # The North programme officer sees the North lines of the plans granted to them.
+    assert traces(chart(dashboard(client, maker), "payments")) == {
+        "Issued": {"2026-01": 150.0},
+        "Paid": {"2026-01": 100.0},
+    }
+    registrar = make_user("registrar", roles=(REGISTRY_OFFICER,), locations=(tree.north,))
+    response = dashboard(client, registrar)
+    assert "payments" not in {c.key for c in response.context["charts"]}
+    assert figures(response)["Beneficiaries active"] == 0  # no plan granted
+
+
 def test_dashboard_never_reads_the_big_tables(client, plans, administrator):
     client.force_login(administrator)
     client.get("/admin/")  # warm caches (permissions, content types)
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/admin/").status_code == 200
-    big = re.compile(r'FROM "(registry_individual|registry_household|programs_beneficiary)"')
+    big = re.compile(r'FROM "(registry_individual|registry_household|programs_beneficiary|payments_benefit)"')
     assert not [q["sql"] for q in queries.captured_queries if big.search(q["sql"])]
     assert len(queries) < 40
 
@@ -262,7 +323,7 @@ def test_page_has_no_inline_script(client, plans, administrator):
     assert tags
     for tag in tags:
         assert " src=" in tag or 'type="application/json"' in tag, tag
-    for key in ("registrations", "beneficiaries", "coverage", "pyramid"):
+    for key in ("registrations", "beneficiaries", "coverage", "pyramid", "payments"):
         assert f'<script id="chart-{key}" type="application/json">' in html
         assert f'data-chart="chart-{key}"' in html
     assert "portal/vendor/plotly.min.js" in html and "portal/charts.js" in html
@@ -273,6 +334,10 @@ def test_refresh_button_starts_one_job(client, tree, administrator, maker):
     assert client.get("/admin/dashboard/refresh/").status_code == 405
     response = client.post("/admin/dashboard/refresh/")
     assert response.status_code == 302 and response.url == "/admin/"
+    response = client.post("/admin/dashboard/refresh/", {"query": "location=3&period=12"})
+    assert response.url == "/admin/?location=3&period=12"
+    response = client.post("/admin/dashboard/refresh/", {"query": "//evil.example/"})
+    assert response.url.startswith("/admin/?")
     client.post("/admin/dashboard/refresh/")  # a second click while it waits reuses the job
     jobs = Job.objects.filter(kind="portal.tasks.summaries_refresh_task")
     assert jobs.count() == 1
