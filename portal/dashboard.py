@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -10,6 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
 from django.db.models import Q, Sum
 from django.db.models.functions import Substr
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -21,7 +23,6 @@ from approvals.selectors import pending_approvals_count
 from payments.models import BenefitStatus, PaymentCycle
 from portal.models import SummaryKind, SummaryRefresh
 from portal.summaries import (
-    UNKNOWN_AGE,
     SummaryFilters,
     age_bands,
     beneficiary_summary_list,
@@ -32,7 +33,7 @@ from portal.summaries import (
 from programs.models import CURRENT_STATUSES, BeneficiaryStatus, BenefitPlan
 from programs.selectors import plan_list
 from registry.models import PATH_STEP, Location
-from registry.selectors import location_list
+from registry.selectors import location_list, user_location_paths, user_sees_everywhere
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -40,6 +41,7 @@ PERIODS = {"": "All time", "12": "Last 12 months", "24": "Last 24 months", "60":
 # The location filter offers the top two levels; deeper ones would list thousands of options.
 FILTER_LOCATION_DEPTH = 1
 SEGMENT = PATH_STEP + 1
+ROLLUP_CACHE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,77 @@ def _sum(qs) -> int:  # type: ignore[no-untyped-def]
     return int(qs.aggregate(total=Sum("count"))["total"] or 0)
 
 
-def dashboard_figures(*, user: User, filters: SummaryFilters | None = None) -> list[KeyFigure]:
+@dataclass(frozen=True)
+class RegistryRollup:
+    """The registry's summary rows, summed once per page by (kind, area, sex, age band, month).
+
+    Every registry figure and chart is a sum over these few thousand rows, so the summary table is
+    scanned once per page, not once per chart. `area` is the path prefix at `depth`.
+    """
+
+    depth: int
+    rows: list[tuple[str, str, str, str, date | None, int]]  # kind, area, sex, band, month, total
+
+    def total(self, kind: str) -> int:
+        return sum(n for k, *_, n in self.rows if k == kind)
+
+    def by(self, kind: str, *columns: int) -> dict[tuple[Any, ...], int]:
+        """Totals keyed by the given columns (1 area, 2 sex, 3 band, 4 month)."""
+        out: dict[tuple[Any, ...], int] = {}
+        for row in self.rows:
+            if row[0] == kind:
+                key = tuple(row[c] for c in columns)
+                out[key] = out.get(key, 0) + row[5]
+        return out
+
+
+def registry_rollup_cached(
+    *, user: User, filters: SummaryFilters, depth: int, refreshed: SummaryRefresh | None
+) -> RegistryRollup:
+    """The rollup, cached until the next refresh: it depends only on the summaries, scope, filters, depth."""
+    if refreshed is None:
+        return registry_rollup(user=user, filters=filters, depth=depth)
+    scope = "everywhere" if user_sees_everywhere(user) else ",".join(sorted(user_location_paths(user)))
+    when = refreshed.refreshed_at.isoformat()
+    raw = f"{refreshed.pk}|{when}|{scope}|{filters.location_path}|{filters.since}|{depth}"
+    key = "portal:dashboard:rollup:" + hashlib.sha256(raw.encode()).hexdigest()
+    rollup = cache.get(key)
+    if rollup is None:
+        rollup = registry_rollup(user=user, filters=filters, depth=depth)
+        cache.set(key, rollup, ROLLUP_CACHE_SECONDS)
+    return rollup
+
+
+def registry_rollup(*, user: User, filters: SummaryFilters, depth: int = 0) -> RegistryRollup:
+    rows: list[tuple[str, str, str, str, date | None, int]] = []
+    for kind in (SummaryKind.INDIVIDUAL, SummaryKind.HOUSEHOLD):
+        grouped = (
+            registry_summary_list(user=user, filters=filters, kind=kind)
+            .annotate(area=Substr("location_path", 1, SEGMENT * (depth + 1)))
+            .values_list("area", "sex", "age_band", "registered_month")
+            .annotate(total=Sum("count"))
+            .order_by()
+        )
+        rows.extend((kind.value, area, sex, band, month, int(n)) for area, sex, band, month, n in grouped)
+    return RegistryRollup(depth=depth, rows=rows)
+
+
+def dashboard_figures(
+    *, user: User, filters: SummaryFilters | None = None, rollup: RegistryRollup | None = None
+) -> list[KeyFigure]:
     filters = filters or SummaryFilters()
-    people = registry_summary_list(user=user, filters=filters, kind=SummaryKind.INDIVIDUAL)
-    households = registry_summary_list(user=user, filters=filters, kind=SummaryKind.HOUSEHOLD)
+    rollup = rollup or registry_rollup(user=user, filters=filters)
     figures = [
-        KeyFigure("People registered", _sum(people), reverse("admin:registry_individual_changelist")),
-        KeyFigure("Households registered", _sum(households), reverse("admin:registry_household_changelist")),
+        KeyFigure(
+            "People registered",
+            rollup.total(SummaryKind.INDIVIDUAL),
+            reverse("admin:registry_individual_changelist"),
+        ),
+        KeyFigure(
+            "Households registered",
+            rollup.total(SummaryKind.HOUSEHOLD),
+            reverse("admin:registry_household_changelist"),
+        ),
     ]
     if user.is_authenticated and user.has_perm("programs.view_beneficiary"):
         by_status = dict(
@@ -137,17 +203,11 @@ def _figure(fig: go.Figure) -> dict[str, Any]:
     return json.loads(fig.to_json())
 
 
-def registrations_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any]:
+def registrations_chart(*, rollup: RegistryRollup) -> dict[str, Any]:
     fig = go.Figure()
     for kind, name in ((SummaryKind.INDIVIDUAL, "People"), (SummaryKind.HOUSEHOLD, "Households")):
-        rows = (
-            registry_summary_list(user=user, filters=filters, kind=kind)
-            .values_list("registered_month")
-            .annotate(total=Sum("count"))
-            .order_by("registered_month")
-        )
-        months = [(m.strftime("%Y-%m"), int(n)) for m, n in rows if m is not None]
-        fig.add_trace(go.Bar(x=[m for m, _ in months], y=[n for _, n in months], name=name))
+        months = sorted((m, n) for (m,), n in rollup.by(kind, 4).items() if m is not None)
+        fig.add_trace(go.Bar(x=[m.strftime("%Y-%m") for m, _ in months], y=[n for _, n in months], name=name))
     fig.update_layout(
         barmode="group",
         xaxis={"type": "category", "title": "Month registered"},
@@ -180,17 +240,11 @@ def beneficiaries_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any
     return _figure(fig)
 
 
-def coverage_chart(*, user: User, filters: SummaryFilters, location: Location | None) -> dict[str, Any]:
+def coverage_chart(*, user: User, filters: SummaryFilters, rollup: RegistryRollup) -> dict[str, Any]:
     """People registered and current beneficiaries per top-level location (or per child of the chosen one)."""
-    depth = location.depth + 1 if location else 0
+    depth = rollup.depth
     prefix = Substr("location_path", 1, SEGMENT * (depth + 1))
-    people = dict(
-        registry_summary_list(user=user, filters=filters, kind=SummaryKind.INDIVIDUAL)
-        .annotate(area=prefix)
-        .values_list("area")
-        .annotate(total=Sum("count"))
-        .order_by()
-    )
+    people = {area: n for (area,), n in rollup.by(SummaryKind.INDIVIDUAL, 1).items()}
     current = dict(
         beneficiary_summary_list(user=user, filters=filters)
         .filter(status__in=CURRENT_STATUSES)
@@ -213,17 +267,9 @@ def coverage_chart(*, user: User, filters: SummaryFilters, location: Location | 
     return _figure(fig)
 
 
-def pyramid_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any]:
+def pyramid_chart(*, rollup: RegistryRollup) -> dict[str, Any]:
     """Men to the left (negative), women to the right; unknown ages and other sexes are left out."""
-    rows = (
-        registry_summary_list(user=user, filters=filters, kind=SummaryKind.INDIVIDUAL)
-        .exclude(age_band=UNKNOWN_AGE)
-        .filter(sex__in=("F", "M"))
-        .values_list("sex", "age_band")
-        .annotate(total=Sum("count"))
-        .order_by()
-    )
-    counts = {(sex, band): int(total) for sex, band, total in rows}
+    counts = rollup.by(SummaryKind.INDIVIDUAL, 2, 3)
     bands = age_bands()
     men = [counts.get(("M", b), 0) for b in bands]
     women = [counts.get(("F", b), 0) for b in bands]
@@ -277,9 +323,11 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     form = DashboardFilterForm(request.GET, user=user)
     filters, location = form.summary_filters(today=timezone.localdate())
-    charts = [
-        Chart("registrations", "Registrations by month", registrations_chart(user=user, filters=filters))
-    ]
+    # Coverage bars are the top-level locations, or the children of the chosen one.
+    refreshed: SummaryRefresh | None = summary_refreshed_last()
+    depth = location.depth + 1 if location else 0
+    rollup = registry_rollup_cached(user=user, filters=filters, depth=depth, refreshed=refreshed)
+    charts = [Chart("registrations", "Registrations by month", registrations_chart(rollup=rollup))]
     if user.has_perm("programs.view_beneficiary"):
         charts.append(
             Chart(
@@ -289,16 +337,13 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             )
         )
     charts.append(
-        Chart(
-            "coverage", "Coverage by location", coverage_chart(user=user, filters=filters, location=location)
-        )
+        Chart("coverage", "Coverage by location", coverage_chart(user=user, filters=filters, rollup=rollup))
     )
-    charts.append(Chart("pyramid", "People by age and sex", pyramid_chart(user=user, filters=filters)))
+    charts.append(Chart("pyramid", "People by age and sex", pyramid_chart(rollup=rollup)))
     if user.has_perm("payments.view_payroll"):
         charts.append(Chart("payments", "Payments by cycle", payments_chart(user=user, filters=filters)))
-    refreshed: SummaryRefresh | None = summary_refreshed_last()
     return {
-        "key_figures": dashboard_figures(user=user, filters=filters),
+        "key_figures": dashboard_figures(user=user, filters=filters, rollup=rollup),
         "charts": charts,
         "filter_form": form,
         "summary_refreshed": refreshed,

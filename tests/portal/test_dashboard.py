@@ -201,6 +201,11 @@ def test_figures_wait_for_a_refresh(client, tree, administrator):
     response = dashboard(client, administrator)
     assert figures(response)["People registered"] == 1
     assert "Data as of" in response.content.decode()
+    # The page's rollup is cached until the next refresh, and only until then.
+    Individual.objects.create(given_name="Other", family_name="Person", sex="M", location=tree.south)
+    assert figures(dashboard(client, administrator))["People registered"] == 1
+    summaries_refresh()
+    assert figures(dashboard(client, administrator))["People registered"] == 2
 
 
 def test_registrations_by_month(client, plans, administrator):
