@@ -74,7 +74,15 @@ class PaymentPointAdmin(SimpleHistoryAdmin):
     list_filter = ("point_type", "is_active")
     search_fields = ("name",)
     raw_id_fields = ("locations",)
-    readonly_fields = ("api_key_prefix",)
+    readonly_fields = ("api_key",)
+
+    @admin.display(description="API key")
+    def api_key(self, obj: PaymentPoint) -> str:
+        if obj.pk is None:
+            return "Save the payment point first."
+        url = reverse("admin:payments_paymentpoint_key", args=[obj.pk])
+        current = f"starts with {obj.api_key_prefix}" if obj.api_key_prefix else "none yet"
+        return format_html('{} · <a href="{}" id="payment-point-key-link">Make a new key</a>', current, url)
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         return [
@@ -108,6 +116,16 @@ class PaymentPointAdmin(SimpleHistoryAdmin):
 
 
 class PaymentPlanForm(forms.ModelForm):
+    user: Any = None  # set by the admin: the plan must be one the user may request payments for
+
+    def clean_benefit_plan(self) -> Any:
+        from payments.selectors import user_can_request_payments
+
+        plan = self.cleaned_data["benefit_plan"]
+        if plan is not None and not user_can_request_payments(self.user, plan):
+            raise forms.ValidationError(f"You may not request payments for {plan}.")
+        return plan
+
     class Meta:
         model = PaymentPlan
         fields = (
@@ -150,6 +168,11 @@ class PaymentPlanAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
         return payment_plan_list(user=request.user)
+
+    def get_form(self, request: HttpRequest, obj: PaymentPlan | None = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        form.user = request.user
+        return form
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "benefit_plan":

@@ -180,3 +180,43 @@ def test_lists_open_for_the_officer(client: Client, world: World, name: str) -> 
     generate(world, make_payment_plan(world))
     login(client, world.officer)
     assert client.get(reverse(f"admin:payments_{name}_changelist")).status_code == 200
+
+
+def test_a_new_provider_key_is_shown_once_and_only_its_hash_kept(client: Client, world: World) -> None:
+    from payments.models import PaymentPoint, api_key_hash
+    from tests.conftest import make_user
+
+    login(client, make_user("boss", superuser=True))
+    assert (
+        "Make a new key"
+        in client.get(reverse("admin:payments_paymentpoint_change", args=[world.point.pk])).content.decode()
+    )
+    url = reverse("admin:payments_paymentpoint_key", args=[world.point.pk])
+    page = client.post(url).content.decode()
+    key = page.split('<code id="api-key">')[1].split("</code>")[0]
+    point = PaymentPoint.objects.get(pk=world.point.pk)
+    assert point.api_key_hash == api_key_hash(key) and key not in point.api_key_hash
+    assert key not in client.get(url).content.decode()
+    client.force_login(world.approver)
+    client.post(url)  # an approver may not change payment points
+    assert PaymentPoint.objects.get(pk=world.point.pk).api_key_hash == point.api_key_hash
+
+
+def test_a_plan_the_officer_may_not_pay_is_refused_on_the_form(client: Client, world: World) -> None:
+    from guardian.shortcuts import remove_perm
+
+    remove_perm("programs.request_payments", world.officer, world.plan)
+    login(client, world.officer)
+    response = client.post(
+        reverse("admin:payments_paymentplan_add"),
+        {
+            "benefit_plan": world.plan.pk,
+            "name": "Monthly",
+            "amount_formula": "150",
+            "filter_expression": "",
+            "currency": "USD",
+            "frequency": "monthly",
+        },
+    )
+    assert response.status_code == 200 and "may not request payments" in response.content.decode()
+    assert not PaymentPlan.objects.exists()

@@ -152,3 +152,20 @@ def test_officer_without_the_plan_permission_cannot_generate(world: World, tree)
         payroll_create(
             user=stranger, payment_plan=make_payment_plan(world), cycle=world.cycle, background=False
         )
+
+
+def test_a_payment_point_pays_only_the_locations_it_serves(world: World, tree) -> None:
+    from payments.models import PaymentPoint, PaymentPointType
+
+    south_bank = PaymentPoint.objects.create(name="Bank South", point_type=PaymentPointType.BANK)
+    south_bank.locations.set([tree.south])
+    assert not Benefit.objects.filter(
+        payroll=generate(world, make_payment_plan(world), point=south_bank)
+    ).exists()
+    district_bank = PaymentPoint.objects.create(name="Bank North A", point_type=PaymentPointType.BANK)
+    district_bank.locations.set([tree.north_a])
+    world.cycle = world.cycle.__class__.objects.create(
+        code="2026-02", start_date=world.cycle.start_date, end_date=world.cycle.end_date
+    )
+    payroll = generate(world, PaymentPlan.objects.get(), point=district_bank)
+    assert Benefit.objects.filter(payroll=payroll).count() == 3
