@@ -96,6 +96,7 @@ class MemberInline(admin.TabularInline):
 
 @admin.register(Household)
 class HouseholdAdmin(RegistryRecordAdmin):
+    export_dataset = "household"
     form = HouseholdForm
     list_display = ["code", "head", "size", "location", "address"]
     list_select_related = ["location"]

@@ -149,6 +149,7 @@ class IdentityDocumentInline(admin.TabularInline):
 
 @admin.register(Individual)
 class IndividualAdmin(RegistryRecordAdmin):
+    export_dataset = "individual"
     form = IndividualForm
     list_display = ["name", "sex", "age", "location", "household", "status"]
     list_select_related = ["location"]
