@@ -60,8 +60,23 @@ class IssuedLine:
         return str(BenefitStatus(self.status).label)
 
 
+def is_text(value: str) -> bool:
+    """Whether the database can store it: no NUL character, no lone UTF-16 surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text(value: Any, limit: int) -> str:
-    return "" if value is None else str(value)[:limit]
+    """The value as storable text (the answer echoes it, so it must be storable even when refused)."""
+    if value is None:
+        return ""
+    text = str(value)[:limit]
+    return text if is_text(text) else text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _check_line(
@@ -73,6 +88,9 @@ def _check_line(
     reference = _text(raw.get("reference"), 40)
     if not reference:
         return None, "rejected", "The reference is missing."
+    texts = [raw.get(name) for name in ("reference", "transaction_id", "reason", "paid_at")]
+    if not all(is_text(value) for value in texts if isinstance(value, str)):
+        return None, "rejected", "The line holds characters that are not text (NUL or a broken code point)."
     status = raw.get("status")
     if status not in (BenefitStatus.PAID, BenefitStatus.FAILED):
         return None, "rejected", 'The status must be "paid" or "failed".'
@@ -202,7 +220,7 @@ def reconciliation_apply(
 ) -> tuple[dict[str, Any], bool]:
     """Validate and apply a batch of results; (the answer, whether it is a replay of an earlier request)."""
     idempotency_key = (idempotency_key or "").strip()
-    if not idempotency_key or len(idempotency_key) > 200:
+    if not idempotency_key or len(idempotency_key) > 200 or not is_text(idempotency_key):
         raise ValidationError("An Idempotency-Key of 1 to 200 characters is required.")
     if not isinstance(lines, list) or not lines:
         raise ValidationError("Send at least one line.")
@@ -310,6 +328,8 @@ def benefit_evidence_attach(
     """Proof of an in-person payment: where, when, by whom, and a photo (JPEG or PNG, at most 2 MB)."""
     from django.core.files.base import ContentFile
 
+    if not is_text(reference) or not is_text(agent or ""):
+        raise ValidationError("The reference and the agent must be text (no NUL, no broken code point).")
     benefit = (
         Benefit.objects.select_for_update(of=("self",))
         .select_related("payroll")

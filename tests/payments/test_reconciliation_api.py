@@ -222,3 +222,15 @@ def test_a_line_reconciled_by_a_racing_request_is_not_written_twice(
     assert answer["lines"][0]["result"] == "rejected" and "meanwhile" in answer["lines"][0]["error"]
     assert answer["counts"]["rejected"] == 1
     assert Benefit.objects.get(pk=lines[0].pk).transaction_id == "OTHER"
+
+
+def test_text_the_database_cannot_store_is_refused(client: Client, world: World, lines) -> None:
+    body = {"lines": [paid(lines[0], reference="PR\u00001"), paid(lines[2])]}
+    response = post(client, world.key, body)
+    answer = response.json()
+    assert response.status_code == 200, answer
+    assert [line["result"] for line in answer["lines"]] == ["rejected", "accepted"]
+    assert "not text" in answer["lines"][0]["error"] and "\x00" not in answer["lines"][0]["reference"]
+    broken = post(client, world.key, {"lines": [paid(lines[1], transaction_id="T\ud800")]}, idempotency="k2")
+    assert broken.status_code == 422 and broken.json()["detail"][0]["loc"][-1] == "transaction_id"
+    assert evidence(client, world.key, "PR\u00001").status_code == 422
