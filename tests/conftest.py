@@ -119,3 +119,27 @@ def browser_login(page, username: str, password: str = PASSWORD) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("input[type=submit]")
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
+    """Give transactional tests the rows the data migrations wrote.
+
+    A transactional test ends with a flush of every table; post_migrate brings
+    back content types, permissions and roles, but not the registry's default
+    custom-field schemas, which later tests (uploads, forms) rely on.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    import importlib
+
+    from registry.models import RegistrySchema
+
+    defaults = importlib.import_module("registry.migrations.0003_indexes_default_schemas")
+    RegistrySchema.objects.get_or_create(kind="individual", defaults={"schema": defaults.INDIVIDUAL_SCHEMA})
+    RegistrySchema.objects.get_or_create(kind="household", defaults={"schema": defaults.HOUSEHOLD_SCHEMA})
