@@ -65,7 +65,8 @@ def test_officer_enrols_filtered_group_and_checker_approves(page, tree, maker, c
     page.goto(f"/admin/approvals/task/{task.pk}/change/")
     expect(page.locator("#task-count")).to_have_text("5")
     expect(page.locator("#task")).to_contain_text("VIL-0")
-    page.click("#task-approve")
+    with page.expect_navigation():  # the decision posts, then the page comes back
+        page.click("#task-approve")
     page.reload()
     expect(page.locator("#task-state")).to_have_text("Executed")
 

@@ -57,7 +57,8 @@ def test_officer_defines_previews_generates_and_approver_approves(page, world: W
     browser_login(page, "approver")
     page.goto(f"/admin/approvals/task/{task.pk}/change/")
     expect(page.locator("#task")).to_contain_text("475.00")
-    page.click("#task-approve")
+    with page.expect_navigation():  # the decision posts, then the page comes back
+        page.click("#task-approve")
     page.reload()
     expect(page.locator("#task-state")).to_have_text("Executed")
     task.refresh_from_db()

@@ -82,7 +82,8 @@ def test_upload_errors_fix_reupload_and_approve(page, tree, maker, checker, sett
         page.goto(f"/admin/approvals/task/{task.pk}/change/")
         expect(page.locator("#task-count")).to_have_text("3")
         expect(page.locator("#task")).to_contain_text("Row 2:")
-        page.click("#task-approve")
+        with page.expect_navigation():  # the decision posts, then the page comes back
+            page.click("#task-approve")
         page.reload()
         expect(page.locator("#task-state")).to_have_text("Executed")
     assert set(Task.objects.values_list("state", flat=True)) == {TaskState.EXECUTED}
