@@ -6,7 +6,7 @@ from typing import Any
 
 from approvals.actions import Description, action_register
 from approvals.models import Task
-from programs.selectors import user_can_view_plan
+from programs.selectors import plan_list, user_can_view_plan
 from uploads.models import ImportBatch, RowStatus, StagedRow
 from uploads.services import ACTION, batch_commit_execute
 
@@ -65,5 +65,7 @@ def register() -> None:
         executor=commit_execute,
         describer=commit_describe,
         can_view=_can_view,
+        # Batches are few: the approvals lists filter them in SQL instead of checking task by task.
+        visible=lambda user: ImportBatch.objects.filter(benefit_plan__in=plan_list(user=user)),
         background=True,
     )
