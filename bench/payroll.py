@@ -24,6 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
+from benchdb import database_recreate, peak_rss_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_bench_payroll"
 FORMULA = "150 + 25 * min(household_size, 6) + if(data.school_attendance >= 0.8, 40, 0)"
@@ -80,11 +82,7 @@ def main() -> None:
     spec = spec_from_file_location("bench_enrolment", ROOT / "bench" / "enrolment.py")
     enrolment = module_from_spec(spec)
     spec.loader.exec_module(enrolment)
-    database_recreate, households_by_sql, peak_rss_mb = (
-        enrolment.database_recreate,
-        enrolment.households_by_sql,
-        enrolment.peak_rss_mb,
-    )
+    households_by_sql = enrolment.households_by_sql
 
     database_recreate(url)
 

@@ -17,45 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
+
+from benchdb import database_prepare, peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_bench_registry"
-
-
-def database_prepare(url: str, *, fresh: bool) -> None:
-    import psycopg2
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    if name in {"", "postgres", "template0", "template1"}:
-        raise SystemExit(f"Refusing to use the database {name!r}: give the benchmark a database of its own.")
-    admin = psycopg2.connect(
-        dbname="postgres",
-        user=parts.username or "postgres",
-        password=parts.password,
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        if fresh:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-
-
-def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: kilobytes
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:

@@ -1,0 +1,39 @@
+"""What every benchmark shares: a PostgreSQL database of its own, and the process's peak memory."""
+
+from __future__ import annotations
+
+import resource
+from urllib.parse import urlparse
+
+
+def database_prepare(url: str, *, fresh: bool) -> None:
+    """Create the benchmark's database; with `fresh`, drop it first. Refuses the server's own databases."""
+    import psycopg2
+
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    if name in {"", "postgres", "template0", "template1"}:
+        raise SystemExit(f"Refusing to use the database {name!r}: give the benchmark a database of its own.")
+    admin = psycopg2.connect(
+        dbname="postgres",
+        user=parts.username or "postgres",
+        password=parts.password,
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        if fresh:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not cursor.fetchone():
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+
+
+def database_recreate(url: str) -> None:
+    database_prepare(url, fresh=True)
+
+
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: kilobytes
