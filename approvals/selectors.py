@@ -80,16 +80,23 @@ def tasks_requested_by(user: User) -> QuerySet[Task]:
     return Task.objects.filter(maker=user)
 
 
-def user_sees_all_tasks(user: User) -> bool:
+def user_in_roles(user: AbstractBaseUser | AnonymousUser, roles: tuple[str, ...]) -> bool:
+    """Is this active user a superuser or in one of these roles (groups)? Cached on the user object.
+
+    The one place the "sees everything" checks of every app (registry, programmes, approvals) are answered.
+    """
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:
         return True
-    cached = getattr(user, "_sees_all_tasks", None)
-    if cached is None:
-        cached = user.groups.filter(name__in=SEE_ALL_ROLES).exists()
-        user._sees_all_tasks = cached
-    return cached
+    cache: dict[tuple[str, ...], bool] = user.__dict__.setdefault("_in_roles", {})
+    if roles not in cache:
+        cache[roles] = user.groups.filter(name__in=roles).exists()
+    return cache[roles]
+
+
+def user_sees_all_tasks(user: User) -> bool:
+    return user_in_roles(user, SEE_ALL_ROLES)
 
 
 def task_list(*, user: User) -> QuerySet[Task]:

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
+from approvals.selectors import user_in_roles
 from programs.models import Beneficiary, BeneficiaryStatus, BeneficiaryStatusChange, BenefitPlan
 from registry.selectors import location_scope_q, user_sees_everywhere
 
@@ -25,15 +26,7 @@ REQUEST_PAYMENTS = "programs.request_payments"
 
 
 def user_sees_all_plans(user: User) -> bool:
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    cached = getattr(user, "_sees_all_plans", None)
-    if cached is None:
-        cached = user.groups.filter(name__in=ALL_PLANS_ROLES).exists()
-        user._sees_all_plans = cached
-    return cached
+    return user_in_roles(user, ALL_PLANS_ROLES)
 
 
 def user_manages_all_plans(user: User) -> bool:

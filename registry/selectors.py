@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
+from approvals.selectors import user_in_roles
 from registry.models import Household, Individual, Location
 
 ADMINISTRATOR_ROLE = "Administrator"
@@ -12,15 +13,7 @@ ADMINISTRATOR_ROLE = "Administrator"
 
 def user_sees_everywhere(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Superusers and administrators are not limited to locations."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    cached = getattr(user, "_sees_everywhere", None)
-    if cached is None:
-        cached = user.groups.filter(name=ADMINISTRATOR_ROLE).exists()
-        user._sees_everywhere = cached
-    return cached
+    return user_in_roles(user, (ADMINISTRATOR_ROLE,))
 
 
 def user_location_paths(user: AbstractBaseUser | AnonymousUser) -> list[str]:
