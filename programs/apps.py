@@ -9,5 +9,9 @@ class ProgramsConfig(AppConfig):
 
     def ready(self) -> None:
         from programs.approval_actions import register
+        from programs.selectors import individual_enrolments
+        from registry.admin.individuals import IndividualAdmin
 
         register()
+        # The registry shows a person's enrolments without importing the programmes app.
+        IndividualAdmin.enrolments_for = staticmethod(individual_enrolments)

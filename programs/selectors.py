@@ -81,6 +81,21 @@ def beneficiary_list(*, user: User, plan: BenefitPlan | None = None) -> QuerySet
     return qs
 
 
+def individual_enrolments(*, user: User, individual: Any) -> QuerySet[Beneficiary]:
+    """A person's enrolments the user may see: in person, or through their current household."""
+    from registry.models import HouseholdMember
+
+    households = HouseholdMember.objects.filter(individual=individual, end_date__isnull=True).values(
+        "household_id"
+    )
+    return (
+        beneficiary_list(user=user)
+        .filter(Q(individual=individual) | Q(household__in=households))
+        .select_related("benefit_plan")
+        .order_by("-enrolled_at")
+    )
+
+
 def user_can_view_beneficiary(user: User, beneficiary: Beneficiary) -> bool:
     return beneficiary_list(user=user).filter(pk=beneficiary.pk).exists()
 

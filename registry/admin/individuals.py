@@ -163,6 +163,8 @@ class IndividualAdmin(RegistryRecordAdmin):
     inlines = [IdentityDocumentInline]
     readonly_fields = ["household_summary", "enrolments", "registration_source", "created_at", "updated_at"]
     list_per_page = 50
+    # enrolments_for(*, user, individual) -> queryset of beneficiaries, set by the programmes app.
+    enrolments_for: Any = None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Individual]:
         membership = current_membership()
@@ -262,17 +264,24 @@ class IndividualAdmin(RegistryRecordAdmin):
 
     @admin.display(description="programme enrolments")
     def enrolments(self, obj: Individual) -> str:
-        # programs.Beneficiary.individual (related_name "beneficiaries"); without that app, nothing to show.
-        if not hasattr(obj, "beneficiaries"):
+        # The programmes app (above the registry) answers which enrolments this viewer may see:
+        # see `programs.apps`, which sets `enrolments_for`. Without it there is nothing to show.
+        viewer = getattr(obj, "_viewer", None)
+        if self.enrolments_for is None or viewer is None:
             return "—"
-        beneficiaries = list(obj.beneficiaries.select_related("benefit_plan").order_by("-enrolled_at")[:20])
+        beneficiaries = list(self.enrolments_for(user=viewer, individual=obj)[:20])
         if not beneficiaries:
-            return "Not enrolled in any programme."
+            return "Not enrolled in any programme you can see."
         return format_html_join(
             mark_safe("<br>"),
             "{} — {} (since {})",
             ((b.benefit_plan, b.get_status_display(), f"{b.enrolled_at:%Y-%m-%d}") for b in beneficiaries),
         )
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        obj._viewer = request.user  # read-only fields see only the object; enrolments depend on the viewer
+        return obj
 
     # Writes: creation directly, edits as change requests (see RegistryRecordAdmin).
 

@@ -163,7 +163,7 @@ def test_the_page_shows_household_enrolments_and_custom_fields(
         response = client.get(url)
     page = response.content.decode()
     assert "HH-ONE" in page and "Head, primary recipient" in page
-    assert "Not enrolled in any programme." in page
+    assert "Not enrolled in any programme you can see." in page
     form = response.context["adminform"].form
     assert form.fields["data__education"].__class__.__name__ == "ChoiceField"
     assert form.fields["data__school_attendance"].max_value == 1
