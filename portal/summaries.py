@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
@@ -186,9 +187,9 @@ def registry_summary_list(*, user: User, filters: SummaryFilters, kind: str) -> 
     return qs
 
 
-def beneficiary_summary_list(*, user: User, filters: SummaryFilters) -> QuerySet[BeneficiarySummary]:
-    """Summary rows of beneficiaries of the user's plans in the user's locations, filtered."""
-    qs = BeneficiarySummary.objects.filter(_scope_q(user))
+def _plan_summary_list(model: Any, *, user: User, filters: SummaryFilters, period_field: str) -> QuerySet:
+    """Summary rows keyed by plan: the user's plans, in the user's locations, filtered."""
+    qs = model.objects.filter(_scope_q(user))
     if not user_sees_all_plans(user):
         qs = qs.filter(benefit_plan_id__in=plan_list(user=user).values("pk"))
     if filters.plan_id:
@@ -196,22 +197,18 @@ def beneficiary_summary_list(*, user: User, filters: SummaryFilters) -> QuerySet
     if filters.location_path:
         qs = qs.filter(location_path__startswith=filters.location_path)
     if filters.since:
-        qs = qs.filter(enrolled_month__gte=filters.since)
+        qs = qs.filter(**{f"{period_field}__gte": filters.since})
     return qs
+
+
+def beneficiary_summary_list(*, user: User, filters: SummaryFilters) -> QuerySet[BeneficiarySummary]:
+    """Summary rows of beneficiaries of the user's plans in the user's locations, filtered."""
+    return _plan_summary_list(BeneficiarySummary, user=user, filters=filters, period_field="enrolled_month")
 
 
 def payment_summary_list(*, user: User, filters: SummaryFilters) -> QuerySet[PaymentSummary]:
     """Summary rows of payment lines of the user's plans in the user's locations, filtered."""
-    qs = PaymentSummary.objects.filter(_scope_q(user))
-    if not user_sees_all_plans(user):
-        qs = qs.filter(benefit_plan_id__in=plan_list(user=user).values("pk"))
-    if filters.plan_id:
-        qs = qs.filter(benefit_plan_id=filters.plan_id)
-    if filters.location_path:
-        qs = qs.filter(location_path__startswith=filters.location_path)
-    if filters.since:
-        qs = qs.filter(cycle_start__gte=filters.since)
-    return qs
+    return _plan_summary_list(PaymentSummary, user=user, filters=filters, period_field="cycle_start")
 
 
 def summaries_refresh_start(*, user: User) -> Job:
