@@ -26,7 +26,15 @@ from simple_history.admin import SimpleHistoryAdmin
 from approvals.models import Task
 from approvals.services import error_text
 from payments.exports import payroll_csv_lines, payroll_xlsx, result_file_lines
-from payments.models import Benefit, PaymentCycle, PaymentPlan, PaymentPoint, Payroll, PayrollStatus
+from payments.models import (
+    Benefit,
+    PaymentCycle,
+    PaymentPlan,
+    PaymentPoint,
+    Payroll,
+    PayrollStatus,
+    ReconciliationBatch,
+)
 from payments.reconciliation import reconciliation_apply
 from payments.selectors import benefit_list, payment_plan_list, payroll_figures, payroll_list
 from payments.services import (
@@ -528,3 +536,38 @@ class BenefitAdmin(admin.ModelAdmin):
             raise Http404("No photo.")
         content_type = "image/png" if benefit.evidence_photo.name.endswith(".png") else "image/jpeg"
         return FileResponse(benefit.evidence_photo.open("rb"), content_type=content_type)
+
+
+@admin.register(ReconciliationBatch)
+class ReconciliationBatchAdmin(admin.ModelAdmin):
+    """What each provider sent (API or file) and the answer it got; read-only."""
+
+    list_display = ["created_at", "payment_point", "source", "idempotency_key", "line_count", "created_by"]
+    list_filter = ["source", "payment_point"]
+    list_select_related = ["payment_point", "created_by"]
+    search_fields = ["=idempotency_key"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = [
+        "payment_point",
+        "source",
+        "idempotency_key",
+        "request_hash",
+        "response",
+        "created_by",
+        "created_at",
+    ]
+
+    @admin.display(description="Lines answered")
+    def line_count(self, obj: ReconciliationBatch) -> int:
+        lines = obj.response.get("lines") if isinstance(obj.response, dict) else None
+        return len(lines) if isinstance(lines, list) else 0
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ReconciliationBatch | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ReconciliationBatch | None = None) -> bool:
+        return False

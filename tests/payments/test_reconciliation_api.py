@@ -9,7 +9,14 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from payments.models import Benefit, BenefitStatus, PaymentPoint, PaymentPointType, PayrollStatus
+from payments.models import (
+    Benefit,
+    BenefitStatus,
+    PaymentPoint,
+    PaymentPointType,
+    PayrollStatus,
+    ReconciliationBatch,
+)
 from payments.reconciliation import MAX_LINES
 from payments.services import payment_point_key_rotate
 from tests.conftest import make_user
@@ -234,3 +241,22 @@ def test_text_the_database_cannot_store_is_refused(client: Client, world: World,
     broken = post(client, world.key, {"lines": [paid(lines[1], transaction_id="T\ud800")]}, idempotency="k2")
     assert broken.status_code == 422 and broken.json()["detail"][0]["loc"][-1] == "transaction_id"
     assert evidence(client, world.key, "PR\u00001").status_code == 422
+
+
+def test_provider_requests_are_listed_read_only_in_the_admin(
+    client: Client, world: World, lines, auditor
+) -> None:
+    post(client, world.key, {"lines": [paid(lines[0]), paid(lines[1])]}, idempotency="batch-7")
+    client.force_login(auditor)
+    listing = client.get("/admin/payments/reconciliationbatch/")
+    assert listing.status_code == 200
+    assert b"batch-7" in listing.content
+    batch = ReconciliationBatch.objects.get(idempotency_key="batch-7")
+    assert listing.context["cl"].result_list[0].pk == batch.pk
+    page = client.get(f"/admin/payments/reconciliationbatch/{batch.pk}/change/")
+    assert page.status_code == 200 and b"accepted" in page.content
+    # Nobody edits or forges a provider's request in the admin.
+    assert client.get("/admin/payments/reconciliationbatch/add/").status_code == 403
+    client.post(f"/admin/payments/reconciliationbatch/{batch.pk}/change/", {"idempotency_key": "x"})
+    batch.refresh_from_db()
+    assert batch.idempotency_key == "batch-7"
