@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 
 from approvals.actions import action_find, actions_registered
 from approvals.models import Approval, Decision, Task, TaskState
+from jobs.roles import user_in_roles  # re-exported: registry and programmes import it from here
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -78,21 +79,6 @@ def tasks_requested_by(user: User) -> QuerySet[Task]:
     if not user.is_authenticated:
         return Task.objects.none()
     return Task.objects.filter(maker=user)
-
-
-def user_in_roles(user: AbstractBaseUser | AnonymousUser, roles: tuple[str, ...]) -> bool:
-    """Is this active user a superuser or in one of these roles (groups)? Cached on the user object.
-
-    The one place the "sees everything" checks of every app (registry, programmes, approvals) are answered.
-    """
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    cache: dict[tuple[str, ...], bool] = user.__dict__.setdefault("_in_roles", {})
-    if roles not in cache:
-        cache[roles] = user.groups.filter(name__in=roles).exists()
-    return cache[roles]
 
 
 def user_sees_all_tasks(user: User) -> bool:
