@@ -25,6 +25,7 @@ from django.utils import timezone
 from approvals.actions import Action, action_find, action_get, description_as_json
 from approvals.models import OPEN_STATES, Approval, ApprovalLevel, ApprovalPolicy, Decision, Task, TaskState
 from approvals.selectors import DEFAULT_ROLE, task_cancel_refusal, task_decision_refusal, task_retry_refusal
+from approvals.signals import task_executed_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -312,6 +313,7 @@ def _execute(*, task: Task, action: Action | None, user: User) -> None:
     else:
         task.finish(result=result, at=timezone.now())
         task.save()
+        task_executed_on_commit(task)
 
 
 def task_execute_in_job(*, task_id: int, progress: Any) -> None:
@@ -333,6 +335,7 @@ def task_execute_in_job(*, task_id: int, progress: Any) -> None:
         result = action.executor(target=target, payload=task.payload, task=task, progress=progress)
         task.finish(result=_jsonable(result, what=f"result of {task.action}"), at=timezone.now())
         task.save()
+        task_executed_on_commit(task)
 
 
 @transaction.atomic

@@ -26,3 +26,15 @@ class PortalConfig(AppConfig):
         from portal.language import language_remember_at_login
 
         user_logged_in.connect(language_remember_at_login, dispatch_uid="portal.language")
+
+        from django.db.models.signals import post_save
+
+        from approvals.signals import task_executed
+        from portal.signals import refresh_after_reconciliation, refresh_after_task
+
+        task_executed.connect(refresh_after_task, dispatch_uid="portal.summaries_after_task")
+        post_save.connect(
+            refresh_after_reconciliation,
+            sender="payments.ReconciliationBatch",
+            dispatch_uid="portal.summaries_after_reconciliation",
+        )

@@ -21,13 +21,14 @@ from django.views.decorators.http import require_POST
 
 from approvals.selectors import pending_approvals_count
 from payments.models import BenefitStatus, PaymentCycle
-from portal.models import SummaryKind, SummaryRefresh
+from portal.models import SummaryGrain, SummaryKind, SummaryRefresh
 from portal.summaries import (
     SummaryFilters,
     age_bands,
     beneficiary_summary_list,
     payment_summary_list,
     registry_summary_list,
+    summary_grain,
     summary_refreshed_last,
 )
 from programs.models import CURRENT_STATUSES, BeneficiaryStatus, BenefitPlan
@@ -42,13 +43,18 @@ PERIODS = {"": "All time", "12": "Last 12 months", "24": "Last 24 months", "60":
 FILTER_LOCATION_DEPTH = 1
 SEGMENT = PATH_STEP + 1
 ROLLUP_CACHE_SECONDS = 3600
+GRIEVANCES_MISSING = "grievances module not installed"
+# Payment lines that were issued to be paid: carried lines are issued again in another payroll.
+NOT_ISSUED_LINES = (BenefitStatus.CARRIED, BenefitStatus.CANCELLED)
+MAP_BUBBLE_MAX_PX = 48
 
 
 @dataclass(frozen=True)
 class KeyFigure:
     label: str
-    value: int
+    value: int | None  # None: not available, shown as "—" with `note` as its tooltip
     url: str = ""
+    note: str = ""
 
 
 @dataclass
@@ -56,6 +62,7 @@ class Chart:
     key: str  # the json_script id is "chart-<key>"
     title: str
     figure: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # shown instead of the chart when there is nothing to draw
 
     @property
     def element_id(self) -> str:
@@ -122,27 +129,34 @@ class RegistryRollup:
 
 
 def registry_rollup_cached(
-    *, user: User, filters: SummaryFilters, depth: int, refreshed: SummaryRefresh | None
+    *,
+    user: User,
+    filters: SummaryFilters,
+    depth: int,
+    refreshed: SummaryRefresh | None,
+    grain: int = SummaryGrain.LOCATION,
 ) -> RegistryRollup:
     """The rollup, cached until the next refresh: it depends only on the summaries, scope, filters, depth."""
     if refreshed is None:
-        return registry_rollup(user=user, filters=filters, depth=depth)
+        return registry_rollup(user=user, filters=filters, depth=depth, grain=grain)
     scope = "everywhere" if user_sees_everywhere(user) else ",".join(sorted(user_location_paths(user)))
     when = refreshed.refreshed_at.isoformat()
-    raw = f"{refreshed.pk}|{when}|{scope}|{filters.location_path}|{filters.since}|{depth}"
+    raw = f"{refreshed.pk}|{when}|{scope}|{filters.location_path}|{filters.since}|{depth}|{grain}"
     key = "portal:dashboard:rollup:" + hashlib.sha256(raw.encode()).hexdigest()
     rollup = cache.get(key)
     if rollup is None:
-        rollup = registry_rollup(user=user, filters=filters, depth=depth)
+        rollup = registry_rollup(user=user, filters=filters, depth=depth, grain=grain)
         cache.set(key, rollup, ROLLUP_CACHE_SECONDS)
     return rollup
 
 
-def registry_rollup(*, user: User, filters: SummaryFilters, depth: int = 0) -> RegistryRollup:
+def registry_rollup(
+    *, user: User, filters: SummaryFilters, depth: int = 0, grain: int = SummaryGrain.LOCATION
+) -> RegistryRollup:
     rows: list[tuple[str, str, str, str, date | None, int]] = []
     for kind in (SummaryKind.INDIVIDUAL, SummaryKind.HOUSEHOLD):
         grouped = (
-            registry_summary_list(user=user, filters=filters, kind=kind)
+            registry_summary_list(user=user, filters=filters, kind=kind, grain=grain)
             .annotate(area=Substr("location_path", 1, SEGMENT * (depth + 1)))
             .values_list("area", "sex", "age_band", "registered_month")
             .annotate(total=Sum("count"))
@@ -153,10 +167,14 @@ def registry_rollup(*, user: User, filters: SummaryFilters, depth: int = 0) -> R
 
 
 def dashboard_figures(
-    *, user: User, filters: SummaryFilters | None = None, rollup: RegistryRollup | None = None
+    *,
+    user: User,
+    filters: SummaryFilters | None = None,
+    rollup: RegistryRollup | None = None,
+    grain: int = SummaryGrain.LOCATION,
 ) -> list[KeyFigure]:
     filters = filters or SummaryFilters()
-    rollup = rollup or registry_rollup(user=user, filters=filters)
+    rollup = rollup or registry_rollup(user=user, filters=filters, grain=grain)
     figures = [
         KeyFigure(
             "People registered",
@@ -171,7 +189,7 @@ def dashboard_figures(
     ]
     if user.is_authenticated and user.has_perm("programs.view_beneficiary"):
         by_status = dict(
-            beneficiary_summary_list(user=user, filters=filters)
+            beneficiary_summary_list(user=user, filters=filters, grain=grain)
             .values_list("status")
             .annotate(total=Sum("count"))
             .order_by()
@@ -193,6 +211,8 @@ def dashboard_figures(
                 reverse("admin:approvals_task_awaiting"),
             )
         )
+    # There is no grievance model yet: the figure says so rather than showing a made-up zero.
+    figures.append(KeyFigure("Open grievances", None, note=GRIEVANCES_MISSING))
     return figures
 
 
@@ -216,9 +236,11 @@ def registrations_chart(*, rollup: RegistryRollup) -> dict[str, Any]:
     return _figure(fig)
 
 
-def beneficiaries_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any]:
+def beneficiaries_chart(
+    *, user: User, filters: SummaryFilters, grain: int = SummaryGrain.LOCATION
+) -> dict[str, Any]:
     rows = (
-        beneficiary_summary_list(user=user, filters=filters)
+        beneficiary_summary_list(user=user, filters=filters, grain=grain)
         .values_list("benefit_plan_id", "status")
         .annotate(total=Sum("count"))
         .order_by()
@@ -240,30 +262,116 @@ def beneficiaries_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any
     return _figure(fig)
 
 
-def coverage_chart(*, user: User, filters: SummaryFilters, rollup: RegistryRollup) -> dict[str, Any]:
-    """People registered and current beneficiaries per top-level location (or per child of the chosen one)."""
+@dataclass(frozen=True)
+class Area:
+    """One location of the coverage chart and map: its people registered and current beneficiaries."""
+
+    path: str
+    name: str
+    latitude: float | None
+    longitude: float | None
+    people: int
+    current: int
+
+
+def coverage_areas(*, user: User, filters: SummaryFilters, rollup: RegistryRollup, grain: int) -> list[Area]:
+    """The top-level locations, or the children of the chosen one, with their figures (by path)."""
     depth = rollup.depth
     prefix = Substr("location_path", 1, SEGMENT * (depth + 1))
     people = {area: n for (area,), n in rollup.by(SummaryKind.INDIVIDUAL, 1).items()}
-    current = dict(
-        beneficiary_summary_list(user=user, filters=filters)
-        .filter(status__in=CURRENT_STATUSES)
-        .annotate(area=prefix)
-        .values_list("area")
-        .annotate(total=Sum("count"))
-        .order_by()
-    )
+    current: dict[str, int] = {}
+    if user.has_perm("programs.view_beneficiary"):
+        current = dict(
+            beneficiary_summary_list(user=user, filters=filters, grain=grain)
+            .filter(status__in=CURRENT_STATUSES)
+            .annotate(area=prefix)
+            .values_list("area")
+            .annotate(total=Sum("count"))
+            .order_by()
+        )
     # Rows of people registered at a higher level than `depth` have a shorter prefix: they have no bar.
     paths = sorted(p for p in set(people) | set(current) if len(p) == SEGMENT * (depth + 1))
-    names = dict(Location.objects.filter(path__in=paths).values_list("path", "name"))
-    labels = [names.get(p, p) for p in paths]
+    places = {
+        path: (name, lat, lon)
+        for path, name, lat, lon in Location.objects.filter(path__in=paths).values_list(
+            "path", "name", "latitude", "longitude"
+        )
+    }
+    areas = []
+    for path in paths:
+        name, lat, lon = places.get(path, (path, None, None))
+        areas.append(
+            Area(
+                path=path,
+                name=name,
+                latitude=float(lat) if lat is not None else None,
+                longitude=float(lon) if lon is not None else None,
+                people=int(people.get(path) or 0),
+                current=int(current.get(path) or 0),
+            )
+        )
+    return areas
+
+
+def coverage_chart(*, areas: list[Area]) -> dict[str, Any]:
+    """People registered and current beneficiaries per area."""
+    labels = [area.name for area in areas]
     fig = go.Figure(
         [
-            go.Bar(x=labels, y=[int(people.get(p) or 0) for p in paths], name="People registered"),
-            go.Bar(x=labels, y=[int(current.get(p) or 0) for p in paths], name="Current beneficiaries"),
+            go.Bar(x=labels, y=[area.people for area in areas], name="People registered"),
+            go.Bar(x=labels, y=[area.current for area in areas], name="Current beneficiaries"),
         ]
     )
     fig.update_layout(barmode="group", xaxis={"type": "category"})
+    return _figure(fig)
+
+
+def map_chart(*, areas: list[Area]) -> dict[str, Any] | None:
+    """A bubble per area at its coordinates (longitude, latitude at equal scale), sized by people registered.
+
+    A plain scatter, not a geo map: Plotly's geo and tile maps fetch topojson or tiles from the internet,
+    which neither the servers nor the strict CSP allow. None when no area has coordinates.
+    """
+    placed = [a for a in areas if a.latitude is not None and a.longitude is not None]
+    if not placed:
+        return None
+    largest = max([a.people for a in placed] + [1])
+    fig = go.Figure(
+        go.Scatter(
+            x=[a.longitude for a in placed],
+            y=[a.latitude for a in placed],
+            text=[a.name for a in placed],
+            customdata=[
+                [a.people, a.current, round(100 * a.current / a.people, 1) if a.people else 0] for a in placed
+            ],
+            mode="markers+text",
+            textposition="top center",
+            name="People registered",
+            marker={
+                "size": [a.people for a in placed],
+                "sizemode": "area",
+                "sizeref": 2 * largest / MAP_BUBBLE_MAX_PX**2,
+                "sizemin": 4,
+                "color": [round(100 * a.current / a.people, 1) if a.people else 0 for a in placed],
+                "colorscale": "Blues",
+                "cmin": 0,
+                "showscale": True,
+                "colorbar": {"title": {"text": "% current"}, "thickness": 12},
+                "line": {"width": 1, "color": "#335"},
+                "opacity": 0.8,
+            },
+            hovertemplate=(
+                "<b>%{text}</b><br>People registered: %{customdata[0]:,}"
+                "<br>Current beneficiaries: %{customdata[1]:,} (%{customdata[2]}%)"
+                "<br>%{y:.3f}, %{x:.3f}<extra></extra>"
+            ),
+        )
+    )
+    fig.update_layout(
+        xaxis={"title": "Longitude", "zeroline": False},
+        yaxis={"title": "Latitude", "zeroline": False, "scaleanchor": "x", "scaleratio": 1},
+        showlegend=False,
+    )
     return _figure(fig)
 
 
@@ -294,10 +402,12 @@ def pyramid_chart(*, rollup: RegistryRollup) -> dict[str, Any]:
     return _figure(fig)
 
 
-def payments_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any]:
+def payments_chart(
+    *, user: User, filters: SummaryFilters, grain: int = SummaryGrain.LOCATION
+) -> dict[str, Any]:
     """Per payment cycle: the amount issued (lines of approved payrolls) and the amount reported paid."""
     rows = (
-        payment_summary_list(user=user, filters=filters)
+        payment_summary_list(user=user, filters=filters, grain=grain)
         .values_list("cycle_id")
         .annotate(issued=Sum("amount"), paid=Sum("amount_paid", filter=Q(status=BenefitStatus.PAID)))
         .order_by()
@@ -318,6 +428,96 @@ def payments_chart(*, user: User, filters: SummaryFilters) -> dict[str, Any]:
     return _figure(fig)
 
 
+@dataclass(frozen=True)
+class CycleReconciliation:
+    """One payment cycle's lines: issued (not carried or cancelled), paid, failed, pending (incl. held)."""
+
+    code: str
+    issued: int
+    issued_amount: float
+    paid: int
+    paid_amount: float
+    failed: int
+    pending: int
+
+    @property
+    def paid_rate(self) -> float:
+        return round(100 * self.paid / self.issued, 1) if self.issued else 0.0
+
+    @property
+    def paid_amount_rate(self) -> float:
+        return round(100 * self.paid_amount / self.issued_amount, 1) if self.issued_amount else 0.0
+
+
+def reconciliation_by_cycle(
+    *, user: User, filters: SummaryFilters, grain: int = SummaryGrain.LOCATION
+) -> list[CycleReconciliation]:
+    rows = (
+        payment_summary_list(user=user, filters=filters, grain=grain)
+        .exclude(status__in=NOT_ISSUED_LINES)
+        .values_list("cycle_id", "status")
+        .annotate(n=Sum("count"), amount=Sum("amount"), paid=Sum("amount_paid"))
+        .order_by()
+    )
+    by_cycle: dict[int, dict[str, tuple[int, float, float]]] = {}
+    for cycle_id, status, n, amount, paid in rows:
+        by_cycle.setdefault(cycle_id, {})[status] = (int(n), float(amount or 0), float(paid or 0))
+    cycles = PaymentCycle.objects.filter(pk__in=by_cycle).order_by("start_date").values_list("pk", "code")
+    out = []
+    for pk, code in cycles:
+        lines = by_cycle[pk]
+        counts = {status: n for status, (n, _, _) in lines.items()}
+        out.append(
+            CycleReconciliation(
+                code=code,
+                issued=sum(counts.values()),
+                issued_amount=sum(amount for _, amount, _ in lines.values()),
+                paid=counts.get(BenefitStatus.PAID, 0),
+                paid_amount=lines.get(BenefitStatus.PAID, (0, 0.0, 0.0))[2],
+                failed=counts.get(BenefitStatus.FAILED, 0),
+                pending=counts.get(BenefitStatus.PENDING, 0) + counts.get(BenefitStatus.HELD, 0),
+            )
+        )
+    return out
+
+
+def reconciliation_chart(*, cycles: list[CycleReconciliation]) -> dict[str, Any]:
+    """Lines paid, failed and pending per cycle (bars), and paid / issued by count and amount (lines, %)."""
+    codes = [c.code for c in cycles]
+    fig = go.Figure(
+        [
+            go.Bar(x=codes, y=[c.paid for c in cycles], name="Paid"),
+            go.Bar(x=codes, y=[c.failed for c in cycles], name="Failed"),
+            go.Bar(x=codes, y=[c.pending for c in cycles], name="Pending"),
+            go.Scatter(
+                x=codes,
+                y=[c.paid_rate for c in cycles],
+                customdata=[[c.paid, c.issued] for c in cycles],
+                name="Paid / issued, lines (%)",
+                yaxis="y2",
+                mode="lines+markers",
+                hovertemplate="%{y}% (%{customdata[0]:,} of %{customdata[1]:,} lines)<extra></extra>",
+            ),
+            go.Scatter(
+                x=codes,
+                y=[c.paid_amount_rate for c in cycles],
+                customdata=[[c.paid_amount, c.issued_amount] for c in cycles],
+                name="Paid / issued, amount (%)",
+                yaxis="y2",
+                mode="lines+markers",
+                hovertemplate="%{y}% (%{customdata[0]:,.2f} of %{customdata[1]:,.2f})<extra></extra>",
+            ),
+        ]
+    )
+    fig.update_layout(
+        barmode="stack",
+        xaxis={"type": "category", "title": "Payment cycle"},
+        yaxis={"title": "Payment lines"},
+        yaxis2={"title": "% paid", "overlaying": "y", "side": "right", "range": [0, 105], "showgrid": False},
+    )
+    return _figure(fig)
+
+
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     """Everything the dashboard template shows, for the request's user and GET filters."""
     user = request.user
@@ -326,24 +526,33 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     # Coverage bars are the top-level locations, or the children of the chosen one.
     refreshed: SummaryRefresh | None = summary_refreshed_last()
     depth = location.depth + 1 if location else 0
-    rollup = registry_rollup_cached(user=user, filters=filters, depth=depth, refreshed=refreshed)
+    # The coarsest summary rows that answer this viewer, these filters and areas at `depth`.
+    grain = summary_grain(user=user, filters=filters, depth=depth)
+    rollup = registry_rollup_cached(user=user, filters=filters, depth=depth, refreshed=refreshed, grain=grain)
     charts = [Chart("registrations", "Registrations by month", registrations_chart(rollup=rollup))]
     if user.has_perm("programs.view_beneficiary"):
         charts.append(
             Chart(
                 "beneficiaries",
                 "Beneficiaries by plan and status",
-                beneficiaries_chart(user=user, filters=filters),
+                beneficiaries_chart(user=user, filters=filters, grain=grain),
             )
         )
+    areas = coverage_areas(user=user, filters=filters, rollup=rollup, grain=grain)
+    charts.append(Chart("coverage", "Coverage by location", coverage_chart(areas=areas)))
+    figure = map_chart(areas=areas)
     charts.append(
-        Chart("coverage", "Coverage by location", coverage_chart(user=user, filters=filters, rollup=rollup))
+        Chart("map", "Coverage map", figure or {}, note="" if figure else "No location here has coordinates.")
     )
     charts.append(Chart("pyramid", "People by age and sex", pyramid_chart(rollup=rollup)))
     if user.has_perm("payments.view_payroll"):
-        charts.append(Chart("payments", "Payments by cycle", payments_chart(user=user, filters=filters)))
+        charts.append(
+            Chart("payments", "Payments by cycle", payments_chart(user=user, filters=filters, grain=grain))
+        )
+        cycles = reconciliation_by_cycle(user=user, filters=filters, grain=grain)
+        charts.append(Chart("reconciliation", "Reconciliation by cycle", reconciliation_chart(cycles=cycles)))
     return {
-        "key_figures": dashboard_figures(user=user, filters=filters, rollup=rollup),
+        "key_figures": dashboard_figures(user=user, filters=filters, rollup=rollup, grain=grain),
         "charts": charts,
         "filter_form": form,
         "summary_refreshed": refreshed,

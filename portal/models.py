@@ -29,6 +29,19 @@ class SummaryKind(models.TextChoices):
     HOUSEHOLD = "household", "Household"
 
 
+class SummaryGrain(models.IntegerChoices):
+    """Which location a summary row counts under: the ancestor at the top or second level, or its own.
+
+    The refresh writes every summary three times: per location as registered, then summed up to the
+    ancestor at level 1 (districts) and at level 0 (regions), so a national view sums a few thousand rows.
+    Rows registered above a grain's level keep their own location.
+    """
+
+    TOP = 0, "Top-level ancestor"
+    SECOND = 1, "Second-level ancestor"
+    LOCATION = 99, "Location as registered"
+
+
 class RegistrySummary(models.Model):
     """People and households registered, counted per lowest-level location, sex, age band and month.
 
@@ -37,6 +50,7 @@ class RegistrySummary(models.Model):
     """
 
     kind = models.CharField(max_length=16, choices=SummaryKind.choices)
+    grain = models.PositiveSmallIntegerField(choices=SummaryGrain.choices, default=SummaryGrain.LOCATION)
     location = models.ForeignKey(
         "registry.Location", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
     )
@@ -49,9 +63,9 @@ class RegistrySummary(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["kind", "location_path"],
-                name="registry_summary_path_idx",
-                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+                fields=["grain", "kind", "location_path"],
+                name="registry_summary_grain_idx",
+                opclasses=["int2_ops", "varchar_pattern_ops", "varchar_pattern_ops"],
             ),
         ]
 
@@ -66,6 +80,7 @@ class BeneficiarySummary(models.Model):
         "programs.BenefitPlan", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
     )
     status = models.CharField(max_length=16)
+    grain = models.PositiveSmallIntegerField(choices=SummaryGrain.choices, default=SummaryGrain.LOCATION)
     location = models.ForeignKey(
         "registry.Location", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
     )
@@ -76,9 +91,9 @@ class BeneficiarySummary(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["location_path"],
-                name="beneficiary_summary_path_idx",
-                opclasses=["varchar_pattern_ops"],
+                fields=["grain", "location_path"],
+                name="beneficiary_summary_grain_idx",
+                opclasses=["int2_ops", "varchar_pattern_ops"],
             ),
         ]
 
@@ -110,6 +125,7 @@ class PaymentSummary(models.Model):
     )
     cycle_start = models.DateField()
     status = models.CharField(max_length=16)
+    grain = models.PositiveSmallIntegerField(choices=SummaryGrain.choices, default=SummaryGrain.LOCATION)
     location = models.ForeignKey(
         "registry.Location", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
     )
@@ -121,7 +137,9 @@ class PaymentSummary(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["location_path"], name="payment_summary_path_idx", opclasses=["varchar_pattern_ops"]
+                fields=["grain", "location_path"],
+                name="payment_summary_grain_idx",
+                opclasses=["int2_ops", "varchar_pattern_ops"],
             ),
         ]
 

@@ -9,17 +9,24 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, DateField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, DateField, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from jobs.models import Job, JobState
 from jobs.services import job_start
 from payments.models import Benefit, PayrollStatus
-from portal.models import BeneficiarySummary, PaymentSummary, RegistrySummary, SummaryKind, SummaryRefresh
+from portal.models import (
+    BeneficiarySummary,
+    PaymentSummary,
+    RegistrySummary,
+    SummaryGrain,
+    SummaryKind,
+    SummaryRefresh,
+)
 from programs.models import Beneficiary
 from programs.selectors import plan_list, user_sees_all_plans
-from registry.models import Household, Individual
+from registry.models import PATH_STEP, Household, Individual
 from registry.selectors import user_location_paths, user_sees_everywhere
 
 User = AbstractBaseUser | AnonymousUser
@@ -27,6 +34,10 @@ User = AbstractBaseUser | AnonymousUser
 AGE_BAND_YEARS = 10
 AGE_BAND_LAST = 80  # "80+"
 UNKNOWN_AGE = "unknown"
+SEGMENT = PATH_STEP + 1  # one level of a location path: 8 digits and a dot
+# The coarser grains the refresh writes, finest first: each is summed from the one before it.
+COARSE_GRAINS = (SummaryGrain.SECOND, SummaryGrain.TOP)
+_FINE = Value(int(SummaryGrain.LOCATION), output_field=IntegerField())
 # Payrolls whose lines count as issued: approved and on; drafts, rejected and cancelled ones do not.
 ISSUED_PAYROLL_STATES = (
     PayrollStatus.APPROVED,
@@ -73,6 +84,53 @@ def _insert_select(model: type, columns: list[str], queryset: QuerySet) -> int:
         return cursor.rowcount
 
 
+def _insert_coarser(model: type, *, grain: int, source: int, keys: list[str], sums: list[str]) -> int:
+    """Sum the `source` grain's rows up to the ancestor at level `grain` (INSERT ... SELECT ... GROUP BY).
+
+    The ancestor's id is the path's segment at that level; rows registered above it keep their location.
+    """
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    path, location = quote("location_path"), quote("location_id")
+    key_columns = [quote(model._meta.get_field(k).column) for k in keys]
+    sum_columns = [quote(model._meta.get_field(k).column) for k in sums]
+    prefix_length = SEGMENT * (int(grain) + 1)
+    area_id = (
+        f"CASE WHEN LENGTH({path}) >= {prefix_length} "
+        f"THEN CAST(SUBSTR({path}, {prefix_length - SEGMENT + 1}, {PATH_STEP}) AS INTEGER) "
+        f"ELSE {location} END"
+    )
+    area_path = f"SUBSTR({path}, 1, {prefix_length})"
+    groups = ", ".join(str(n) for n in range(2, 4 + len(key_columns)))
+    sql = (
+        f"INSERT INTO {table} ({quote('grain')}, {location}, {path}, {', '.join(key_columns + sum_columns)}) "
+        f"SELECT {int(grain)}, {area_id}, {area_path}, {', '.join(key_columns)}, "
+        f"{', '.join(f'SUM({c})' for c in sum_columns)} "
+        f"FROM {table} WHERE {quote('grain')} = %s GROUP BY {groups}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [int(source)])
+        return cursor.rowcount
+
+
+def _coarse_grains_write() -> None:
+    """The coarser grains of the three summaries, each summed from the next finer one (small tables)."""
+    specs: list[tuple[type, list[str], list[str]]] = [
+        (RegistrySummary, ["kind", "sex", "age_band", "registered_month"], ["count"]),
+        (BeneficiarySummary, ["benefit_plan", "status", "enrolled_month"], ["count"]),
+        (
+            PaymentSummary,
+            ["benefit_plan", "cycle", "cycle_start", "status"],
+            ["count", "amount", "amount_paid"],
+        ),
+    ]
+    for model, keys, sums in specs:
+        source = SummaryGrain.LOCATION
+        for grain in COARSE_GRAINS:
+            _insert_coarser(model, grain=grain, source=source, keys=keys, sums=sums)
+            source = grain
+
+
 def summaries_refresh(*, today: date | None = None) -> SummaryRefresh:
     """Rebuild the dashboard's summary tables from the registry and the plans, in one transaction."""
     today = today or timezone.localdate()
@@ -83,48 +141,64 @@ def summaries_refresh(*, today: date | None = None) -> SummaryRefresh:
         people = (
             Individual.objects.annotate(
                 summary_kind=Value(SummaryKind.INDIVIDUAL.value, output_field=CharField()),
+                summary_grain=_FINE,
                 band=_age_band_expression(today),
                 month=TruncMonth("registration_date", output_field=DateField()),
             )
-            .values("summary_kind", "location_id", "location__path", "sex", "band", "month")
+            .values("summary_kind", "summary_grain", "location_id", "location__path", "sex", "band", "month")
             .annotate(n=Count("pk"))
             .order_by()
         )
-        columns = ["kind", "location", "location_path", "sex", "age_band", "registered_month", "count"]
+        columns = [
+            "kind",
+            "grain",
+            "location",
+            "location_path",
+            "sex",
+            "age_band",
+            "registered_month",
+            "count",
+        ]
         _insert_select(RegistrySummary, columns, people)
         households = (
             Household.objects.annotate(
                 summary_kind=Value(SummaryKind.HOUSEHOLD.value, output_field=CharField()),
+                summary_grain=_FINE,
                 no_sex=Value("", output_field=CharField()),
                 no_band=Value("", output_field=CharField()),
                 month=TruncMonth("registration_date", output_field=DateField()),
             )
-            .values("summary_kind", "location_id", "location__path", "no_sex", "no_band", "month")
+            .values(
+                "summary_kind", "summary_grain", "location_id", "location__path", "no_sex", "no_band", "month"
+            )
             .annotate(n=Count("pk"))
             .order_by()
         )
         _insert_select(RegistrySummary, columns, households)
         beneficiaries = (
             Beneficiary.objects.annotate(
+                summary_grain=_FINE,
                 month=TruncMonth("enrolled_at", output_field=DateField()),
             )
-            .values("benefit_plan_id", "status", "location_id", "location__path", "month")
+            .values("benefit_plan_id", "status", "summary_grain", "location_id", "location__path", "month")
             .annotate(n=Count("pk"))
             .order_by()
         )
         _insert_select(
             BeneficiarySummary,
-            ["benefit_plan", "status", "location", "location_path", "enrolled_month", "count"],
+            ["benefit_plan", "status", "grain", "location", "location_path", "enrolled_month", "count"],
             beneficiaries,
         )
         PaymentSummary.objects.all().delete()
         lines = (
             Benefit.objects.filter(payroll__status__in=ISSUED_PAYROLL_STATES)
+            .annotate(summary_grain=_FINE)
             .values(
                 "payroll__payment_plan__benefit_plan_id",
                 "cycle_id",
                 "cycle__start_date",
                 "status",
+                "summary_grain",
                 "location_id",
                 "location__path",
             )
@@ -138,6 +212,7 @@ def summaries_refresh(*, today: date | None = None) -> SummaryRefresh:
                 "cycle",
                 "cycle_start",
                 "status",
+                "grain",
                 "location",
                 "location_path",
                 "count",
@@ -146,6 +221,7 @@ def summaries_refresh(*, today: date | None = None) -> SummaryRefresh:
             ],
             lines,
         )
+        _coarse_grains_write()
         refresh = SummaryRefresh.objects.create(
             refreshed_at=timezone.now(), seconds=time.monotonic() - started
         )
@@ -177,9 +253,32 @@ def _scope_q(user: User) -> Q:
     return condition
 
 
-def registry_summary_list(*, user: User, filters: SummaryFilters, kind: str) -> QuerySet[RegistrySummary]:
-    """Summary rows of people (or households) the user may see, filtered."""
-    qs = RegistrySummary.objects.filter(_scope_q(user), kind=kind)
+def _path_depth(path: str) -> int:
+    return len(path) // SEGMENT - 1
+
+
+def summary_grain(*, user: User, filters: SummaryFilters, depth: int) -> SummaryGrain:
+    """The coarsest grain that answers: areas at `depth`, the location filter and the user's locations.
+
+    A national or regional view reads the top or second-level rows (a few thousand at 1M people); a
+    district filter or a district-scoped user needs the rows per location, restricted by path prefix.
+    """
+    needed = depth
+    if filters.location_path:
+        needed = max(needed, _path_depth(filters.location_path))
+    if not user_sees_everywhere(user):
+        needed = max([needed, *(_path_depth(p) for p in user_location_paths(user))])
+    for grain in (SummaryGrain.TOP, SummaryGrain.SECOND):
+        if needed <= grain:
+            return grain
+    return SummaryGrain.LOCATION
+
+
+def registry_summary_list(
+    *, user: User, filters: SummaryFilters, kind: str, grain: int = SummaryGrain.LOCATION
+) -> QuerySet[RegistrySummary]:
+    """Summary rows of people (or households) the user may see, filtered, at one grain."""
+    qs = RegistrySummary.objects.filter(_scope_q(user), kind=kind, grain=grain)
     if filters.location_path:
         qs = qs.filter(location_path__startswith=filters.location_path)
     if filters.since:
@@ -187,9 +286,11 @@ def registry_summary_list(*, user: User, filters: SummaryFilters, kind: str) -> 
     return qs
 
 
-def _plan_summary_list(model: Any, *, user: User, filters: SummaryFilters, period_field: str) -> QuerySet:
-    """Summary rows keyed by plan: the user's plans, in the user's locations, filtered."""
-    qs = model.objects.filter(_scope_q(user))
+def _plan_summary_list(
+    model: Any, *, user: User, filters: SummaryFilters, period_field: str, grain: int
+) -> QuerySet:
+    """Summary rows keyed by plan: the user's plans, in the user's locations, filtered, at one grain."""
+    qs = model.objects.filter(_scope_q(user), grain=grain)
     if not user_sees_all_plans(user):
         qs = qs.filter(benefit_plan_id__in=plan_list(user=user).values("pk"))
     if filters.plan_id:
@@ -201,18 +302,29 @@ def _plan_summary_list(model: Any, *, user: User, filters: SummaryFilters, perio
     return qs
 
 
-def beneficiary_summary_list(*, user: User, filters: SummaryFilters) -> QuerySet[BeneficiarySummary]:
+def beneficiary_summary_list(
+    *, user: User, filters: SummaryFilters, grain: int = SummaryGrain.LOCATION
+) -> QuerySet[BeneficiarySummary]:
     """Summary rows of beneficiaries of the user's plans in the user's locations, filtered."""
-    return _plan_summary_list(BeneficiarySummary, user=user, filters=filters, period_field="enrolled_month")
+    return _plan_summary_list(
+        BeneficiarySummary, user=user, filters=filters, period_field="enrolled_month", grain=grain
+    )
 
 
-def payment_summary_list(*, user: User, filters: SummaryFilters) -> QuerySet[PaymentSummary]:
+def payment_summary_list(
+    *, user: User, filters: SummaryFilters, grain: int = SummaryGrain.LOCATION
+) -> QuerySet[PaymentSummary]:
     """Summary rows of payment lines of the user's plans in the user's locations, filtered."""
-    return _plan_summary_list(PaymentSummary, user=user, filters=filters, period_field="cycle_start")
+    return _plan_summary_list(
+        PaymentSummary, user=user, filters=filters, period_field="cycle_start", grain=grain
+    )
 
 
-def summaries_refresh_start(*, user: User) -> Job:
-    """Queue a refresh job, unless one is already queued or running (then that one is returned)."""
+def summaries_refresh_start(*, user: User | None) -> Job:
+    """Queue a refresh job, unless one is already queued or running (then that one is returned).
+
+    `user` is who pressed Refresh; None when a committed upload, payroll or reconciliation asked for it.
+    """
     from portal.tasks import summaries_refresh_task
 
     kind = f"{summaries_refresh_task.func.__module__}.{summaries_refresh_task.func.__name__}"
