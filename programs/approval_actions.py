@@ -6,11 +6,12 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, QuerySet
 
 from approvals.actions import Description, action_register
 from approvals.models import Task
 from programs.models import STATUS_TRANSITIONS, Beneficiary, BeneficiaryStatus, BenefitPlan
-from programs.selectors import plan_list, user_can_view_beneficiary, user_can_view_plan
+from programs.selectors import beneficiary_list, plan_list, user_can_view_beneficiary, user_can_view_plan
 from programs.services import (
     EnrolmentSelection,
     beneficiary_status_change,
@@ -31,6 +32,17 @@ def _can_view(user: Any, target: Any) -> bool:
     if isinstance(target, Beneficiary):
         return user_can_view_beneficiary(user, target)
     return user_can_view_plan(user, target)
+
+
+def status_visible(user: Any) -> list[QuerySet]:
+    """Targets of status changes the user may see: plans they may view, and beneficiaries of those plans
+    in their locations.
+
+    The beneficiaries are correlated to the task row (`pk = task.object_id`), so the approval lists
+    probe one beneficiary by primary key per pending task instead of reading every beneficiary in
+    the user's scope into a hashed subplan (a million rows on a national programme).
+    """
+    return [plan_list(user=user), beneficiary_list(user=user).filter(pk=OuterRef("object_id"))]
 
 
 def enrol_execute(
@@ -173,6 +185,7 @@ def register() -> None:
         executor=status_execute,
         describer=status_describe,
         can_view=_can_view,
+        visible=status_visible,
     )
     action_register(
         "programs.plan_close",
