@@ -4,16 +4,18 @@ and a batch's rejected rows with their errors."""
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
+import tablib
+from import_export.formats import base_formats
 
 from programs.models import BenefitPlan
-from uploads.columns import Column, columns_for
+from uploads.columns import Column
 from uploads.models import ImportBatch
+from uploads.resources import BeneficiaryUploadResource
 from uploads.selectors import batch_rejected_rows
+
+GUIDE_HEADERS = ["column", "required", "type", "description", "accepted values"]
 
 KIND_LABELS = {
     "text": "text",
@@ -40,26 +42,17 @@ def _limits(column: Column) -> str:
 
 
 def template_csv(*, plan: BenefitPlan) -> bytes:
-    """The header row of a file for `plan`, UTF-8 with a BOM so that spreadsheet programs open it right."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow([column.name for column in columns_for(plan)])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """The header row of a file for `plan` (the import resource's export of no rows), UTF-8 with a BOM so that
+    spreadsheet programs open it right."""
+    text = base_formats.CSV().export_data(BeneficiaryUploadResource(plan=plan).template_dataset())
+    return ("\ufeff" + text).encode("utf-8")
 
 
 def template_xlsx(*, plan: BenefitPlan) -> bytes:
     """A workbook: the header on the first sheet, and a second sheet describing each column."""
-    columns = columns_for(plan)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Beneficiaries"
-    sheet.append([column.name for column in columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    guide = workbook.create_sheet("Columns")
-    guide.append(["column", "required", "type", "description", "accepted values"])
-    for cell in guide[1]:
-        cell.font = Font(bold=True)
-    for column in columns:
+    resource = BeneficiaryUploadResource(plan=plan)
+    guide = tablib.Dataset(headers=GUIDE_HEADERS, title="Columns")
+    for column in resource.columns:
         guide.append(
             [
                 column.name,
@@ -69,20 +62,24 @@ def template_xlsx(*, plan: BenefitPlan) -> bytes:
                 _limits(column),
             ]
         )
-    guide.append([])
+    blank = [""] * (len(GUIDE_HEADERS) - 1)
+    guide.append(["", *blank])
     guide.append(
         [
-            "Dates: YYYY-MM-DD, or DD/MM/YYYY when chosen on upload. Yes/no: yes, no, true, false, 1, 0, oui, non."
+            "Dates: YYYY-MM-DD, or DD/MM/YYYY when chosen on upload. "
+            "Yes/no: yes, no, true, false, 1, 0, oui, non.",
+            *blank,
         ]
     )
     guide.append(
         [
-            "Rows with the same household_code form one household with exactly one head; hh.* columns are read from the head's row."
+            "Rows with the same household_code form one household with exactly one head; "
+            "hh.* columns are read from the head's row.",
+            *blank,
         ]
     )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    book = tablib.Databook([resource.template_dataset(), guide])
+    return book.export("xlsx", column_width="adaptive")
 
 
 class _Echo:

@@ -1,4 +1,4 @@
-"""The admin screens: upload form with templates, batch page with counts and errors, downloads, commit request."""
+"""The admin screens: the import screen with templates, batch page with counts and errors, downloads, commit request."""
 
 from __future__ import annotations
 
@@ -12,13 +12,30 @@ from tests.uploads.conftest import csv_bytes, household_rows
 from uploads.models import BatchState, ImportBatch
 
 
+CSV_FORMAT = "0"  # the import screen's formats: csv, tsv, xlsx
+
+
 def _login(client, user) -> None:
     client.force_login(user)
 
 
+def _post(client, plan, upload, **fields):
+    data = {
+        "resource": "0",
+        "benefit_plan": plan.pk,
+        "import_file": upload,
+        "format": CSV_FORMAT,
+        "encoding": "auto",
+        "date_format": "iso",
+        "duplicate_mode": "skip",
+        **fields,
+    }
+    return client.post(reverse("admin:uploads_importbatch_import"), data)
+
+
 def test_templates_list_every_column_and_describe_them(client, maker, household_plan):
     _login(client, maker)
-    page = client.get(reverse("admin:uploads_importbatch_add"))
+    page = client.get(reverse("admin:uploads_importbatch_import"))
     assert page.status_code == 200
     url = reverse("admin:uploads_importbatch_template", args=[household_plan.pk, "csv"])
     assert url in page.content.decode()
@@ -49,16 +66,7 @@ def test_upload_validate_and_request_commit(
     _login(client, maker)
     rows = household_rows() + [["Bad", "Row", "Q", "1990-01-01", "N-A", "ID9", "H9", "head", "", "", ""]]
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("admin:uploads_importbatch_add"),
-            {
-                "benefit_plan": household_plan.pk,
-                "file": SimpleUploadedFile("people.csv", csv_bytes(rows)),
-                "encoding": "auto",
-                "date_format": "iso",
-                "duplicate_mode": "skip",
-            },
-        )
+        response = _post(client, household_plan, SimpleUploadedFile("people.csv", csv_bytes(rows)))
     batch = ImportBatch.objects.get()
     assert response.status_code == 302 and response.url == reverse(
         "admin:uploads_importbatch_change", args=[batch.pk]
@@ -75,18 +83,9 @@ def test_upload_validate_and_request_commit(
 
 def test_upload_errors_are_shown_not_raised(client, maker, household_plan):
     _login(client, maker)
-    response = client.post(
-        reverse("admin:uploads_importbatch_add"),
-        {
-            "benefit_plan": household_plan.pk,
-            "file": SimpleUploadedFile("people.pdf", b"%PDF-1.4"),
-            "encoding": "auto",
-            "date_format": "iso",
-            "duplicate_mode": "skip",
-        },
-    )
+    response = _post(client, household_plan, SimpleUploadedFile("people.pdf", b"%PDF-1.4"))
     assert response.status_code == 200
-    assert "upload a .csv or .xlsx file" in response.content.decode()
+    assert "people.pdf: upload a .csv, .tsv or .xlsx file" in response.content.decode()
     assert not ImportBatch.objects.exists()
 
 
@@ -103,3 +102,12 @@ def test_other_plans_batches_are_hidden_and_forged_posts_refused(
     assert client.get(reverse("admin:uploads_importbatch_rejected", args=[batch.pk])).status_code == 404
     batch.refresh_from_db()
     assert batch.state == BatchState.VALIDATED and batch.task is None
+
+
+def test_the_add_url_leads_to_the_import_screen(client, maker, household_plan):
+    _login(client, maker)
+    response = client.get(reverse("admin:uploads_importbatch_add") + f"?plan={household_plan.pk}")
+    assert response.status_code == 302
+    assert response.url == reverse("admin:uploads_importbatch_import") + f"?plan={household_plan.pk}"
+    page = client.get(response.url).content.decode()
+    assert f'<option value="{household_plan.pk}" selected>' in page
