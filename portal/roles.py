@@ -44,6 +44,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         **_models("registry", REGISTRY_SETUP, VIEW),
         "programs": VIEW,
         "jobs": VIEW,
+        "reports": EDIT,
         **MAKER_APPROVALS,
     },
     PROGRAMME_OFFICER: {
@@ -52,6 +53,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         **_models("programs", PAYMENT_MODELS, VIEW),
         "payments": VIEW,
         "jobs": VIEW,
+        "reports": EDIT,
         **MAKER_APPROVALS,
     },
     APPROVER: {
@@ -61,6 +63,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "payments": VIEW,
         "grievances": VIEW,
         "jobs": VIEW,
+        "reports": VIEW,
         **CHECKER_APPROVALS,
     },
     PAYMENT_OFFICER: {
@@ -69,9 +72,10 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         **_models("programs", PAYMENT_MODELS, EDIT),
         "payments": EDIT,
         "jobs": VIEW,
+        "reports": EDIT,
         **MAKER_APPROVALS,
     },
-    GRIEVANCE_OFFICER: {"registry": VIEW, "programs": VIEW, "grievances": EDIT, "jobs": VIEW},
+    GRIEVANCE_OFFICER: {"registry": VIEW, "programs": VIEW, "grievances": EDIT, "jobs": VIEW, "reports": VIEW},
     AUDITOR: {"*": VIEW},
     ADMINISTRATOR: {"*": FULL},
 }
@@ -83,6 +87,7 @@ OUR_APPS = (
     "approvals",
     "grievances",
     "jobs",
+    "reports",
     "portal",
     "auth",
     "admin",

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "payments",
     "uploads",
     "grievances",
+    "reports",  # before portal: its permissions exist when portal grants the roles theirs
     "portal",
     "fixtures",
 ]

@@ -16,6 +16,7 @@ SECTION_BY_APP = {
     "payments": "Payments",
     "approvals": "Approvals",
     "grievances": "Grievances",
+    "reports": "Reports",
 }
 # Models whose app is not their place on the delivery chain.
 SECTION_BY_MODEL = {
