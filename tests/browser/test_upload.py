@@ -1,4 +1,5 @@
-"""Uploads in a browser: an officer uploads a file, sees its errors, fixes and re-uploads, and a checker approves."""
+"""Uploads in a browser: through django-import-export's import screen an officer uploads a file, sees its
+errors, fixes and re-uploads, and a checker approves."""
 
 from __future__ import annotations
 
@@ -11,16 +12,23 @@ from approvals.models import Task, TaskState
 from programs.models import Beneficiary
 from registry.models import Household, Individual
 from tests.conftest import browser_login
-from tests.uploads.conftest import csv_bytes, household_rows, plan_make
+from tests.uploads.conftest import HEADER, csv_bytes, household_rows, plan_make
 from uploads.models import BatchState, ImportBatch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _upload(page, plan, path) -> None:
-    page.goto("/admin/uploads/importbatch/add/")
+    """From the uploads list, import-export's Import button, then its form (the format follows the file)."""
+    from playwright.sync_api import expect
+
+    page.goto("/admin/uploads/importbatch/")
+    page.click("a.import_link")
+    expect(page.locator("h1")).to_have_text("Import beneficiaries")
+    expect(page.locator("#content")).to_contain_text("This importer will import the following fields:")
     page.select_option("#id_benefit_plan", str(plan.pk))
-    page.set_input_files("#id_file", str(path))
+    page.set_input_files("#id_import_file", str(path))
+    expect(page.locator("#id_format option:checked")).to_have_text(path.suffix.lstrip("."))
     page.click("#upload-submit")
 
 
@@ -46,6 +54,15 @@ def test_upload_errors_fix_reupload_and_approve(page, tree, maker, checker, sett
     first_file = tmp_path / "people.csv"
     first_file.write_bytes(csv_bytes(rows))
     browser_login(page, "maker")
+
+    # A file with a column the plan does not have is refused on the form: nothing is stored.
+    wrong_file = tmp_path / "wrong.csv"
+    wrong_file.write_bytes(csv_bytes(rows, header=["colour", *HEADER[1:]]))
+    _upload(page, plan, wrong_file)
+    expect(page.locator(".errorlist")).to_contain_text("Unknown column(s): colour.")
+    expect(page.locator(".errorlist")).to_contain_text("Missing required column(s): given_name.")
+    assert not ImportBatch.objects.exists()
+
     _upload(page, plan, first_file)
     expect(page.locator("#batch-state")).to_have_text("Validated")
     expect(page.locator("#count-new")).to_have_text("3")

@@ -1,4 +1,5 @@
-"""The admin screens: the import screen with templates, batch page with counts and errors, downloads, commit request."""
+"""The admin screens: the import screen with templates, batch page with counts and errors, downloads,
+commit request."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from openpyxl import load_workbook
 
 from tests.uploads.conftest import csv_bytes, household_rows
 from uploads.models import BatchState, ImportBatch
-
 
 CSV_FORMAT = "0"  # the import screen's formats: csv, tsv, xlsx
 

@@ -1,5 +1,5 @@
-"""The django-import-export import screen of uploads: its fields list and formats, the bulk pipeline behind it,
-who may use it, bad files refused on the form, and the resource and changelist it comes with."""
+"""The django-import-export import screen of uploads: its fields list and formats, the bulk pipeline behind
+it, who may use it, bad files refused on the form, and the resource and changelist it comes with."""
 
 from __future__ import annotations
 
