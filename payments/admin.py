@@ -161,6 +161,7 @@ class GenerateForm(forms.Form):
 @admin.register(PaymentPlan)
 class PaymentPlanAdmin(SimpleHistoryAdmin):
     form = PaymentPlanForm
+    change_form_template = "payments/paymentplan_change_form.html"
     list_display = (
         "name",
         "benefit_plan",
@@ -209,8 +210,35 @@ class PaymentPlanAdmin(SimpleHistoryAdmin):
                 self.admin_site.admin_view(self.preview_view),
                 name="payments_paymentplan_preview",
             ),
+            path(
+                "formula-help/<int:benefit_plan_id>/",
+                self.admin_site.admin_view(self.formula_help_view),
+                name="payments_paymentplan_formula_help",
+            ),
             *super().get_urls(),
         ]
+
+    def render_change_form(  # type: ignore[no-untyped-def]
+        self, request: HttpRequest, context: dict[str, Any], add=False, change=False, form_url="", obj=None
+    ):
+        """Beside the formula fields: the variables and functions of the chosen benefit plan."""
+        from payments.expressions import payment_expression_help
+
+        plan = obj.benefit_plan if obj is not None else None
+        chosen = request.POST.get("benefit_plan") or request.GET.get("benefit_plan")
+        if chosen and str(chosen).isdigit():
+            plan = plan_list(user=request.user).filter(pk=chosen).first() or plan
+        context["formula_help"] = payment_expression_help(plan) if plan is not None else None
+        context["formula_help_url"] = reverse("admin:payments_paymentplan_formula_help", args=[0])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def formula_help_view(self, request: HttpRequest, benefit_plan_id: int) -> JsonResponse:
+        from payments.expressions import payment_expression_help
+
+        plan = plan_list(user=request.user).filter(pk=benefit_plan_id).first()
+        if plan is None:
+            raise Http404("No such benefit plan among yours.")
+        return JsonResponse(payment_expression_help(plan))
 
     def preview_view(self, request: HttpRequest, plan_id: int) -> HttpResponse:
         """Figures and a sample of what a payroll would pay; from here a payroll is generated."""
@@ -276,13 +304,18 @@ class PayrollAdmin(SimpleHistoryAdmin):
         "amount_formula",
         "filter_expression",
         "payment_date",
+        "generated_for",
         "carried_from",
         "job",
         "error",
         "created_by",
         "created_at",
     )
-    exclude = ()
+    exclude = ("locations",)
+
+    @admin.display(description="Generated for")
+    def generated_for(self, obj: Payroll) -> str:
+        return obj.scope_label()
 
     def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
         return payroll_list(user=request.user).select_related(

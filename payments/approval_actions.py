@@ -8,7 +8,7 @@ from typing import Any
 from approvals.actions import Description, action_register
 from approvals.models import Task
 from payments.models import Benefit, BenefitStatus, Payroll
-from payments.selectors import payroll_list
+from payments.selectors import payroll_decidable_list
 from payments.services import (
     APPROVE_ACTION,
     RELEASE_ACTION,
@@ -33,6 +33,7 @@ def approve_describe(*, target: Payroll, payload: dict[str, Any]) -> Description
     summary = f"Pay {count:,} lines, {payload.get('total')} {currency}, for cycle {target.cycle}."
     if held:
         summary += f" {held:,} lines are held and not part of it."
+    summary += f" Generated for {target.scope_label()}."
     return Description(
         count=count,
         total=Decimal(payload["total"]),
@@ -64,7 +65,7 @@ def register() -> None:
         label="Approve a payroll",
         executor=approve_execute,
         describer=approve_describe,
-        visible=lambda user: payroll_list(user=user),
+        visible=lambda user: payroll_decidable_list(user=user),
         amount=_amount,
     )
     action_register(
@@ -72,6 +73,6 @@ def register() -> None:
         label="Pay held payroll lines",
         executor=release_execute,
         describer=release_describe,
-        visible=lambda user: payroll_list(user=user),
+        visible=lambda user: payroll_decidable_list(user=user),
         amount=_amount,
     )

@@ -155,6 +155,14 @@ class Payroll(models.Model):
     carried_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="carried_into"
     )
+    # The scope it was generated for: the locations of the officer who generated it; none: plan-wide.
+    locations = models.ManyToManyField(
+        "registry.Location",
+        blank=True,
+        related_name="+",
+        verbose_name="generated for locations",
+        help_text="The generating officer's locations; empty: every location of the plan",
+    )
     job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(
@@ -169,6 +177,11 @@ class Payroll(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"Payroll #{self.pk}"
+
+    def scope_label(self) -> str:
+        """Where it pays: "North, South-East", or every location of the plan."""
+        names = [location.name for location in self.locations.order_by("path")] if self.pk else []
+        return ", ".join(names) if names else "every location of the plan"
 
     # Transitions guard the states; services check who may call them.
 
@@ -291,10 +304,18 @@ class Benefit(models.Model):
         return self.reference
 
 
+class ProviderRequestKind(models.TextChoices):
+    RECONCILIATION = "reconciliation", "Payment results"
+    EVIDENCE = "evidence", "Delivery evidence"
+
+
 class ReconciliationBatch(models.Model):
-    """One reconciliation request of a provider, kept under its Idempotency-Key with the answer given."""
+    """A provider's request (results or evidence), kept under its Idempotency-Key with the answer given."""
 
     payment_point = models.ForeignKey(PaymentPoint, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(
+        max_length=16, choices=ProviderRequestKind.choices, default=ProviderRequestKind.RECONCILIATION
+    )
     idempotency_key = models.CharField(max_length=200)
     source = models.CharField(max_length=16, default="api")
     request_hash = models.CharField(max_length=64)
@@ -307,7 +328,7 @@ class ReconciliationBatch(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["payment_point", "idempotency_key"], name="reconciliation_idempotent"
+                fields=["payment_point", "kind", "idempotency_key"], name="provider_request_idempotent"
             )
         ]
 

@@ -22,6 +22,7 @@ from payments.models import (
     PaymentPoint,
     Payroll,
     PayrollStatus,
+    ProviderRequestKind,
     ReconciliationBatch,
 )
 
@@ -232,7 +233,9 @@ def reconciliation_apply(
 
     def replay() -> tuple[dict[str, Any], bool] | None:
         batch = ReconciliationBatch.objects.filter(
-            payment_point=payment_point, idempotency_key=idempotency_key
+            payment_point=payment_point,
+            kind=ProviderRequestKind.RECONCILIATION,
+            idempotency_key=idempotency_key,
         ).first()
         if batch is None:
             return None

@@ -6,12 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
-from payments.models import Benefit, BenefitStatus, PaymentPlan, Payroll
+from payments.models import Benefit, BenefitStatus, PaymentPlan, PaymentPoint, Payroll
 from programs.models import BenefitPlan
 from programs.selectors import REQUEST_PAYMENTS, plan_list, user_manages_all_plans
-from registry.selectors import location_scope_q
+from registry.selectors import location_scope_q, user_location_paths, user_sees_everywhere
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -31,6 +31,27 @@ def payment_plan_list(*, user: User) -> QuerySet[PaymentPlan]:
 
 def payroll_list(*, user: User) -> QuerySet[Payroll]:
     return Payroll.objects.filter(payment_plan__benefit_plan__in=plan_list(user=user).values("pk"))
+
+
+def payroll_decidable_list(*, user: User) -> QuerySet[Payroll]:
+    """Payrolls whose approval the user may see and decide: of their plans, and paying only inside their
+    locations. A payroll pays in the locations it was generated for, else in its payment point's, else
+    everywhere (only users who see everywhere cover that)."""
+    payrolls = payroll_list(user=user)
+    if user_sees_everywhere(user):
+        return payrolls
+    paths = user_location_paths(user)
+    if not paths:
+        return payrolls.none()
+    inside = Q(pk__in=[])
+    for path in paths:
+        inside |= Q(location__path__startswith=path)
+    scope = Payroll.locations.through.objects.filter(payroll=OuterRef("pk"))
+    served = PaymentPoint.locations.through.objects.filter(paymentpoint=OuterRef("payment_point_id"))
+    return payrolls.filter(
+        (Exists(scope) & ~Exists(scope.exclude(inside)))
+        | (~Exists(scope) & Exists(served) & ~Exists(served.exclude(inside)))
+    )
 
 
 def benefit_list(*, user: User, payroll: Payroll | None = None) -> QuerySet[Benefit]:

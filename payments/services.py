@@ -19,8 +19,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, Round
+from django.db.models import Avg, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models.functions import Coalesce, Round, RowNumber
 from django.utils import timezone
 
 from approvals.models import Task
@@ -41,11 +41,14 @@ from programs.models import Beneficiary, BenefitPlan
 from programs.selectors import user_can_view_plan
 from registry.expressions import ExpressionError, compile_expression, compile_filter, null_reasons
 from registry.models import HouseholdMember, HouseholdRole, Location
+from registry.selectors import user_sees_everywhere
 
 User = AbstractBaseUser | AnonymousUser
 Progress = Callable[..., None]
 
 SAMPLE_SIZE = 20
+# Beneficiaries per INSERT ... SELECT of a payroll: the job's progress moves between chunks.
+GENERATION_CHUNK = 100_000
 APPROVE_ACTION = "payments.payroll_approve"
 RELEASE_ACTION = "payments.benefit_release"
 # A line no longer counts against the one-payment-per-cycle rule in these states.
@@ -80,12 +83,69 @@ def payment_plan_save(*, user: User, payment_plan: PaymentPlan) -> PaymentPlan:
     return payment_plan
 
 
+@dataclass(frozen=True)
+class PaymentScope:
+    """Where an officer may pay: the locations of their profile, or everywhere (no locations)."""
+
+    locations: tuple[Location, ...] = ()
+
+    @property
+    def everywhere(self) -> bool:
+        return not self.locations
+
+    @property
+    def paths(self) -> list[str]:
+        return [location.path for location in self.locations]
+
+    def label(self) -> str:
+        if self.everywhere:
+            return "every location of the plan"
+        return f"limited to your locations: {', '.join(location.name for location in self.locations)}"
+
+
+def payment_scope(*, user: User) -> PaymentScope:
+    """The officer's scope for payrolls; an officer limited to no location at all may pay nobody."""
+    if user_sees_everywhere(user):
+        return PaymentScope()
+    locations = tuple(Location.objects.filter(user_profiles__user=user).order_by("path")) if user.pk else ()
+    if not locations:
+        raise ValidationError("No location is on your profile: ask an administrator to give you some.")
+    return PaymentScope(locations)
+
+
+def _paths_q(paths: list[str]) -> Q:
+    condition = Q(pk__in=[])
+    for path in paths:
+        condition |= Q(path__startswith=path)
+    return condition
+
+
+def _served_location_ids(
+    *, payment_point: PaymentPoint | None, scope_paths: list[str] | None
+) -> list[int] | None:
+    """Ids of the locations both the payment point serves and the scope covers (None: no limit).
+
+    One path-prefix query on the location tree; the beneficiaries are then filtered by these ids inside the
+    INSERT ... SELECT: PostgreSQL estimates a list of ids well and scans the beneficiaries once, where a
+    join on path prefixes looked like one location and led to nested loops.
+    """
+    if payment_point is None and not scope_paths:
+        return None
+    locations = Location.objects.all()
+    if payment_point is not None:
+        locations = locations.filter(_paths_q(list(payment_point.locations.values_list("path", flat=True))))
+    if scope_paths:
+        locations = locations.filter(_paths_q(scope_paths))
+    return list(locations.values_list("pk", flat=True))
+
+
 def _source(
     *,
     payment_plan: PaymentPlan,
     payment_point: PaymentPoint | None,
     amount_formula: str,
     filter_expression: str,
+    scope_paths: list[str] | None = None,
 ) -> QuerySet[Beneficiary]:
     context = payment_context(payment_plan.benefit_plan)
     rows = Beneficiary.objects.filter(benefit_plan=payment_plan.benefit_plan)
@@ -94,13 +154,8 @@ def _source(
             rows = rows.filter(compile_filter(filter_expression, context))
     except ExpressionError as exc:
         raise ValidationError({"filter_expression": str(exc)}) from None
-    if payment_point is not None:
-        served = Q()
-        for path in payment_point.locations.values_list("path", flat=True):
-            served |= Q(path__startswith=path)
-        # The ids, not a join on path prefixes: PostgreSQL estimates a list of ids well and scans the
-        # beneficiaries once, where a LIKE on the tree looked like one location and led to nested loops.
-        location_ids = list(Location.objects.filter(served).values_list("pk", flat=True)) if served else []
+    location_ids = _served_location_ids(payment_point=payment_point, scope_paths=scope_paths)
+    if location_ids is not None:
         rows = rows.filter(location_id__in=location_ids) if location_ids else rows.none()
     return rows
 
@@ -127,6 +182,7 @@ class PaymentPreview:
     held_above_limit: int
     without_amount: int
     sample: list[dict[str, Any]] = field(default_factory=list)
+    scope: str = "every location of the plan"
 
 
 def payment_plan_preview(
@@ -146,11 +202,13 @@ def payment_plan_preview(
     condition = payment_plan.filter_expression if filter_expression is None else filter_expression
     payment_expressions_check(plan=plan, amount_formula=formula, filter_expression=condition)
     today = today or timezone.localdate()
+    scope = payment_scope(user=user)
     rows = _source(
         payment_plan=payment_plan,
         payment_point=payment_point,
         amount_formula=formula,
         filter_expression=condition,
+        scope_paths=scope.paths,
     ).annotate(payment_amount=_amount(payment_plan, formula, today))
     limit = payment_plan.per_transaction_limit
     figures = rows.order_by().aggregate(
@@ -188,6 +246,7 @@ def payment_plan_preview(
         held_above_limit=figures["above"],
         without_amount=figures["without_amount"],
         sample=sample,
+        scope=scope.label(),
     )
 
 
@@ -219,14 +278,17 @@ def payment_point_by_key(key: str) -> PaymentPoint | None:
 
 
 def _live_payroll(
-    payment_plan: PaymentPlan, cycle: PaymentCycle, point: PaymentPoint | None
+    payment_plan: PaymentPlan, cycle: PaymentCycle, point: PaymentPoint | None, scope: PaymentScope
 ) -> Payroll | None:
+    """The payroll already paying this plan, cycle and point for the same scope (few rows: plan x cycle)."""
     dead = (PayrollStatus.CANCELLED, PayrollStatus.REJECTED, PayrollStatus.FAILED)
-    return (
+    wanted = {location.pk for location in scope.locations}
+    candidates = (
         Payroll.objects.filter(payment_plan=payment_plan, cycle=cycle, payment_point=point, carried_from=None)
         .exclude(status__in=dead)
-        .first()
+        .prefetch_related("locations")
     )
+    return next((p for p in candidates if {loc.pk for loc in p.locations.all()} == wanted), None)
 
 
 @transaction.atomic
@@ -247,7 +309,16 @@ def payroll_create(
         amount_formula=payment_plan.amount_formula,
         filter_expression=payment_plan.filter_expression,
     )
-    existing = _live_payroll(payment_plan, cycle, payment_point)
+    # The scope comes from the user's profile, never from the request: no form field can widen it.
+    scope = payment_scope(user=user)
+    if payment_point is not None and not scope.everywhere:
+        served = _served_location_ids(payment_point=payment_point, scope_paths=scope.paths)
+        if not served:
+            raise ValidationError(
+                f"{payment_point} serves none of your locations "
+                f"({', '.join(location.name for location in scope.locations)}): choose one that does."
+            )
+    existing = _live_payroll(payment_plan, cycle, payment_point, scope)
     if existing is not None:
         raise ValidationError(
             f"{existing} already pays {payment_plan} for cycle {cycle}"
@@ -257,12 +328,16 @@ def payroll_create(
         payment_plan=payment_plan,
         cycle=cycle,
         payment_point=payment_point,
-        name=f"{payment_plan.name} {cycle.code}{f' {payment_point}' if payment_point else ''}",
+        name=(
+            f"{payment_plan.name} {cycle.code}{f' {payment_point}' if payment_point else ''}"
+            f"{'' if scope.everywhere else ' (' + ', '.join(loc.name for loc in scope.locations) + ')'}"
+        )[:200],
         amount_formula=payment_plan.amount_formula,
         filter_expression=payment_plan.filter_expression,
         payment_date=payment_date or cycle.start_date,
         created_by=user,
     )
+    payroll.locations.set(scope.locations)
     if background:
         from jobs.services import job_start
         from payments.tasks import payroll_generate_job
@@ -379,13 +454,35 @@ def _explain_null_lines(payroll: Payroll) -> int:
     return len(reasons)
 
 
-def payroll_generate(*, payroll: Payroll, progress: Progress | None = None) -> dict[str, Any]:
-    """Write the payroll's lines set-based; on failure the payroll is marked failed and no line stays."""
+def _chunk_starts(plan: BenefitPlan, size: int) -> tuple[list[int], int]:
+    """The first beneficiary id of every `size` beneficiaries of the plan, and their count: one window
+    query over the plan's ids (an index scan), no Python loop over the rows."""
+    numbered = (
+        Beneficiary.objects.filter(benefit_plan=plan)
+        .order_by()
+        .annotate(position=Window(RowNumber(), order_by=F("pk").asc()))
+        .annotate(offset=(F("position") - 1) % size)
+        .filter(offset=0)
+        .order_by("pk")
+    )
+    starts = list(numbered.values_list("pk", flat=True))
+    total = Beneficiary.objects.filter(benefit_plan=plan).count()
+    return starts, total
+
+
+def payroll_generate(
+    *, payroll: Payroll, progress: Progress | None = None, chunk_size: int = GENERATION_CHUNK
+) -> dict[str, Any]:
+    """Write the payroll's lines set-based; on failure the payroll is marked failed and no line stays.
+
+    The INSERT ... SELECT runs in chunks of `chunk_size` beneficiaries (by id range), all in the one
+    transaction, so the job's progress (written on its own connection) moves while the lines are written.
+    """
     try:
         with transaction.atomic():
             payroll = (
                 Payroll.objects.select_for_update()
-                .select_related("payment_plan__benefit_plan")
+                .select_related("payment_plan__benefit_plan", "payment_point")
                 .get(pk=payroll.pk)
             )
             if payroll.status != PayrollStatus.GENERATING:
@@ -398,21 +495,31 @@ def payroll_generate(*, payroll: Payroll, progress: Progress | None = None) -> d
                 payment_point=payroll.payment_point,
                 amount_formula=payroll.amount_formula,
                 filter_expression=payroll.filter_expression,
+                scope_paths=list(payroll.locations.values_list("path", flat=True)),
             )
             paid_this_cycle = Benefit.objects.filter(
                 beneficiary=OuterRef("pk"), cycle=payroll.cycle_id
             ).exclude(status__in=INACTIVE_LINE_STATES)
             source = source.filter(~Exists(paid_this_cycle))
+            amount = _amount(payroll.payment_plan, payroll.amount_formula, payroll.payment_date)
+            recipient = _recipient(plan)
+            starts, total = _chunk_starts(plan, chunk_size)
             if progress:
-                progress(done=0, message="Computing amounts and writing lines")
-            written = _insert_lines(
-                payroll,
-                source,
-                _amount(payroll.payment_plan, payroll.amount_formula, payroll.payment_date),
-                _recipient(plan),
-            )
+                progress(done=0, total=total, message="Computing amounts and writing lines")
+            written = 0
+            for index, start in enumerate(starts):
+                chunk = source.filter(pk__gte=start)
+                if index + 1 < len(starts):
+                    chunk = chunk.filter(pk__lt=starts[index + 1])
+                written += _insert_lines(payroll, chunk, amount, recipient)
+                if progress:
+                    progress(
+                        done=min((index + 1) * chunk_size, total),
+                        total=total,
+                        message=f"{written:,} lines written",
+                    )
             if progress:
-                progress(done=written, total=written, message="Explaining lines without an amount")
+                progress(done=total, total=total, message="Explaining lines without an amount")
             explained = _explain_null_lines(payroll)
             payroll.generated()
             payroll.save()

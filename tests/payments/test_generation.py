@@ -154,14 +154,22 @@ def test_officer_without_the_plan_permission_cannot_generate(world: World, tree)
         )
 
 
-def test_a_payment_point_pays_only_the_locations_it_serves(world: World, tree) -> None:
+def test_a_payment_point_pays_only_the_locations_it_serves(world: World, tree, administrator) -> None:
     from payments.models import PaymentPoint, PaymentPointType
 
     south_bank = PaymentPoint.objects.create(name="Bank South", point_type=PaymentPointType.BANK)
     south_bank.locations.set([tree.south])
-    assert not Benefit.objects.filter(
-        payroll=generate(world, make_payment_plan(world), point=south_bank)
-    ).exists()
+    payment_plan = make_payment_plan(world)
+    with pytest.raises(ValidationError, match="serves none of your locations"):
+        generate(world, payment_plan, point=south_bank)  # the officer pays in the North only
+    plan_wide = payroll_create(
+        user=administrator,
+        payment_plan=payment_plan,
+        cycle=world.cycle,
+        payment_point=south_bank,
+        background=False,
+    )
+    assert not Benefit.objects.filter(payroll=plan_wide).exists()
     district_bank = PaymentPoint.objects.create(name="Bank North A", point_type=PaymentPointType.BANK)
     district_bank.locations.set([tree.north_a])
     world.cycle = world.cycle.__class__.objects.create(
