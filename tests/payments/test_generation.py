@@ -177,3 +177,62 @@ def test_a_payment_point_pays_only_the_locations_it_serves(world: World, tree, a
     )
     payroll = generate(world, PaymentPlan.objects.get(), point=district_bank)
     assert Benefit.objects.filter(payroll=payroll).count() == 3
+
+
+def test_progress_moves_between_chunks_and_chunks_write_the_same_lines(world: World, tree) -> None:
+    from payments.services import payroll_generate
+    from tests.payments.conftest import enrol_household, household_with
+
+    for index in range(4):
+        enrol_household(world.plan, household_with(f"X{index}", tree.north_b, 2))
+    payment_plan = make_payment_plan(world, limit=Decimal("250"))
+    whole = generate(world, payment_plan)
+    expected = {(b.beneficiary_id, b.amount, b.status) for b in Benefit.objects.filter(payroll=whole)}
+    from payments.services import payroll_cancel
+
+    payroll_cancel(user=world.officer, payroll=whole, reason="again, in chunks")
+    chunked = payroll_create(
+        user=world.officer,
+        payment_plan=payment_plan,
+        cycle=world.cycle,
+        payment_point=world.point,
+        background=True,
+    )
+    calls: list[dict] = []
+    result = payroll_generate(payroll=chunked, progress=lambda **kw: calls.append(kw), chunk_size=3)
+    assert {
+        (b.beneficiary_id, b.amount, b.status) for b in Benefit.objects.filter(payroll=chunked)
+    } == expected
+    assert result["lines"] == 7
+    # 7 beneficiaries in chunks of 3: progress before, after each of the 3 chunks, and before explaining.
+    assert [(c["done"], c["total"]) for c in calls] == [(0, 7), (3, 7), (6, 7), (7, 7), (7, 7)]
+    assert [c["message"] for c in calls[1:4]] == ["3 lines written", "6 lines written", "7 lines written"]
+
+
+def test_the_job_reports_progress_per_chunk(
+    world: World, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    from payments import services
+
+    monkeypatch.setattr(services, "GENERATION_CHUNK", 1)
+    seen: list[tuple[int, int | None]] = []
+    real = services.payroll_generate
+
+    def spy(**kwargs):  # type: ignore[no-untyped-def]
+        def progress(**kw):  # type: ignore[no-untyped-def]
+            kwargs["progress"](**kw)
+            job = Job.objects.get(pk=payroll.job_id)
+            seen.append((job.done, job.total))
+
+        return real(payroll=kwargs["payroll"], progress=progress, chunk_size=services.GENERATION_CHUNK)
+
+    monkeypatch.setattr(services, "payroll_generate", spy)
+    with django_capture_on_commit_callbacks(execute=False):
+        payroll = payroll_create(
+            user=world.officer,
+            payment_plan=make_payment_plan(world),
+            cycle=world.cycle,
+            payment_point=world.point,
+        )
+    payroll_generate_job.func(payroll.job_id, payroll.pk)
+    assert seen == [(0, 3), (1, 3), (2, 3), (3, 3), (3, 3)]
