@@ -114,7 +114,10 @@ class Individual(models.Model):
     birth_date = models.DateField(null=True, blank=True)
     birth_date_estimated = models.BooleanField(default=False)
     phone = models.CharField(max_length=32, blank=True)
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="individuals")
+    # Served by individual_location_idx (location, status): a second index would only slow bulk writes.
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="individuals", db_index=False
+    )
     registration_date = models.DateField(default=date.today)
     registration_source = models.CharField(
         max_length=16, choices=RegistrationSource.choices, default=RegistrationSource.MANUAL
@@ -128,12 +131,13 @@ class Individual(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        # Each index is paid by every row an upload or the generator writes, so only indexes a screen
+        # uses: given names are found through the text_pattern_ops prefix index (migration 0004, which
+        # also serves equality), and sex (two or three values) is never selective enough for one.
         indexes = [
             models.Index(Upper("family_name"), "given_name", name="individual_family_name_idx"),
-            models.Index(Upper("given_name"), name="individual_given_name_idx"),
             models.Index(fields=["location", "status"], name="individual_location_idx"),
             models.Index(fields=["birth_date"], name="individual_birth_date_idx"),
-            models.Index(fields=["sex"], name="individual_sex_idx"),
             models.Index(fields=["status"], name="individual_status_idx"),
             models.Index(fields=["registration_date"], name="individual_registered_idx"),
             models.Index(fields=["registration_source"], name="individual_source_idx"),
@@ -150,7 +154,11 @@ class Individual(models.Model):
         if not self.birth_date:
             return None
         on = on or date.today()
-        return on.year - self.birth_date.year - ((on.month, on.day) < (self.birth_date.month, self.birth_date.day))
+        return (
+            on.year
+            - self.birth_date.year
+            - ((on.month, on.day) < (self.birth_date.month, self.birth_date.day))
+        )
 
 
 class DocumentType(models.TextChoices):
@@ -182,7 +190,9 @@ class Household(models.Model):
     """A group of people living together; its size is derived from its current members."""
 
     code = models.CharField(max_length=64, unique=True)
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="households")
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="households", db_index=False
+    )  # household_location_idx
     address = models.CharField(max_length=255, blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
@@ -219,8 +229,13 @@ class HouseholdRole(models.TextChoices):
 class HouseholdMember(models.Model):
     """Membership of a person in a household; ended memberships keep the move on record."""
 
-    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="memberships")
-    individual = models.ForeignKey(Individual, on_delete=models.CASCADE, related_name="memberships")
+    # The (household, end_date) and (individual, end_date) indexes serve these keys.
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
+    individual = models.ForeignKey(
+        Individual, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
     role = models.CharField(max_length=16, choices=HouseholdRole.choices)
     is_primary_recipient = models.BooleanField(default=False)
     start_date = models.DateField(default=date.today)
@@ -247,7 +262,9 @@ class HouseholdMember(models.Model):
             models.Index(fields=["household", "end_date"], name="member_household_idx"),
             models.Index(fields=["individual", "end_date"], name="member_individual_idx"),
             models.Index(
-                fields=["role", "individual"], condition=Q(end_date__isnull=True), name="member_current_role_idx"
+                fields=["role", "individual"],
+                condition=Q(end_date__isnull=True),
+                name="member_current_role_idx",
             ),
         ]
 

@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from programs.models import Beneficiary, BeneficiaryStatus, BenefitPlan
-from registry.models import IndividualStatus, RegistrationSource
+from registry.models import Individual, IndividualStatus, RegistrationSource
 from uploads.checks import DOCUMENT, HOUSEHOLD, INDIVIDUAL, MEMBER, S, _run
 from uploads.columns import DOCUMENT_COLUMNS
 from uploads.models import RowStatus
@@ -67,8 +67,42 @@ def _new_rows(first_id: int, batch_id: int) -> tuple[str, list[Any]]:
     )
 
 
+def _individual_history(
+    *,
+    batch_id: int,
+    history_type: str,
+    date_sql: str,
+    reason: str,
+    user_id: int | None,
+    only_without_history: bool,
+    params: list[Any],
+) -> int:
+    """simple-history rows, set-based, for the registry people this batch updates (as they are now)."""
+    history = Individual.history.model
+    fields = [field.column for field in Individual._meta.concrete_fields]
+    without = (
+        f"AND NOT EXISTS (SELECT 1 FROM {history._meta.db_table} h WHERE h.id = i.id)"
+        if only_without_history
+        else ""
+    )
+    return _run(
+        f"INSERT INTO {history._meta.db_table} ({', '.join(fields)}, history_date, history_change_reason, "
+        f"history_type, history_user_id) "
+        f"SELECT {', '.join(f'i.{column}' for column in fields)}, {date_sql}, %s, %s, %s FROM {INDIVIDUAL} i "
+        f"WHERE i.id IN (SELECT s.match_individual_id FROM {S} s WHERE s.batch_id = %s AND s.status = %s) {without}",
+        [*params, reason[:100], history_type, user_id, batch_id, RowStatus.UPDATE],
+    )
+
+
 def batch_rows_commit(
-    *, batch_id: int, plan: BenefitPlan, task_id: int | None, step: Step, new_rows: int, documents: list[str]
+    *,
+    batch_id: int,
+    plan: BenefitPlan,
+    task_id: int | None,
+    step: Step,
+    new_rows: int,
+    documents: list[str],
+    maker_id: int | None = None,
 ) -> dict[str, Any]:
     """Write every committable row of the batch; the caller's transaction makes it all or nothing."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -101,6 +135,17 @@ def batch_rows_commit(
         raise RuntimeError(f"{counts['individuals']} individuals written for {new_rows} new rows")
 
     step("Updating existing individuals")
+    # The people an upload changes get history rows like an edit in the admin would give them: their
+    # state before (when nothing recorded it yet, e.g. they came from an earlier bulk write) and after.
+    _individual_history(
+        batch_id=batch_id,
+        history_type="~",
+        date_sql="i.updated_at",
+        reason=f"As it was before upload batch #{batch_id}",
+        user_id=None,
+        only_without_history=True,
+        params=[],
+    )
     counts["updated"] = _run(
         f"UPDATE {INDIVIDUAL} SET given_name = s.given_name, family_name = s.family_name, "
         f"other_names = CASE WHEN s.other_names <> '' THEN s.other_names ELSE {INDIVIDUAL}.other_names END, "
@@ -111,6 +156,18 @@ def batch_rows_commit(
         f"FROM {S} s WHERE s.batch_id = %s AND s.status = %s AND {INDIVIDUAL}.id = s.match_individual_id",
         [now, batch_id, RowStatus.UPDATE],
     )
+
+    if counts["updated"]:
+        task = f", approved in task #{task_id}" if task_id else ""
+        _individual_history(
+            batch_id=batch_id,
+            history_type="~",
+            date_sql="%s",
+            reason=f"Updated by upload batch #{batch_id}{task}",
+            user_id=maker_id,
+            only_without_history=False,
+            params=[now],
+        )
 
     step("Recording identity documents")
     counts["documents"] = 0

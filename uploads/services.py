@@ -26,6 +26,7 @@ from uploads import checks
 from uploads.columns import DOCUMENT_COLUMNS, columns_for
 from uploads.commit import batch_rows_commit
 from uploads.models import BatchState, DuplicateMode, ImportBatch, StagedError, StagedRow
+from uploads.parallel import rows_parse_parallel, workers_count
 from uploads.parsing import LocationResolver, RowParser
 from uploads.readers import max_file_bytes, table_open
 from uploads.staging import StagingWriter
@@ -182,17 +183,29 @@ def _validate_rows(*, batch: ImportBatch, progress: Progress, path: str | Path) 
         ImportBatch.objects.filter(pk=batch.pk).update(header=table.header, detected_encoding=table.encoding)
         writer = StagingWriter()
         total = table.estimated_rows
-        rows = 0
-        parse, add = parser.parse, writer.add
-        for number, cells in table.rows:
-            staged, errors = parse(number, cells)
-            if not staged:
-                continue
-            add(staged, errors)
-            rows += 1
-            if rows % PROGRESS_EVERY == 0:
-                progress(done=rows, total=max(total or rows, rows), message="Reading and checking rows")
-        writer.flush()
+        workers = workers_count(total or 0)
+        if workers:
+            rows = rows_parse_parallel(
+                parser=parser,
+                rows=table.rows,
+                workers=workers,
+                write=writer.write_text,
+                progress=lambda done: progress(
+                    done=done, total=max(total or done, done), message="Reading and checking rows"
+                ),
+            )
+        else:
+            rows = 0
+            parse, add = parser.parse, writer.add
+            for number, cells in table.rows:
+                staged, errors = parse(number, cells)
+                if not staged:
+                    continue
+                add(staged, errors)
+                rows += 1
+                if rows % PROGRESS_EVERY == 0:
+                    progress(done=rows, total=max(total or rows, rows), message="Reading and checking rows")
+            writer.flush()
     finally:
         table.close()
     if rows == 0:
@@ -309,6 +322,7 @@ def batch_commit_execute(
                 step=step,
                 new_rows=batch.new_rows,
                 documents=[cell.strip().lower() for cell in batch.header],
+                maker_id=batch.uploaded_by_id,
             )
     except IntegrityError as exc:
         raise ValidationError(

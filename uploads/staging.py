@@ -22,6 +22,10 @@ def _copy(
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     buffer.seek(0)
+    _copy_buffer(table, columns, buffer, not_null=not_null)
+
+
+def _copy_buffer(table: str, columns: Sequence[str], buffer: io.StringIO, *, not_null: Sequence[str]) -> None:
     quoted = ", ".join(connection.ops.quote_name(column) for column in columns)
     force = ", ".join(connection.ops.quote_name(column) for column in not_null)
     with connection.cursor() as cursor:
@@ -61,6 +65,16 @@ class StagingWriter:
         if self.errors:
             self._write(StagedError._meta.db_table, ERROR_COLUMNS, self.errors)
             self.errors = []
+
+    def write_text(self, rows_text: str, errors_text: str) -> None:
+        """Rows and errors already as COPY text (from the parsing workers): PostgreSQL only."""
+        for table, columns, text in (
+            (StagedRow._meta.db_table, STAGING_COLUMNS, rows_text),
+            (StagedError._meta.db_table, ERROR_COLUMNS, errors_text),
+        ):
+            if text:
+                not_null = [column for column in columns if column not in NULLABLE]
+                _copy_buffer(table, columns, io.StringIO(text), not_null=not_null)
 
     def _write(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         if self.postgres:
