@@ -12,8 +12,15 @@ from ninja import Field, File, Form, Header, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import APIKeyHeader
 
+from payments.evidence import (
+    MAX_EVIDENCE_BYTES,
+    MAX_EVIDENCE_LINES,
+    MAX_PHOTO_BYTES,
+    benefit_evidence_attach,
+    evidence_batch_apply,
+)
 from payments.models import PaymentPoint
-from payments.reconciliation import MAX_LINES, benefit_evidence_attach, reconciliation_apply
+from payments.reconciliation import MAX_LINES, reconciliation_apply
 from payments.services import payment_point_by_key
 
 
@@ -71,6 +78,52 @@ class EvidenceOut(Schema):
     evidence_at: datetime
     agent: str
     photo: bool
+
+
+class EvidenceLine(Schema):
+    """One line's evidence. Types are checked line by line, so a bad line is answered, not the request."""
+
+    reference: Any = Field(None, description="The line's reference from the payroll file (text)")
+    latitude: Any = Field(None, description="GPS latitude, a number from -90 to 90")
+    longitude: Any = Field(None, description="GPS longitude, a number from -180 to 180")
+    captured_at: Any = Field(None, description="When the money was handed over (ISO 8601), not in the future")
+    agent: Any = Field(None, description="The agent who paid (text, 1 to 200 characters)")
+    photo: Any = Field(
+        None,
+        description=f"Optional: a JPEG or PNG photo in base64 (or a data: URL), at most "
+        f"{MAX_PHOTO_BYTES // 2**20} MB",
+    )
+
+
+class EvidenceBatchIn(Schema):
+    lines: list[EvidenceLine] = Field(
+        ...,
+        min_length=1,
+        description=f"At most {MAX_EVIDENCE_LINES} lines and {MAX_EVIDENCE_BYTES // 2**20} MB of photos",
+    )
+
+
+class FieldError(Schema):
+    pointer: str = Field(..., description="JSON pointer to the field at fault, e.g. /lines/3/photo")
+    detail: str
+
+
+class EvidenceAnswer(Schema):
+    index: int
+    reference: str
+    result: Literal["accepted", "rejected"]
+    errors: list[FieldError]
+
+
+class EvidenceCounts(Schema):
+    accepted: int
+    rejected: int
+
+
+class EvidenceBatchOut(Schema):
+    counts: EvidenceCounts
+    lines: list[EvidenceAnswer]
+    replayed: bool
 
 
 def _detail(exc: ValidationError) -> dict[str, str]:
@@ -147,3 +200,30 @@ def evidence_post(
             "photo": bool(benefit.evidence_photo),
         },
     )
+
+
+@router.post(
+    "/evidence",
+    response={200: EvidenceBatchOut, 401: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut},
+    summary="Attach proof of in-person payments to many lines",
+)
+def evidence_batch_post(
+    request: HttpRequest,
+    response: HttpResponse,
+    body: EvidenceBatchIn,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", min_length=1, max_length=200),
+):
+    """Each line is stored, or answered with the JSON pointer of every bad field (`/lines/3/photo`), all in
+    one transaction. Sent again with the same Idempotency-Key, a request gets the first answer."""
+    try:
+        answer, replayed = evidence_batch_apply(
+            payment_point=request.auth,
+            idempotency_key=idempotency_key,
+            lines=[line.model_dump() for line in body.lines],
+        )
+    except ValidationError as exc:
+        status = {"key_reused": 409, "too_large": 413}.get(exc.code or "", 422)
+        return Status(status, _detail(exc))
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
+    return Status(200, {**answer, "replayed": replayed})

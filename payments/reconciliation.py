@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -28,8 +29,6 @@ from payments.models import (
 
 MAX_LINES = 10_000
 UPDATE_CHUNK = 2000
-MAX_PHOTO_BYTES = 2 * 1024 * 1024
-PHOTO_SIGNATURES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
 
 
 @dataclass
@@ -220,22 +219,47 @@ def reconciliation_apply(
     user: Any = None,
 ) -> tuple[dict[str, Any], bool]:
     """Validate and apply a batch of results; (the answer, whether it is a replay of an earlier request)."""
-    idempotency_key = (idempotency_key or "").strip()
-    if not idempotency_key or len(idempotency_key) > 200 or not is_text(idempotency_key):
-        raise ValidationError("An Idempotency-Key of 1 to 200 characters is required.")
+    idempotency_key = idempotency_key_check(idempotency_key)
     if not isinstance(lines, list) or not lines:
         raise ValidationError("Send at least one line.")
     if len(lines) > MAX_LINES:
         raise ValidationError(
             f"At most {MAX_LINES:,} lines per request: this one has {len(lines):,}. Split it."
         )
-    request_hash = _request_hash(lines)
+    return provider_request_once(
+        payment_point=payment_point,
+        kind=ProviderRequestKind.RECONCILIATION,
+        idempotency_key=idempotency_key,
+        request_hash=_request_hash(lines),
+        source=source,
+        user=user,
+        apply=lambda: _apply(payment_point=payment_point, lines=lines),
+    )
+
+
+def idempotency_key_check(idempotency_key: str | None) -> str:
+    idempotency_key = (idempotency_key or "").strip()
+    if not idempotency_key or len(idempotency_key) > 200 or not is_text(idempotency_key):
+        raise ValidationError("An Idempotency-Key of 1 to 200 characters is required.")
+    return idempotency_key
+
+
+def provider_request_once(
+    *,
+    payment_point: PaymentPoint,
+    kind: str,
+    idempotency_key: str,
+    request_hash: str,
+    source: str,
+    user: Any,
+    apply: Callable[[], dict[str, Any]],
+) -> tuple[dict[str, Any], bool]:
+    """Run `apply` once per (provider, kind, key) in one transaction, keeping its answer; a request sent
+    again gets that answer (True: replayed), the same key on a different request a `key_reused` error."""
 
     def replay() -> tuple[dict[str, Any], bool] | None:
         batch = ReconciliationBatch.objects.filter(
-            payment_point=payment_point,
-            kind=ProviderRequestKind.RECONCILIATION,
-            idempotency_key=idempotency_key,
+            payment_point=payment_point, kind=kind, idempotency_key=idempotency_key
         ).first()
         if batch is None:
             return None
@@ -250,12 +274,13 @@ def reconciliation_apply(
         with transaction.atomic():
             batch = ReconciliationBatch.objects.create(
                 payment_point=payment_point,
+                kind=kind,
                 idempotency_key=idempotency_key,
                 source=source,
                 request_hash=request_hash,
                 created_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
             )
-            response = _apply(payment_point=payment_point, lines=lines)
+            response = apply()
             batch.response = response
             batch.save(update_fields=["response"])
     except IntegrityError:
@@ -305,66 +330,3 @@ def _apply(*, payment_point: PaymentPoint, lines: list[Any]) -> dict[str, Any]:
     for answer in answers:
         counts[answer["result"]] += 1
     return {"counts": counts, "lines": answers}
-
-
-# --- delivery evidence -------------------------------------------------------------------------
-
-
-def photo_extension(head: bytes) -> str | None:
-    for signature, extension in PHOTO_SIGNATURES.items():
-        if head.startswith(signature):
-            return extension
-    return None
-
-
-@transaction.atomic
-def benefit_evidence_attach(
-    *,
-    payment_point: PaymentPoint,
-    reference: str,
-    latitude: Decimal,
-    longitude: Decimal,
-    taken_at: datetime,
-    agent: str,
-    photo: Any = None,
-) -> Benefit:
-    """Proof of an in-person payment: where, when, by whom, and a photo (JPEG or PNG, at most 2 MB)."""
-    from django.core.files.base import ContentFile
-
-    if not is_text(reference) or not is_text(agent or ""):
-        raise ValidationError("The reference and the agent must be text (no NUL, no broken code point).")
-    benefit = (
-        Benefit.objects.select_for_update(of=("self",))
-        .select_related("payroll")
-        .filter(reference=reference)
-        .first()
-    )
-    if benefit is None:
-        raise ValidationError(f"Unknown reference {reference}.")
-    if benefit.payroll.payment_point_id != payment_point.pk:
-        raise ValidationError(f"{reference} is not a line of your payment point.")
-    if benefit.payroll.status not in PAYABLE_STATES and benefit.status != BenefitStatus.PAID:
-        raise ValidationError(f"Payroll {benefit.payroll} is not payable.")
-    if not (Decimal(-90) <= latitude <= Decimal(90)) or not (Decimal(-180) <= longitude <= Decimal(180)):
-        raise ValidationError("The GPS position is outside -90..90 latitude, -180..180 longitude.")
-    if timezone.is_naive(taken_at):
-        taken_at = timezone.make_aware(taken_at, timezone.get_default_timezone())
-    if taken_at > timezone.now():
-        raise ValidationError("The time of the payment lies in the future.")
-    agent = (agent or "").strip()
-    if not agent:
-        raise ValidationError("Name the agent who paid.")
-    if photo is not None:
-        if photo.size > MAX_PHOTO_BYTES:
-            raise ValidationError(f"The photo is larger than {MAX_PHOTO_BYTES // 1024 // 1024} MB.")
-        content = photo.read()
-        extension = photo_extension(content[:8])
-        if extension is None:
-            raise ValidationError("The photo must be a JPEG or PNG image.")
-        benefit.evidence_photo.save(f"{benefit.reference}.{extension}", ContentFile(content), save=False)
-    benefit.evidence_latitude = latitude.quantize(Decimal("0.000001"))
-    benefit.evidence_longitude = longitude.quantize(Decimal("0.000001"))
-    benefit.evidence_at = taken_at
-    benefit.evidence_agent = agent[:200]
-    benefit.save()
-    return benefit
