@@ -481,7 +481,7 @@ def payroll_generate(
     try:
         with transaction.atomic():
             payroll = (
-                Payroll.objects.select_for_update()
+                Payroll.objects.select_for_update(of=("self",))
                 .select_related("payment_plan__benefit_plan", "payment_point")
                 .get(pk=payroll.pk)
             )
