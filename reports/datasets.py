@@ -8,7 +8,7 @@ labels afterwards (one query for locations, plans or cycles, never one per row).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -184,12 +184,17 @@ class Dataset:
     groupings: Callable[[], list[Grouping]]
     schema: Callable[[BenefitPlan | None], Mapping[str, Any]]  # whose fields are `custom:<key>`
     plan_path: str = ""  # the ORM path to the benefit plan, for datasets a report may limit to one plan
+    _groupings: dict[Any, dict[str, Grouping]] = field(default_factory=dict, compare=False, repr=False)
 
     def all_groupings(self, plan: BenefitPlan | None = None) -> dict[str, Grouping]:
-        groupings = {grouping.key: grouping for grouping in self.groupings()}
-        for name, spec in custom_field_specs(self.schema(plan)):
-            groupings[f"custom:{name}"] = custom_grouping(name, spec.get("title") or name)
-        return groupings
+        """Every grouping (custom fields from the current schema), read once per Dataset object."""
+        cache_key = plan.pk if plan is not None else None
+        if cache_key not in self._groupings:
+            groupings = {grouping.key: grouping for grouping in self.groupings()}
+            for name, spec in custom_field_specs(self.schema(plan)):
+                groupings[f"custom:{name}"] = custom_grouping(name, spec.get("title") or name)
+            self._groupings[cache_key] = groupings
+        return self._groupings[cache_key]
 
     def grouping(self, key: str, plan: BenefitPlan | None = None) -> Grouping:
         """The grouping of `key`, or a ReportFieldError saying what is wrong with it."""

@@ -88,6 +88,12 @@ class ReportForm(forms.ModelForm):
         from programs.selectors import plan_list
 
         user = self.user or AnonymousUser()
+        if "benefit_plan" in self.fields:
+            self.fields["benefit_plan"].queryset = plan_list(user=user).order_by("code")
+        if "measure_field" in self.fields:
+            self.fields["measure_field"].widget = DatalistInput(number_field_options())
+        if "group_by" not in self.fields:  # a read-only view of a report the user may not change
+            return
         choices = grouping_choices(user=user)
         # A saved key the schemas no longer offer stays selectable, so the check can say what is wrong.
         offered = {key for _, options in choices for key, _ in options}
@@ -98,6 +104,3 @@ class ReportForm(forms.ModelForm):
             )
             self.fields[field].choices = [("", "---------"), *extra, *choices]
         self.fields["series_by"].help_text = Report._meta.get_field("series_by").help_text
-        self.fields["measure_field"].widget = DatalistInput(number_field_options())
-        if "benefit_plan" in self.fields:
-            self.fields["benefit_plan"].queryset = plan_list(user=user).order_by("code")

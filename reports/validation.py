@@ -29,7 +29,8 @@ def measure_field_check(report: Report, context: ExpressionContext) -> str:
         try:
             context.get(name)
         except ExpressionError as error:
-            raise ReportFieldError(f"{error.message} (removed from the schema, or misspelt)") from None
+            hint = "" if " — " in error.message else " (removed from the schema, or misspelt)"
+            raise ReportFieldError(f"{error.message}{hint}") from None
     assert variable is not None
     if variable.type.kind != NUMBER:
         found = KIND_LABELS.get(variable.type.kind, variable.type.kind)

@@ -53,7 +53,9 @@ def data(tree: Tree, admin_user: User) -> ReportData:
     tasks (made by root): 2 pending, 1 rejected, 1 executed (amount 10, 20, -, 30).
     """
 
-    def person(code: str, location, sex: str, born: date | None, registered: date, **extra: Any) -> Individual:  # type: ignore[no-untyped-def]
+    def person(
+        code: str, location, sex: str, born: date | None, registered: date, **extra: Any
+    ) -> Individual:  # type: ignore[no-untyped-def]
         return Individual.objects.create(
             given_name=code,
             family_name="Test",
@@ -66,15 +68,33 @@ def data(tree: Tree, admin_user: User) -> ReportData:
 
     people = {
         "f1990": person(
-            "f1990", tree.north_a, "F", date(1990, 1, 1), date(2026, 1, 10), education="secondary", school_attendance=0.5
+            "f1990",
+            tree.north_a,
+            "F",
+            date(1990, 1, 1),
+            date(2026, 1, 10),
+            education="secondary",
+            school_attendance=0.5,
         ),
         "m2020": person(
-            "m2020", tree.north_a, "M", date(2020, 5, 1), date(2026, 1, 20), education="none", school_attendance=0.9
+            "m2020",
+            tree.north_a,
+            "M",
+            date(2020, 5, 1),
+            date(2026, 1, 20),
+            education="none",
+            school_attendance=0.9,
         ),
         "f1950": person("f1950", tree.north_a, "F", date(1950, 1, 1), date(2026, 3, 5), education="primary"),
         "m1940": person("m1940", tree.north_b, "M", date(1940, 1, 1), date(2015, 3, 1), education="primary"),
         "f2000": person(
-            "f2000", tree.south, "F", date(2000, 6, 16), date(2026, 3, 31), education="tertiary", school_attendance=1
+            "f2000",
+            tree.south,
+            "F",
+            date(2000, 6, 16),
+            date(2026, 3, 31),
+            education="tertiary",
+            school_attendance=1,
         ),
         "x": person("x", tree.south, "X", None, date(2026, 3, 1)),
     }
@@ -124,10 +144,17 @@ def data(tree: Tree, admin_user: User) -> ReportData:
 
     payment_plan = PaymentPlan.objects.create(benefit_plan=cash, name="Monthly", amount_formula="100")
     for code, month, status, lines in (
-        ("2026-01", 1, "reconciled", (("f1990", "100", "paid"), ("m2020", "50", "pending"), ("f2000", "100", "failed"))),
+        (
+            "2026-01",
+            1,
+            "reconciled",
+            (("f1990", "100", "paid"), ("m2020", "50", "pending"), ("f2000", "100", "failed")),
+        ),
         ("2026-02", 2, "draft", (("f1990", "999", "pending"),)),
     ):
-        cycle = PaymentCycle.objects.create(code=code, start_date=date(2026, month, 1), end_date=date(2026, month, 28))
+        cycle = PaymentCycle.objects.create(
+            code=code, start_date=date(2026, month, 1), end_date=date(2026, month, 28)
+        )
         payroll = Payroll.objects.create(
             payment_plan=payment_plan, cycle=cycle, status=status, payment_date=date(2026, month, 1)
         )

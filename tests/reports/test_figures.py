@@ -79,7 +79,9 @@ def test_average_and_sum_of_a_custom_number(data, admin_user):
 
 
 def test_filter_expression(data, admin_user):
-    report = make_report(dataset="individuals", group_by="location:0", filter_expression='sex == "F" and age >= 30')
+    report = make_report(
+        dataset="individuals", group_by="location:0", filter_expression='sex == "F" and age >= 30'
+    )
     assert figures(report, admin_user) == [("North", 2)]
 
 
@@ -107,7 +109,11 @@ def test_beneficiaries_by_plan_and_status(data, admin_user):
 
 def test_beneficiaries_of_one_plan_by_its_data(data, admin_user):
     report = make_report(
-        dataset="beneficiaries", benefit_plan=data.cash, group_by="status", measure="sum", measure_field="data.score"
+        dataset="beneficiaries",
+        benefit_plan=data.cash,
+        group_by="status",
+        measure="sum",
+        measure_field="data.score",
     )
     assert figures(report, admin_user) == [("Potential", 20), ("Active", 40), ("Exited", None)]
     by_score = make_report(dataset="beneficiaries", benefit_plan=data.cash, group_by="custom:score")
