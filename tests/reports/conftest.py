@@ -1,4 +1,4 @@
-"""A small registry, two plans, two payrolls and some tasks: every figure in these tests is counted by hand."""
+"""A small registry, two plans, two payrolls and some tasks: every figure in the tests is counted by hand."""
 
 from __future__ import annotations
 
@@ -35,13 +35,13 @@ CASH_SCHEMA = {
 @pytest.fixture
 def data(tree: Tree, admin_user: User) -> ReportData:
     """
-    person  location  sex  born        band   registered  education  school_attendance  plans
-    f1990   North A   F    1990-01-01  30-39  2026-01-10  secondary  0.5                cash active (score 10)
-    m2020   North A   M    2020-05-01  0-9    2026-01-20  none       0.9                cash potential (score 20)
-    f1950   North A   F    1950-01-01  70-79  2026-03-05  primary    -                  pension active
-    m1940   North B   M    1940-01-01  80+    2015-03-01  primary    -                  cash exited, pension suspended
-    f2000   South     F    2000-06-16  20-29  2026-03-31  tertiary   1                  cash active (score 30)
-    x       South     X    -           unkn.  2026-03-01  -          -                  -
+    person  location  sex  born        band   registered  education  attendance  plans
+    f1990   North A   F    1990-01-01  30-39  2026-01-10  secondary  0.5         cash active (score 10)
+    m2020   North A   M    2020-05-01  0-9    2026-01-20  none       0.9         cash potential (score 20)
+    f1950   North A   F    1950-01-01  70-79  2026-03-05  primary    -           pension active
+    m1940   North B   M    1940-01-01  80+    2015-03-01  primary    -           cash exited, pension suspended
+    f2000   South     F    2000-06-16  20-29  2026-03-31  tertiary   1           cash active (score 30)
+    x       South     X    -           unkn.  2026-03-01  -          -           -
 
     household  location  size  monthly_income
     H-N-1      North A   3     300

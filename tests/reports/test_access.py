@@ -1,4 +1,4 @@
-"""Who sees what: figures scoped to the viewer's locations and plans, reports limited to roles, forged URLs."""
+"""Who sees what: figures scoped to the viewer's locations and plans, reports kept to roles, forged URLs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Report figures against the fixture's hand-counted numbers, one test per dataset, grouping and measure kind."""
+"""Report figures against the fixture's hand-counted numbers, per dataset, grouping and measure kind."""
 
 from __future__ import annotations
 

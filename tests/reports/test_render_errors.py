@@ -1,4 +1,4 @@
-"""Reports whose schema moved under them, or with no rows: a clear message on the page, never a server error."""
+"""Reports whose schema moved under them, or with no rows: a clear message, never a server error."""
 
 from __future__ import annotations
 
@@ -65,7 +65,8 @@ def test_a_removed_number_field_and_a_filter_on_a_removed_field(data, admin_user
     assert 'unknown field "data.school_attendance"' in report_result(report=average, user=admin_user).error
     error = report_result(report=filtered, user=admin_user).error
     assert error.startswith(
-        'This report cannot be computed: the filter no longer works: unknown field "data.school_attendance" at column 1'
+        "This report cannot be computed: the filter no longer works: "
+        'unknown field "data.school_attendance" at column 1'
     )
 
 
