@@ -39,7 +39,7 @@ def data(tree: Tree, admin_user: User) -> ReportData:
     f1990   North A   F    1990-01-01  30-39  2026-01-10  secondary  0.5         cash active (score 10)
     m2020   North A   M    2020-05-01  0-9    2026-01-20  none       0.9         cash potential (score 20)
     f1950   North A   F    1950-01-01  70-79  2026-03-05  primary    -           pension active
-    m1940   North B   M    1940-01-01  80+    2015-03-01  primary    -           cash exited, pension suspended
+    m1940   North B   M    1940-01-01  80+    2015-03-01  primary    -           cash exited, pension susp.
     f2000   South     F    2000-06-16  20-29  2026-03-31  tertiary   1           cash active (score 30)
     x       South     X    -           unkn.  2026-03-01  -          -           -
 
