@@ -1,0 +1,143 @@
+"""The summaries are refreshed after the commits that change the dashboard: once, after the writer commits."""
+# ruff: noqa: F811  (the upload tests' fixtures, imported, are parameters here)
+
+from __future__ import annotations
+
+import pytest
+
+from approvals.models import Task, TaskState
+from approvals.services import task_approve
+from approvals.signals import task_executed
+from approvals.tasks import task_execute_job
+from jobs.models import Job, JobState
+from payments.models import PaymentPoint, PaymentPointType, ReconciliationBatch
+from portal.models import RegistrySummary
+from registry.models import Individual
+from tests.uploads.conftest import (  # noqa: F401  (fixtures)
+    approve,
+    csv_bytes,
+    household_plan,
+    household_rows,
+    immediate_tasks,
+    media_root,
+    upload,
+)
+from uploads.services import batch_commit_request
+
+REFRESH = "portal.tasks.summaries_refresh_task"
+
+
+def refresh_jobs():  # type: ignore[no-untyped-def]
+    return Job.objects.filter(kind=REFRESH)
+
+
+def committed_upload(
+    maker, checker, plan, capture, code: str, family: str, ids: tuple[str, str, str]
+) -> Task:  # type: ignore[no-untyped-def]
+    """An upload approved by the checker; its background commit waits in the queue (database backend)."""
+    rows = household_rows(code, family=family, ids=ids)
+    batch = upload(maker, plan, csv_bytes(rows), name=f"{code}.csv")
+    task = batch_commit_request(batch=batch, user=maker)
+    with capture(execute=True):
+        task_approve(task=task, user=checker)
+    task.refresh_from_db()
+    assert task.state == TaskState.EXECUTING and task.job_id
+    return task
+
+
+def test_upload_commit_through_approval_refreshes_the_dashboard_once(
+    client, maker, checker, administrator, household_plan, immediate_tasks, django_capture_on_commit_callbacks
+):
+    batch = upload(maker, household_plan, csv_bytes(household_rows("H1")))
+    task = batch_commit_request(batch=batch, user=maker)
+    assert not refresh_jobs().exists()  # asking for the commit changes nothing yet
+    task = approve(task, checker, django_capture_on_commit_callbacks)
+    assert task.state == TaskState.EXECUTED, task.error
+    # The commit ran, then one refresh (here in-process) recounted the three new people.
+    job = refresh_jobs().get()
+    assert job.state == JobState.SUCCEEDED and job.created_by is None
+    client.force_login(administrator)
+    figures = {f.label: f.value for f in client.get("/admin/").context["key_figures"]}
+    assert figures["People registered"] == 3 and figures["Households registered"] == 1
+
+
+def test_refresh_is_queued_after_the_commit_and_not_twice(
+    maker, checker, household_plan, django_capture_on_commit_callbacks
+):
+    first = committed_upload(
+        maker,
+        checker,
+        household_plan,
+        django_capture_on_commit_callbacks,
+        "H1",
+        "Diallo",
+        ("ID1", "ID2", "ID3"),
+    )
+    assert not refresh_jobs().exists()  # approving queued the commit, not a refresh
+    # The worker runs the commit: nothing is queued inside its transaction, only once it committed.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        task_execute_job.func(first.job_id, first.pk)
+    assert Individual.objects.count() == 3
+    assert not refresh_jobs().exists() and callbacks
+    with django_capture_on_commit_callbacks(execute=True):  # the commit's transaction ends
+        for callback in callbacks:
+            callback()
+    job = refresh_jobs().get()
+    assert job.state == JobState.QUEUED
+
+    second = committed_upload(
+        maker, checker, household_plan, django_capture_on_commit_callbacks, "H2", "Sow", ("ID4", "ID5", "ID6")
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        task_execute_job.func(second.job_id, second.pk)
+    assert Individual.objects.count() == 6
+    assert list(refresh_jobs()) == [job]  # the queued refresh will count both uploads
+
+    # Once that refresh has run, the next commit queues a new one.
+    from portal.tasks import summaries_refresh_task
+
+    summaries_refresh_task.func(job.pk)
+    assert RegistrySummary.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        task_executed.send(sender=Task, task=second, action="uploads.commit")
+    assert refresh_jobs().count() == 2
+
+
+def test_actions_that_change_no_figure_queue_nothing(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        task_executed.send(sender=Task, task=None, action="programs.plan_update")
+        task_executed.send(sender=Task, task=None, action="tests.rename")
+    assert not refresh_jobs().exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        task_executed.send(sender=Task, task=None, action="payments.payroll_approve")
+        task_executed.send(sender=Task, task=None, action="programs.beneficiary_status")
+    assert refresh_jobs().count() == 1
+
+
+def test_a_reconciliation_through_the_api_queues_one_refresh(db, django_capture_on_commit_callbacks):
+    point = PaymentPoint.objects.create(name="Bank", point_type=PaymentPointType.BANK)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        batch = ReconciliationBatch.objects.create(
+            payment_point=point, idempotency_key="k1", request_hash="h"
+        )
+    assert not refresh_jobs().exists()  # not inside the provider's transaction
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
+    assert refresh_jobs().count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        batch.response = {"paid": 1}
+        batch.save()  # the answer saved on the same batch: not a new reconciliation
+        ReconciliationBatch.objects.create(payment_point=point, idempotency_key="k2", request_hash="h")
+    assert refresh_jobs().count() == 1  # one is queued already
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_reconciliation_queues_nothing(tree):
+    from django.db import transaction
+
+    point = PaymentPoint.objects.create(name="Bank", point_type=PaymentPointType.BANK)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ReconciliationBatch.objects.create(payment_point=point, idempotency_key="k1", request_hash="h")
+        raise RuntimeError("the provider's lines were refused")
+    assert not refresh_jobs().exists()
