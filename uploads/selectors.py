@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from programs.selectors import plan_list
 from uploads.models import ImportBatch, RowStatus, StagedError, StagedRow
@@ -51,3 +51,36 @@ def batch_rejected_rows(*, batch: ImportBatch) -> Iterator[list[str]]:
             cells = raw.split(RAW_SEPARATOR)
             cells += [""] * (len(header) - len(cells))
             yield [*cells, f"row {number}: " + " | ".join(messages.get(number, []))]
+
+
+def individual_upload_record(*, individual_id: int) -> str | None:
+    """Who brought this person into the registry by upload: the batch, its maker and its approvers, or None.
+
+    A committed batch's new people hold the consecutive ids from `first_individual_id`, so one indexed
+    range test finds the batch without a column on the (large) individual table.
+    """
+    batch = (
+        ImportBatch.objects.filter(state="committed", first_individual_id__lte=individual_id, new_rows__gt=0)
+        .filter(first_individual_id__gt=individual_id - F("new_rows"))
+        .select_related("uploaded_by", "benefit_plan", "task")
+        .first()
+    )
+    if batch is None:
+        return None
+    approvers = (
+        ", ".join(
+            sorted({decision.user.get_username() for decision in batch.task.approvals.select_related("user")})
+        )
+        if batch.task
+        else ""
+    )
+    committed = f"{batch.committed_at:%Y-%m-%d %H:%M}" if batch.committed_at else "—"
+    text = (
+        f"Upload batch #{batch.pk} ({batch.original_name}, plan {batch.benefit_plan.code}), "
+        f"uploaded by {batch.uploaded_by.get_username()}, committed {committed}"
+    )
+    if batch.task_id:
+        text += f" after approval task #{batch.task_id}"
+        if approvers:
+            text += f" (approved by {approvers})"
+    return text + "."

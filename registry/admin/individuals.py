@@ -17,7 +17,14 @@ from django.utils.safestring import mark_safe
 from registry.admin.editing import RegistryRecordAdmin
 from registry.approval_actions import registry_update_request
 from registry.forms import IdentityDocumentForm, IndividualForm, custom_field_names, custom_fields_form
-from registry.models import HouseholdMember, HouseholdRole, IdentityDocument, Individual, SchemaKind
+from registry.models import (
+    HouseholdMember,
+    HouseholdRole,
+    IdentityDocument,
+    Individual,
+    RegistrationSource,
+    SchemaKind,
+)
 from registry.schemas import CustomField, schema_fields, schema_for
 from registry.selectors import individual_list, location_list
 from registry.services import INDIVIDUAL_FIELDS, individual_create, individual_update
@@ -161,10 +168,19 @@ class IndividualAdmin(RegistryRecordAdmin):
     )
     autocomplete_fields = ["location"]
     inlines = [IdentityDocumentInline]
-    readonly_fields = ["household_summary", "enrolments", "registration_source", "created_at", "updated_at"]
+    readonly_fields = [
+        "household_summary",
+        "enrolments",
+        "registration_source",
+        "registration_record",
+        "created_at",
+        "updated_at",
+    ]
     list_per_page = 50
     # enrolments_for(*, user, individual) -> queryset of beneficiaries, set by the programmes app.
     enrolments_for: Any = None
+    # upload_record_for(*, individual_id) -> str | None: the upload that created the person, set by uploads.
+    upload_record_for: Any = None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Individual]:
         membership = current_membership()
@@ -218,7 +234,12 @@ class IndividualAdmin(RegistryRecordAdmin):
         if custom:
             fieldsets.append(("Custom fields", {"fields": custom}))
         if obj is not None:
-            fieldsets.append(("Record", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}))
+            fieldsets.append(
+                (
+                    "Record",
+                    {"fields": ["registration_record", "created_at", "updated_at"], "classes": ["collapse"]},
+                )
+            )
         return fieldsets
 
     @admin.display(description="name", ordering=Upper("family_name"))
@@ -261,6 +282,15 @@ class IndividualAdmin(RegistryRecordAdmin):
                 period = f"since {membership.start_date:%Y-%m-%d}, {membership.household.size} member(s)"
             lines.append((url, membership.household.code, detail, period))
         return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a>: {} ({})', lines)
+
+    @admin.display(description="registered by")
+    def registration_record(self, obj: Individual) -> str:
+        # People written in bulk have no history row of their creation: the upload batch is their record.
+        if obj.registration_source == RegistrationSource.UPLOAD and self.upload_record_for is not None:
+            record = self.upload_record_for(individual_id=obj.pk)
+            if record:
+                return record
+        return "See the History page for changes made in the portal."
 
     @admin.display(description="programme enrolments")
     def enrolments(self, obj: Individual) -> str:

@@ -74,3 +74,22 @@ def test_new_people_of_an_upload_get_no_history_rows_the_batch_is_their_record(
     person = Individual.objects.get(pk=batch.first_individual_id)
     assert person.family_name == "Fall"
     assert person.history.count() == 0
+
+
+def test_the_person_page_says_which_upload_registered_them(
+    client, maker, checker, individual_plan, immediate_tasks, django_capture_on_commit_callbacks, admin_user
+):
+    rows = [
+        ["Coumba", "Fall", "F", "1990-01-01", "N-A", "X3", "", ""],
+        ["Dieynaba", "Fall", "F", "1992-01-01", "N-A", "X4", "", ""],
+    ]
+    batch, task = _commit_update(maker, checker, individual_plan, django_capture_on_commit_callbacks, rows)
+    batch.refresh_from_db()
+    client.force_login(admin_user)
+    for person in Individual.objects.filter(pk__in=[batch.first_individual_id, batch.first_individual_id + 1]):
+        page = client.get(f"/admin/registry/individual/{person.pk}/change/").content.decode()
+        assert f"Upload batch #{batch.pk} (people.csv, plan OLDAGE), uploaded by {maker.username}" in page
+        assert f"after approval task #{task.pk} (approved by {checker.username})" in page
+    manual = _person("Awa", "Ba")
+    page = client.get(f"/admin/registry/individual/{manual.pk}/change/").content.decode()
+    assert "Upload batch #" not in page and "See the History page" in page
