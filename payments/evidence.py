@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,13 +20,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from payments.models import PAYABLE_STATES, Benefit, BenefitStatus, PaymentPoint, ProviderRequestKind
-from payments.reconciliation import idempotency_key_check, is_text, provider_request_once
+from payments.reconciliation import EARLIEST, idempotency_key_check, is_text, provider_request_once
 
 MAX_PHOTO_BYTES = 2 * 1024 * 1024
 PHOTO_SIGNATURES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
 MAX_EVIDENCE_LINES = 100
 MAX_EVIDENCE_BYTES = 12 * 1024 * 1024  # of base64 photo text in one request, under the 20 MB body limit
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FIELDS = ("reference", "latitude", "longitude", "captured_at", "agent", "photo")
 
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,6 +28,7 @@ from payments.models import (
 )
 
 MAX_LINES = 10_000
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 UPDATE_CHUNK = 2000
 
 
@@ -128,6 +129,10 @@ def _check_line(
             paid_at = timezone.make_aware(paid_at, timezone.get_default_timezone())
         if paid_at > now:
             return None, "rejected", "paid_at lies in the future."
+        if paid_at < EARLIEST:
+            # Older moments are no payment of this system, and some (year 1 east of UTC) fall before
+            # year 1 in UTC: PostgreSQL stores them, Python cannot read them back.
+            return None, "rejected", "paid_at lies before 2000."
     transaction_id = _text(raw.get("transaction_id"), 100)
     reason = _text(raw.get("reason"), 2000)
     if status == BenefitStatus.PAID:
