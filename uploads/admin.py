@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
+from approvals.admin import CappedCountPaginator
 from approvals.services import error_text
 from programs.models import BenefitPlan, PlanStatus
 from programs.selectors import plan_list, plan_managed_list
@@ -75,6 +76,7 @@ class ImportBatchAdmin(ImportMixin, admin.ModelAdmin):
     list_select_related = ["benefit_plan", "uploaded_by"]
     search_fields = ["original_name"]
     show_full_result_count = False
+    paginator = CappedCountPaginator  # batches only accumulate: never a full COUNT(*)
 
     # django-import-export: the formats our readers stream, our resource and form; the confirm step is the
     # approval of the commit on the batch page.
