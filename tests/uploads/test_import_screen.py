@@ -265,6 +265,7 @@ def _cp1252() -> bytes:
         ("people.xlsx", "csv", _xlsx([HEADER, *household_rows()]), {}, "people.xlsx is an Excel workbook"),
         ("old.csv", "csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, {}, "old Excel .xls file"),
         ("latin.csv", "csv", _cp1252(), {"encoding": "utf-8"}, "cannot be read as utf-8"),
+        ("garbage.csv", "csv", bytes(range(256)) * 50, {}, "garbage.csv: Unknown column(s)"),
     ],
 )
 def test_bad_files_are_refused_on_the_form(
