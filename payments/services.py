@@ -500,7 +500,6 @@ def payroll_generate(
             paid_this_cycle = Benefit.objects.filter(
                 beneficiary=OuterRef("pk"), cycle=payroll.cycle_id
             ).exclude(status__in=INACTIVE_LINE_STATES)
-            source = source.filter(~Exists(paid_this_cycle))
             amount = _amount(payroll.payment_plan, payroll.amount_formula, payroll.payment_date)
             recipient = _recipient(plan)
             starts, total = _chunk_starts(plan, chunk_size)
@@ -508,9 +507,14 @@ def payroll_generate(
                 progress(done=0, total=total, message="Computing amounts and writing lines")
             written = 0
             for index, start in enumerate(starts):
-                chunk = source.filter(pk__gte=start)
+                # The id range bounds the lines already paid this cycle too: an index range scan per chunk,
+                # not a scan of every line of the table (which grows as the chunks are written).
+                in_range = Q(pk__gte=start)
+                paid_in_range = Q(beneficiary_id__gte=start)
                 if index + 1 < len(starts):
-                    chunk = chunk.filter(pk__lt=starts[index + 1])
+                    in_range &= Q(pk__lt=starts[index + 1])
+                    paid_in_range &= Q(beneficiary_id__lt=starts[index + 1])
+                chunk = source.filter(in_range).filter(~Exists(paid_this_cycle.filter(paid_in_range)))
                 written += _insert_lines(payroll, chunk, amount, recipient)
                 if progress:
                     progress(
