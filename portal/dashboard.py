@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import plotly.graph_objects as go
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
@@ -100,32 +98,30 @@ class DashboardFilterForm(forms.Form):
         return filters, location
 
 
-def _sum(qs) -> int:  # type: ignore[no-untyped-def]
-    return int(qs.aggregate(total=Sum("count"))["total"] or 0)
-
-
 @dataclass(frozen=True)
 class RegistryRollup:
-    """The registry's summary rows, summed once per page by (kind, area, sex, age band, month).
+    """The registry's summary rows summed three ways, once per page: by area, by month, by sex and age band.
 
-    Every registry figure and chart is a sum over these few thousand rows, so the summary table is
-    scanned once per page, not once per chart. `area` is the path prefix at `depth`.
+    Every registry figure and chart reads these few hundred sums (three GROUP BYs over the summary rows
+    in the database), not the rows themselves. `area` is the path prefix at `depth`.
     """
 
     depth: int
-    rows: list[tuple[str, str, str, str, date | None, int]]  # kind, area, sex, band, month, total
+    areas: dict[tuple[str, str], int]  # (kind, area): total
+    months: dict[tuple[str, date | None], int]  # (kind, month): total
+    sexes_bands: dict[tuple[str, str, str], int]  # (kind, sex, band): total
 
     def total(self, kind: str) -> int:
-        return sum(n for k, *_, n in self.rows if k == kind)
+        return sum(n for (k, _), n in self.areas.items() if k == kind)
 
-    def by(self, kind: str, *columns: int) -> dict[tuple[Any, ...], int]:
-        """Totals keyed by the given columns (1 area, 2 sex, 3 band, 4 month)."""
-        out: dict[tuple[Any, ...], int] = {}
-        for row in self.rows:
-            if row[0] == kind:
-                key = tuple(row[c] for c in columns)
-                out[key] = out.get(key, 0) + row[5]
-        return out
+    def by_area(self, kind: str) -> dict[str, int]:
+        return {area: n for (k, area), n in self.areas.items() if k == kind}
+
+    def by_month(self, kind: str) -> dict[date | None, int]:
+        return {month: n for (k, month), n in self.months.items() if k == kind}
+
+    def by_sex_band(self, kind: str) -> dict[tuple[str, str], int]:
+        return {(sex, band): n for (k, sex, band), n in self.sexes_bands.items() if k == kind}
 
 
 def registry_rollup_cached(
@@ -153,17 +149,28 @@ def registry_rollup_cached(
 def registry_rollup(
     *, user: User, filters: SummaryFilters, depth: int = 0, grain: int = SummaryGrain.LOCATION
 ) -> RegistryRollup:
-    rows: list[tuple[str, str, str, str, date | None, int]] = []
-    for kind in (SummaryKind.INDIVIDUAL, SummaryKind.HOUSEHOLD):
-        grouped = (
-            registry_summary_list(user=user, filters=filters, kind=kind, grain=grain)
-            .annotate(area=Substr("location_path", 1, SEGMENT * (depth + 1)))
-            .values_list("area", "sex", "age_band", "registered_month")
-            .annotate(total=Sum("count"))
-            .order_by()
-        )
-        rows.extend((kind.value, area, sex, band, month, int(n)) for area, sex, band, month, n in grouped)
-    return RegistryRollup(depth=depth, rows=rows)
+    rows = registry_summary_list(user=user, filters=filters, kind=None, grain=grain)
+
+    def summed(*columns: str) -> dict[tuple[Any, ...], int]:
+        grouped = rows.values_list(*columns).annotate(total=Sum("count")).order_by()
+        return {tuple(row[:-1]): int(row[-1]) for row in grouped}
+
+    return RegistryRollup(
+        depth=depth,
+        areas=summed_by_area(rows, depth),  # type: ignore[arg-type]
+        months=summed("kind", "registered_month"),  # type: ignore[arg-type]
+        sexes_bands=summed("kind", "sex", "age_band"),  # type: ignore[arg-type]
+    )
+
+
+def summed_by_area(rows, depth: int) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
+    grouped = (
+        rows.annotate(area=Substr("location_path", 1, SEGMENT * (depth + 1)))
+        .values_list("kind", "area")
+        .annotate(total=Sum("count"))
+        .order_by()
+    )
+    return {(kind, area): int(total) for kind, area, total in grouped}
 
 
 def dashboard_figures(
@@ -216,24 +223,34 @@ def dashboard_figures(
     return figures
 
 
-def _figure(fig: go.Figure) -> dict[str, Any]:
-    fig.update_layout(
-        margin={"l": 50, "r": 20, "t": 20, "b": 50}, height=340, legend={"orientation": "h", "y": -0.2}
-    )
-    return json.loads(fig.to_json())
+def _figure(data: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
+    """A Plotly figure as the JSON plotly.js draws: plain dicts, so no graph-object validation per view."""
+    return {
+        "data": data,
+        "layout": {
+            "margin": {"l": 50, "r": 20, "t": 20, "b": 50},
+            "height": 340,
+            "legend": {"orientation": "h", "y": -0.2},
+            **layout,
+        },
+    }
+
+
+def _bar(name: str, x: list[Any], y: list[Any], **options: Any) -> dict[str, Any]:
+    return {"type": "bar", "name": name, "x": x, "y": y, **options}
 
 
 def registrations_chart(*, rollup: RegistryRollup) -> dict[str, Any]:
-    fig = go.Figure()
+    data = []
     for kind, name in ((SummaryKind.INDIVIDUAL, "People"), (SummaryKind.HOUSEHOLD, "Households")):
-        months = sorted((m, n) for (m,), n in rollup.by(kind, 4).items() if m is not None)
-        fig.add_trace(go.Bar(x=[m.strftime("%Y-%m") for m, _ in months], y=[n for _, n in months], name=name))
-    fig.update_layout(
+        months = sorted((m, n) for m, n in rollup.by_month(kind).items() if m is not None)
+        data.append(_bar(name, [m.strftime("%Y-%m") for m, _ in months], [n for _, n in months]))
+    return _figure(
+        data,
         barmode="group",
-        xaxis={"type": "category", "title": "Month registered"},
-        yaxis={"title": "Registered"},
+        xaxis={"type": "category", "title": {"text": "Month registered"}},
+        yaxis={"title": {"text": "Registered"}},
     )
-    return _figure(fig)
 
 
 def beneficiaries_chart(
@@ -249,17 +266,13 @@ def beneficiaries_chart(
     plans = dict(
         BenefitPlan.objects.filter(pk__in={p for p, _ in counts}).order_by("name").values_list("pk", "name")
     )
-    fig = go.Figure()
-    for status in BeneficiaryStatus:
-        fig.add_trace(
-            go.Bar(
-                x=list(plans.values()),
-                y=[counts.get((pk, status.value), 0) for pk in plans],
-                name=status.label,
-            )
-        )
-    fig.update_layout(barmode="stack", xaxis={"type": "category"}, yaxis={"title": "Beneficiaries"})
-    return _figure(fig)
+    data = [
+        _bar(status.label, list(plans.values()), [counts.get((pk, status.value), 0) for pk in plans])
+        for status in BeneficiaryStatus
+    ]
+    return _figure(
+        data, barmode="stack", xaxis={"type": "category"}, yaxis={"title": {"text": "Beneficiaries"}}
+    )
 
 
 @dataclass(frozen=True)
@@ -278,7 +291,7 @@ def coverage_areas(*, user: User, filters: SummaryFilters, rollup: RegistryRollu
     """The top-level locations, or the children of the chosen one, with their figures (by path)."""
     depth = rollup.depth
     prefix = Substr("location_path", 1, SEGMENT * (depth + 1))
-    people = {area: n for (area,), n in rollup.by(SummaryKind.INDIVIDUAL, 1).items()}
+    people = rollup.by_area(SummaryKind.INDIVIDUAL)
     current: dict[str, int] = {}
     if user.has_perm("programs.view_beneficiary"):
         current = dict(
@@ -316,14 +329,11 @@ def coverage_areas(*, user: User, filters: SummaryFilters, rollup: RegistryRollu
 def coverage_chart(*, areas: list[Area]) -> dict[str, Any]:
     """People registered and current beneficiaries per area."""
     labels = [area.name for area in areas]
-    fig = go.Figure(
-        [
-            go.Bar(x=labels, y=[area.people for area in areas], name="People registered"),
-            go.Bar(x=labels, y=[area.current for area in areas], name="Current beneficiaries"),
-        ]
-    )
-    fig.update_layout(barmode="group", xaxis={"type": "category"})
-    return _figure(fig)
+    data = [
+        _bar("People registered", labels, [area.people for area in areas]),
+        _bar("Current beneficiaries", labels, [area.current for area in areas]),
+    ]
+    return _figure(data, barmode="group", xaxis={"type": "category"})
 
 
 def map_chart(*, areas: list[Area]) -> dict[str, Any] | None:
@@ -336,70 +346,67 @@ def map_chart(*, areas: list[Area]) -> dict[str, Any] | None:
     if not placed:
         return None
     largest = max([a.people for a in placed] + [1])
-    fig = go.Figure(
-        go.Scatter(
-            x=[a.longitude for a in placed],
-            y=[a.latitude for a in placed],
-            text=[a.name for a in placed],
-            customdata=[
-                [a.people, a.current, round(100 * a.current / a.people, 1) if a.people else 0] for a in placed
-            ],
-            mode="markers+text",
-            textposition="top center",
-            name="People registered",
-            marker={
-                "size": [a.people for a in placed],
-                "sizemode": "area",
-                "sizeref": 2 * largest / MAP_BUBBLE_MAX_PX**2,
-                "sizemin": 4,
-                "color": [round(100 * a.current / a.people, 1) if a.people else 0 for a in placed],
-                "colorscale": "Blues",
-                "cmin": 0,
-                "showscale": True,
-                "colorbar": {"title": {"text": "% current"}, "thickness": 12},
-                "line": {"width": 1, "color": "#335"},
-                "opacity": 0.8,
-            },
-            hovertemplate=(
-                "<b>%{text}</b><br>People registered: %{customdata[0]:,}"
-                "<br>Current beneficiaries: %{customdata[1]:,} (%{customdata[2]}%)"
-                "<br>%{y:.3f}, %{x:.3f}<extra></extra>"
-            ),
-        )
-    )
-    fig.update_layout(
-        xaxis={"title": "Longitude", "zeroline": False},
-        yaxis={"title": "Latitude", "zeroline": False, "scaleanchor": "x", "scaleratio": 1},
+    bubbles = {
+        "type": "scatter",
+        "x": [a.longitude for a in placed],
+        "y": [a.latitude for a in placed],
+        "text": [a.name for a in placed],
+        "customdata": [
+            [a.people, a.current, round(100 * a.current / a.people, 1) if a.people else 0] for a in placed
+        ],
+        "mode": "markers+text",
+        "textposition": "top center",
+        "name": "People registered",
+        "marker": {
+            "size": [a.people for a in placed],
+            "sizemode": "area",
+            "sizeref": 2 * largest / MAP_BUBBLE_MAX_PX**2,
+            "sizemin": 4,
+            "color": [round(100 * a.current / a.people, 1) if a.people else 0 for a in placed],
+            "colorscale": "Blues",
+            "cmin": 0,
+            "showscale": True,
+            "colorbar": {"title": {"text": "% current"}, "thickness": 12},
+            "line": {"width": 1, "color": "#335"},
+            "opacity": 0.8,
+        },
+        "hovertemplate": (
+            "<b>%{text}</b><br>People registered: %{customdata[0]:,}"
+            "<br>Current beneficiaries: %{customdata[1]:,} (%{customdata[2]}%)"
+            "<br>%{y:.3f}, %{x:.3f}<extra></extra>"
+        ),
+    }
+    return _figure(
+        [bubbles],
+        xaxis={"title": {"text": "Longitude"}, "zeroline": False},
+        yaxis={"title": {"text": "Latitude"}, "zeroline": False, "scaleanchor": "x", "scaleratio": 1},
         showlegend=False,
     )
-    return _figure(fig)
 
 
 def pyramid_chart(*, rollup: RegistryRollup) -> dict[str, Any]:
     """Men to the left (negative), women to the right; unknown ages and other sexes are left out."""
-    counts = rollup.by(SummaryKind.INDIVIDUAL, 2, 3)
+    counts = rollup.by_sex_band(SummaryKind.INDIVIDUAL)
     bands = age_bands()
     men = [counts.get(("M", b), 0) for b in bands]
     women = [counts.get(("F", b), 0) for b in bands]
-    fig = go.Figure(
-        [
-            go.Bar(
-                y=bands,
-                x=[-n for n in men],
-                customdata=men,
-                name="Men",
-                orientation="h",
-                hovertemplate="%{customdata}<extra>Men %{y}</extra>",
-            ),
-            go.Bar(
-                y=bands, x=women, name="Women", orientation="h", hovertemplate="%{x}<extra>Women %{y}</extra>"
-            ),
-        ]
+    data = [
+        _bar(
+            "Men",
+            [-n for n in men],
+            bands,
+            customdata=men,
+            orientation="h",
+            hovertemplate="%{customdata}<extra>Men %{y}</extra>",
+        ),
+        _bar("Women", women, bands, orientation="h", hovertemplate="%{x}<extra>Women %{y}</extra>"),
+    ]
+    return _figure(
+        data,
+        barmode="relative",
+        yaxis={"type": "category", "title": {"text": "Age"}},
+        xaxis={"title": {"text": "People"}},
     )
-    fig.update_layout(
-        barmode="relative", yaxis={"type": "category", "title": "Age"}, xaxis={"title": "People"}
-    )
-    return _figure(fig)
 
 
 def payments_chart(
@@ -416,16 +423,17 @@ def payments_chart(
     cycles = dict(
         PaymentCycle.objects.filter(pk__in=amounts).order_by("start_date").values_list("pk", "code")
     )
-    fig = go.Figure(
-        [
-            go.Bar(x=list(cycles.values()), y=[amounts[pk][0] for pk in cycles], name="Issued"),
-            go.Bar(x=list(cycles.values()), y=[amounts[pk][1] for pk in cycles], name="Paid"),
-        ]
+    codes = list(cycles.values())
+    data = [
+        _bar("Issued", codes, [amounts[pk][0] for pk in cycles]),
+        _bar("Paid", codes, [amounts[pk][1] for pk in cycles]),
+    ]
+    return _figure(
+        data,
+        barmode="group",
+        xaxis={"type": "category", "title": {"text": "Payment cycle"}},
+        yaxis={"title": {"text": "Amount"}},
     )
-    fig.update_layout(
-        barmode="group", xaxis={"type": "category", "title": "Payment cycle"}, yaxis={"title": "Amount"}
-    )
-    return _figure(fig)
 
 
 @dataclass(frozen=True)
@@ -484,38 +492,44 @@ def reconciliation_by_cycle(
 def reconciliation_chart(*, cycles: list[CycleReconciliation]) -> dict[str, Any]:
     """Lines paid, failed and pending per cycle (bars), and paid / issued by count and amount (lines, %)."""
     codes = [c.code for c in cycles]
-    fig = go.Figure(
-        [
-            go.Bar(x=codes, y=[c.paid for c in cycles], name="Paid"),
-            go.Bar(x=codes, y=[c.failed for c in cycles], name="Failed"),
-            go.Bar(x=codes, y=[c.pending for c in cycles], name="Pending"),
-            go.Scatter(
-                x=codes,
-                y=[c.paid_rate for c in cycles],
-                customdata=[[c.paid, c.issued] for c in cycles],
-                name="Paid / issued, lines (%)",
-                yaxis="y2",
-                mode="lines+markers",
-                hovertemplate="%{y}% (%{customdata[0]:,} of %{customdata[1]:,} lines)<extra></extra>",
-            ),
-            go.Scatter(
-                x=codes,
-                y=[c.paid_amount_rate for c in cycles],
-                customdata=[[c.paid_amount, c.issued_amount] for c in cycles],
-                name="Paid / issued, amount (%)",
-                yaxis="y2",
-                mode="lines+markers",
-                hovertemplate="%{y}% (%{customdata[0]:,.2f} of %{customdata[1]:,.2f})<extra></extra>",
-            ),
-        ]
-    )
-    fig.update_layout(
+    data = [
+        _bar("Paid", codes, [c.paid for c in cycles]),
+        _bar("Failed", codes, [c.failed for c in cycles]),
+        _bar("Pending", codes, [c.pending for c in cycles]),
+        {
+            "type": "scatter",
+            "name": "Paid / issued, lines (%)",
+            "x": codes,
+            "y": [c.paid_rate for c in cycles],
+            "customdata": [[c.paid, c.issued] for c in cycles],
+            "yaxis": "y2",
+            "mode": "lines+markers",
+            "hovertemplate": "%{y}% (%{customdata[0]:,} of %{customdata[1]:,} lines)<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "name": "Paid / issued, amount (%)",
+            "x": codes,
+            "y": [c.paid_amount_rate for c in cycles],
+            "customdata": [[c.paid_amount, c.issued_amount] for c in cycles],
+            "yaxis": "y2",
+            "mode": "lines+markers",
+            "hovertemplate": "%{y}% (%{customdata[0]:,.2f} of %{customdata[1]:,.2f})<extra></extra>",
+        },
+    ]
+    return _figure(
+        data,
         barmode="stack",
-        xaxis={"type": "category", "title": "Payment cycle"},
-        yaxis={"title": "Payment lines"},
-        yaxis2={"title": "% paid", "overlaying": "y", "side": "right", "range": [0, 105], "showgrid": False},
+        xaxis={"type": "category", "title": {"text": "Payment cycle"}},
+        yaxis={"title": {"text": "Payment lines"}},
+        yaxis2={
+            "title": {"text": "% paid"},
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 105],
+            "showgrid": False,
+        },
     )
-    return _figure(fig)
 
 
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -131,11 +132,22 @@ def _coarse_grains_write() -> None:
             source = grain
 
 
-def summaries_refresh(*, today: date | None = None) -> SummaryRefresh:
+REFRESH_STEPS = 5
+
+
+def summaries_refresh(
+    *, today: date | None = None, progress: Callable[..., None] | None = None
+) -> SummaryRefresh:
     """Rebuild the dashboard's summary tables from the registry and the plans, in one transaction."""
     today = today or timezone.localdate()
     started = time.monotonic()
+
+    def step(done: int, message: str) -> None:
+        if progress is not None:
+            progress(done=done, total=REFRESH_STEPS, message=message)
+
     with transaction.atomic():
+        step(0, "Counting people and households")
         RegistrySummary.objects.all().delete()
         BeneficiarySummary.objects.all().delete()
         people = (
@@ -160,6 +172,7 @@ def summaries_refresh(*, today: date | None = None) -> SummaryRefresh:
             "count",
         ]
         _insert_select(RegistrySummary, columns, people)
+        step(1, "Counting households")
         households = (
             Household.objects.annotate(
                 summary_kind=Value(SummaryKind.HOUSEHOLD.value, output_field=CharField()),
@@ -175,6 +188,7 @@ def summaries_refresh(*, today: date | None = None) -> SummaryRefresh:
             .order_by()
         )
         _insert_select(RegistrySummary, columns, households)
+        step(2, "Counting beneficiaries")
         beneficiaries = (
             Beneficiary.objects.annotate(
                 summary_grain=_FINE,
@@ -189,6 +203,7 @@ def summaries_refresh(*, today: date | None = None) -> SummaryRefresh:
             ["benefit_plan", "status", "grain", "location", "location_path", "enrolled_month", "count"],
             beneficiaries,
         )
+        step(3, "Counting payment lines")
         PaymentSummary.objects.all().delete()
         lines = (
             Benefit.objects.filter(payroll__status__in=ISSUED_PAYROLL_STATES)
@@ -221,6 +236,7 @@ def summaries_refresh(*, today: date | None = None) -> SummaryRefresh:
             ],
             lines,
         )
+        step(4, "Summing up to districts and regions")
         _coarse_grains_write()
         refresh = SummaryRefresh.objects.create(
             refreshed_at=timezone.now(), seconds=time.monotonic() - started
@@ -275,10 +291,12 @@ def summary_grain(*, user: User, filters: SummaryFilters, depth: int) -> Summary
 
 
 def registry_summary_list(
-    *, user: User, filters: SummaryFilters, kind: str, grain: int = SummaryGrain.LOCATION
+    *, user: User, filters: SummaryFilters, kind: str | None, grain: int = SummaryGrain.LOCATION
 ) -> QuerySet[RegistrySummary]:
-    """Summary rows of people (or households) the user may see, filtered, at one grain."""
-    qs = RegistrySummary.objects.filter(_scope_q(user), kind=kind, grain=grain)
+    """Rows of people or households (`kind`; None for both) the user may see, filtered, at one grain."""
+    # Both kinds as an IN list, so PostgreSQL still walks the (grain, kind, path) index by path prefix.
+    kinds = [kind] if kind else list(SummaryKind.values)
+    qs = RegistrySummary.objects.filter(_scope_q(user), kind__in=kinds, grain=grain)
     if filters.location_path:
         qs = qs.filter(location_path__startswith=filters.location_path)
     if filters.since:

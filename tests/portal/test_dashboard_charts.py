@@ -130,8 +130,8 @@ def test_first_view_after_a_refresh_reads_the_coarsest_summary_rows(client, plan
     with CaptureQueriesContext(connection) as cached:
         assert client.get("/admin/").status_code == 200
     summary_reads = [q["sql"] for q in first.captured_queries if "portal_registrysummary" in q["sql"]]
-    # Two rollup queries (people, households), only on the first view, at the regions' grain.
-    assert len(summary_reads) == 2 and len(first) == len(cached) + 2
+    # Three rollup sums (by area, month, sex and age band), only on the first view, at the regions' grain.
+    assert len(summary_reads) == 3 and len(first) == len(cached) + 3
     assert all(re.search(r'"grain" = 0\b', sql) for sql in summary_reads), summary_reads
     plan_reads = [
         q["sql"]
@@ -146,5 +146,5 @@ def test_first_view_after_a_refresh_reads_the_coarsest_summary_rows(client, plan
     with CaptureQueriesContext(connection) as district:
         client.get(f"/admin/?location={tree.north_a.pk}")
     reads = [q["sql"] for q in district.captured_queries if "portal_registrysummary" in q["sql"]]
-    assert len(reads) == 2 and all(re.search(r'"grain" = 99\b', sql) for sql in reads)
+    assert len(reads) == 3 and all(re.search(r'"grain" = 99\b', sql) for sql in reads)
     assert len(district) == len(first)

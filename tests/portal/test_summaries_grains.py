@@ -126,7 +126,11 @@ def test_every_grain_that_answers_gives_the_figures_of_the_finest(
                 rollup = registry_rollup(user=user, filters=filters, depth=depth, grain=grain)
                 got = (
                     rollup.total("individual"),
-                    rollup.by("individual", 1, 2, 3, 4),
+                    (
+                        rollup.by_area("individual"),
+                        rollup.by_month("individual"),
+                        rollup.by_sex_band("individual"),
+                    ),
                     coverage_areas(user=user, filters=filters, rollup=rollup, grain=grain),
                     reconciliation_by_cycle(user=user, filters=filters, grain=grain),
                 )
@@ -137,7 +141,7 @@ def test_every_grain_that_answers_gives_the_figures_of_the_finest(
             if chosen != SummaryGrain.LOCATION:
                 assert coarse[0] == finest[0], (user, location, since)
                 assert coarse[2] == finest[2], (user, location, since)
-                # Same totals per area, sex, band and month once areas are cut at `depth`.
+                # Same totals per area, per month, per sex and band once areas are cut at `depth`.
                 assert coarse[1] == finest[1], (user, location, since)
     # The district officer sees North A's three people (the two women and the man registered at the district).
     filters = SummaryFilters()
