@@ -49,6 +49,9 @@ class ReportAdmin(SimpleHistoryAdmin):
         ("Who sees it", {"fields": ("roles",)}),
     )
 
+    class Media:
+        js = ("reports/report_form.js",)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
         return report_list(user=request.user)
 

@@ -31,6 +31,9 @@ def test_create_view_and_pin_a_report(page, tree, administrator):
     page.goto("/admin/reports/report/add/")
     page.fill("#id_name", "People by region")
     page.select_option("#id_dataset", "individuals")
+    # Only the chosen dataset's groupings are offered (report_form.js); the server checks them anyway.
+    assert page.locator("#id_group_by optgroup[label='Households']").evaluate("group => group.disabled")
+    assert not page.locator("#id_group_by optgroup[label='Individuals']").evaluate("group => group.disabled")
     page.select_option("#id_group_by", "location:0")
     page.select_option("#id_series_by", "sex")
     page.select_option("#id_chart_type", "bar")

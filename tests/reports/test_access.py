@@ -131,3 +131,12 @@ def test_the_changelist_query_count_does_not_grow_with_the_reports(client, data,
         )
     assert query_count(client, url) == few
     assert few <= 12
+
+
+def test_reports_have_their_menu_in_the_sidebar(client, data, maker):
+    client.force_login(maker)
+    response = client.get(reverse("admin:reports_report_changelist"))
+    sections = {
+        app["name"]: [m["object_name"] for m in app["models"]] for app in response.context["available_apps"]
+    }
+    assert sections["Reports"] == ["Report"]
