@@ -26,6 +26,7 @@ from uploads.parsing import RAW_SEPARATOR, RowParser
 
 CHUNK_ROWS = 5_000
 MIN_ROWS = 30_000  # below this, starting processes costs more than it saves
+PROGRESS_EVERY = 20_000
 
 _parser: RowParser | None = None  # set in the parent before forking; the workers inherit it
 
@@ -103,14 +104,17 @@ def rows_parse_parallel(
     try:
         with context.Pool(processes=workers) as pool:
             pending: deque[Any] = deque()
+            reported = 0
             for chunk in _chunks(rows):
                 pending.append(pool.apply_async(_chunk_parse, (chunk,)))
                 if len(pending) >= workers * 2:
                     staged += _drain(pending.popleft(), write)
-                    progress(staged)
+                    if staged - reported >= PROGRESS_EVERY:
+                        progress(staged)
+                        reported = staged
             while pending:
                 staged += _drain(pending.popleft(), write)
-                progress(staged)
+            progress(staged)
     finally:
         _parser = None
     return staged
