@@ -204,8 +204,8 @@ def test_progress_moves_between_chunks_and_chunks_write_the_same_lines(world: Wo
         (b.beneficiary_id, b.amount, b.status) for b in Benefit.objects.filter(payroll=chunked)
     } == expected
     assert result["lines"] == 7
-    # 7 beneficiaries in chunks of 3: progress before, after each of the 3 chunks, and before explaining.
-    assert [(c["done"], c["total"]) for c in calls] == [(0, 7), (3, 7), (6, 7), (7, 7), (7, 7)]
+    # 7 beneficiaries in 3 id ranges: progress before, after each range, and before explaining.
+    assert [(c["done"], c["total"]) for c in calls] == [(0, 7), (2, 7), (4, 7), (7, 7), (7, 7)]
     assert [c["message"] for c in calls[1:4]] == ["3 lines written", "6 lines written", "7 lines written"]
 
 
