@@ -5,9 +5,9 @@
 Uses its own database (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/h_bench_reports): created and
 migrated when missing, and kept between runs unless --fresh. When it holds too few people it is filled with
 `manage.py generate_demo_data` (about 4.5 individuals per household); everyone is then enrolled in one
-individual plan by the programmes' set-based enrolment (statuses spread by one UPDATE), and two payrolls
-(two cycles) are generated for the active beneficiaries by the payroll job. Any PostgreSQL database already
-filled the same way (e.g. the registry benchmark's, DATABASE_URL=.../h_bench_registry) can be reused.
+individual plan by one INSERT ... SELECT writing the rows the enrolment service writes (statuses spread by
+id), and two payrolls (two cycles) are generated for the active beneficiaries by the payroll job. A database
+filled by the registry benchmark (DATABASE_URL=.../h_bench_registry) can be reused: the plan is added to it.
 
 Times are whole requests through Django's test Client (database, Python, templates), median of --runs after
 one warm-up: each report's page for a superuser and for an officer scoped to one region, the CSV export,
@@ -100,49 +100,54 @@ def get_ok(client, url: str) -> Callable[[], object]:  # type: ignore[no-untyped
 
 
 def beneficiaries_fill(*, admin) -> None:  # type: ignore[no-untyped-def]
-    """Everyone in one individual plan, statuses spread, and two payrolls of the active ones."""
+    """Everyone in one individual plan (statuses spread), then two payrolls of the active ones; resumable."""
     from datetime import date
 
     from django.db import connection
+    from django.utils import timezone
 
-    from payments.models import PaymentCycle, PaymentPlan
+    from payments.models import PaymentCycle, PaymentPlan, Payroll
     from payments.services import payroll_create
     from payments.tasks import payroll_generate_job
-    from programs.models import BeneficiaryStatus, BenefitPlan, PlanType
-    from programs.services import EnrolmentSelection, plan_enrol
+    from programs.models import BenefitPlan, PlanType
 
-    started = time.monotonic()
-    plan = BenefitPlan.objects.create(
+    plan, _ = BenefitPlan.objects.get_or_create(
         code=PLAN_CODE,
-        name="Benchmark cash transfer",
-        plan_type=PlanType.INDIVIDUAL,
-        start_date=date(2026, 1, 1),
-        status="active",
+        defaults={
+            "name": "Benchmark cash transfer",
+            "plan_type": PlanType.INDIVIDUAL,
+            "start_date": date(2026, 1, 1),
+            "status": "active",
+        },
     )
-    plan_enrol(plan=plan, user=admin, selection=EnrolmentSelection(), status=BeneficiaryStatus.ACTIVE)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE programs_beneficiary SET status = CASE WHEN id %% 10 = 0 THEN 'potential' "
-            "WHEN id %% 10 = 1 THEN 'suspended' WHEN id %% 20 = 2 THEN 'exited' ELSE 'active' END "
-            "WHERE benefit_plan_id = %s",
-            [plan.pk],
-        )
-        cursor.execute("VACUUM ANALYZE programs_beneficiary")
-    print(
-        f"{plan.beneficiaries.count():,} beneficiaries enrolled in {time.monotonic() - started:.0f} s",
-        flush=True,
-    )
-    payment_plan = PaymentPlan.objects.create(
+    if not plan.beneficiaries.exists():
+        # The rows the enrolment service writes, in one INSERT ... SELECT; statuses spread by id.
+        started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO programs_beneficiary (benefit_plan_id, individual_id, location_id, status, "
+                "status_reason, status_changed_at, enrolled_at, data) "
+                "SELECT %s, id, location_id, CASE WHEN id %% 10 = 0 THEN 'potential' "
+                "WHEN id %% 10 = 1 THEN 'suspended' WHEN id %% 20 = 2 THEN 'exited' ELSE 'active' END, "
+                "'', %s, %s, '{}'::jsonb FROM registry_individual",
+                [plan.pk, timezone.now(), timezone.now()],
+            )
+            cursor.execute("VACUUM ANALYZE programs_beneficiary")
+        print(f"{plan.beneficiaries.count():,} enrolled in {time.monotonic() - started:.0f} s", flush=True)
+    payment_plan, _ = PaymentPlan.objects.get_or_create(
         benefit_plan=plan,
         name="Monthly",
-        amount_formula="100 + 10 * household_size",
-        filter_expression='status == "active"',
+        defaults={"amount_formula": "100 + 10 * household_size", "filter_expression": 'status == "active"'},
     )
     for month in (1, 2):
-        started = time.monotonic()
-        cycle = PaymentCycle.objects.create(
-            code=f"2026-0{month}", start_date=date(2026, month, 1), end_date=date(2026, month, 28)
+        cycle, _ = PaymentCycle.objects.get_or_create(
+            code=f"2026-0{month}",
+            defaults={"start_date": date(2026, month, 1), "end_date": date(2026, month, 28)},
         )
+        if Payroll.objects.filter(cycle=cycle, status="draft").exists():
+            continue
+        Payroll.objects.filter(cycle=cycle).exclude(status="draft").update(status="cancelled")
+        started = time.monotonic()
         payroll = payroll_create(user=admin, payment_plan=payment_plan, cycle=cycle, payment_point=None)
         payroll_generate_job.func(payroll.job_id, payroll.pk)
         payroll.refresh_from_db()
@@ -204,8 +209,7 @@ def main() -> None:
         print(f"generated in {time.monotonic() - started:.0f} s", flush=True)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    if not BenefitPlan.objects.filter(code=PLAN_CODE).exists():
-        beneficiaries_fill(admin=admin)
+    beneficiaries_fill(admin=admin)
     plan = BenefitPlan.objects.get(code=PLAN_CODE)
     individuals = Individual.objects.count()
     beneficiaries = Beneficiary.objects.count()

@@ -16,11 +16,13 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Case as SqlCase
 from django.db.models import CharField, Expression, F, Model, QuerySet, Value
 from django.db.models import When as SqlWhen
-from django.db.models.functions import Substr, TruncMonth
+from django.db.models.functions import Substr, TruncDate, TruncMonth
 
 from registry.expressions import (
     T_DATE,
+    T_INTEGER,
     T_NUMBER,
+    T_STRING,
     CompileEnv,
     ExpressionContext,
     choice_type,
@@ -284,8 +286,6 @@ def _households() -> Dataset:
             household_schema=schema_for("household"), individual_schema=schema_for("individual")
         )
         # The registry keeps `size` current: read the column rather than counting members per row.
-        from registry.expressions import T_INTEGER
-
         context.add("size", T_INTEGER, "size", description="Number of current members", replace_existing=True)
         return context
 
@@ -323,7 +323,7 @@ def _beneficiaries() -> Dataset:
             household_schema=schema_for("household"),
         )
         context.add("status", choice_type(BeneficiaryStatus.choices), "status", replace_existing=True)
-        context.add("plan", _string(), "benefit_plan__code", description="Code of the benefit plan")
+        context.add("plan", T_STRING, "benefit_plan__code", description="Code of the benefit plan")
         context.add(
             "enrolled_date",
             T_DATE,
@@ -371,10 +371,10 @@ def _benefits() -> Dataset:
             .add("amount_paid", T_NUMBER, "amount_paid", description="Amount the provider reported paid")
             .add("status", choice_type(BenefitStatus.choices), "status")
             .add("payroll_status", choice_type(PayrollStatus.choices), "payroll__status")
-            .add("cycle", _string(), "cycle__code", description="Code of the payment cycle")
+            .add("cycle", T_STRING, "cycle__code", description="Code of the payment cycle")
             .add(
                 "plan",
-                _string(),
+                T_STRING,
                 "payroll__payment_plan__benefit_plan__code",
                 description="Benefit plan code",
             )
@@ -423,11 +423,11 @@ def _approvals() -> Dataset:
     def context(plan: BenefitPlan | None) -> ExpressionContext:
         return (
             ExpressionContext()
-            .add("action", _string(), "action", description="The action's name")
+            .add("action", T_STRING, "action", description="The action's name")
             .add("state", choice_type(TaskState.choices), "state")
             .add("amount", T_NUMBER, "amount", description="The amount the task is about, if any")
             .add("created_date", T_DATE, lambda env: _date_of(env.path("created_at")))
-            .add("current_level", _integer(), "current_level")
+            .add("current_level", T_INTEGER, "current_level")
         )
 
     def action_labels(values: list[Any]) -> dict[Any, str]:
@@ -451,21 +451,7 @@ def _approvals() -> Dataset:
     )
 
 
-def _string():  # type: ignore[no-untyped-def]
-    from registry.expressions import T_STRING
-
-    return T_STRING
-
-
-def _integer():  # type: ignore[no-untyped-def]
-    from registry.expressions import T_INTEGER
-
-    return T_INTEGER
-
-
 def _date_of(path: str) -> Expression:
-    from django.db.models.functions import TruncDate
-
     return TruncDate(path)
 
 
