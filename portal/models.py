@@ -64,8 +64,10 @@ class RegistrySummary(models.Model):
         indexes = [
             models.Index(
                 fields=["grain", "kind", "location_path"],
-                name="registry_summary_grain_idx",
+                name="registry_summary_cover_idx",
                 opclasses=["int2_ops", "varchar_pattern_ops", "varchar_pattern_ops"],
+                # Covering (PostgreSQL): once vacuumed, a subtree's sums are an index-only scan.
+                include=["sex", "age_band", "registered_month", "count"],
             ),
         ]
 
@@ -92,8 +94,9 @@ class BeneficiarySummary(models.Model):
         indexes = [
             models.Index(
                 fields=["grain", "location_path"],
-                name="beneficiary_summary_grain_idx",
+                name="beneficiary_summary_cover_idx",
                 opclasses=["int2_ops", "varchar_pattern_ops"],
+                include=["benefit_plan", "status", "enrolled_month", "count"],
             ),
         ]
 
@@ -138,8 +141,9 @@ class PaymentSummary(models.Model):
         indexes = [
             models.Index(
                 fields=["grain", "location_path"],
-                name="payment_summary_grain_idx",
+                name="payment_summary_cover_idx",
                 opclasses=["int2_ops", "varchar_pattern_ops"],
+                include=["benefit_plan", "cycle", "cycle_start", "status", "count", "amount", "amount_paid"],
             ),
         ]
 
