@@ -4,34 +4,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("portal", "0005_summary_grains"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='beneficiarysummary',
-            name='beneficiary_summary_grain_idx',
+            model_name="beneficiarysummary",
+            name="beneficiary_summary_grain_idx",
         ),
         migrations.RemoveIndex(
-            model_name='paymentsummary',
-            name='payment_summary_grain_idx',
+            model_name="paymentsummary",
+            name="payment_summary_grain_idx",
         ),
         migrations.RemoveIndex(
-            model_name='registrysummary',
-            name='registry_summary_grain_idx',
+            model_name="registrysummary",
+            name="registry_summary_grain_idx",
         ),
         migrations.AddIndex(
-            model_name='beneficiarysummary',
-            index=models.Index(fields=['grain', 'location_path'], include=('benefit_plan', 'status', 'enrolled_month', 'count'), name='beneficiary_summary_cover_idx', opclasses=['int2_ops', 'varchar_pattern_ops']),
+            model_name="beneficiarysummary",
+            index=models.Index(
+                fields=["grain", "location_path"],
+                include=("benefit_plan", "status", "enrolled_month", "count"),
+                name="beneficiary_summary_cover_idx",
+                opclasses=["int2_ops", "varchar_pattern_ops"],
+            ),
         ),
         migrations.AddIndex(
-            model_name='paymentsummary',
-            index=models.Index(fields=['grain', 'location_path'], include=('benefit_plan', 'cycle', 'cycle_start', 'status', 'count', 'amount', 'amount_paid'), name='payment_summary_cover_idx', opclasses=['int2_ops', 'varchar_pattern_ops']),
+            model_name="paymentsummary",
+            index=models.Index(
+                fields=["grain", "location_path"],
+                include=("benefit_plan", "cycle", "cycle_start", "status", "count", "amount", "amount_paid"),
+                name="payment_summary_cover_idx",
+                opclasses=["int2_ops", "varchar_pattern_ops"],
+            ),
         ),
         migrations.AddIndex(
-            model_name='registrysummary',
-            index=models.Index(fields=['grain', 'kind', 'location_path'], include=('sex', 'age_band', 'registered_month', 'count'), name='registry_summary_cover_idx', opclasses=['int2_ops', 'varchar_pattern_ops', 'varchar_pattern_ops']),
+            model_name="registrysummary",
+            index=models.Index(
+                fields=["grain", "kind", "location_path"],
+                include=("sex", "age_band", "registered_month", "count"),
+                name="registry_summary_cover_idx",
+                opclasses=["int2_ops", "varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
         ),
     ]
