@@ -68,6 +68,9 @@ class Grouping:
     label: str
     build: Callable[[ExpressionContext, CompileEnv], Expression]
     labels: Callable[[list[Any]], dict[Any, str]] = lambda values: {}
+    # For a location level: (the foreign key to Location, the path prefix length). Such a grouping is
+    # rolled up from counts per location, so the big table is never joined to the location tree.
+    location_rollup: tuple[str, int] | None = None
 
     def describe(self, values: Iterable[Any]) -> tuple[dict[Any, str], dict[Any, int]]:
         """Labels of the raw values, and each value's position in the display order."""
@@ -127,7 +130,9 @@ def location_grouping(depth: int, level_name: str, path: str = "location") -> Gr
             for path_value, name in names.items()
         }
 
-    return Grouping(f"location:{depth}", f"Location: {level_name}", build, labels)
+    return Grouping(
+        f"location:{depth}", f"Location: {level_name}", build, labels, location_rollup=(f"{path}_id", length)
+    )
 
 
 def age_band_grouping(path: str = "birth_date") -> Grouping:

@@ -10,12 +10,14 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
-from django.db.models import Avg, Count, Exists, OuterRef, QuerySet, Sum
+from django.db import connection
+from django.db.models import Avg, Count, Exists, Expression, F, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
 from approvals.selectors import user_in_roles
-from registry.expressions import CompileEnv, ExpressionError, compile_filter
-from reports.datasets import ReportFieldError, dataset_get
+from registry.expressions import CompileEnv, ExpressionContext, ExpressionError, compile_filter
+from registry.models import Location
+from reports.datasets import Grouping, ReportFieldError, dataset_get
 from reports.models import Measure, Report
 from reports.validation import measure_field_check
 
@@ -134,23 +136,26 @@ def report_result(*, report: Report, user: User) -> ReportResult:
                 queryset = queryset.filter(compile_filter(report.filter_expression, context, today=env.today))
             except ExpressionError as error:
                 raise ReportFieldError(f"the filter no longer works: {error.describe()}") from None
-        if report.measure == Measure.COUNT:
-            measure: Any = Count("*")
+        value = None
+        if report.measure != Measure.COUNT:
+            value = context.get(measure_field_check(report, context)).build(env)
+        groupings = {"group_key": grouping} | ({"series_key": series} if series is not None else {})
+        if any(g.location_rollup for g in groupings.values()):
+            rows = _rows_rolled_up(queryset, groupings, report.measure, value, context=context, env=env)
         else:
-            variable = context.get(measure_field_check(report, context))
-            aggregate = Sum if report.measure == Measure.SUM else Avg
-            measure = aggregate(variable.build(env))
-        keys = {"group_key": grouping.build(context, env)}
-        if series is not None:
-            keys["series_key"] = series.build(context, env)
-        rows = list(
-            queryset.order_by()
-            .annotate(**keys)
-            .values(*keys)
-            .annotate(value=measure)
-            .values_list(*keys, "value")
-            .order_by(*keys)[: MAX_GROUPS + 1]
-        )
+            if value is None:
+                measure: Any = Count("*")
+            else:
+                measure = (Sum if report.measure == Measure.SUM else Avg)(value)
+            keys = {name: g.build(context, env) for name, g in groupings.items()}
+            rows = list(
+                queryset.order_by()
+                .annotate(**keys)
+                .values(*keys)
+                .annotate(value=measure)
+                .values_list(*keys, "value")
+                .order_by(*keys)[: MAX_GROUPS + 1]
+            )
     except ReportFieldError as error:
         text = str(error)
         result.error = f"This report cannot be computed: {text}. Edit the report to fix it."
@@ -167,6 +172,53 @@ def report_result(*, report: Report, user: User) -> ReportResult:
         rows.sort(key=lambda row: order[row[0]])
         result.rows = [ReportRow(labels[g], _number(v)) for g, v in rows]
     return result
+
+
+def _rows_rolled_up(
+    queryset: QuerySet,
+    groupings: dict[str, Grouping],
+    measure: str,
+    value: Expression | None,
+    *,
+    context: ExpressionContext,
+    env: CompileEnv,
+) -> list[tuple[Any, ...]]:
+    """Group by location levels in two steps: aggregate the big table per location id (an index scan,
+    no join), then join those few thousand rows to the location tree and add them up by path prefix."""
+    inner_keys: dict[str, Any] = {}
+    outer_columns: list[str] = []
+    params: list[Any] = []
+    location_table = Location._meta.db_table
+    for name, grouping in groupings.items():
+        if grouping.location_rollup:
+            fk, length = grouping.location_rollup
+            inner_keys["location_key"] = F(fk)
+            outer_columns.append("SUBSTR(location.path, 1, %s)")
+            params.append(length)
+        else:
+            inner_keys[name] = grouping.build(context, env)
+            outer_columns.append(f"sub.{name}")
+    aggregates: dict[str, Any] = {"row_count": Count("*")}
+    if value is not None:
+        aggregates["value_total"] = Sum(value)
+        aggregates["value_count"] = Count(value)
+    inner = queryset.order_by().annotate(**inner_keys).values(*inner_keys).annotate(**aggregates)
+    inner_sql, inner_params = inner.query.sql_with_params()
+    if value is None:
+        measured = "SUM(sub.row_count)"
+    elif measure == Measure.SUM:
+        measured = "SUM(sub.value_total)"
+    else:
+        measured = "SUM(sub.value_total) * 1.0 / NULLIF(SUM(sub.value_count), 0)"
+    positions = ", ".join(str(n) for n in range(1, len(outer_columns) + 1))
+    sql = (
+        f"SELECT {', '.join(outer_columns)}, {measured} FROM ({inner_sql}) sub "
+        f"INNER JOIN {location_table} location ON location.id = sub.location_key "
+        f"GROUP BY {positions} ORDER BY {positions} LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *inner_params, MAX_GROUPS + 1])
+        return [tuple(row) for row in cursor.fetchall()]
 
 
 def _number(value: Any) -> int | Decimal | None:
