@@ -8,7 +8,7 @@ labels afterwards (one query for locations, plans or cycles, never one per row).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +60,17 @@ def age_bands() -> list[str]:
 
 
 @dataclass(frozen=True)
+class Rollup:
+    """`sql(vendor)` reads the grouping's value from the row `{t}` of `model` that the foreign key
+    column `fk` (an ORM path on the dataset's model) points to, with `params` for its placeholders."""
+
+    fk: str
+    model: type[Model]
+    sql: Callable[[str], str]
+    params: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
 class Grouping:
     """One way to group a dataset. `build` gives the GROUP BY expression; `labels` names raw values
     and gives their display order (raw values it does not know sort last, by their text)."""
@@ -68,9 +79,9 @@ class Grouping:
     label: str
     build: Callable[[ExpressionContext, CompileEnv], Expression]
     labels: Callable[[list[Any]], dict[Any, str]] = lambda values: {}
-    # For a location level: (the foreign key to Location, the path prefix length). Such a grouping is
-    # rolled up from counts per location, so the big table is never joined to the location tree.
-    location_rollup: tuple[str, int] | None = None
+    # A grouping that is a value of a small table the rows point to (a location's path prefix, a
+    # payroll's month) is rolled up from the figures per foreign key: the big table is never joined.
+    rollup: Rollup | None = None
 
     def describe(self, values: Iterable[Any]) -> tuple[dict[Any, str], dict[Any, int]]:
         """Labels of the raw values, and each value's position in the display order."""
@@ -130,9 +141,8 @@ def location_grouping(depth: int, level_name: str, path: str = "location") -> Gr
             for path_value, name in names.items()
         }
 
-    return Grouping(
-        f"location:{depth}", f"Location: {level_name}", build, labels, location_rollup=(f"{path}_id", length)
-    )
+    rollup = Rollup(f"{path}_id", Location, lambda vendor: "SUBSTR({t}.path, 1, %s)", (length,))
+    return Grouping(f"location:{depth}", f"Location: {level_name}", build, labels, rollup=rollup)
 
 
 def age_band_grouping(path: str = "birth_date") -> Grouping:
@@ -156,14 +166,24 @@ def age_band_grouping(path: str = "birth_date") -> Grouping:
     return Grouping("age_band", "Age band", build, labels)
 
 
-def month_grouping(field: str, label: str) -> Grouping:
+def month_grouping(field: str, label: str, *, rollup: Rollup | None = None) -> Grouping:
     def build(context: ExpressionContext, env: CompileEnv) -> Expression:
         return TruncMonth(env.path(field))
 
     def labels(values: list[Any]) -> dict[Any, str]:
-        return {value: value.strftime("%Y-%m") for value in sorted(values)}
+        # A rolled-up month comes back as text on SQLite ("2026-01-01").
+        return {value: str(value)[:7] for value in sorted(values, key=str)}
 
-    return Grouping(f"month:{field}", f"Month of {label}", build, labels)
+    return Grouping(f"month:{field}", f"Month of {label}", build, labels, rollup=rollup)
+
+
+def _month_sql(column: str) -> Callable[[str], str]:
+    def sql(vendor: str) -> str:
+        if vendor == "postgresql":
+            return f"CAST(DATE_TRUNC('month', {{t}}.{column}) AS date)"
+        return f"DATE({{t}}.{column}, 'start of month')"
+
+    return sql
 
 
 def custom_grouping(name: str, title: str) -> Grouping:
@@ -365,9 +385,14 @@ def _beneficiaries() -> Dataset:
 
 
 def _benefits() -> Dataset:
-    from payments.models import BenefitStatus, PaymentCycle, PayrollStatus
+    from payments.models import BenefitStatus, PaymentCycle, PaymentPlan, Payroll, PayrollStatus
     from payments.selectors import benefit_list
     from programs.models import BenefitPlan
+
+    _PLAN_OF_PAYROLL = (
+        f"(SELECT payment_plan.benefit_plan_id FROM {PaymentPlan._meta.db_table} payment_plan "
+        "WHERE payment_plan.id = {t}.payment_plan_id)"
+    )
 
     def context(plan: BenefitPlan | None) -> ExpressionContext:
         context = (
@@ -390,22 +415,32 @@ def _benefits() -> Dataset:
     def groupings() -> list[Grouping]:
         return [
             *location_groupings(),
-            model_grouping(
-                "plan",
-                "Benefit plan",
-                "payroll__payment_plan__benefit_plan_id",
-                BenefitPlan,
-                name=_plan_label,
-                order_by="name",
+            replace(
+                model_grouping(
+                    "plan",
+                    "Benefit plan",
+                    "payroll__payment_plan__benefit_plan_id",
+                    BenefitPlan,
+                    name=_plan_label,
+                    order_by="name",
+                ),
+                rollup=Rollup("payroll_id", Payroll, lambda vendor: _PLAN_OF_PAYROLL),
             ),
             model_grouping(
                 "cycle", "Payment cycle", "cycle_id", PaymentCycle, name=str, order_by="start_date"
             ),
             field_grouping("status", "Status", "status", BenefitStatus.choices),
-            field_grouping("payroll_status", "Payroll status", "payroll__status", PayrollStatus.choices),
+            replace(
+                field_grouping("payroll_status", "Payroll status", "payroll__status", PayrollStatus.choices),
+                rollup=Rollup("payroll_id", Payroll, lambda vendor: "{t}.status"),
+            ),
             field_grouping("sex", "Sex of the recipient", "recipient__sex", Sex.choices),
             age_band_grouping("recipient__birth_date"),
-            month_grouping("payroll__payment_date", "the payment date"),
+            month_grouping(
+                "payroll__payment_date",
+                "the payment date",
+                rollup=Rollup("payroll_id", Payroll, _month_sql("payment_date")),
+            ),
             month_grouping("paid_at", "payment (reported)"),
         ]
 

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from approvals.selectors import user_in_roles
 from registry.expressions import CompileEnv, ExpressionContext, ExpressionError, compile_filter
-from registry.models import Location
 from reports.datasets import Grouping, ReportFieldError, dataset_get
 from reports.models import Measure, Report
 from reports.validation import measure_field_check
@@ -140,7 +139,7 @@ def report_result(*, report: Report, user: User) -> ReportResult:
         if report.measure != Measure.COUNT:
             value = context.get(measure_field_check(report, context)).build(env)
         groupings = {"group_key": grouping} | ({"series_key": series} if series is not None else {})
-        if any(g.location_rollup for g in groupings.values()):
+        if any(g.rollup for g in groupings.values()):
             rows = _rows_rolled_up(queryset, groupings, report.measure, value, context=context, env=env)
         else:
             if value is None:
@@ -183,21 +182,27 @@ def _rows_rolled_up(
     context: ExpressionContext,
     env: CompileEnv,
 ) -> list[tuple[Any, ...]]:
-    """Group by location levels in two steps: aggregate the big table per location id (an index scan,
-    no join), then join those few thousand rows to the location tree and add them up by path prefix."""
+    """Group in two steps: aggregate the big table per foreign key (an index scan, no join), then join
+    those few rows to the small tables (locations, payrolls) and add them up by the value read there."""
     inner_keys: dict[str, Any] = {}
     outer_columns: list[str] = []
+    joins: list[str] = []
     params: list[Any] = []
-    location_table = Location._meta.db_table
+    aliases: dict[tuple[str, str], str] = {}
     for name, grouping in groupings.items():
-        if grouping.location_rollup:
-            fk, length = grouping.location_rollup
-            inner_keys["location_key"] = F(fk)
-            outer_columns.append("SUBSTR(location.path, 1, %s)")
-            params.append(length)
-        else:
+        rollup = grouping.rollup
+        if rollup is None:
             inner_keys[name] = grouping.build(context, env)
             outer_columns.append(f"sub.{name}")
+            continue
+        table = rollup.model._meta.db_table
+        alias = aliases.get((rollup.fk, table))
+        if alias is None:
+            alias = aliases[(rollup.fk, table)] = f"rollup_{len(aliases)}"
+            inner_keys[f"{alias}_key"] = F(rollup.fk)
+            joins.append(f"INNER JOIN {table} {alias} ON {alias}.id = sub.{alias}_key")
+        outer_columns.append(rollup.sql(connection.vendor).replace("{t}", alias))
+        params.extend(rollup.params)
     aggregates: dict[str, Any] = {"row_count": Count("*")}
     if value is not None:
         aggregates["value_total"] = Sum(value)
@@ -212,8 +217,7 @@ def _rows_rolled_up(
         measured = "SUM(sub.value_total) * 1.0 / NULLIF(SUM(sub.value_count), 0)"
     positions = ", ".join(str(n) for n in range(1, len(outer_columns) + 1))
     sql = (
-        f"SELECT {', '.join(outer_columns)}, {measured} FROM ({inner_sql}) sub "
-        f"INNER JOIN {location_table} location ON location.id = sub.location_key "
+        f"SELECT {', '.join(outer_columns)}, {measured} FROM ({inner_sql}) sub {' '.join(joins)} "
         f"GROUP BY {positions} ORDER BY {positions} LIMIT %s"
     )
     with connection.cursor() as cursor:

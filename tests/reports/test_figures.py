@@ -147,3 +147,21 @@ def test_a_filter_with_no_rows_gives_no_rows(data, admin_user):
     result = report_result(report=report, user=admin_user)
     assert result.error == ""
     assert result.empty
+
+
+def test_benefits_by_plan_and_payroll_status_through_the_payroll(data, admin_user):
+    report = make_report(
+        dataset="benefits", group_by="plan", series_by="payroll_status", measure="avg", measure_field="amount"
+    )
+    assert figures(report, admin_user) == [
+        ("Cash transfer (CASH)", "Draft", 999),
+        ("Cash transfer (CASH)", "Reconciled", Decimal("83.33")),
+    ]
+    by_region = make_report(
+        dataset="benefits", group_by="location:0", series_by="month:payroll__payment_date"
+    )
+    assert figures(by_region, admin_user) == [
+        ("North", "2026-01", 2),
+        ("North", "2026-02", 1),
+        ("South", "2026-01", 1),
+    ]
