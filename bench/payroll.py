@@ -6,7 +6,8 @@ Uses its own database (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/
 created again at each run. Households come from one `INSERT ... SELECT generate_series` (their size in the
 stored `size` column, as the registry keeps it) and are enrolled, all active, by the programmes' set-based
 enrolment; each beneficiary gets a custom field (`data.school_attendance`, `data.children`). Then:
-ours = the payroll job (one INSERT ... SELECT, the amount computed in the database by the compiled formula
+ours = the payroll job (INSERT ... SELECT in chunks of 200,000 beneficiaries by id range, one transaction,
+the job's progress written between chunks; the amount computed in the database by the compiled formula
 `150 + 25 * min(household_size, 6) + if(data.school_attendance >= 0.8, 40, 0)`, held lines explained);
 baseline = a per-beneficiary ORM loop (read the household, compute the amount in Python, `objects.create`)
 timed on a sample and extrapolated; reconciliation = the approved, sent payroll reported as paid through

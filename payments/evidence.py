@@ -167,7 +167,9 @@ def evidence_check(
 
 def _benefit_check(benefit: Benefit | None, reference: str, payment_point: PaymentPoint) -> None:
     if benefit is None:
-        raise EvidenceError("reference", f"Unknown reference {reference}.")
+        # References are at most 40 characters: a longer text is no reference, and is not echoed whole.
+        shown = reference if len(reference) <= 40 else f"{reference[:40]}…"
+        raise EvidenceError("reference", f"Unknown reference {shown}.")
     if benefit.payroll.payment_point_id != payment_point.pk:
         raise EvidenceError("reference", f"{reference} is not a line of your payment point.")
     if benefit.payroll.status not in PAYABLE_STATES and benefit.status != BenefitStatus.PAID:

@@ -204,3 +204,16 @@ def test_the_decidable_list_is_one_query(regions: Regions, django_assert_num_que
     payroll_decidable_list(user=checker)  # the user's roles and locations, cached on the user
     with django_assert_num_queries(1):
         assert len(list(payroll_decidable_list(user=checker))) == 1
+
+
+def test_the_checker_and_the_auditor_see_the_scope(client: Client, regions: Regions, auditor: User) -> None:
+    from approvals.actions import action_get
+    from payments.services import APPROVE_ACTION
+
+    payroll = create(regions.south_officer, regions)
+    task = payroll_submit(user=regions.south_officer, payroll=payroll)
+    summary = action_get(APPROVE_ACTION).describe(target=payroll, payload=task.payload).summary
+    assert summary.endswith("Generated for South.")
+    client.force_login(auditor)
+    page = client.get(reverse("admin:payments_payroll_change", args=[payroll.pk])).content.decode()
+    assert "Generated for" in page and "South" in page
