@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -12,9 +13,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import slugify
-from simple_history.admin import SimpleHistoryAdmin
 
 from programs.selectors import plan_list
+from registry.admin.history import ScopedHistoryAdmin
 from reports.figures import XLSX_TYPE, report_csv, report_figure, report_xlsx
 from reports.forms import ReportForm
 from reports.models import Measure, Report
@@ -23,7 +24,7 @@ from reports.services import report_pin, report_save
 
 
 @admin.register(Report)
-class ReportAdmin(SimpleHistoryAdmin):
+class ReportAdmin(ScopedHistoryAdmin):
     form = ReportForm
     list_display = ("name", "dataset", "grouping", "measure_shown", "chart_type", "pinned", "open_link")
     list_filter = ("dataset", "chart_type", "pinned")
@@ -64,6 +65,14 @@ class ReportAdmin(SimpleHistoryAdmin):
         if db_field.name == "benefit_plan":
             kwargs["queryset"] = plan_list(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        """A past version only of a report the user may see now (simple-history would show any)."""
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def has_change_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
         return super().has_change_permission(request, obj) and user_can_edit_report(request.user, obj)

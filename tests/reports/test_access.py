@@ -62,6 +62,10 @@ def test_a_report_limited_to_a_role_is_hidden_from_others(client, data, maker, a
         == 403
     )
     assert report_list(user=auditor).filter(pk=limited.pk).exists()
+    history = reverse("admin:reports_report_history", args=[limited.pk])
+    assert client.get(history).status_code == 404
+    version = limited.history.latest().history_id
+    assert client.get(f"{history}{version}/").status_code == 404
 
     client.force_login(auditor)
     assert client.get(reverse("admin:reports_report_view", args=[limited.pk])).status_code == 200
