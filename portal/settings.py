@@ -228,6 +228,9 @@ STORAGES = {
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(DATA_DIR / "media")))
 MEDIA_URL = "media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Processes parsing a large upload on PostgreSQL: unset = one per core, 0 = parse in the worker itself.
+_parse_workers = envint("UPLOADS_PARSE_WORKERS", -1)
+UPLOADS_PARSE_WORKERS = None if _parse_workers < 0 else _parse_workers
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 
