@@ -3,7 +3,7 @@
 Approved actions arrive through `approvals.signals.task_executed` (sent after their transaction committed);
 providers' reconciliations through the API are not approvals, so a new `ReconciliationBatch` is heard
 directly. Either way the refresh is queued once the writer's transaction has committed, and only when no
-refresh is already queued or running (`summaries_refresh_start`).
+refresh is already waiting in the queue (a running one may have read the tables before this write).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def summaries_refresh_soon() -> None:
         from portal.summaries import summaries_refresh_start
 
         try:
-            summaries_refresh_start(user=None)
+            summaries_refresh_start(user=None, after_write=True)
         except Exception:  # the figures wait for the next refresh; the committed work stands
             logger.exception("Could not queue the dashboard's summary refresh")
 

@@ -375,19 +375,20 @@ def payment_summary_list(
     )
 
 
-def summaries_refresh_start(*, user: User | None) -> Job:
+def summaries_refresh_start(*, user: User | None, after_write: bool = False) -> Job:
     """Queue a refresh job, unless one is already queued or running (then that one is returned).
 
     `user` is who pressed Refresh; None when a committed upload, payroll or reconciliation asked for it.
+    `after_write`: only a queued job stands in for a new one; a running refresh may have read the tables
+    before the write committed, so one more is queued behind it.
     """
     from portal.tasks import summaries_refresh_task
 
     kind = f"{summaries_refresh_task.func.__module__}.{summaries_refresh_task.func.__name__}"
     # A job stuck in the queue (no worker) stops blocking new ones after a while.
     recent = timezone.now() - timedelta(minutes=15)
-    waiting = Job.objects.filter(
-        kind=kind, state__in=(JobState.QUEUED, JobState.RUNNING), created_at__gte=recent
-    ).first()
+    states = (JobState.QUEUED,) if after_write else (JobState.QUEUED, JobState.RUNNING)
+    waiting = Job.objects.filter(kind=kind, state__in=states, created_at__gte=recent).first()
     if waiting is not None:
         return waiting
     return job_start(task=summaries_refresh_task, label="Refresh the dashboard's summary tables", user=user)  # type: ignore[arg-type]

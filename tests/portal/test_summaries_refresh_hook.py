@@ -141,3 +141,20 @@ def test_a_failed_reconciliation_queues_nothing(tree):
         ReconciliationBatch.objects.create(payment_point=point, idempotency_key="k1", request_hash="h")
         raise RuntimeError("the provider's lines were refused")
     assert not refresh_jobs().exists()
+
+
+def test_a_write_during_a_running_refresh_queues_one_more(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        task_executed.send(sender=Task, task=None, action="uploads.commit")
+    [running] = refresh_jobs()
+    Job.objects.filter(pk=running.pk).update(state=JobState.RUNNING)  # it may have read before this write
+    with django_capture_on_commit_callbacks(execute=True):
+        task_executed.send(sender=Task, task=None, action="uploads.commit")
+        task_executed.send(sender=Task, task=None, action="payments.payroll_approve")
+    assert refresh_jobs().filter(state=JobState.QUEUED).count() == 1
+    assert refresh_jobs().count() == 2
+    # Refresh pressed by a person while one runs: that one is shown, not a third.
+    from portal.summaries import summaries_refresh_start
+
+    assert summaries_refresh_start(user=None).state in (JobState.RUNNING, JobState.QUEUED)
+    assert refresh_jobs().count() == 2
