@@ -75,7 +75,13 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "reports": EDIT,
         **MAKER_APPROVALS,
     },
-    GRIEVANCE_OFFICER: {"registry": VIEW, "programs": VIEW, "grievances": EDIT, "jobs": VIEW, "reports": VIEW},
+    GRIEVANCE_OFFICER: {
+        "registry": VIEW,
+        "programs": VIEW,
+        "grievances": EDIT,
+        "jobs": VIEW,
+        "reports": VIEW,
+    },
     AUDITOR: {"*": VIEW},
     ADMINISTRATOR: {"*": FULL},
 }
