@@ -222,3 +222,33 @@ def test_the_approval_lists_are_scoped_to_the_checkers_locations(
     north_task = registry_update_request(target=person, maker=maker, fields={"phone": "+2"})
     registry_update_request(target=south_person, maker=south_maker, fields={"phone": "+3"})
     assert list(tasks_awaiting(checker)) == [north_task]
+
+
+def test_my_approvals_checks_registry_edits_in_sql_whatever_their_number(
+    maker, checker, tree, make_individual, django_assert_max_num_queries
+) -> None:
+    """The awaiting list filters registry edits in SQL (no per-task lookups): same queries for 2 or 8 tasks."""
+    from approvals.selectors import tasks_awaiting
+    from tests.conftest import make_user
+
+    south_maker = make_user("south_maker2", roles=("Registry officer",), locations=(tree.south,))
+    hidden = registry_update_request(
+        target=make_individual(tree.south), maker=south_maker, fields={"phone": "+9"}
+    )
+
+    def awaiting_ids() -> set[int]:
+        return {task.pk for task in tasks_awaiting(checker)}
+
+    shown = {
+        registry_update_request(target=make_individual(tree.north), maker=maker, fields={"phone": "+1"}).pk
+        for _ in range(2)
+    }
+    with django_assert_max_num_queries(6) as few:
+        assert awaiting_ids() == shown
+    shown |= {
+        registry_update_request(target=make_individual(tree.north), maker=maker, fields={"phone": "+1"}).pk
+        for _ in range(6)
+    }
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert awaiting_ids() == shown
+    assert hidden.pk not in shown
