@@ -113,6 +113,16 @@ def pending_approvals_count(user: User) -> int:
     return counts["total"] - len(_hidden_by_can_view(user, qs.filter(per_object)))
 
 
+def pending_approvals_count_once(user: User) -> int:
+    """`pending_approvals_count`, counted once per user object (a request's): the header badge and the
+    dashboard's key figure both show it."""
+    cached = getattr(user, "_pending_approvals_count", None)
+    if cached is None:
+        cached = pending_approvals_count(user)
+        user._pending_approvals_count = cached  # type: ignore[union-attr]
+    return cached
+
+
 def user_holds_role(user: User, role_id: int) -> bool:
     """Superusers hold every role; others through their groups."""
     if not user.is_authenticated or not user.is_active:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from approvals.selectors import pending_approvals_count
+from approvals.selectors import pending_approvals_count_once
 from payments.models import BenefitStatus, PaymentCycle
 from portal.models import SummaryGrain, SummaryKind, SummaryRefresh
 from portal.summaries import (
@@ -214,7 +214,7 @@ def dashboard_figures(
         figures.append(
             KeyFigure(
                 "Approvals waiting for me",
-                pending_approvals_count(user),
+                pending_approvals_count_once(user),
                 reverse("admin:approvals_task_awaiting"),
             )
         )

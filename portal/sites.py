@@ -79,11 +79,11 @@ class PortalAdminSite(admin.AdminSite):
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         from functools import cache
 
-        from approvals.selectors import pending_approvals_count
+        from approvals.selectors import pending_approvals_count_once
 
         context = super().each_context(request)
         # A callable: the template runs the one cheap count only where it shows it.
-        context["pending_approvals_count"] = cache(lambda: pending_approvals_count(request.user))
+        context["pending_approvals_count"] = cache(lambda: pending_approvals_count_once(request.user))
         return context
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:

@@ -257,3 +257,22 @@ def test_the_header_count_costs_one_query_and_agrees_with_my_approvals(
     pending_approvals_count(checker)  # the user's scope is read once per request
     with django_assert_num_queries(1):
         assert pending_approvals_count(checker) == 2
+
+
+def test_the_dashboard_counts_my_approvals_once_for_the_header_and_its_key_figure(tree, maker, checker):
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.db import connection
+
+    many_tasks(tree, maker, 4)
+    client = Client()
+    client.force_login(checker)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/admin/")
+    assert page.status_code == 200
+    counts = [
+        q["sql"]
+        for q in queries.captured_queries
+        if 'FROM "approvals_task"' in q["sql"] and "COUNT(" in q["sql"]
+    ]
+    assert len(counts) == 1, counts
