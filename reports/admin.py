@@ -135,6 +135,11 @@ class ReportAdmin(ScopedHistoryAdmin):
                 name="reports_report_view",
             ),
             path(
+                "<int:report_id>/pinned/",
+                self.admin_site.admin_view(self.pinned_view),
+                name="reports_report_pinned",
+            ),
+            path(
                 "<int:report_id>/export/<str:file_format>/",
                 self.admin_site.admin_view(self.export_view),
                 name="reports_report_export",
@@ -147,6 +152,17 @@ class ReportAdmin(ScopedHistoryAdmin):
         if report is None:
             raise Http404("No such report among those you may see.")
         return report
+
+    def pinned_view(self, request: HttpRequest, report_id: int) -> HttpResponse:
+        """One pinned report's box body (chart data, table, "data as of"), fetched by the dashboard."""
+        from reports.templatetags.reports import pinned_report_context
+
+        report = self._report_or_404(request, report_id)
+        return TemplateResponse(
+            request,
+            "reports/pinned_report_body.html",
+            pinned_report_context(report=report, user=request.user),
+        )
 
     def report_view(self, request: HttpRequest, report_id: int) -> HttpResponse:
         """The report: chart, table, when it was computed, exports."""

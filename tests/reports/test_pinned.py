@@ -32,6 +32,11 @@ def pinned_names(html: str) -> list[str]:
     return re.findall(r'<figcaption><a href="[^"]+">([^<]+)</a></figcaption>', section)
 
 
+def pinned_bodies(client, html: str) -> dict[str, str]:
+    """What each pinned box fetches after the page has loaded, by its URL."""
+    return {url: client.get(url).content.decode() for url in re.findall(r'data-pinned-url="([^"]+)"', html)}
+
+
 def test_the_dashboard_shows_the_pinned_reports_the_viewer_may_see(client, data, maker):
     make_report(name="People by sex", dataset="individuals", group_by="sex", pinned=True, pin_order=2)
     make_report(
@@ -46,22 +51,42 @@ def test_the_dashboard_shows_the_pinned_reports_the_viewer_may_see(client, data,
         roles=[Group.objects.get(name=AUDITOR)],
     )
     client.force_login(maker)
-    html = client.get(INDEX).content.decode()
+    with CaptureQueriesContext(connection) as page:
+        html = client.get(INDEX).content.decode()
     assert pinned_names(html) == ["Households", "People by sex"]
-    figure = re.search(r'<script id="pinned-report-(\d+)" type="application/json">(.*?)</script>', html, re.S)
+    # The page itself computes no report: the boxes fetch their bodies after it has loaded.
+    assert not [q for q in page if 'FROM "registry_individual"' in q["sql"] and "GROUP BY" in q["sql"]]
+    bodies = list(pinned_bodies(client, html).values())
+    figure = re.search(
+        r'<script id="pinned-report-(\d+)" type="application/json">(.*?)</script>', bodies[1], re.S
+    )
     assert figure is not None and '"type":"bar"' in figure.group(2).replace(" ", "")
-    assert "Data as of" in html.split('id="pinned-reports"', 1)[1]
+    assert '<table class="report-table">' in bodies[0]
+    assert all("Data as of" in body for body in bodies)
+
+
+def test_a_pinned_box_of_a_report_the_viewer_may_not_see_is_not_found(client, data, maker):
+    hidden = make_report(
+        name="Auditors only",
+        dataset="individuals",
+        group_by="sex",
+        pinned=True,
+        roles=[Group.objects.get(name=AUDITOR)],
+    )
+    client.force_login(maker)
+    assert client.get(reverse("admin:reports_report_pinned", args=[hidden.pk])).status_code == 404
 
 
 def test_pinned_reports_are_capped_and_cached(client, data, admin_user):
     for n in range(MAX_PINNED + 2):
         make_report(name=f"Pinned {n}", dataset="individuals", group_by="sex", pinned=True, pin_order=n)
     client.force_login(admin_user)
-    with CaptureQueriesContext(connection) as first:
-        html = client.get(INDEX).content.decode()
+    html = client.get(INDEX).content.decode()
     assert pinned_names(html) == [f"Pinned {n}" for n in range(MAX_PINNED)]
+    with CaptureQueriesContext(connection) as first:
+        pinned_bodies(client, html)
     with CaptureQueriesContext(connection) as second:
-        client.get(INDEX)
+        pinned_bodies(client, html)
     aggregates = [
         q
         for q in first
@@ -86,4 +111,5 @@ def test_a_broken_pinned_report_shows_its_message_not_an_error(client, data, adm
     client.force_login(admin_user)
     response = client.get(INDEX)
     assert response.status_code == 200
-    assert "This report cannot be computed" in response.content.decode()
+    [body] = pinned_bodies(client, response.content.decode()).values()
+    assert "This report cannot be computed" in body
