@@ -173,9 +173,15 @@ if not _default_db.get("NAME"):
 if _default_db["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the web server read while the worker writes; a busy timeout
-    # makes a writer wait for the lock instead of failing at once.
+    # makes a writer wait for the lock instead of failing at once; IMMEDIATE
+    # transactions take the write lock when they begin, so two writers (two
+    # approvers of one task) queue up instead of deadlocking halfway.
     _default_db.setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
     _default_db["CONN_MAX_AGE"] = 0
 DATABASES = {"default": _default_db}
