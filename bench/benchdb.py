@@ -37,3 +37,20 @@ def database_recreate(url: str) -> None:
 
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: kilobytes
+
+
+def bench_environment(default_url: str) -> str:
+    """The benchmark's PostgreSQL URL (DATABASE_URL, else `default_url`), set for Django with the project on
+    the import path; SQLite is refused (the figures are about PostgreSQL at national scale)."""
+    import os
+    import sys
+    from pathlib import Path
+
+    url = os.environ.get("DATABASE_URL", default_url)
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "false")  # no query log growing through long runs
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    return url

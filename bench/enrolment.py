@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
-from benchdb import database_recreate, peak_rss_mb
+from benchdb import bench_environment, database_recreate, peak_rss_mb
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_bench_enrol"
 
 
@@ -89,12 +86,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     options = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    sys.path.insert(0, str(ROOT))
+    url = bench_environment(DEFAULT_URL)
     database_recreate(url)
 
     import django

@@ -21,16 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from benchdb import database_prepare, peak_rss_mb
+from benchdb import bench_environment, database_prepare, peak_rss_mb
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_bench_reports"
 PLAN_CODE = "BENCH-REPORTS"
 
@@ -164,13 +160,7 @@ def main() -> None:
     parser.add_argument("--fresh", action="store_true", help="drop the database and fill it again")
     options = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    if not url.startswith(("postgres://", "postgresql://")):
-        raise SystemExit("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...")
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("DJANGO_DEBUG", "false")
-    sys.path.insert(0, str(ROOT))
+    url = bench_environment(DEFAULT_URL)
     database_prepare(url, fresh=options.fresh)
 
     import django

@@ -21,15 +21,13 @@ import itertools
 import json
 import os
 import random
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from benchdb import database_prepare, peak_rss_mb
+from benchdb import bench_environment, database_prepare, peak_rss_mb
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_bench_uploads"
 HEADER = [
     "given_name",
@@ -145,7 +143,6 @@ def registry_empty() -> None:
             "TRUNCATE programs_beneficiary, registry_householdmember, registry_identitydocument, "
             "registry_individual, registry_household, uploads_stagedrow, uploads_stagederror RESTART IDENTITY CASCADE"
         )
-        cursor.execute("VACUUM ANALYZE") if False else None
 
 
 def actors_and_plan():  # type: ignore[no-untyped-def]
@@ -280,14 +277,9 @@ def main() -> None:
     parser.add_argument("--keep-file", action="store_true")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    if not url.startswith("postgres"):
-        raise SystemExit("This benchmark runs on PostgreSQL: set DATABASE_URL=postgres://...")
+    url = bench_environment(DEFAULT_URL)
     database_prepare(url, fresh=False)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
