@@ -721,18 +721,20 @@ def payroll_carry_over(*, user: User, payroll: Payroll, cycle: PaymentCycle | No
         carried_from=payroll,
         created_by=user,
     )
-    lines = list(failed.values("pk", "beneficiary_id", "recipient_id", "location_id", "amount"))
-    failed.update(status=BenefitStatus.CARRIED)
-    Benefit.objects.bulk_create(
-        Benefit(
-            payroll=new,
-            cycle=new.cycle,
-            beneficiary_id=line["beneficiary_id"],
-            recipient_id=line["recipient_id"],
-            location_id=line["location_id"],
-            amount=line["amount"],
-            reference=f"PR{new.pk}-{line['beneficiary_id']}",
+    new.locations.set(payroll.locations.all())  # the same scope, so the same checkers decide it
+    quote = connection.ops.quote_name
+    table = quote(Benefit._meta.db_table)
+    text = "VARCHAR(40)" if connection.vendor == "postgresql" else "TEXT"
+    # One INSERT ... SELECT, whatever the number of failed lines (the generation's own columns).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (payroll_id, cycle_id, beneficiary_id, recipient_id, location_id, amount, "
+            f"status, hold_reason, reference, transaction_id, failure_reason, evidence_agent, "
+            f"evidence_photo) "
+            f"SELECT %s, %s, beneficiary_id, recipient_id, location_id, amount, %s, '', "
+            f"CAST(%s AS {text}) || CAST(beneficiary_id AS {text}), '', '', '', '' "
+            f"FROM {table} WHERE payroll_id = %s AND status = %s",
+            [new.pk, new.cycle_id, BenefitStatus.PENDING, f"PR{new.pk}-", payroll.pk, BenefitStatus.FAILED],
         )
-        for line in lines
-    )
+    failed.update(status=BenefitStatus.CARRIED)
     return new

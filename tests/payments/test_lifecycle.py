@@ -156,6 +156,12 @@ def test_close_needs_every_line_reported_and_failed_lines_carry_over(world: Worl
     new = payroll_carry_over(user=world.officer, payroll=payroll, cycle=cycle)
     carried = Benefit.objects.get(payroll=new)
     assert carried.beneficiary_id == first.beneficiary_id and carried.amount == first.amount
+    assert (carried.status, carried.reference) == (
+        BenefitStatus.PENDING,
+        f"PR{new.pk}-{first.beneficiary_id}",
+    )
+    assert (carried.cycle_id, carried.recipient_id) == (cycle.pk, first.recipient_id)
+    assert set(new.locations.all()) == set(payroll.locations.all())
     assert new.status == PayrollStatus.DRAFT
     first.refresh_from_db()
     assert first.status == BenefitStatus.CARRIED
