@@ -41,6 +41,7 @@ from payments.services import (
     benefit_release_request,
     payment_plan_preview,
     payment_point_key_rotate,
+    payment_points_usable,
     payroll_cancel,
     payroll_carry_over,
     payroll_close,
@@ -153,9 +154,12 @@ class PaymentPlanForm(forms.ModelForm):
 
 class GenerateForm(forms.Form):
     cycle = forms.ModelChoiceField(queryset=PaymentCycle.objects.all())
-    payment_point = forms.ModelChoiceField(
-        queryset=PaymentPoint.objects.filter(is_active=True), required=False
-    )
+    payment_point = forms.ModelChoiceField(queryset=PaymentPoint.objects.none(), required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the points the service would accept for this officer: no choice that ends in a refusal.
+        self.fields["payment_point"].queryset = payment_points_usable(user=user)
 
 
 @admin.register(PaymentPlan)
@@ -245,7 +249,7 @@ class PaymentPlanAdmin(SimpleHistoryAdmin):
         payment_plan = self.get_queryset(request).filter(pk=plan_id).first()
         if payment_plan is None:
             raise Http404("No such payment plan among yours.")
-        form = GenerateForm(request.POST or None)
+        form = GenerateForm(request.POST or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             try:
                 payroll = payroll_create(

@@ -140,6 +140,25 @@ def _served_location_ids(
     return list(locations.values_list("pk", flat=True))
 
 
+def payment_points_usable(*, user: User) -> QuerySet[PaymentPoint]:
+    """Active payment points the user may generate a payroll for: every one for those who see everywhere,
+    else those serving at least one of their locations (the test `payroll_generate` applies). Payment points
+    are few (tens): one small query each."""
+    points = PaymentPoint.objects.filter(is_active=True)
+    try:
+        scope = payment_scope(user=user)
+    except ValidationError:
+        return points.none()
+    if scope.everywhere:
+        return points
+    usable = [
+        point.pk
+        for point in points.prefetch_related("locations")
+        if _served_location_ids(payment_point=point, scope_paths=scope.paths)
+    ]
+    return points.filter(pk__in=usable)
+
+
 def _source(
     *,
     payment_plan: PaymentPlan,

@@ -123,8 +123,11 @@ def test_a_forged_generation_post_cannot_reach_out_of_scope(regions: Regions, tr
     client = Client()
     client.force_login(regions.south_officer)
     url = reverse("admin:payments_paymentplan_preview", args=[regions.payment_plan.pk])
+    page = client.get(url).content.decode()
+    points = page.split('name="payment_point"', 1)[1].split("</select>", 1)[0]
+    assert f'<option value="{north_point.pk}"' not in points  # not offered: it would only end in a refusal
     response = client.post(url, {"cycle": regions.world.cycle.pk, "payment_point": north_point.pk})
-    assert response.status_code == 200 and "serves none of your locations" in response.content.decode()
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
     assert not Payroll.objects.exists()
     response = client.post(
         url, {"cycle": regions.world.cycle.pk, "locations": [tree.north.pk], "scope": "everywhere"}
@@ -217,3 +220,13 @@ def test_the_checker_and_the_auditor_see_the_scope(client: Client, regions: Regi
     client.force_login(auditor)
     page = client.get(reverse("admin:payments_payroll_change", args=[payroll.pk])).content.decode()
     assert "Generated for" in page and "South" in page
+
+
+def test_the_generate_form_offers_the_points_serving_the_officers_locations(
+    regions: Regions, administrator
+) -> None:
+    from payments.services import payment_points_usable
+
+    north_point = regions.world.point
+    assert north_point not in payment_points_usable(user=regions.south_officer)
+    assert north_point in payment_points_usable(user=administrator)
