@@ -191,7 +191,7 @@ def years_before(day: date, years: int) -> date:
 
 
 class PrefixFilter(ConditionFilter):
-    """Starts with, ignoring case (served by an index on UPPER(field) text_pattern_ops)."""
+    """Starts with, ignoring case (served by an index on UPPER(field) in the "C" collation)."""
 
     field_class = forms.CharField
 

@@ -115,8 +115,11 @@ class Individual(models.Model):
     birth_date_estimated = models.BooleanField(default=False)
     phone = models.CharField(max_length=32, blank=True)
     # Served by individual_location_idx (location, status): a second index would only slow bulk writes.
+    # No database FK check either (one per row written: 5 s per million uploaded people), as for
+    # Beneficiary.location: a location someone lives in cannot be deleted (PROTECT), and every writer
+    # resolves the location before writing.
     location = models.ForeignKey(
-        Location, on_delete=models.PROTECT, related_name="individuals", db_index=False
+        Location, on_delete=models.PROTECT, related_name="individuals", db_index=False, db_constraint=False
     )
     registration_date = models.DateField(default=date.today)
     registration_source = models.CharField(
@@ -131,16 +134,28 @@ class Individual(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        # Each index is paid by every row an upload or the generator writes, so only indexes a screen
-        # uses: given names are found through the text_pattern_ops prefix index (migration 0004, which
-        # also serves equality), and sex (two or three values) is never selective enough for one.
+        # Each index is paid by every row an upload or the generator writes (a million rows: about 3 s per
+        # index), so only indexes a screen uses, each as cheap to maintain as it can be:
+        # - names: one (family, given) and one given-name index on UPPER(name) in the "C" collation (bytewise,
+        #   the cheapest comparison). They serve prefix search (LIKE 'OKA%'), equality (duplicate matching)
+        #   and the name order of lists (registry.selectors.name_order_key); created by migration 0007.
+        # - status and registration source: partial indexes on the values that are rare by nature (people
+        #   who died or moved; registrations not from a file), the ones a filter needs an index for; a filter
+        #   on the common value reads the list's own order and stops at a page. Rows an upload writes (active,
+        #   from a file) enter neither.
+        # - sex (two or three values) is never selective enough for one.
         indexes = [
-            models.Index(Upper("family_name"), "given_name", name="individual_family_name_idx"),
+            models.Index(Upper("family_name"), Upper("given_name"), name="individual_name_idx"),
+            models.Index(Upper("given_name"), name="individual_given_idx"),
             models.Index(fields=["location", "status"], name="individual_location_idx"),
             models.Index(fields=["birth_date"], name="individual_birth_date_idx"),
-            models.Index(fields=["status"], name="individual_status_idx"),
+            models.Index(fields=["status"], condition=~Q(status="active"), name="individual_rare_status_idx"),
             models.Index(fields=["registration_date"], name="individual_registered_idx"),
-            models.Index(fields=["registration_source"], name="individual_source_idx"),
+            models.Index(
+                fields=["registration_source"],
+                condition=~Q(registration_source="upload"),
+                name="individual_rare_source_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -170,17 +185,25 @@ class DocumentType(models.TextChoices):
     SOCIAL_SECURITY = "social_security", "Social security number"
 
 
+# Documents and memberships are written a million at a time by uploads; a database FK check on each row
+# (a lookup and a row lock per reference, fired one by one at COMMIT) was a third of a million-row commit.
+# So, as for Beneficiary.location, these references are kept by the code, not by a database constraint:
+# Django still cascades deletes (on_delete), forms and services only write people and households that
+# exist, and the upload commit writes references to the rows it has just created or has locked.
 class IdentityDocument(models.Model):
-    individual = models.ForeignKey(Individual, on_delete=models.CASCADE, related_name="documents")
+    individual = models.ForeignKey(
+        Individual, on_delete=models.CASCADE, related_name="documents", db_constraint=False
+    )
     doc_type = models.CharField("type", max_length=32, choices=DocumentType.choices)
     value = models.CharField(max_length=64)
     history = HistoricalRecords()
 
     class Meta:
+        # Value first: the one index serves both "this number, any type" (search) and "this type and
+        # number" (duplicates); a second index on value alone cost every uploaded row another insert.
         constraints = [
-            models.UniqueConstraint(fields=["doc_type", "value"], name="identity_document_unique"),
+            models.UniqueConstraint(fields=["value", "doc_type"], name="identity_document_unique"),
         ]
-        indexes = [models.Index(fields=["value"], name="identity_document_value_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_doc_type_display()} {self.value}"
@@ -190,9 +213,10 @@ class Household(models.Model):
     """A group of people living together; its size is derived from its current members."""
 
     code = models.CharField(max_length=64, unique=True)
+    # household_location_idx serves it; no database FK check, as for Individual.location.
     location = models.ForeignKey(
-        Location, on_delete=models.PROTECT, related_name="households", db_index=False
-    )  # household_location_idx
+        Location, on_delete=models.PROTECT, related_name="households", db_index=False, db_constraint=False
+    )
     address = models.CharField(max_length=255, blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
@@ -230,11 +254,12 @@ class HouseholdMember(models.Model):
     """Membership of a person in a household; ended memberships keep the move on record."""
 
     # The (household, end_date) and (individual, end_date) indexes serve these keys.
+    # No database FK check (see IdentityDocument).
     household = models.ForeignKey(
-        Household, on_delete=models.CASCADE, related_name="memberships", db_index=False
+        Household, on_delete=models.CASCADE, related_name="memberships", db_index=False, db_constraint=False
     )
     individual = models.ForeignKey(
-        Individual, on_delete=models.CASCADE, related_name="memberships", db_index=False
+        Individual, on_delete=models.CASCADE, related_name="memberships", db_index=False, db_constraint=False
     )
     role = models.CharField(max_length=16, choices=HouseholdRole.choices)
     is_primary_recipient = models.BooleanField(default=False)

@@ -8,7 +8,6 @@ from typing import Any
 import django_tables2 as tables
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import Prefetch, QuerySet
-from django.db.models.functions import Upper
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -17,6 +16,7 @@ from django_tables2.paginators import LazyPaginator
 
 from registry.filters import custom_fields, property_type
 from registry.models import Household, HouseholdMember, Individual
+from registry.selectors import name_order_key
 
 PAGE_SIZES = (25, 50, 100, 250)
 DEFAULT_PAGE_SIZE = PAGE_SIZES[0]
@@ -107,11 +107,11 @@ class IndividualTable(SearchTable):
         return membership.get_role_display() if membership else "—"
 
 
-def _order_upper(queryset: QuerySet, is_descending: bool, field: str, *then: str) -> QuerySet:
+def _order_upper(queryset: QuerySet, is_descending: bool, *fields: str) -> QuerySet:
     """Case-insensitive order, the way the UPPER(name) indexes hold it, so a page is read off the index."""
-    key = Upper(field).desc() if is_descending else Upper(field).asc()
+    keys = [name_order_key(field) for field in fields]
     return queryset.order_by(
-        key, *(f"-{name}" if is_descending else name for name in then), "-pk" if is_descending else "pk"
+        *(key.desc() if is_descending else key.asc() for key in keys), "-pk" if is_descending else "pk"
     )
 
 

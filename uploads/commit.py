@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
@@ -101,6 +102,7 @@ def batch_rows_commit(
     task_id: int | None,
     step: Step,
     new_rows: int,
+    update_rows: int,
     documents: list[str],
     maker_id: int | None = None,
 ) -> dict[str, Any]:
@@ -109,6 +111,18 @@ def batch_rows_commit(
     today = date.today().isoformat()
     counts: dict[str, Any] = {}
     documents = [column for column in documents if column in DOCUMENT_COLUMNS]
+
+    # The database checks no FK of memberships and documents row by row (see IdentityDocument in
+    # registry/models.py): the existing households this batch adds members to are locked against deletion
+    # until the commit ends, and the existing people it updates are locked by their UPDATE below; what
+    # was deleted since the validation is counted and refused instead of leaving members or documents
+    # pointing at nothing.
+    if connection.vendor == "postgresql":
+        _run(
+            f"SELECT 1 FROM {HOUSEHOLD} WHERE id IN (SELECT existing_household_id FROM {S} "
+            f"WHERE batch_id = %s AND {NEW} AND existing_household_id IS NOT NULL) FOR KEY SHARE",
+            [batch_id],
+        )
 
     step("Creating households")
     counts["households"] = _run(
@@ -120,21 +134,8 @@ def batch_rows_commit(
         [today, now, now, batch_id, batch_id],
     )
 
-    step("Creating individuals")
-    first_id = individual_ids_reserve(new_rows)
-    counts["first_individual_id"] = first_id
-    rows_sql, rows_params = _new_rows(first_id, batch_id)
-    counts["individuals"] = _run(
-        f"INSERT INTO {INDIVIDUAL} (id, given_name, family_name, other_names, sex, birth_date, birth_date_estimated, "
-        f"phone, location_id, registration_date, registration_source, status, data, created_at, updated_at) "
-        f"SELECT x.iid, x.given_name, x.family_name, x.other_names, x.sex, x.birth_date, x.birth_date_estimated, "
-        f"x.phone, x.location_id, %s, %s, %s, {_json('x.ind_data')}, %s, %s FROM ({rows_sql}) x",
-        [today, RegistrationSource.UPLOAD, IndividualStatus.ACTIVE, now, now, *rows_params],
-    )
-    if counts["individuals"] != new_rows:
-        raise RuntimeError(f"{counts['individuals']} individuals written for {new_rows} new rows")
-
     step("Updating existing individuals")
+    # Before the new people exist: on SQLite a new person may take the id of one deleted since validation.
     # The people an upload changes get history rows like an edit in the admin would give them: their
     # state before (when nothing recorded it yet, e.g. they came from an earlier bulk write) and after.
     _individual_history(
@@ -157,6 +158,11 @@ def batch_rows_commit(
         [now, batch_id, RowStatus.UPDATE],
     )
 
+    if counts["updated"] != update_rows:
+        raise ValidationError(
+            f"{update_rows - counts['updated']:,} of the people this upload updates were deleted from the "
+            "registry since it was validated. Nothing was stored: validate the upload again."
+        )
     if counts["updated"]:
         task = f", approved in task #{task_id}" if task_id else ""
         _individual_history(
@@ -168,6 +174,20 @@ def batch_rows_commit(
             only_without_history=False,
             params=[now],
         )
+
+    step("Creating individuals")
+    first_id = individual_ids_reserve(new_rows)
+    counts["first_individual_id"] = first_id
+    rows_sql, rows_params = _new_rows(first_id, batch_id)
+    counts["individuals"] = _run(
+        f"INSERT INTO {INDIVIDUAL} (id, given_name, family_name, other_names, sex, birth_date, birth_date_estimated, "
+        f"phone, location_id, registration_date, registration_source, status, data, created_at, updated_at) "
+        f"SELECT x.iid, x.given_name, x.family_name, x.other_names, x.sex, x.birth_date, x.birth_date_estimated, "
+        f"x.phone, x.location_id, %s, %s, %s, {_json('x.ind_data')}, %s, %s FROM ({rows_sql}) x",
+        [today, RegistrationSource.UPLOAD, IndividualStatus.ACTIVE, now, now, *rows_params],
+    )
+    if counts["individuals"] != new_rows:
+        raise RuntimeError(f"{counts['individuals']} individuals written for {new_rows} new rows")
 
     step("Recording identity documents")
     counts["documents"] = 0
@@ -200,6 +220,14 @@ def batch_rows_commit(
         f"WHERE x.household_code <> ''",
         [batch_id, today, *rows_params],
     )
+    expected_members = _scalar(
+        f"SELECT COUNT(*) FROM {S} WHERE batch_id = %s AND {NEW} AND household_code <> ''", [batch_id]
+    )
+    if counts["members"] != expected_members:
+        raise ValidationError(
+            f"{expected_members - counts['members']:,} people of this upload join households that were "
+            "deleted from the registry since it was validated. Nothing was stored: validate the upload again."
+        )
     _run(
         f"UPDATE {HOUSEHOLD} SET size = c.n FROM (SELECT m.household_id, COUNT(*) AS n FROM {MEMBER} m "
         f"WHERE m.end_date IS NULL AND m.household_id IN (SELECT existing_household_id FROM {S} "

@@ -300,8 +300,8 @@ def batch_commit_execute(
     total = batch.committable_rows
     steps = [
         "Creating households",
-        "Creating individuals",
         "Updating existing individuals",
+        "Creating individuals",
         "Recording identity documents",
         "Adding household members",
         "Enrolling beneficiaries",
@@ -321,6 +321,7 @@ def batch_commit_execute(
                 task_id=task.pk if task else None,
                 step=step,
                 new_rows=batch.new_rows,
+                update_rows=batch.update_rows,
                 documents=[cell.strip().lower() for cell in batch.header],
                 maker_id=batch.uploaded_by_id,
             )

@@ -26,7 +26,7 @@ from registry.models import (
     SchemaKind,
 )
 from registry.schemas import CustomField, schema_fields, schema_for
-from registry.selectors import individual_list, location_list
+from registry.selectors import individual_list, location_list, name_order_key
 from registry.services import INDIVIDUAL_FIELDS, individual_create, individual_update
 
 AGE_BANDS: dict[str, tuple[str, int, int | None]] = {
@@ -242,7 +242,7 @@ class IndividualAdmin(RegistryRecordAdmin):
             )
         return fieldsets
 
-    @admin.display(description="name", ordering=Upper("family_name"))
+    @admin.display(description="name", ordering=name_order_key("family_name"))
     def name(self, obj: Individual) -> str:
         return f"{obj.family_name.upper()}, {obj.given_name}"
 

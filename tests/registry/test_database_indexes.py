@@ -36,3 +36,74 @@ def test_foreign_keys_covered_by_composite_indexes_have_no_index_of_their_own():
             if info["index"] and info["columns"] == [column] and not info["unique"] and name != covering
         ]
         assert single == [], (table, single)
+
+
+def _foreign_key_columns(table: str) -> set[str]:
+    return {info["columns"][0] for info in _constraints(table).values() if info["foreign_key"] is not None}
+
+
+def test_bulk_written_references_have_no_row_by_row_database_check_and_the_others_keep_theirs():
+    # A decision, not an accident (registry/models.py, IdentityDocument): these were a third of a
+    # million-row upload's commit; the code keeps them right (tests/uploads/test_commit_references.py).
+    assert "location_id" not in _foreign_key_columns("registry_individual")
+    assert "location_id" not in _foreign_key_columns("registry_household")
+    assert _foreign_key_columns("registry_householdmember") == set()
+    assert _foreign_key_columns("registry_identitydocument") == set()
+    assert {"individual_id", "household_id", "benefit_plan_id"} <= _foreign_key_columns(
+        "programs_beneficiary"
+    )
+    assert "parent_id" in _foreign_key_columns("registry_location")
+
+
+def test_one_unique_index_serves_document_search_by_number_and_by_type_and_number():
+    constraints = _constraints("registry_identitydocument")
+    assert constraints["identity_document_unique"]["columns"] == ["value", "doc_type"]
+    assert constraints["identity_document_unique"]["unique"]
+    assert "identity_document_value_idx" not in constraints
+
+
+def test_rare_status_and_source_indexes_leave_out_what_an_upload_writes():
+    constraints = _constraints("registry_individual")
+    assert {"individual_rare_status_idx", "individual_rare_source_idx"} <= set(constraints)
+    assert not {"individual_status_idx", "individual_source_idx", "individual_family_name_idx"} & set(
+        constraints
+    )
+
+
+def _plan(sql: str, params: list) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # an empty test table would be read whole
+        cursor.execute("SET LOCAL enable_sort = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_name_indexes_serve_prefix_search_equality_and_the_name_order():
+    from registry.models import Individual
+    from registry.selectors import name_order_key
+
+    if connection.vendor != "postgresql":
+        # SQLite keeps plain UPPER(name) indexes (no "C" collation there); the order key is UPPER(name).
+        assert {"individual_name_idx", "individual_given_idx"} <= set(_constraints("registry_individual"))
+        assert "COLLATE" not in str(Individual.objects.order_by(name_order_key("family_name")).query)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'individual_name_idx'")
+        assert 'COLLATE "C"' in cursor.fetchone()[0]
+    prefix = _plan("SELECT id FROM registry_individual WHERE UPPER(family_name) LIKE %s", ["DIA%"])
+    assert "individual_name_idx" in prefix, prefix
+    # Equality in that collation too (duplicate matching in uploads/checks.py; bytewise equality is the
+    # default collation's equality, deterministic collations compare equal only when the bytes are equal).
+    same = _plan(
+        'SELECT id FROM registry_individual WHERE UPPER(family_name) COLLATE "C" = %s '
+        'AND UPPER(given_name) COLLATE "C" = %s',
+        ["DIALLO", "AMINA"],
+    )
+    assert "individual_name_idx" in same, same
+    assert "individual_given_idx" in _plan(
+        "SELECT id FROM registry_individual WHERE UPPER(given_name) LIKE %s", ["AMI%"]
+    )
+    ordered = Individual.objects.order_by(name_order_key("family_name"), name_order_key("given_name"), "pk")
+    sql, params = ordered.values("pk")[:100].query.sql_with_params()
+    plan = _plan(sql, list(params))
+    assert "Index Scan using individual_name_idx" in plan and "\n  ->  Sort" not in plan, plan
