@@ -108,6 +108,21 @@ class BeneficiaryUploadResource(resources.Resource):
         )
 
 
+def upload_path_check(*, plan: BenefitPlan, path: Path, encoding: str = FileEncoding.AUTO) -> None:
+    """The same checks as `upload_file_check`, on a file already on disk (the `import_beneficiaries` command)."""
+    name = path.name
+    _suffix_check(name)
+    size = path.stat().st_size
+    if size > max_file_bytes():
+        raise ValidationError(
+            f"{name} is {size / MEGABYTE:,.0f} MB; files may be at most "
+            f"{max_file_bytes() / MEGABYTE:,.0f} MB. Split it into smaller files."
+        )
+    if not size:
+        raise ValidationError(f"{name} is empty.")
+    _table_check(path, name=name, plan=plan, encoding=encoding)
+
+
 def _suffix_check(name: str) -> None:
     if not name.lower().endswith(ACCEPTED_SUFFIXES):
         accepted = ", ".join(ACCEPTED_SUFFIXES)

@@ -62,8 +62,28 @@ def test_maker_cannot_approve_own_import(maker, household_plan, tmp_path):
         )
 
 
-def test_unreadable_file_exits_non_zero(maker, household_plan, tmp_path):
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (csv_bytes([], header=["nonsense"]), "people.csv: Unknown column\\(s\\): nonsense"),
+        (csv_bytes([]), "people.csv has a header but no data rows"),
+        (b"", "people.csv is empty"),
+        (
+            b"given_name,family_name\n\xff\xfe\x00bad",
+            "people.csv: The file cannot be read as utf-8: choose its encoding",
+        ),
+    ],
+)
+def test_a_bad_file_is_refused_before_any_batch_is_stored(maker, household_plan, tmp_path, content, message):
     path = tmp_path / "people.csv"
-    path.write_bytes(csv_bytes([], header=["nonsense"]))
-    with pytest.raises(CommandError, match="Unknown column"):
-        call_command("import_beneficiaries", str(path), plan="CASH", username="maker", no_progress=True)
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match=message):
+        call_command(
+            "import_beneficiaries",
+            str(path),
+            plan="CASH",
+            username="maker",
+            encoding="utf-8",
+            no_progress=True,
+        )
+    assert not ImportBatch.objects.exists()

@@ -18,6 +18,7 @@ from approvals.services import error_text, task_approve, task_execute_in_job, ta
 from jobs.services import job_running
 from programs.models import BenefitPlan
 from uploads.models import BatchState, DateFormat, DuplicateMode, FileEncoding
+from uploads.resources import upload_path_check
 from uploads.selectors import batch_rejected_rows
 from uploads.services import batch_commit_request, batch_create, batch_validate
 
@@ -95,6 +96,9 @@ class Command(BaseCommand):
         show = not options["no_progress"]
 
         try:
+            # The upload screen's early check: a file with wrong columns, no data or a bad encoding is
+            # refused at once, and no batch is stored for it.
+            upload_path_check(plan=plan, path=path, encoding=options["encoding"])
             with path.open("rb") as handle:
                 batch = batch_create(
                     user=maker,
