@@ -39,6 +39,29 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # Linux: kilobytes
 
 
+def peak_rss_children_mb() -> float:
+    """The largest peak of the child processes waited for (e.g. an upload's parsing workers)."""
+    return round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+
+
+def server_context() -> dict[str, str | float]:
+    """What the figures depend on besides our code: the server's memory and WAL settings, the load."""
+    import os
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
+            "('server_version', 'shared_buffers', 'max_wal_size', 'wal_compression', 'synchronous_commit')"
+        )
+        context: dict[str, str | float] = dict(cursor.fetchall())
+    context["load_average_1m"] = round(os.getloadavg()[0], 2)
+    affinity = getattr(os, "sched_getaffinity", None)
+    context["cores"] = len(affinity(0)) if affinity else os.cpu_count() or 1
+    return context
+
+
 def bench_environment(default_url: str) -> str:
     """The benchmark's PostgreSQL URL (DATABASE_URL, else `default_url`), set for Django with the project on
     the import path; SQLite is refused (the figures are about PostgreSQL at national scale)."""

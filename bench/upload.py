@@ -9,7 +9,8 @@ migrated when missing; the registry tables are emptied before each run. One gene
   2. the baseline: a plain django-import-export ModelResource of individuals on the first --baseline-rows rows
      (row by row, as most Django teams would write it), compared per row;
   3. the physical limit: a raw COPY of the same file into a bare table.
-Peak memory is the process's maximum resident size after our run (before the baseline loads its slice).
+Peak memory is the process's maximum resident size after our run (before the baseline loads its slice),
+and the largest parsing worker's (the file is parsed in forked processes on PostgreSQL).
 The last line printed is one JSON object with the figures.
 """
 
@@ -26,7 +27,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from benchdb import bench_environment, database_prepare, peak_rss_mb
+from benchdb import bench_environment, database_prepare, peak_rss_children_mb, peak_rss_mb, server_context
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/h_bench_uploads"
 HEADER = [
@@ -301,13 +302,16 @@ def main() -> None:
     from django.conf import settings
 
     settings.UPLOADS_MAX_FILE_BYTES = max(path.stat().st_size + 1, 150 * 1024 * 1024)
+    context = server_context()
+    print("server and machine:", ", ".join(f"{key} {value}" for key, value in context.items()))
     mine = ours(path, maker=maker, checker=checker, plan=plan)
     peak = peak_rss_mb()
+    peak_workers = peak_rss_children_mb()
     our_rate = mine["rows"] / mine["total_s"]
     print(
         f"ours:     {mine['rows']:,} rows validated in {mine['validate_s']} s + committed in {mine['commit_s']} s "
         f"= {mine['total_s']} s, {our_rate:,.0f} rows/s ({mine['new']:,} new people, {mine['households']:,} households, "
-        f"{mine['errors']:,} errors); peak memory {peak} MB"
+        f"{mine['errors']:,} errors); peak memory {peak} MB (largest parsing worker {peak_workers} MB)"
     )
     registry_empty()
     base = baseline(path, rows=min(args.baseline_rows, args.rows))
@@ -336,12 +340,15 @@ def main() -> None:
                 "ours_total_s": mine["total_s"],
                 "ours_rows_per_s": round(our_rate),
                 "ours_peak_mb": peak,
+                "ours_worker_peak_mb": peak_workers,
                 "baseline_rows": base["rows"],
                 "baseline_s": base["seconds"],
                 "baseline_rows_per_s": round(base_rate),
                 "speedup_vs_baseline": round(our_rate / base_rate, 1),
                 "copy_s": copy["seconds"],
                 "copy_rows_per_s": round(copy_rate),
+                "load_average_1m": context["load_average_1m"],
+                "shared_buffers": context["shared_buffers"],
             }
         )
     )
