@@ -266,8 +266,8 @@ def _beneficiaries_insert(
         f"{head_data} FROM {HOUSEHOLD} h "
         f"LEFT JOIN {S} head ON head.batch_id = %s AND head.household_code = h.code AND head.household_role = 'head' "
         f"AND head.{NEW} "
-        f"WHERE h.id IN (SELECT g.id FROM {HOUSEHOLD} g JOIN {S} n ON n.household_code = g.code "
-        f"WHERE n.batch_id = %s AND n.{NEW} AND n.household_code <> '' "
+        f"WHERE h.id IN (SELECT g.id FROM {HOUSEHOLD} g WHERE g.code IN (SELECT n.household_code FROM {S} n "
+        f"WHERE n.batch_id = %s AND n.{NEW} AND n.household_code <> '') "
         f"UNION SELECT m.household_id FROM {MEMBER} m JOIN {S} u ON u.match_individual_id = m.individual_id "
         f"WHERE u.batch_id = %s AND u.status = %s AND m.end_date IS NULL) "
         f"AND NOT EXISTS (SELECT 1 FROM {BENEFICIARY} b WHERE b.benefit_plan_id = %s AND b.household_id = h.id)",
