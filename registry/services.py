@@ -50,7 +50,9 @@ def location_rebuild_path(*, location: Location) -> None:
         segments = old_path.rstrip(".").split(".")
         old_parent_id = int(segments[-2]) if len(segments) > 1 else None
         Location.objects.filter(pk=location.pk).update(parent_id=old_parent_id)
-        raise ValidationError({"parent": f"{location.parent} lies under {location}: that would make a cycle."})
+        raise ValidationError(
+            {"parent": f"{location.parent} lies under {location}: that would make a cycle."}
+        )
     if old_path:
         old_depth = len(old_path) // (PATH_STEP + 1) - 1
         Location.objects.filter(path__startswith=old_path).update(
@@ -447,6 +449,11 @@ def household_member_add(
 ) -> HouseholdMember:
     """Add a person who is in no household now; keeps one head, one primary recipient, the size."""
     household = _household_lock(household)
+    # The database checks no FK of memberships (registry/models.py, IdentityDocument): locking both rows
+    # keeps either from being deleted before this membership is committed.
+    individual = Individual.objects.select_for_update().filter(pk=individual.pk).first()
+    if individual is None:
+        raise ValidationError({"individual": "This person is no longer in the registry."})
     _location_check(user=user, location=household.location, field="household")
     _not_in_other_household(individual=individual, household=household)
     _member_checks(

@@ -116,6 +116,19 @@ def test_one_head_one_primary_recipient_and_size(tree, make_household, make_indi
     assert household.size == 3
 
 
+def test_a_person_deleted_meanwhile_cannot_be_added_to_a_household(
+    tree, make_household, make_individual
+) -> None:
+    # Memberships have no database FK check: the service refuses a person who is gone (and locks one who is not).
+    household = make_household(tree.north_a, members=1)
+    person = make_individual(tree.north_a, given_name="Esi", family_name="Owusu")
+    Individual.objects.filter(pk=person.pk).delete()
+    with pytest.raises(ValidationError) as error:
+        household_member_add(household=household, individual=person, role="child")
+    assert error.value.message_dict["individual"] == ["This person is no longer in the registry."]
+    assert not HouseholdMember.objects.filter(individual_id=person.pk).exists()
+
+
 def test_a_person_is_in_one_household_and_moves_are_recorded(tree, make_household, make_individual) -> None:
     first = make_household(tree.north_a, members=1)
     second = make_household(tree.north_b, members=1)
