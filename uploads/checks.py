@@ -21,6 +21,24 @@ INDIVIDUAL = Individual._meta.db_table
 HOUSEHOLD = HouseholdModel._meta.db_table
 MEMBER = HouseholdMember._meta.db_table
 OK = f"status <> '{RowStatus.ERROR}'"
+CHECKED_COLUMNS = (
+    "id",
+    "batch_id",
+    "row_number",
+    "status",
+    "family_key",
+    "given_key",
+    "birth_date",
+    "location_code",
+    "location_id",
+    "household_code",
+    "household_role",
+    "primary_recipient",
+    "match_kind",
+    "match_individual_id",
+    "duplicate_of_row",
+    "existing_household_id",
+)
 Progress = Callable[[str], None]
 
 
@@ -35,40 +53,73 @@ def _error_insert(select_sql: str, params: list | tuple) -> int:
     return _run(f'INSERT INTO {E} (batch_id, row_number, "column", message) {select_sql}', params)
 
 
+def _exists(sql: str, params: list | tuple = ()) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
 def work_memory_raise() -> None:
     """Inside a transaction on PostgreSQL: sorts and hashes over a million staged rows stay in memory."""
     if connection.vendor == "postgresql":
         _run("SET LOCAL work_mem = '128MB'")
 
 
-def staging_analyze() -> None:
-    """Fresh planner statistics after a bulk load: without them PostgreSQL nests loops over a million rows."""
+def staging_analyze(*, documents: list[str] | None = None) -> None:
+    """Fresh planner statistics after a bulk load: without them PostgreSQL nests loops over a million rows.
+
+    Given the file's document columns (validation), only the columns the checks filter, group or join on
+    are analysed; the commit analyses every column.
+    """
     if connection.vendor == "postgresql":
-        _run(f"ANALYZE {S}")
+        if documents is None:
+            _run(f"ANALYZE {S}")
+        else:
+            columns = ", ".join(
+                (*CHECKED_COLUMNS, *(column for column in documents if column in DOCUMENT_COLUMNS))
+            )
+            _run(f"ANALYZE {S} ({columns})")
         _run(f"ANALYZE {E}")
 
 
-def _errors_mark(batch_id: int) -> int:
+def _errors_watermark() -> int:
+    """The highest error id so far: the errors a check inserts after it are the ones it must mark."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {E}")
+        return cursor.fetchone()[0]
+
+
+def _errors_mark(batch_id: int, *, since: int) -> int:
+    """Rows given an error after `since` become errors; found from the few error rows, not by scanning staging."""
     return _run(
-        f"UPDATE {S} SET status = %s WHERE batch_id = %s AND {OK} AND EXISTS "
-        f"(SELECT 1 FROM {E} e WHERE e.batch_id = {S}.batch_id AND e.row_number = {S}.row_number)",
-        [RowStatus.ERROR, batch_id],
+        f"UPDATE {S} SET status = %s FROM (SELECT DISTINCT row_number FROM {E} WHERE batch_id = %s AND id > %s) e "
+        f"WHERE {S}.batch_id = %s AND {S}.row_number = e.row_number AND {S}.{OK}",
+        [RowStatus.ERROR, batch_id, since, batch_id],
     )
 
 
-def _file_duplicates(*, batch_id: int, documents: list[str]) -> None:
-    """Later rows repeating an identity document, or name + birth date + location, of an earlier row."""
+def _status_set(status: str | None) -> str:
+    """The SET clause giving a duplicate its final status as it is found (None: it waits for its error)."""
+    return f", status = '{status}'" if status else ""
+
+
+def _file_duplicates(*, batch_id: int, documents: list[str], status: str | None) -> int:
+    """Later rows repeating an identity document, or name + birth date + location, of an earlier row.
+
+    Each statement is one aggregate over the batch; when it finds no group, the UPDATE reads no row.
+    """
+    found = 0
     for column in documents:
-        _run(
-            f"UPDATE {S} SET duplicate_of_row = f.first_row, match_kind = %s "
+        found += _run(
+            f"UPDATE {S} SET duplicate_of_row = f.first_row, match_kind = %s{_status_set(status)} "
             f"FROM (SELECT {column} AS value, MIN(row_number) AS first_row FROM {S} "
             f"      WHERE batch_id = %s AND {OK} AND {column} <> '' GROUP BY {column} HAVING COUNT(*) > 1) f "
             f"WHERE {S}.batch_id = %s AND {S}.{OK} AND {S}.{column} = f.value AND {S}.row_number > f.first_row "
             f"AND {S}.duplicate_of_row IS NULL",
             [f"file:{column}", batch_id, batch_id],
         )
-    _run(
-        f"UPDATE {S} SET duplicate_of_row = f.first_row, match_kind = 'file:name' "
+    found += _run(
+        f"UPDATE {S} SET duplicate_of_row = f.first_row, match_kind = 'file:name'{_status_set(status)} "
         f"FROM (SELECT family_key, given_key, birth_date, location_code, MIN(row_number) AS first_row FROM {S} "
         f"      WHERE batch_id = %s AND {OK} AND duplicate_of_row IS NULL AND birth_date IS NOT NULL "
         f"      GROUP BY family_key, given_key, birth_date, location_code HAVING COUNT(*) > 1) f "
@@ -77,10 +128,16 @@ def _file_duplicates(*, batch_id: int, documents: list[str]) -> None:
         f"AND {S}.row_number > f.first_row",
         [batch_id, batch_id],
     )
+    return found
 
 
-def _registry_matches(*, batch_id: int, documents: list[str]) -> None:
-    """The existing people each row matches: by identity document, else by name, birth date and location."""
+def _registry_matches(*, batch_id: int, documents: list[str], status: str | None) -> int:
+    """The existing people each row matches: by identity document, else by name, birth date and location.
+
+    A single match takes `status` at once; several matches (ambiguous) keep theirs until their error.
+    """
+    status_case = f", status = CASE WHEN m.n > 1 THEN {S}.status ELSE '{status}' END" if status else ""
+    matched = 0
     if documents:
         union = " UNION ALL ".join(
             f"SELECT x.id AS sid, d.individual_id AS iid FROM {S} x JOIN {DOCUMENT} d "
@@ -88,16 +145,16 @@ def _registry_matches(*, batch_id: int, documents: list[str]) -> None:
             f"WHERE x.batch_id = %s AND x.{OK} AND x.duplicate_of_row IS NULL AND x.{column} <> ''"
             for column in documents
         )
-        _run(
+        matched += _run(
             f"UPDATE {S} SET match_individual_id = m.iid, "
-            f"match_kind = CASE WHEN m.n > 1 THEN 'ambiguous:document' ELSE 'document' END "
+            f"match_kind = CASE WHEN m.n > 1 THEN 'ambiguous:document' ELSE 'document' END{status_case} "
             f"FROM (SELECT sid, MIN(iid) AS iid, COUNT(DISTINCT iid) AS n FROM ({union}) u GROUP BY sid) m "
             f"WHERE {S}.id = m.sid",
             [batch_id] * len(documents),
         )
-    _run(
+    matched += _run(
         f"UPDATE {S} SET match_individual_id = m.iid, "
-        f"match_kind = CASE WHEN m.n > 1 THEN 'ambiguous:name' ELSE 'name' END "
+        f"match_kind = CASE WHEN m.n > 1 THEN 'ambiguous:name' ELSE 'name' END{status_case} "
         f"FROM (SELECT x.id AS sid, MIN(i.id) AS iid, COUNT(*) AS n FROM {S} x JOIN {INDIVIDUAL} i "
         f"      ON UPPER(i.family_name) = x.family_key AND UPPER(i.given_name) = x.given_key "
         f"      AND i.birth_date = x.birth_date AND i.location_id = x.location_id "
@@ -106,158 +163,209 @@ def _registry_matches(*, batch_id: int, documents: list[str]) -> None:
         f"WHERE {S}.id = m.sid",
         [batch_id],
     )
-    # Two rows of the file matching the same person: the later one repeats the earlier.
-    _run(
-        f"UPDATE {S} SET duplicate_of_row = f.first_row, match_kind = 'file:match' "
-        f"FROM (SELECT match_individual_id, MIN(row_number) AS first_row FROM {S} "
-        f"      WHERE batch_id = %s AND {OK} AND match_kind IN ('document', 'name') "
-        f"      GROUP BY match_individual_id HAVING COUNT(*) > 1) f "
-        f"WHERE {S}.batch_id = %s AND {S}.{OK} AND {S}.match_kind IN ('document', 'name') "
-        f"AND {S}.match_individual_id = f.match_individual_id AND {S}.row_number > f.first_row",
-        [batch_id, batch_id],
-    )
+    if matched:
+        # Two rows of the file matching the same person: the later one repeats the earlier.
+        _run(
+            f"UPDATE {S} SET duplicate_of_row = f.first_row, match_kind = 'file:match' "
+            f"FROM (SELECT match_individual_id, MIN(row_number) AS first_row FROM {S} "
+            f"      WHERE batch_id = %s AND {OK} AND match_kind IN ('document', 'name') "
+            f"      GROUP BY match_individual_id HAVING COUNT(*) > 1) f "
+            f"WHERE {S}.batch_id = %s AND {S}.{OK} AND {S}.match_kind IN ('document', 'name') "
+            f"AND {S}.match_individual_id = f.match_individual_id AND {S}.row_number > f.first_row",
+            [batch_id, batch_id],
+        )
+    return matched
 
 
 def duplicates_check(*, batch_id: int, mode: str, documents: list[str]) -> None:
-    """Find duplicates, then apply the upload's mode: skip them, update the person, or refuse them as errors."""
+    """Find duplicates, then apply the upload's mode: skip them, update the person, or refuse them as errors.
+
+    A duplicate that is skipped or updates its person gets that status as it is found; only errors need a
+    pass of their own, and only when there are duplicates.
+    """
     documents = [column for column in documents if column in DOCUMENT_COLUMNS]
-    _file_duplicates(batch_id=batch_id, documents=documents)
-    _registry_matches(batch_id=batch_id, documents=documents)
-    _error_insert(
-        f"SELECT batch_id, row_number, '', 'Matches several people in the registry (by ' || "
-        f"CASE WHEN match_kind = 'ambiguous:document' THEN 'identity documents' ELSE 'name, birth date and location' END "
-        f"|| '): which one is meant cannot be decided; correct the row or merge the people first.' "
-        f"FROM {S} WHERE batch_id = %s AND {OK} AND match_kind LIKE 'ambiguous:%%'",
-        [batch_id],
+    since = _errors_watermark()
+    in_file = _file_duplicates(
+        batch_id=batch_id, documents=documents, status=RowStatus.SKIP if mode == DuplicateMode.SKIP else None
     )
-    file_message = (
-        "'Duplicate of row ' || duplicate_of_row || ' of this file (' || "
+    matched = _registry_matches(
+        batch_id=batch_id,
+        documents=documents,
+        status={DuplicateMode.SKIP: RowStatus.SKIP, DuplicateMode.UPDATE: RowStatus.UPDATE}.get(mode),
+    )
+    refused = []
+    if matched:
+        refused.append("match_kind LIKE 'ambiguous:%%'")
+    if mode != DuplicateMode.SKIP and (in_file or matched):
+        refused.append("duplicate_of_row IS NOT NULL")
+    if mode == DuplicateMode.STOP and matched:
+        refused.append("(duplicate_of_row IS NULL AND match_kind IN ('document', 'name'))")
+    if not refused:
+        return
+    message = (
+        "CASE WHEN match_kind LIKE 'ambiguous:%%' THEN 'Matches several people in the registry (by ' || "
+        "CASE WHEN match_kind = 'ambiguous:document' THEN 'identity documents' ELSE 'name, birth date and location' END "
+        "|| '): which one is meant cannot be decided; correct the row or merge the people first.' "
+        "WHEN duplicate_of_row IS NOT NULL THEN 'Duplicate of row ' || duplicate_of_row || ' of this file (' || "
         "CASE WHEN match_kind = 'file:name' THEN 'same name, birth date and location' "
         "WHEN match_kind = 'file:match' THEN 'same person in the registry' "
-        "ELSE 'same ' || SUBSTR(match_kind, 6) END || ').'"
-    )
-    registry_message = (
-        "CASE WHEN match_kind = 'document' THEN 'Already in the registry as individual #' || match_individual_id "
+        "ELSE 'same ' || SUBSTR(match_kind, 6) END || ').' "
+        "WHEN match_kind = 'document' THEN 'Already in the registry as individual #' || match_individual_id "
         "|| ' (same identity document).' ELSE 'Possibly already in the registry as individual #' || "
         "match_individual_id || ' (same name, birth date and location).' END"
     )
-    if mode == DuplicateMode.SKIP:
-        _run(
-            f"UPDATE {S} SET status = %s WHERE batch_id = %s AND {OK} "
-            f"AND (duplicate_of_row IS NOT NULL OR match_kind IN ('document', 'name'))",
-            [RowStatus.SKIP, batch_id],
-        )
-    else:
-        _error_insert(
-            f"SELECT batch_id, row_number, '', {file_message} FROM {S} "
-            f"WHERE batch_id = %s AND {OK} AND duplicate_of_row IS NOT NULL",
-            [batch_id],
-        )
-        if mode == DuplicateMode.STOP:
-            _error_insert(
-                f"SELECT batch_id, row_number, '', {registry_message} FROM {S} "
-                f"WHERE batch_id = %s AND {OK} AND duplicate_of_row IS NULL AND match_kind IN ('document', 'name')",
-                [batch_id],
-            )
-        else:
-            _run(
-                f"UPDATE {S} SET status = %s WHERE batch_id = %s AND {OK} "
-                f"AND duplicate_of_row IS NULL AND match_kind IN ('document', 'name')",
-                [RowStatus.UPDATE, batch_id],
-            )
-    _errors_mark(batch_id)
+    if _error_insert(
+        f"SELECT batch_id, row_number, '', {message} FROM {S} "
+        f"WHERE batch_id = %s AND {OK} AND ({' OR '.join(refused)})",
+        [batch_id],
+    ):
+        _errors_mark(batch_id, since=since)
 
 
-def households_check(*, batch_id: int) -> None:
-    """One head per household, at most one primary recipient, one location; existing households keep theirs."""
-    new = f"status = '{RowStatus.NEW}' AND household_code <> ''"
-    s_new = f"s.status = '{RowStatus.NEW}' AND s.household_code <> ''"
+HEAD, PRIMARY = "household_role = 'head'", "primary_recipient"
+# Per household of the batch (its new rows): its heads, primary recipients and locations, and what the
+# registry already holds for an existing household of that code.
+HOUSEHOLD_FACTS = (
+    f"SELECT household_code AS code, MIN(existing_household_id) AS existing, "
+    f"SUM(CASE WHEN {HEAD} THEN 1 ELSE 0 END) AS heads, "
+    f"MIN(CASE WHEN {HEAD} THEN row_number END) AS first_head, "
+    f"MAX(CASE WHEN {HEAD} THEN row_number END) AS last_head, "
+    f"MIN(CASE WHEN {HEAD} THEN location_code END) AS head_location, "
+    f"MAX(CASE WHEN {HEAD} AND {PRIMARY} THEN 1 ELSE 0 END) AS head_primary, "
+    f"SUM(CASE WHEN {PRIMARY} THEN 1 ELSE 0 END) AS primaries, "
+    f"MIN(CASE WHEN NOT {HEAD} THEN location_code END) AS low_location, "
+    f"MAX(CASE WHEN NOT {HEAD} THEN location_code END) AS high_location "
+    f"FROM {S} WHERE batch_id = %s AND status = '{RowStatus.NEW}' GROUP BY household_code"
+)
+# What the registry holds for an existing household: at most one current head and one primary recipient.
+REGISTRY_FACTS = (
+    f"CASE WHEN head.id IS NULL THEN 0 ELSE 1 END AS registry_head, "
+    f"CASE WHEN payee.id IS NULL THEN 0 ELSE 1 END AS registry_primary "
+    f"FROM ({HOUSEHOLD_FACTS}) g "
+    f"LEFT JOIN {MEMBER} head ON head.household_id = g.existing AND head.end_date IS NULL AND head.role = 'head' "
+    f"LEFT JOIN {MEMBER} payee ON payee.household_id = g.existing AND payee.end_date IS NULL "
+    f"AND payee.is_primary_recipient"
+)
+# The head stands when it is the only one and no rule refuses it (a head already in the registry, or the
+# head as one of several primary recipients, or as primary recipient beside one in the registry).
+HEAD_STANDS = (
+    "(heads = 1 AND registry_head = 0 AND NOT (head_primary = 1 AND (primaries > 1 OR registry_primary = 1)))"
+)
+# Each rule: which rows of a household with a problem it refuses, the column it names and its message, in the
+# order the rules apply. `refused` marks the rows the first four rules refuse: they take no part in the last two.
+HOUSEHOLD_RULES = (
+    (
+        "is_head = 1 AND heads > 1",
+        "household_role",
+        "'Household ' || code || ' has ' || heads || ' heads in this file (rows ' || first_head || ' to ' "
+        "|| last_head || '); it must have exactly one.'",
+    ),
+    (
+        "is_head = 1 AND registry_head = 1",
+        "household_role",
+        "'Household ' || code || ' already has a head in the registry.'",
+    ),
+    (
+        "is_primary = 1 AND primaries > 1",
+        "primary_recipient",
+        "'Household ' || code || ' has ' || primaries || ' primary recipients in this file; it may have one.'",
+    ),
+    (
+        "is_primary = 1 AND registry_primary = 1",
+        "primary_recipient",
+        "'Household ' || code || ' already has a primary recipient in the registry.'",
+    ),
+    (
+        "refused = 0 AND existing IS NULL AND head_stands = 0",
+        "household_code",
+        "'Household ' || code || ' has no head: one of its rows must have household_role head (and no error).'",
+    ),
+    (
+        "refused = 0 AND is_head = 0 AND head_stands = 1 AND location_code <> head_location",
+        "location_code",
+        "'Household ' || code || ' lives in ' || head_location || ' (its head''s row ' || first_head || '), not ' "
+        "|| location_code || '.'",
+    ),
+)
+PROBLEMS = "uploads_household_problems"
+
+
+def households_check(*, batch_id: int, plan: BenefitPlan) -> None:
+    """One head per household, at most one primary recipient, one location; existing households keep theirs.
+    A household plan also needs every new person in a household.
+
+    One aggregate over the batch gives each household's facts; the households that break a rule (usually
+    none or few) go to a temporary table, and only then are the rows read again, to list their errors.
+    """
+    since = _errors_watermark()
     _run(
         f"UPDATE {S} SET existing_household_id = h.id FROM {HOUSEHOLD} h "
         f"WHERE {S}.batch_id = %s AND {S}.status = '{RowStatus.NEW}' AND {S}.household_code <> '' AND h.code = {S}.household_code",
         [batch_id],
     )
-    _error_insert(
-        f"SELECT s.batch_id, s.row_number, 'household_role', 'Household ' || s.household_code || ' has ' || g.n "
-        f"|| ' heads in this file (rows ' || g.first_row || ' to ' || g.last_row || '); it must have exactly one.' "
-        f"FROM {S} s JOIN (SELECT household_code, COUNT(*) AS n, MIN(row_number) AS first_row, "
-        f"MAX(row_number) AS last_row FROM {S} WHERE batch_id = %s AND {new} AND household_role = 'head' "
-        f"GROUP BY household_code HAVING COUNT(*) > 1) g ON g.household_code = s.household_code "
-        f"WHERE s.batch_id = %s AND {s_new} AND s.household_role = 'head'",
-        [batch_id, batch_id],
+    broken = (
+        "heads > 1 OR (heads > 0 AND registry_head = 1) OR primaries > 1 OR (primaries > 0 AND registry_primary = 1) "
+        "OR (existing IS NULL AND head_stands = 0) "
+        "OR (head_stands = 1 AND (low_location <> head_location OR high_location <> head_location))"
     )
-    _error_insert(
-        f"SELECT s.batch_id, s.row_number, 'household_role', 'Household ' || s.household_code || "
-        f"' already has a head in the registry.' FROM {S} s JOIN {MEMBER} m ON m.household_id = s.existing_household_id "
-        f"AND m.end_date IS NULL AND m.role = 'head' WHERE s.batch_id = %s AND {s_new} AND s.household_role = 'head'",
+    without_household = " OR code = ''" if plan.is_household else ""
+    _run(f"DROP TABLE IF EXISTS {PROBLEMS}")
+    _run(
+        f"CREATE TEMPORARY TABLE {PROBLEMS} AS SELECT * FROM ("
+        f"SELECT f.*, CASE WHEN {HEAD_STANDS} THEN 1 ELSE 0 END AS head_stands FROM ("
+        f"SELECT g.*, {REGISTRY_FACTS}) f) p WHERE (code <> '' AND ({broken})){without_household}",
         [batch_id],
     )
-    _error_insert(
-        f"SELECT s.batch_id, s.row_number, 'primary_recipient', 'Household ' || s.household_code || ' has ' || g.n "
-        f"|| ' primary recipients in this file; it may have one.' FROM {S} s JOIN (SELECT household_code, COUNT(*) AS n "
-        f"FROM {S} WHERE batch_id = %s AND {new} AND primary_recipient GROUP BY household_code HAVING COUNT(*) > 1) g "
-        f"ON g.household_code = s.household_code WHERE s.batch_id = %s AND {s_new} AND s.primary_recipient",
-        [batch_id, batch_id],
-    )
-    _error_insert(
-        f"SELECT s.batch_id, s.row_number, 'primary_recipient', 'Household ' || s.household_code || "
-        f"' already has a primary recipient in the registry.' FROM {S} s JOIN {MEMBER} m "
-        f"ON m.household_id = s.existing_household_id AND m.end_date IS NULL AND m.is_primary_recipient "
-        f"WHERE s.batch_id = %s AND {s_new} AND s.primary_recipient",
-        [batch_id],
-    )
-    _errors_mark(batch_id)
-    # Members of a new household need a valid head row, and live where the head lives.
-    _error_insert(
-        f"SELECT s.batch_id, s.row_number, 'household_code', 'Household ' || s.household_code || "
-        f"' has no head: one of its rows must have household_role head (and no error).' FROM {S} s "
-        f"WHERE s.batch_id = %s AND {s_new} AND s.existing_household_id IS NULL AND s.household_code NOT IN "
-        f"(SELECT household_code FROM {S} WHERE batch_id = %s AND {new} AND household_role = 'head')",
-        [batch_id, batch_id],
-    )
-    _error_insert(
-        f"SELECT s.batch_id, s.row_number, 'location_code', 'Household ' || s.household_code || ' lives in ' || "
-        f"h.location_code || ' (its head''s row ' || h.row_number || '), not ' || s.location_code || '.' "
-        f"FROM {S} s JOIN {S} h ON h.batch_id = s.batch_id AND h.household_code = s.household_code "
-        f"AND h.household_role = 'head' AND h.status = '{RowStatus.NEW}' "
-        f"WHERE s.batch_id = %s AND {s_new} AND s.household_role <> 'head' AND s.location_code <> h.location_code",
-        [batch_id],
-    )
-    _errors_mark(batch_id)
-
-
-def plan_check(*, batch_id: int, plan: BenefitPlan) -> None:
-    """Household plans enrol households: every new person must belong to one."""
-    if plan.is_household:
-        _error_insert(
-            f"SELECT batch_id, row_number, 'household_code', 'Plan ' || %s || ' enrols households: "
-            f"household_code is required.' FROM {S} WHERE batch_id = %s AND status = %s AND household_code = ''",
-            [plan.code, batch_id, RowStatus.NEW],
+    try:
+        if not _exists(f"SELECT 1 FROM {PROBLEMS}"):
+            return
+        refused = (
+            f"(s.{HEAD} AND (p.heads > 1 OR p.registry_head = 1)) "
+            f"OR (s.{PRIMARY} AND (p.primaries > 1 OR p.registry_primary = 1))"
         )
-        _errors_mark(batch_id)
+        rows = (
+            f"SELECT s.batch_id, s.row_number, s.location_code, p.*, CASE WHEN s.{HEAD} THEN 1 ELSE 0 END AS is_head, "
+            f"CASE WHEN s.{PRIMARY} THEN 1 ELSE 0 END AS is_primary, CASE WHEN {refused} THEN 1 ELSE 0 END AS refused "
+            f"FROM {S} s JOIN {PROBLEMS} p ON p.code = s.household_code "
+            f"WHERE s.batch_id = %s AND s.status = '{RowStatus.NEW}'"
+        )
+        selects = [
+            f"SELECT batch_id, row_number, '{column}', {message} FROM r WHERE code <> '' AND {condition}"
+            for condition, column, message in HOUSEHOLD_RULES
+        ]
+        params = [batch_id]
+        if plan.is_household:
+            selects.append(
+                "SELECT batch_id, row_number, 'household_code', 'Plan ' || %s || ' enrols households: "
+                "household_code is required.' FROM r WHERE code = ''"
+            )
+            params.append(plan.code)
+        if _error_insert(f"WITH r AS ({rows}) {' UNION ALL '.join(selects)}", params):
+            _errors_mark(batch_id, since=since)
+    finally:
+        _run(f"DROP TABLE {PROBLEMS}")
 
 
 def batch_counts(*, batch_id: int) -> dict[str, int]:
+    """Rows by status, duplicates and new households, in one pass over the batch.
+
+    A new household keeps its rows only while its head's row is new, so new heads count new households.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT status, COUNT(*) FROM {S} WHERE batch_id = %s GROUP BY status", [batch_id])
-        counts = {status: count for status, count in cursor.fetchall()}
         cursor.execute(
-            f"SELECT COUNT(DISTINCT household_code) FROM {S} WHERE batch_id = %s AND status = %s "
-            f"AND household_code <> '' AND existing_household_id IS NULL",
-            [batch_id, RowStatus.NEW],
-        )
-        households = cursor.fetchone()[0]
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {S} WHERE batch_id = %s AND (match_kind <> '' OR duplicate_of_row IS NOT NULL)",
+            f"SELECT status, COUNT(*), "
+            f"SUM(CASE WHEN match_kind <> '' OR duplicate_of_row IS NOT NULL THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN household_role = 'head' AND household_code <> '' AND existing_household_id IS NULL "
+            f"THEN 1 ELSE 0 END) FROM {S} WHERE batch_id = %s GROUP BY status",
             [batch_id],
         )
-        duplicates = cursor.fetchone()[0]
+        counts = {status: (rows, duplicates, heads) for status, rows, duplicates, heads in cursor.fetchall()}
     return {
-        "duplicates": duplicates,
-        "total": sum(counts.values()),
-        "new": counts.get(RowStatus.NEW, 0),
-        "update": counts.get(RowStatus.UPDATE, 0),
-        "skip": counts.get(RowStatus.SKIP, 0),
-        "error": counts.get(RowStatus.ERROR, 0),
-        "households": households,
+        "duplicates": sum(duplicates for _, duplicates, _ in counts.values()),
+        "total": sum(rows for rows, _, _ in counts.values()),
+        "new": counts.get(RowStatus.NEW, (0, 0, 0))[0],
+        "update": counts.get(RowStatus.UPDATE, (0, 0, 0))[0],
+        "skip": counts.get(RowStatus.SKIP, (0, 0, 0))[0],
+        "error": counts.get(RowStatus.ERROR, (0, 0, 0))[0],
+        "households": counts.get(RowStatus.NEW, (0, 0, 0))[2],
     }

@@ -214,12 +214,11 @@ def _validate_rows(*, batch: ImportBatch, progress: Progress, path: str | Path) 
     documents = [
         column for column in DOCUMENT_COLUMNS if column in {cell.strip().lower() for cell in table.header}
     ]
-    checks.staging_analyze()
+    checks.staging_analyze(documents=documents)
     with transaction.atomic():
         checks.work_memory_raise()
         checks.duplicates_check(batch_id=batch.pk, mode=batch.duplicate_mode, documents=documents)
-        checks.households_check(batch_id=batch.pk)
-        checks.plan_check(batch_id=batch.pk, plan=plan)
+        checks.households_check(batch_id=batch.pk, plan=plan)
         return checks.batch_counts(batch_id=batch.pk)
 
 

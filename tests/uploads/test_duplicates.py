@@ -149,3 +149,30 @@ def test_stop_mode_refuses_the_commit_while_duplicates_remain(maker, individual_
     batch = upload(maker, individual_plan, csv_bytes(rows, header=HEADER), duplicate_mode=DuplicateMode.STOP)
     with pytest.raises(ValidationError, match="stops on duplicates"):
         batch_commit_request(batch=batch, user=maker)
+
+
+def test_two_rows_matching_one_person_in_the_registry_under_each_mode(maker, individual_plan):
+    existing = _person("Awa", "Ba", birth=date(1980, 1, 1), national_id="X1")
+    rows = [
+        ["Awa", "Ba-Diop", "F", "1981-02-03", "N-B", "X1", "", ""],  # by identity document
+        ["AWA", "BA", "F", "1980-01-01", "N-A", "", "", ""],  # by name, birth date and location
+        ["New", "Person", "M", "1990-01-01", "N-A", "", "", ""],
+    ]
+    content = csv_bytes(rows, header=HEADER)
+    repeat = "Duplicate of row 2 of this file (same person in the registry)."
+
+    skipped = upload(maker, individual_plan, content)
+    assert _statuses(skipped) == {2: RowStatus.SKIP, 3: RowStatus.SKIP, 4: RowStatus.NEW}
+    assert not _messages(skipped)
+
+    updated = upload(maker, individual_plan, content, duplicate_mode=DuplicateMode.UPDATE)
+    assert _statuses(updated) == {2: RowStatus.UPDATE, 3: RowStatus.ERROR, 4: RowStatus.NEW}
+    assert _messages(updated) == {3: repeat}
+
+    stopped = upload(maker, individual_plan, content, duplicate_mode=DuplicateMode.STOP)
+    assert _statuses(stopped) == {2: RowStatus.ERROR, 3: RowStatus.ERROR, 4: RowStatus.NEW}
+    assert _messages(stopped) == {
+        2: f"Already in the registry as individual #{existing.pk} (same identity document).",
+        3: repeat,
+    }
+    assert (stopped.duplicate_rows, stopped.error_rows, stopped.new_rows) == (2, 2, 1)
