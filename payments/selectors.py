@@ -1,4 +1,4 @@
-"""Reads scoped to the user: payment plans and payrolls of the plans they see, lines in their locations."""
+"""Reads scoped to the user: payment plans of the plans they see, payrolls and lines in their locations."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from payments.models import Benefit, BenefitStatus, PaymentPlan, PaymentPoint, Payroll
 from programs.models import BenefitPlan
 from programs.selectors import REQUEST_PAYMENTS, plan_list, user_manages_all_plans
+from registry.models import PATH_STEP
 from registry.selectors import location_scope_q, user_location_paths, user_sees_everywhere
 
 User = AbstractBaseUser | AnonymousUser
@@ -30,7 +31,20 @@ def payment_plan_list(*, user: User) -> QuerySet[PaymentPlan]:
 
 
 def payroll_list(*, user: User) -> QuerySet[Payroll]:
-    return Payroll.objects.filter(payment_plan__benefit_plan__in=plan_list(user=user).values("pk"))
+    """Payrolls of the plans the user sees that pay somewhere in the user's area: generated for a location
+    inside it or around it (a region's payroll for a district officer), or plan-wide (no locations)."""
+    payrolls = Payroll.objects.filter(payment_plan__benefit_plan__in=plan_list(user=user).values("pk"))
+    if user_sees_everywhere(user):
+        return payrolls
+    paths = user_location_paths(user)
+    if not paths:
+        return payrolls.none()
+    around = {path[:end] for path in paths for end in range(PATH_STEP + 1, len(path), PATH_STEP + 1)}
+    overlapping = Q(location__path__in=around)
+    for path in paths:
+        overlapping |= Q(location__path__startswith=path)
+    scope = Payroll.locations.through.objects.filter(payroll=OuterRef("pk"))
+    return payrolls.filter(~Exists(scope) | Exists(scope.filter(overlapping)))
 
 
 def payroll_decidable_list(*, user: User) -> QuerySet[Payroll]:

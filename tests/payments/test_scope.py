@@ -230,3 +230,35 @@ def test_the_generate_form_offers_the_points_serving_the_officers_locations(
     north_point = regions.world.point
     assert north_point not in payment_points_usable(user=regions.south_officer)
     assert north_point in payment_points_usable(user=administrator)
+
+
+def test_the_payroll_list_shows_payrolls_paying_in_the_officers_area_only(
+    regions: Regions, administrator: User, tree: Tree
+) -> None:
+    from payments.selectors import payroll_list
+
+    north = create(regions.world.officer, regions)
+    south = create(regions.south_officer, regions)
+    Payroll.objects.filter(pk__in=[north.pk, south.pk]).update(status=PayrollStatus.CANCELLED)
+    plan_wide = create(administrator, regions)
+    assert set(payroll_list(user=regions.south_officer)) == {south, plan_wide}
+    assert set(payroll_list(user=regions.world.officer)) == {north, plan_wide}
+    assert set(payroll_list(user=administrator)) == {north, south, plan_wide}
+    # An officer of a district sees the payroll of the region around it, not the other region's.
+    district = grant(
+        make_user("north-a-payer", roles=(PAYMENT_OFFICER,), locations=(tree.north_a,)),
+        regions.world.plan,
+        "view_benefitplan",
+    )
+    assert list(north.locations.all()) == [tree.north]
+    assert set(payroll_list(user=district)) == {north, plan_wide}
+
+
+def test_the_payroll_changelist_lists_only_the_officers_payrolls(
+    client: Client, regions: Regions, administrator: User
+) -> None:
+    north = create(regions.world.officer, regions)
+    south = create(regions.south_officer, regions)
+    client.force_login(regions.south_officer)
+    page = client.get(reverse("admin:payments_payroll_changelist")).content.decode()
+    assert south.name in page and north.name not in page
