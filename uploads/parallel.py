@@ -5,14 +5,12 @@ Per-row parsing is pure Python and the one part of validation that is not
 set-based SQL, so it is what a single core spends its time on. Workers are
 forked after the parser is built (locations, converters, schemas loaded), so
 they inherit it and never touch the database; they return each chunk as
-COPY-ready CSV text. At most a few chunks are in flight, so memory stays flat
+COPY-ready text. At most a few chunks are in flight, so memory stays flat
 whatever the file size.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import multiprocessing
 import os
 from collections import deque
@@ -23,6 +21,7 @@ from django.conf import settings
 from django.db import connection
 
 from uploads.parsing import RAW_SEPARATOR, RowParser
+from uploads.staging import copy_lines, staged_copy_lines
 
 CHUNK_ROWS = 5_000
 MIN_ROWS = 30_000  # below this, starting processes costs more than it saves
@@ -48,12 +47,6 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _csv_text(rows: Iterable[tuple[Any, ...]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
-
-
 def rows_copy_text(parser: RowParser, rows: Iterable[tuple[int, list[str]]]) -> tuple[int, str, str]:
     """(rows staged, their COPY text, the errors' COPY text) for these rows."""
     parse = parser.parse
@@ -66,7 +59,7 @@ def rows_copy_text(parser: RowParser, rows: Iterable[tuple[int, list[str]]]) -> 
         staged_rows.append(staged)
         if row_errors:
             errors.extend((staged[0], number, column, message) for column, message in row_errors)
-    return len(staged_rows), _csv_text(staged_rows), _csv_text(errors)
+    return len(staged_rows), staged_copy_lines(staged_rows), copy_lines(errors)
 
 
 def _chunk_parse(chunk: list[tuple[int, str]]) -> tuple[int, str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -99,10 +100,39 @@ STAGING_COLUMNS = ("batch_id", "row_number", "status", "raw", *STAGED_FIELDS)
 Converter = Callable[[str], Any]
 RAW_SEPARATOR = "\x1f"  # the ASCII unit separator: no spreadsheet cell holds it
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+_documents = itemgetter(*DOCUMENT_COLUMNS)
 
 
 class CellError(ValueError):
     """A cell's value is not acceptable; the message says why, for the person fixing the file."""
+
+
+class JsonMember:
+    """One custom field's `"key": value` in the row's JSON text, exactly as json would write the whole object.
+
+    Custom fields mostly repeat a few values (choices, yes/no, amounts), so each distinct cell's text is
+    converted and encoded once; a refused value's message is remembered the same way.
+    """
+
+    def __init__(self, key: str, convert: Converter, *, remembered: int = 50_000) -> None:
+        self.prefix = _encode(key) + ": "
+        self.convert = convert
+        self.remembered = remembered
+        self.cache: dict[str, str | CellError] = {}
+
+    def __call__(self, text: str) -> str:
+        member = self.cache.get(text)
+        if member is None:
+            try:
+                member = self.prefix + _encode(self.convert(text))
+            except CellError as exc:
+                member = exc
+            if len(self.cache) >= self.remembered:
+                self.cache.clear()
+            self.cache[text] = member
+        if isinstance(member, CellError):
+            raise CellError(str(member))
+        return member
 
 
 class LocationResolver:
@@ -335,7 +365,7 @@ class RowParser:
         dates = DateParser(date_format)
         resolved = header_resolve(header, columns)
         self.fixed: list[tuple[int, str, Converter, bool]] = []
-        self.custom: dict[str, list[tuple[int, str, str, Converter, bool]]] = {
+        self.custom: dict[str, list[tuple[int, str, Converter, bool]]] = {
             "individual": [],
             "household_data": [],
             "plan": [],
@@ -346,10 +376,11 @@ class RowParser:
             convert = converter_for(column, dates)
             if column.group in self.custom:
                 self.custom[column.group].append(
-                    (position, column.name, column.key, convert, column.required)
+                    (position, column.name, JsonMember(column.key, convert), column.required)
                 )
             else:
                 self.fixed.append((position, column.name, convert, column.required))
+        self.custom_groups = [self.custom[group] for group in ("individual", "household_data", "plan")]
         self.default = {name: "" for name in FIXED_CELLS}
         self.default.update(
             {
@@ -362,9 +393,9 @@ class RowParser:
 
     def parse(self, number: int, cells: list[str]) -> tuple[tuple[Any, ...], list[tuple[str, str]]]:
         """The staging tuple (in STAGING_COLUMNS order) and the row's errors."""
-        if not any(cell.strip() for cell in cells):
-            return (), []  # a blank line: nothing to stage
         raw = RAW_SEPARATOR.join(cells)
+        if not raw.strip():
+            return (), []  # a blank line (the separator is whitespace too): nothing to stage
         errors: list[tuple[str, str]] = []
         if "\x00" in raw:
             raw = raw.replace("\x00", "")
@@ -392,13 +423,9 @@ class RowParser:
             except CellError as exc:
                 errors.append((name, str(exc)))
         data_texts = []
-        for group in ("individual", "household_data", "plan"):
-            specs = self.custom[group]
-            if not specs:
-                data_texts.append("{}")
-                continue
-            data: dict[str, Any] = {}
-            for position, name, key, convert, required in specs:
+        for specs in self.custom_groups:
+            members = []
+            for position, name, member, required in specs:
                 text = cells[position].strip() if position < count else ""
                 if not text:
                     if required:
@@ -408,10 +435,10 @@ class RowParser:
                     errors.append((name, f"Formulas are not accepted ({text[:40]}): enter the value itself."))
                     continue
                 try:
-                    data[key] = convert(text)
+                    members.append(member(text))
                 except CellError as exc:
                     errors.append((name, str(exc)))
-            data_texts.append(_encode(data) if data else "{}")
+            data_texts.append("{" + ", ".join(members) + "}")
         code = values["location_code"]
         if code:
             try:
@@ -441,7 +468,7 @@ class RowParser:
             values["phone"],
             values["location_code"],
             values["location_id"],
-            *(values[name] for name in DOCUMENT_COLUMNS),
+            *_documents(values),
             values["household_code"],
             values["household_role"],
             values["primary_recipient"],

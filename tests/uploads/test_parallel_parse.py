@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
+from datetime import date
 
 import pytest
 from django.db import connection
@@ -53,7 +52,7 @@ def test_workers_give_the_same_copy_text_as_one_process(household_plan, monkeypa
     assert staged == len(rows) - 1 == serial[0][0]
     assert len(written) == 18  # 119 rows in chunks of 7
     assert "".join(text for text, _ in written) == serial[0][1]
-    errors = list(csv.reader(io.StringIO("".join(text for _, text in written))))
+    errors = [line.split("\t") for line in "".join(text for _, text in written).splitlines()]
     assert [(int(number), column) for _, number, column, _ in errors] == [
         (6, "birth_date"),
         (19, "sex"),
@@ -119,3 +118,73 @@ def test_a_validation_through_workers_stages_what_one_process_stages(
         alone.new_rows,
         alone.error_rows,
     )
+
+
+def test_cells_with_tabs_line_breaks_and_backslashes_are_staged_as_read(
+    maker, household_plan, settings, monkeypatch
+):
+    """COPY's text format escapes them; rows without them are written unescaped."""
+    household_plan.beneficiary_schema = {
+        "type": "object",
+        "properties": {
+            "note": {"type": "string"},
+            "vulnerability": {"type": "string", "enum": ["low", "high"]},
+        },
+    }
+    household_plan.save()
+    header = [*HEADER[:5], "other_names", "phone", *HEADER[5:], "plan.note"]
+    rows = [
+        [
+            "Back\\slash",
+            "Tab\there",
+            "F",
+            "1980-04-02",
+            "N-A",
+            "line\nbreak",
+            "\\N",
+            "A1",
+            "H1",
+            "head",
+            "",
+            "",
+            "",
+            'say "hi"\\',
+        ],
+        ["Awa", "Sow", "M", "1978-01-15", "N-A", "", "", "A2", "H1", "spouse", "", "", "", "plain"],
+        ["Bad\\", "Row", "Q", "31/02/1990", "N-A", "", "", "A3", "H1", "child", "", "", "", "crlf\r\nnote"],
+    ]
+    content = csv_bytes(rows, header=header)
+    expected_raw = ["\x1f".join(row) for row in rows]
+
+    def staged(batch):
+        return list(
+            StagedRow.objects.filter(batch_id=batch.pk)
+            .order_by("row_number")
+            .values_list(
+                "raw", "given_name", "family_name", "other_names", "phone", "birth_date", "plan_data"
+            )
+        )
+
+    settings.UPLOADS_PARSE_WORKERS = 0
+    alone = upload(maker, household_plan, content)
+    assert staged(alone) == [
+        (
+            expected_raw[0],
+            "Back\\slash",
+            "Tab here",
+            "line break",
+            "\\N",
+            date(1980, 4, 2),
+            '{"note": "say \\"hi\\"\\\\"}',
+        ),
+        (expected_raw[1], "Awa", "Sow", "", "", date(1978, 1, 15), '{"note": "plain"}'),
+        (expected_raw[2], "Bad\\", "Row", "", "", None, '{"note": "crlf\\r\\nnote"}'),
+    ]
+    assert sorted(StagedError.objects.filter(batch_id=alone.pk).values_list("row_number", "column")) == [
+        (4, "birth_date"),
+        (4, "sex"),
+    ]
+    settings.UPLOADS_PARSE_WORKERS = 2
+    monkeypatch.setattr(parallel, "MIN_ROWS", 1)
+    workers = upload(maker, household_plan, content)
+    assert staged(workers) == staged(alone)
