@@ -1,9 +1,12 @@
 """The commit of a validated batch: households, individuals, documents, memberships and beneficiaries
 written with INSERT ... SELECT from the staging table, inside the caller's transaction.
 
-The new people's ids are reserved as one block of the sequence, so row k of
-the new rows (in file order) becomes individual `first_id + k - 1`: documents
-and memberships refer to people without a pass writing ids back to staging.
+The new people's ids are reserved as one block of the sequence spanning the
+file's first to last new row, so the new row numbered r becomes individual
+`first_id + r - first_row`: documents and memberships refer to people without a
+pass writing ids back to staging, nor a window numbering the rows at each use.
+The ids of rejected or skipped rows in between stay unused (a sequence has gaps
+anyway).
 """
 
 from __future__ import annotations
@@ -59,13 +62,22 @@ def individual_ids_reserve(count: int) -> int:
     return int(_scalar(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {INDIVIDUAL}", []))
 
 
-def _new_rows(first_id: int, batch_id: int) -> tuple[str, list[Any]]:
+def _new_rows(first_id: int, first_row: int, batch_id: int) -> tuple[str, list[Any]]:
     """The batch's new rows, each with the id its person gets (`iid`)."""
     return (
-        f"SELECT s.*, ROW_NUMBER() OVER (ORDER BY s.row_number) + %s - 1 AS iid FROM {S} s "
-        f"WHERE s.batch_id = %s AND s.{NEW}",
-        [first_id, batch_id],
+        f"SELECT s.*, s.row_number + %s AS iid FROM {S} s WHERE s.batch_id = %s AND s.{NEW}",
+        [first_id - first_row, batch_id],
     )
+
+
+def _new_rows_span(batch_id: int) -> tuple[int, int]:
+    """The row numbers of the batch's first and last new rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT MIN(row_number), MAX(row_number) FROM {S} WHERE batch_id = %s AND {NEW}", [batch_id]
+        )
+        first, last = cursor.fetchone()
+    return (first, last) if first is not None else (0, -1)
 
 
 def _individual_history(
@@ -176,9 +188,11 @@ def batch_rows_commit(
         )
 
     step("Creating individuals")
-    first_id = individual_ids_reserve(new_rows)
+    first_row, last_row = _new_rows_span(batch_id)
+    first_id = individual_ids_reserve(last_row - first_row + 1)
     counts["first_individual_id"] = first_id
-    rows_sql, rows_params = _new_rows(first_id, batch_id)
+    counts["last_individual_id"] = first_id + last_row - first_row if new_rows else 0
+    rows_sql, rows_params = _new_rows(first_id, first_row, batch_id)
     counts["individuals"] = _run(
         f"INSERT INTO {INDIVIDUAL} (id, given_name, family_name, other_names, sex, birth_date, birth_date_estimated, "
         f"phone, location_id, registration_date, registration_source, status, data, created_at, updated_at) "

@@ -65,7 +65,13 @@ class ImportBatch(FSMModelMixin, models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text="The new people are individuals first_individual_id, +1, ... in the order of the file's new rows",
+        help_text="The new people are individuals first_individual_id to last_individual_id, in the file's order",
+    )
+    last_individual_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The last new person's id; the ids of rejected or skipped rows in between are unused",
     )
     header = models.JSONField(default=list, blank=True, help_text="The file's header row as read")
     error = models.TextField(blank=True, help_text="Why the file as a whole failed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from programs.selectors import plan_list
 from uploads.models import ImportBatch, RowStatus, StagedError, StagedRow
@@ -56,12 +56,13 @@ def batch_rejected_rows(*, batch: ImportBatch) -> Iterator[list[str]]:
 def individual_upload_record(*, individual_id: int) -> str | None:
     """Who brought this person into the registry by upload: the batch, its maker and its approvers, or None.
 
-    A committed batch's new people hold the consecutive ids from `first_individual_id`, so one indexed
-    range test finds the batch without a column on the (large) individual table.
+    A committed batch's new people hold ids from `first_individual_id` to `last_individual_id` (no other
+    person's in between), so one range test finds the batch without a column on the (large) individual table.
     """
     batch = (
-        ImportBatch.objects.filter(state="committed", first_individual_id__lte=individual_id, new_rows__gt=0)
-        .filter(first_individual_id__gt=individual_id - F("new_rows"))
+        ImportBatch.objects.filter(
+            state="committed", first_individual_id__lte=individual_id, last_individual_id__gte=individual_id
+        )
         .select_related("uploaded_by", "benefit_plan", "task")
         .first()
     )

@@ -338,6 +338,7 @@ def batch_commit_execute(
             )
     batch.new_beneficiaries = counts["beneficiaries"]
     batch.first_individual_id = counts["first_individual_id"] or None
+    batch.last_individual_id = counts["last_individual_id"] or None
     batch.committed_at = timezone.now()
     batch.finish_commit()
     batch.save()

@@ -93,3 +93,29 @@ def test_the_person_page_says_which_upload_registered_them(
     manual = _person("Awa", "Ba")
     page = client.get(f"/admin/registry/individual/{manual.pk}/change/").content.decode()
     assert "Upload batch #" not in page and "See the History page" in page
+
+
+def test_new_people_keep_their_file_order_ids_across_rejected_rows_and_each_finds_its_batch(
+    maker, checker, individual_plan, immediate_tasks, django_capture_on_commit_callbacks
+):
+    from uploads.selectors import individual_upload_record
+
+    rows = [
+        ["Coumba", "Fall", "F", "1990-01-01", "N-A", "X3", "", ""],
+        ["Bad", "Sex", "Q", "1990-01-01", "N-A", "X5", "", ""],  # rejected: its id stays unused
+        ["Dieynaba", "Fall", "F", "1992-01-01", "N-A", "X4", "", ""],
+    ]
+    batch = upload(maker, individual_plan, csv_bytes(rows, header=HEADER))
+    assert (batch.new_rows, batch.error_rows) == (2, 1)
+    approve(batch_commit_request(batch=batch, user=maker), checker, django_capture_on_commit_callbacks)
+    batch.refresh_from_db()
+    first, last = batch.first_individual_id, batch.last_individual_id
+    assert last == first + 2
+    assert list(Individual.objects.filter(pk__gte=first).order_by("pk").values_list("pk", "given_name")) == [
+        (first, "Coumba"),
+        (last, "Dieynaba"),
+    ]
+    later = _person("Awa", "Ba")
+    assert later.pk > last
+    assert f"Upload batch #{batch.pk}" in individual_upload_record(individual_id=last)
+    assert individual_upload_record(individual_id=later.pk) is None
