@@ -118,21 +118,28 @@ class JsonMember:
         self.prefix = _encode(key) + ": "
         self.convert = convert
         self.remembered = remembered
-        self.cache: dict[str, str | CellError] = {}
+        self.members: dict[str, str] = {}
+        self.refusals: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
-        member = self.cache.get(text)
-        if member is None:
-            try:
-                member = self.prefix + _encode(self.convert(text))
-            except CellError as exc:
-                member = exc
-            if len(self.cache) >= self.remembered:
-                self.cache.clear()
-            self.cache[text] = member
-        if isinstance(member, CellError):
-            raise CellError(str(member))
+        member = self.members.get(text)
+        if member is not None:
+            return member
+        refusal = self.refusals.get(text)
+        if refusal is not None:
+            raise CellError(refusal)
+        try:
+            member = self.prefix + _encode(self.convert(text))
+        except CellError as exc:
+            self._remember(self.refusals, text, str(exc))
+            raise
+        self._remember(self.members, text, member)
         return member
+
+    def _remember(self, cache: dict[str, str], text: str, answer: str) -> None:
+        if len(cache) >= self.remembered:
+            cache.clear()
+        cache[text] = answer
 
 
 class LocationResolver:

@@ -7,7 +7,7 @@ import io
 
 from tests.uploads.conftest import HEADER, csv_bytes, household_rows, upload
 from uploads.exports import rejected_rows_csv
-from uploads.models import BatchState, StagedError
+from uploads.models import BatchState, StagedError, StagedRow
 
 
 def _errors(batch) -> set[tuple[int, str, str]]:
@@ -105,3 +105,20 @@ def test_rejected_rows_file_can_be_fixed_and_uploaded_again(maker, household_pla
             "Household H2 has no head: one of its rows must have household_role head (and no error).",
         )
     }
+
+
+def test_a_custom_value_refused_or_accepted_again_gives_the_same_answer(maker, household_plan):
+    """Each distinct custom cell is converted once and remembered, its refusal too."""
+    rows = household_rows("H1") + household_rows("H2", family="Sow", ids=("ID4", "ID5", "ID6"))
+    rows[0][9] = rows[3][9] = "phd"
+    rows[1][9] = rows[4][9] = " Secondary "
+    batch = upload(maker, household_plan, csv_bytes(rows))
+    refused = "'phd' is not one of: none, primary, secondary, tertiary."
+    assert {
+        (row, column, message) for row, column, message in _errors(batch) if column == "ind.education"
+    } == {
+        (2, "ind.education", refused),
+        (5, "ind.education", refused),
+    }
+    data = dict(StagedRow.objects.filter(batch_id=batch.pk).values_list("row_number", "ind_data"))
+    assert data[3] == data[6] == '{"education": "secondary"}'
