@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from registry.models import Household, HouseholdMember, Individual, Location
 from tests.uploads.conftest import csv_bytes, household_rows, upload
 from uploads import checks
@@ -159,3 +161,23 @@ def test_a_household_plan_refuses_new_people_outside_households(maker, household
         "error": 1,
         "households": 1,
     }
+
+
+@pytest.mark.parametrize("indexed_span", [0, 100_000])
+def test_interleaved_households_read_by_row_range_or_by_scan_give_the_same_errors(
+    maker, household_plan, monkeypatch, indexed_span
+):
+    """The rows of households with a problem are read by row number when they span few rows, else by a scan."""
+    monkeypatch.setattr(checks, "INDEXED_SPAN", indexed_span)
+    first = household_rows("H1")
+    second = household_rows("H2", family="Sow", ids=("ID4", "ID5", "ID6"))
+    first[0][2] = "Q"  # H1's head is refused
+    second[2][4] = "N-B"  # H2's child lives elsewhere
+    rows = [first[0], second[0], first[1], second[1], first[2], second[2]]
+    batch = upload(maker, household_plan, csv_bytes(rows))
+    assert _errors(batch) == [
+        (2, "sex", "'Q' is not one of: F, M, X."),
+        (4, "household_code", NO_HEAD.format("H1")),
+        (6, "household_code", NO_HEAD.format("H1")),
+        (7, "location_code", "Household H2 lives in N-A (its head's row 3), not N-B."),
+    ]
