@@ -107,3 +107,29 @@ def test_name_indexes_serve_prefix_search_equality_and_the_name_order():
     sql, params = ordered.values("pk")[:100].query.sql_with_params()
     plan = _plan(sql, list(params))
     assert "Index Scan using individual_name_idx" in plan and "\n  ->  Sort" not in plan, plan
+
+
+def test_without_database_constraints_deletes_still_cascade_and_protect(tree, make_individual, make_household):
+    # The ORM's on_delete does what the dropped constraints did for every delete that goes through Django
+    # (admin, services): a person's documents and memberships go with them; a location in use stays.
+    from django.db.models import ProtectedError
+
+    from registry.models import HouseholdMember, IdentityDocument, Individual
+
+    household = make_household(tree.north_a, members=2)
+    head = household.memberships.get(role="head").individual
+    IdentityDocument.objects.create(individual=head, doc_type="national_id", value="DEL-1")
+    other = make_individual(tree.north_a)
+    IdentityDocument.objects.create(individual=other, doc_type="national_id", value="KEEP-1")
+
+    head.delete()
+
+    assert not Individual.objects.filter(pk=head.pk).exists()
+    assert not IdentityDocument.objects.filter(value="DEL-1").exists()
+    assert not HouseholdMember.objects.filter(individual_id=head.pk).exists()
+    assert IdentityDocument.objects.filter(value="KEEP-1", individual=other).exists()
+    assert HouseholdMember.objects.filter(household=household).count() == 1
+    with pytest.raises(ProtectedError):
+        tree.north_a.delete()
+    household.delete()
+    assert not HouseholdMember.objects.filter(household_id=household.pk).exists()
