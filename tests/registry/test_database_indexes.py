@@ -109,7 +109,7 @@ def test_name_indexes_serve_prefix_search_equality_and_the_name_order():
     assert "Index Scan using individual_name_idx" in plan and "\n  ->  Sort" not in plan, plan
 
 
-def test_without_database_constraints_deletes_still_cascade_and_protect(tree, make_individual, make_household):
+def test_without_db_constraints_deletes_still_cascade_and_protect(tree, make_individual, make_household):
     # The ORM's on_delete does what the dropped constraints did for every delete that goes through Django
     # (admin, services): a person's documents and memberships go with them; a location in use stays.
     from django.db.models import ProtectedError
