@@ -266,6 +266,25 @@ def individual_update(
 
 
 @transaction.atomic
+def individuals_delete(*, individuals: QuerySet[Individual]) -> int:
+    """Delete people; their documents and memberships go with them and their households are recounted.
+
+    The references from documents and memberships have no database constraint (see models.py), so the
+    cascade is Django's; the households' stored size would otherwise still count the deleted members.
+    A person who is a beneficiary is protected: the delete raises ProtectedError and nothing changes.
+    """
+    households = list(
+        HouseholdMember.objects.filter(individual__in=individuals.values("pk"), end_date__isnull=True)
+        .order_by()
+        .values_list("household_id", flat=True)
+        .distinct()
+    )
+    deleted, _ = individuals.delete()
+    household_sizes_refresh(households=households)
+    return deleted
+
+
+@transaction.atomic
 def household_create(
     *,
     code: str,

@@ -27,7 +27,7 @@ from registry.models import (
 )
 from registry.schemas import CustomField, schema_fields, schema_for
 from registry.selectors import individual_list, location_list, name_order_key
-from registry.services import INDIVIDUAL_FIELDS, individual_create, individual_update
+from registry.services import INDIVIDUAL_FIELDS, individual_create, individual_update, individuals_delete
 
 AGE_BANDS: dict[str, tuple[str, int, int | None]] = {
     "0-4": ("0–4", 0, 4),
@@ -192,6 +192,12 @@ class IndividualAdmin(RegistryRecordAdmin):
 
     def get_list_filter(self, request: HttpRequest) -> list[Any]:
         return [*self.list_filter, *custom_field_filters(SchemaKind.INDIVIDUAL)]
+
+    def delete_model(self, request: HttpRequest, obj: Individual) -> None:
+        individuals_delete(individuals=Individual.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Individual]) -> None:
+        individuals_delete(individuals=queryset)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Individual], search_term: str

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import ProtectedError
+
+from registry.models import HouseholdMember, IdentityDocument, Individual
+from registry.services import individuals_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -112,23 +116,21 @@ def test_name_indexes_serve_prefix_search_equality_and_the_name_order():
 def test_without_db_constraints_deletes_still_cascade_and_protect(tree, make_individual, make_household):
     # The ORM's on_delete does what the dropped constraints did for every delete that goes through Django
     # (admin, services): a person's documents and memberships go with them; a location in use stays.
-    from django.db.models import ProtectedError
-
-    from registry.models import HouseholdMember, IdentityDocument, Individual
-
     household = make_household(tree.north_a, members=2)
     head = household.memberships.get(role="head").individual
     IdentityDocument.objects.create(individual=head, doc_type="national_id", value="DEL-1")
     other = make_individual(tree.north_a)
     IdentityDocument.objects.create(individual=other, doc_type="national_id", value="KEEP-1")
 
-    head.delete()
+    individuals_delete(individuals=Individual.objects.filter(pk=head.pk))
 
     assert not Individual.objects.filter(pk=head.pk).exists()
     assert not IdentityDocument.objects.filter(value="DEL-1").exists()
     assert not HouseholdMember.objects.filter(individual_id=head.pk).exists()
     assert IdentityDocument.objects.filter(value="KEEP-1", individual=other).exists()
     assert HouseholdMember.objects.filter(household=household).count() == 1
+    household.refresh_from_db()
+    assert household.size == 1  # the stored size follows the delete
     with pytest.raises(ProtectedError):
         tree.north_a.delete()
     household.delete()

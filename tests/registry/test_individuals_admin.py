@@ -7,7 +7,9 @@ from datetime import date
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from programs.models import Beneficiary, BeneficiaryStatus, BenefitPlan
 from registry.admin.individuals import age_band_q, years_before
 from registry.models import Individual
 from registry.services import household_member_add
@@ -136,7 +138,9 @@ def test_list_query_count_does_not_grow_with_rows(
     assert len(response.context["cl"].result_list) == 50
     assert len(large.captured_queries) == len(small.captured_queries)
     full_counts = [
-        q["sql"] for q in large.captured_queries if q["sql"].startswith('SELECT COUNT(*) AS "__count" FROM "registry_')
+        q["sql"]
+        for q in large.captured_queries
+        if q["sql"].startswith('SELECT COUNT(*) AS "__count" FROM "registry_')
     ]
     assert not full_counts  # only the capped count: SELECT COUNT(*) FROM (SELECT ... LIMIT 10001)
 
@@ -267,3 +271,53 @@ def test_custom_field_filters_from_the_schema(maker, tree, make_individual) -> N
     titles = {spec.title for spec in response.context["cl"].filter_specs}
     assert {"living with a disability", "education", "occupation"} <= titles
     assert "share of school days attended" not in titles  # numbers get no list filter
+
+
+def test_an_administrator_deletes_people_and_their_households_are_recounted(administrator, people) -> None:
+    # Household size is stored (formulas and payrolls read it): a delete must not leave it counting the dead.
+    client = client_for(administrator)
+    household = people["household"]
+    household.refresh_from_db()
+    assert household.size == 2
+    response = client.post(
+        reverse("admin:registry_individual_delete", args=[people["kofi"].pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    household.refresh_from_db()
+    assert household.size == 1
+    response = client.post(
+        LIST,
+        {
+            "action": "delete_selected",
+            "_selected_action": [people["amina"].pk, people["esi"].pk],
+            "post": "yes",
+        },
+    )
+    assert response.status_code == 302
+    household.refresh_from_db()
+    assert household.size == 0
+    assert set(Individual.objects.values_list("given_name", flat=True)) == {"Sam"}
+
+
+def test_a_beneficiary_cannot_be_deleted_and_nothing_changes(administrator, people) -> None:
+    plan = BenefitPlan.objects.create(
+        code="P", name="Plan", plan_type="individual", start_date=date(2026, 1, 1)
+    )
+    now = timezone.now()
+    Beneficiary.objects.create(
+        benefit_plan=plan,
+        individual=people["kofi"],
+        location=people["kofi"].location,
+        status=BeneficiaryStatus.ACTIVE,
+        status_changed_at=now,
+        enrolled_at=now,
+    )
+    response = client_for(administrator).post(
+        reverse("admin:registry_individual_delete", args=[people["kofi"].pk]), {"post": "yes"}
+    )
+    assert response.status_code == 200
+    assert response.context["title"] == "Cannot delete individual"
+    assert len(response.context["protected"]) == 1  # the beneficiary row, listed for the administrator
+    people["household"].refresh_from_db()
+    assert people["household"].size == 2
+    assert Individual.objects.filter(pk=people["kofi"].pk).exists()
