@@ -9,6 +9,13 @@ class PortalAdminConfig(admin_apps.AdminConfig):
     default_site = "portal.sites.PortalAdminSite"
 
 
+def cache_tables_create(using: str = "default", **kwargs: object) -> None:
+    """The database cache's table (the API throttle's counts) comes with migrate: no extra set-up step."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=0)
+
+
 class PortalConfig(AppConfig):
     default = True
     name = "portal"
@@ -20,6 +27,7 @@ class PortalConfig(AppConfig):
         from portal.roles import roles_sync_after_migrate
 
         post_migrate.connect(roles_sync_after_migrate, dispatch_uid="portal.roles_sync")
+        post_migrate.connect(cache_tables_create, sender=self, dispatch_uid="portal.cache_tables")
 
         from django.contrib.auth.signals import user_logged_in
 

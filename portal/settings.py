@@ -107,6 +107,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.middleware.RequestSizeLimitMiddleware",  # first: 413 before anything reads the body
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -119,6 +120,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "portal.middleware.ApiKeyThrottleMiddleware",  # 429 after repeated wrong API keys from one address
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
@@ -237,7 +239,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Processes parsing a large upload on PostgreSQL: unset = one per core, 0 = parse in the worker itself.
 _parse_workers = envint("UPLOADS_PARSE_WORKERS", -1)
 UPLOADS_PARSE_WORKERS = None if _parse_workers < 0 else _parse_workers
-DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# The largest request body (form fields; on /api/ the whole body, photos included): more gets 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 
 LOGIN_URL = "admin:login"
@@ -282,17 +285,53 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# django-axes: lock out a username from an IP address after repeated failures.
+# django-axes: lock out a username from an IP address after repeated failures, and an address
+# trying many usernames (password spraying) after more (portal.security.PortalAxesHandler).
 AXES_VERBOSE = False
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_ADDRESS_FAILURE_LIMIT = envint("AXES_ADDRESS_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "portal.security.PortalAxesHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "portal/locked_out.html"
-# Behind nginx every request comes from 127.0.0.1: the lock-out takes the
-# client address the proxy appended to X-Forwarded-For (the last hop only).
-PORTAL_PROXY_COUNT = envint("AXES_PROXY_COUNT", 1 if PRODUCTION else 0)
+# The client address (sign-in lock-out, API throttle) is REMOTE_ADDR unless trusted proxies are
+# configured: behind nginx every request comes from 127.0.0.1, so the address is the hop the nearest
+# proxy appended to X-Forwarded-For. Production assumes one (gunicorn listens on 127.0.0.1 only).
+# AXES_PROXY_COUNT is the older name of the same setting.
+PORTAL_TRUSTED_PROXY_COUNT = envint(
+    "PORTAL_TRUSTED_PROXY_COUNT", envint("AXES_PROXY_COUNT", 1 if PRODUCTION else 0)
+)
 AXES_CLIENT_IP_CALLABLE = "portal.security.client_ip_address"
+
+# Wrong API keys: after API_KEY_FAILURE_LIMIT from one address within the window, 429 until it ends.
+API_KEY_FAILURE_LIMIT = envint("API_KEY_FAILURE_LIMIT", 10)
+API_KEY_FAILURE_WINDOW_SECONDS = max(envint("API_KEY_FAILURE_WINDOW_SECONDS", 15 * 60), 1)
+
+# The "throttle" cache holds those counts, shared by every gunicorn worker: a table in the database
+# (created by migrate) unless REDIS_URL names a Redis server (then pip install redis).
+_redis_url = env("REDIS_URL", "")
+if _redis_url and not _redis_url.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"REDIS_URL={_redacted(_redis_url)!r} is not a redis:// URL")
+if _redis_url:
+    try:
+        import redis  # noqa: F401
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            "REDIS_URL is set but the redis package is missing: pip install redis"
+        ) from exc
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _redis_url,
+            "KEY_PREFIX": "portal",
+        }
+        if _redis_url
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_throttle_cache"}
+    ),
+}
 
 # django-guardian: no anonymous user row, and 404 rather than 403 on denial.
 ANONYMOUS_USER_NAME = None

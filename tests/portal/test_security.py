@@ -55,7 +55,7 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_lockout(client, maker
 
 
 def test_behind_a_proxy_each_client_is_locked_out_separately(client, maker, settings):
-    settings.PORTAL_PROXY_COUNT = 1  # nginx appends the address it saw; REMOTE_ADDR is nginx itself
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 1  # nginx appends the address it saw; REMOTE_ADDR is nginx itself
 
     def attempt(forwarded_for: str, password: str):  # type: ignore[no-untyped-def]
         return client.post(
@@ -73,14 +73,51 @@ def test_behind_a_proxy_each_client_is_locked_out_separately(client, maker, sett
 
 def test_client_address(rf, settings):
     request = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="8.8.8.8, 10.1.1.1, 198.51.100.7")
-    settings.PORTAL_PROXY_COUNT = 0
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 0
     assert client_ip_address(request) == "127.0.0.1"
-    settings.PORTAL_PROXY_COUNT = 1
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 1
     assert client_ip_address(request) == "198.51.100.7"
-    settings.PORTAL_PROXY_COUNT = 2
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 2
     assert client_ip_address(request) == "10.1.1.1"
-    settings.PORTAL_PROXY_COUNT = 1
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 1
     assert client_ip_address(rf.get("/", REMOTE_ADDR="127.0.0.1")) == "127.0.0.1"
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 3  # more proxies configured than hops: never a client-written hop
+    assert (
+        client_ip_address(rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="8.8.8.8")) == "127.0.0.1"
+    )
+
+
+@pytest.mark.parametrize(
+    "forged", ["not-an-address", "8.8.8.8\nINFO forged log line", "' OR 1=1 --", "x" * 300]
+)
+def test_a_hop_that_is_not_an_address_falls_back_to_the_proxy(rf, settings, forged):
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 1
+    request = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=forged)
+    assert client_ip_address(request) == "127.0.0.1"
+
+
+def test_ipv6_clients_behind_a_proxy(rf, settings):
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 1
+    request = rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="2001:DB8::1")
+    assert client_ip_address(request) == "2001:db8::1"
+
+
+def test_the_trusted_proxy_setting_is_read_from_the_environment(monkeypatch):
+    import importlib
+
+    import portal.settings as portal_settings
+
+    try:
+        monkeypatch.delenv("AXES_PROXY_COUNT", raising=False)
+        monkeypatch.delenv("PORTAL_TRUSTED_PROXY_COUNT", raising=False)
+        assert importlib.reload(portal_settings).PORTAL_TRUSTED_PROXY_COUNT == 0  # DJANGO_ENV=test: no proxy
+        monkeypatch.setenv("AXES_PROXY_COUNT", "2")  # the older name still works
+        assert importlib.reload(portal_settings).PORTAL_TRUSTED_PROXY_COUNT == 2
+        monkeypatch.setenv("PORTAL_TRUSTED_PROXY_COUNT", "1")
+        assert importlib.reload(portal_settings).PORTAL_TRUSTED_PROXY_COUNT == 1
+    finally:
+        monkeypatch.undo()
+        importlib.reload(portal_settings)
 
 
 def test_lockout_is_per_username(client, maker, checker):
@@ -101,8 +138,52 @@ def test_success_before_the_limit_resets_the_count(client, maker):
 
 def test_lockout_settings():
     assert settings.AXES_FAILURE_LIMIT == 5
+    assert settings.AXES_ADDRESS_FAILURE_LIMIT == 20
     assert settings.AXES_COOLOFF_TIME.total_seconds() == 30 * 60
-    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
+    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"], "ip_address"]
+
+
+def test_password_spraying_from_one_address_is_locked_out(client, maker, checker, settings):
+    """One wrong password on each of many user names: no name reaches 5, the address reaches its limit."""
+    settings.AXES_ADDRESS_FAILURE_LIMIT = 8
+    for number in range(7):
+        assert sign_in(client, f"person{number}", "Summer2026!").status_code == 200
+    assert sign_in(client, "person7", "Summer2026!").status_code == 429  # the 8th
+    # Locked: from this address even a right password is refused, for every account.
+    assert sign_in(client, "maker", PASSWORD).status_code == 429
+    assert sign_in(client, "checker", PASSWORD).status_code == 429
+    assert "_auth_user_id" not in client.session
+    # Another address is not affected.
+    assert sign_in(client.__class__(), "maker", PASSWORD, ip="10.0.0.2").status_code == 302
+
+
+def test_spraying_behind_a_proxy_is_counted_per_client(client, maker, settings):
+    settings.AXES_ADDRESS_FAILURE_LIMIT = 4
+    settings.PORTAL_TRUSTED_PROXY_COUNT = 1
+
+    def attempt(username: str, forwarded_for: str, password: str = "wrong"):  # type: ignore[no-untyped-def]
+        return client.post(
+            LOGIN,
+            {"username": username, "password": password},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    for number in range(4):  # forged first hops change nothing: the proxy's hop is the same client
+        attempt(f"person{number}", f"8.8.8.{number}, 198.51.100.7")
+    assert attempt("maker", "198.51.100.7", PASSWORD).status_code == 429
+    assert attempt("maker", "198.51.100.8", PASSWORD).status_code == 302
+
+
+def test_a_successful_sign_in_does_not_forgive_the_address_its_spraying(client, maker, settings):
+    settings.AXES_ADDRESS_FAILURE_LIMIT = 6
+    for number in range(4):
+        sign_in(client, f"person{number}", "wrong")
+    sign_in(client, "maker", "wrong")
+    assert sign_in(client, "maker", PASSWORD).status_code == 302  # forgives maker's own failure only
+    client.logout()
+    sign_in(client, "person8", "wrong")  # 5 failures on the address
+    assert sign_in(client, "person9", "wrong").status_code == 429  # the 6th
 
 
 def script_src(header: str) -> list[str]:

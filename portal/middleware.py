@@ -1,0 +1,154 @@
+"""Requests under abuse: bodies over the size limit get 413; wrong API keys are throttled per address."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.defaultfilters import filesizeformat
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+
+from portal.security import api_key_failure_record, api_key_retry_after, client_ip_address
+
+log = logging.getLogger("portal.security.api_key")
+
+API_PREFIX = "/api/"
+LIMIT_SETTING = "DATA_UPLOAD_MAX_MEMORY_SIZE"
+_READ_CHUNK = 64 * 1024
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def request_too_large(request: HttpRequest, limit: int) -> HttpResponse:
+    """413: JSON naming the limit and its setting on the API, the admin's look elsewhere."""
+    detail = _(
+        "The request body is larger than the limit of %(bytes)s bytes (%(size)s), set by %(setting)s."
+    ) % {
+        "bytes": f"{limit:,}",
+        "size": filesizeformat(limit),
+        "setting": LIMIT_SETTING,
+    }
+    if is_api_request(request):
+        return JsonResponse({"detail": detail, "limit": limit, "setting": LIMIT_SETTING}, status=413)
+    page = render_to_string("portal/request_too_large.html", {"detail": detail}, request=request)
+    return HttpResponse(page, status=413)
+
+
+def _declared_length(request: HttpRequest) -> int | None:
+    value = request.META.get("CONTENT_LENGTH")
+    if value in (None, ""):
+        return None
+    try:
+        return max(int(value), 0)
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_chunked(request: HttpRequest) -> bool:
+    return "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+
+
+def _chunked_body_within(request: HttpRequest, limit: int) -> bool:
+    """Read a chunked body (no Content-Length) up to the limit; hand what was read on as a sized body.
+
+    Django reads a body of unknown length as empty, so a chunked request would otherwise reach the
+    view without its body; past the limit it stops reading and the request is refused.
+    """
+    stream = request.META["wsgi.input"]
+    received = io.BytesIO()
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(_READ_CHUNK, limit + 1 - size))
+        if not chunk:
+            break
+        received.write(chunk)
+        size += len(chunk)
+    if size > limit:
+        return False
+    received.seek(0)
+    request.META["CONTENT_LENGTH"] = str(size)
+    request.META["wsgi.input"] = received
+    request._stream = received  # type: ignore[attr-defined]  # WSGIRequest read its length at creation
+    return True
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse bodies over DATA_UPLOAD_MAX_MEMORY_SIZE with 413, in every settings mode.
+
+    Django raises RequestDataTooBig only when a view reads the body and answers it with a 400 (a debug
+    page under DEBUG). Here the declared length is checked before anything runs, a chunked body is
+    counted as it is read, and on the API the limit covers the whole body (JSON or multipart). Admin
+    forms upload files larger than the limit: there only the form fields count, as Django counts them.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None:
+            refused = self._refusal(request, limit)
+            if refused is not None:
+                return refused
+        return self.get_response(request)
+
+    def _refusal(self, request: HttpRequest, limit: int) -> HttpResponse | None:
+        length = _declared_length(request)
+        if length is None and _is_chunked(request) and not _chunked_body_within(request, limit):
+            return request_too_large(request, limit)
+        multipart = request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data")
+        if length is not None and length > limit and (is_api_request(request) or not multipart):
+            return request_too_large(request, limit)
+        if multipart and not is_api_request(request) and request.method == "POST":
+            try:
+                request.POST  # noqa: B018  # parsed here (the CSRF check would anyway) to answer 413, not 400
+            except RequestDataTooBig:
+                return request_too_large(request, limit)
+        return None
+
+
+class ApiKeyThrottleMiddleware:
+    """After API_KEY_FAILURE_LIMIT wrong keys from one client address within the window, answer 429.
+
+    A wrong key is a request carrying an X-API-Key that the API refused (401). The count lives in the
+    "throttle" cache, shared by every web worker; the address comes from client_ip_address, the same
+    as the sign-in lock-out's. Every failure is logged with the address, never the key.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_api_request(request):
+            return self.get_response(request)
+        address = client_ip_address(request)
+        wait = api_key_retry_after(address)
+        if wait:
+            return self._too_many(wait)
+        response = self.get_response(request)
+        if response.status_code == 401 and request.META.get("HTTP_X_API_KEY"):
+            failures = api_key_failure_record(address)
+            log.warning(
+                "Wrong API key from %s on %r (%d in this window, limit %d)",
+                address,
+                request.path_info,
+                failures,
+                settings.API_KEY_FAILURE_LIMIT,
+            )
+        return response
+
+    @staticmethod
+    def _too_many(wait: int) -> HttpResponse:
+        detail = _(
+            "Too many requests with a wrong API key from this address: try again in %(seconds)d seconds."
+        ) % {"seconds": wait}
+        response = JsonResponse({"detail": detail}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
