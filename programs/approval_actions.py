@@ -1,4 +1,5 @@
-"""The programmes' approvable actions: enrol, change beneficiaries' statuses, close and change plans."""
+"""The programmes' approvable actions: enrol, change beneficiaries' statuses and plan data, close and change
+plans."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from approvals.models import Task
 from programs.models import STATUS_TRANSITIONS, Beneficiary, BeneficiaryStatus, BenefitPlan
 from programs.selectors import beneficiary_list, plan_list, user_can_view_beneficiary, user_can_view_plan
 from programs.services import (
+    DATA_ACTION,
     EnrolmentSelection,
+    beneficiary_data_change,
     beneficiary_status_change,
     enrolment_preview,
     plan_close,
     plan_enrol,
     plan_update_execute,
 )
+from registry.schemas import schema_fields
 
 SAMPLE_SIZE = 20
 
@@ -128,6 +132,47 @@ def status_describe(*, target: Any, payload: dict[str, Any]) -> Description:
     )
 
 
+def data_visible(user: Any) -> list[QuerySet]:
+    """Beneficiaries the user may see, correlated to the task row (one primary-key probe per task)."""
+    return [beneficiary_list(user=user).filter(pk=OuterRef("object_id"))]
+
+
+def data_execute(
+    *, target: Beneficiary, payload: dict[str, Any], task: Task, **kwargs: Any
+) -> dict[str, Any]:
+    return beneficiary_data_change(
+        user=task.maker, beneficiary=target, changes=dict(payload.get("data") or {}), task=task
+    )
+
+
+def _data_value(value: Any) -> Any:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return value
+
+
+def data_describe(*, target: Beneficiary | None, payload: dict[str, Any]) -> Description:
+    """Each changed field of the plan data, labelled as the plan's schema names it, before and after."""
+    if target is None:
+        return Description(summary="The beneficiary was deleted.")
+    plan = target.benefit_plan
+    labels = {field.name: field.label for field in schema_fields(plan.beneficiary_schema or {})}
+    changes: list[tuple[str, object, object]] = [
+        (
+            labels.get(key, f"{key} (not a field of the plan any more)"),
+            _data_value(change.get("before")),
+            _data_value(change.get("after")),
+        )
+        for key, change in (payload.get("data") or {}).items()
+    ]
+    recipient = target.household or target.individual
+    return Description(
+        changes=changes, summary=f"Edit the {plan} data of {recipient}: {len(changes)} change(s)."
+    )
+
+
 def close_execute(
     *, target: BenefitPlan, payload: dict[str, Any], task: Task, progress: Any = None, **kwargs: Any
 ) -> dict[str, Any]:
@@ -186,6 +231,14 @@ def register() -> None:
         describer=status_describe,
         can_view=_can_view,
         visible=status_visible,
+    )
+    action_register(
+        DATA_ACTION,
+        label="Edit a beneficiary's plan data",
+        executor=data_execute,
+        describer=data_describe,
+        can_view=_can_view,
+        visible=data_visible,
     )
     action_register(
         "programs.plan_close",

@@ -6,8 +6,11 @@ import json
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext_lazy as _
 
-from programs.models import TRANSITION_LABELS, BeneficiaryStatus, BenefitPlan
+from programs.models import TRANSITION_LABELS, Beneficiary, BeneficiaryStatus, BenefitPlan
+from programs.schemas import plan_data_validate
 
 
 class BenefitPlanForm(forms.ModelForm):
@@ -71,3 +74,45 @@ class StatusChangeForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+class BeneficiaryDataForm(forms.ModelForm):
+    """The beneficiary page's one editable field: the plan data, checked with the plan's schema.
+
+    Saving it only requests the change (see BeneficiaryAdmin.save_model); errors name the field by its
+    JSON pointer inside `data` (`/grade: Must be at most 12.`).
+    """
+
+    class Meta:
+        model = Beneficiary
+        fields = ["data"]
+
+    def clean_data(self) -> dict[str, Any]:
+        previous = Beneficiary.objects.filter(pk=self.instance.pk).values_list("data", flat=True).first()
+        try:
+            return plan_data_validate(
+                self.instance.benefit_plan, self.cleaned_data.get("data"), previous=previous
+            )
+        except ValidationError as exc:
+            raise ValidationError(self._on_data_field(exc)["data"]) from None
+
+    def _on_data_field(self, errors: ValidationError) -> dict[str, list[str]]:
+        """The schema's errors are keyed "data.<field>": put on the data field, with the field's pointer."""
+        remapped: dict[str, list[str]] = {}
+        for key, found in errors.error_dict.items():
+            known = key in self.fields or key == NON_FIELD_ERRORS
+            prefix = "" if known or key == "data" else f"/{key.removeprefix('data.')}: "
+            remapped.setdefault(key if known else "data", []).extend(
+                f"{prefix}{message}" for error in found for message in error.messages
+            )
+        return remapped
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        if hasattr(errors, "error_dict"):
+            errors = ValidationError(self._on_data_field(errors))
+        super()._update_errors(errors)
+
+
+BeneficiaryDataForm.base_fields["data"].help_text = _(
+    "The plan's data fields, as JSON. A change waits for a checker's approval and is saved then."
+)

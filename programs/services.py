@@ -648,20 +648,81 @@ def beneficiary_status_change(
     return {"changed": changed, "transition": transition, "to": STATUS_TRANSITIONS[transition][1]}
 
 
-@transaction.atomic
-def beneficiary_data_update(*, user: User, beneficiary: Beneficiary, data: Any) -> Beneficiary:
-    """Change a beneficiary's plan-specific data, validated with the plan's schema."""
-    beneficiary = (
-        Beneficiary.objects.select_for_update().select_related("benefit_plan").get(pk=beneficiary.pk)
-    )
+DATA_ACTION = "programs.beneficiary_data"
+
+
+def _data_editable(user: User, beneficiary: Beneficiary) -> None:
+    """The user manages the beneficiary's plan, the plan is open and the beneficiary is in their locations."""
     plan = beneficiary.benefit_plan
     _require_manager(user, plan)
     _require_open(plan)
     if not Beneficiary.objects.filter(pk=beneficiary.pk).filter(location_scope_q(user)).exists():
         raise ValidationError(f"{beneficiary} lies outside your locations.")
-    beneficiary.data = plan_data_validate(plan, data, previous=beneficiary.data)
+
+
+def beneficiary_data_changes(*, stored: dict[str, Any], data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every plan-data field whose value would change, as {"before", "after"} (None: absent)."""
+    changes = {}
+    for key in sorted(set(stored) | set(data)):
+        before, after = stored.get(key), data.get(key)
+        if before != after:
+            changes[key] = {"before": before, "after": after}
+    return changes
+
+
+def beneficiary_data_request(
+    *, user: User, beneficiary: Beneficiary, data: Any, reason: str = ""
+) -> Task | None:
+    """Ask for a change of a beneficiary's plan data (`programs.beneficiary_data`); None when nothing changes.
+
+    The data is validated with the plan's schema now, so a checker never approves what cannot be saved;
+    the task holds each changed field before and after, and the change is made only once approved.
+    """
+    beneficiary = Beneficiary.objects.select_related("benefit_plan").get(pk=beneficiary.pk)
+    _data_editable(user, beneficiary)
+    stored = dict(beneficiary.data or {})
+    cleaned = plan_data_validate(beneficiary.benefit_plan, data, previous=stored)
+    changes = beneficiary_data_changes(stored=stored, data=cleaned)
+    if not changes:
+        return None
+    return approval_request(
+        action=DATA_ACTION,
+        target=beneficiary,
+        payload={"plan_id": beneficiary.benefit_plan_id, "data": changes},
+        maker=user,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def beneficiary_data_change(
+    *, user: User, beneficiary: Beneficiary, changes: dict[str, dict[str, Any]], task: Task | None = None
+) -> dict[str, Any]:
+    """Apply an approved plan-data change (the executor's body), if the data still reads as it did."""
+    beneficiary = (
+        Beneficiary.objects.select_for_update().select_related("benefit_plan").get(pk=beneficiary.pk)
+    )
+    _data_editable(user, beneficiary)
+    stored = dict(beneficiary.data or {})
+    stale = [
+        f"{key} now reads {stored.get(key) if stored.get(key) is not None else '—'}"
+        for key, change in changes.items()
+        if stored.get(key) != change["before"]
+    ]
+    if stale:
+        raise ValidationError(
+            f"The data of {beneficiary} changed after this request was made ({'; '.join(stale)}): "
+            "ask for the change again."
+        )
+    wanted = dict(stored)
+    for key, change in changes.items():
+        if change["after"] is None:
+            wanted.pop(key, None)
+        else:
+            wanted[key] = change["after"]
+    beneficiary.data = plan_data_validate(beneficiary.benefit_plan, wanted, previous=stored)
     beneficiary.save(update_fields=["data"])
-    return beneficiary
+    return {"changed": [f"data.{key}" for key in sorted(changes)]}
 
 
 def enrolment_filters_querystring(data: dict[str, Any]) -> str:

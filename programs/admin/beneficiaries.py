@@ -19,11 +19,13 @@ from django.http import (
 )
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from approvals.models import Task
 from approvals.services import error_text
 from programs.admin.plans import _queued, _report
-from programs.forms import ReasonForm, StatusChangeForm
+from programs.forms import BeneficiaryDataForm, ReasonForm, StatusChangeForm
 from programs.models import (
     STATUS_TRANSITIONS,
     TRANSITION_LABELS,
@@ -38,10 +40,12 @@ from programs.selectors import (
     plan_list,
     user_can_manage_plan,
 )
-from programs.services import beneficiary_data_update, beneficiary_status_request
+from programs.services import beneficiary_data_request, beneficiary_status_request
 from registry.exports import csv_lines
 from registry.models import HouseholdMember, Sex
 from registry.selectors import location_list
+
+NOTHING_REQUESTED = object()
 
 
 class PlanFilter(admin.SimpleListFilter):
@@ -191,6 +195,7 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
         "enrolled_at",
         "enrolment_task",
     ]
+    form = BeneficiaryDataForm
     inlines = [StatusChangeInline]
     change_form_template = "programs/beneficiary_change_form.html"
     change_list_template = "programs/beneficiary_change_list.html"
@@ -221,18 +226,41 @@ class BeneficiaryAdmin(SimpleHistoryAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: Beneficiary, form: Any, change: bool) -> None:
+        """Never a direct save: a change of the plan data is requested (`programs.beneficiary_data`)."""
         if "data" not in form.changed_data:
+            request._programs_data = NOTHING_REQUESTED  # type: ignore[attr-defined]
             return
         try:
-            beneficiary_data_update(user=request.user, beneficiary=obj, data=form.cleaned_data["data"])
+            task = beneficiary_data_request(
+                user=request.user, beneficiary=obj, data=form.cleaned_data["data"]
+            )
         except ValidationError as exc:
-            request._programs_refused = True  # type: ignore[attr-defined]
-            _report(request, self, exc)
+            request._programs_data = exc  # type: ignore[attr-defined]
+        else:
+            request._programs_data = task or NOTHING_REQUESTED  # type: ignore[attr-defined]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Nothing else on the page is written from the form (status changes have their own buttons)."""
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        task = getattr(request, "_programs_data", None)
+        if not isinstance(task, Task):
+            return None
+        if task.state != "executed":
+            message = [{"changed": {"fields": [f"data change requested: task #{task.pk}"]}}]
+        return super().log_change(request, obj, message)
 
     def response_change(self, request: HttpRequest, obj: Beneficiary) -> HttpResponse:
-        if getattr(request, "_programs_refused", False):
-            return HttpResponseRedirect(reverse("admin:programs_beneficiary_change", args=[obj.pk]))
-        return super().response_change(request, obj)
+        outcome = getattr(request, "_programs_data", None)
+        if isinstance(outcome, ValidationError):
+            _report(request, self, outcome)
+        elif isinstance(outcome, Task):
+            _queued(request, self, outcome, _("The change of %(who)s's plan data") % {"who": obj})
+        else:
+            self.message_user(request, _("Nothing was changed."), messages.INFO)
+        return HttpResponseRedirect(reverse("admin:programs_beneficiary_change", args=[obj.pk]))
 
     def change_view(
         self,

@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from programs.models import Beneficiary
-from programs.services import beneficiary_data_update
+from programs.services import beneficiary_data_request
+from tests.programs.conftest import approve
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def test_exactly_one_of_individual_or_household(household_plan, registry):
         row(household_plan, location=household.location)
 
 
-def test_data_validated_with_plan_schema(officer, household_plan, registry):
+def test_data_validated_with_plan_schema(officer, approver, household_plan, registry):
     household_plan.beneficiary_schema = {
         "type": "object",
         "properties": {"grade": {"type": "integer", "minimum": 1, "maximum": 12}},
@@ -47,12 +48,12 @@ def test_data_validated_with_plan_schema(officer, household_plan, registry):
     household = registry.north_households[0]
     beneficiary = row(household_plan, household=household, location=household.location)
     with pytest.raises(ValidationError) as info:
-        beneficiary_data_update(user=officer, beneficiary=beneficiary, data={"grade": 14})
+        beneficiary_data_request(user=officer, beneficiary=beneficiary, data={"grade": 14})
     assert "at most 12" in str(info.value)
     with pytest.raises(ValidationError, match="not a data field of plan CASH"):
-        beneficiary_data_update(user=officer, beneficiary=beneficiary, data={"colour": "red"})
+        beneficiary_data_request(user=officer, beneficiary=beneficiary, data={"colour": "red"})
     beneficiary.refresh_from_db()
     assert beneficiary.data == {}
-    beneficiary_data_update(user=officer, beneficiary=beneficiary, data={"grade": 5})
+    approve(beneficiary_data_request(user=officer, beneficiary=beneficiary, data={"grade": 5}), approver)
     beneficiary.refresh_from_db()
     assert beneficiary.data == {"grade": 5}
