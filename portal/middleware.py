@@ -126,14 +126,14 @@ class ApiKeyThrottleMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not is_api_request(request):
-            return self.get_response(request)
+        if not (is_api_request(request) and request.META.get("HTTP_X_API_KEY")):
+            return self.get_response(request)  # no key, nothing to guess with: the docs, or a 401
         address = client_ip_address(request)
         wait = api_key_retry_after(address)
         if wait:
             return self._too_many(wait)
         response = self.get_response(request)
-        if response.status_code == 401 and request.META.get("HTTP_X_API_KEY"):
+        if response.status_code == 401:
             failures = api_key_failure_record(address)
             log.warning(
                 "Wrong API key from %s on %r (%d in this window, limit %d)",
