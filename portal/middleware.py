@@ -83,7 +83,7 @@ class RequestSizeLimitMiddleware:
     """Refuse bodies over DATA_UPLOAD_MAX_MEMORY_SIZE with 413, in every settings mode.
 
     Django raises RequestDataTooBig only when a view reads the body and answers it with a 400 (a debug
-    page under DEBUG). Here the declared length is checked before anything runs, a chunked body is
+    page under DEBUG). Here the declared length is checked before any view runs, a chunked body is
     counted as it is read, and on the API the limit covers the whole body (JSON or multipart). Admin
     forms upload files larger than the limit: there only the form fields count, as Django counts them.
     """

@@ -107,7 +107,6 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "portal.middleware.RequestSizeLimitMiddleware",  # first: 413 before anything reads the body
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -119,6 +118,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # 413 before any view (or the CSRF check) reads the body; after the above, so the page has their headers
+    "portal.middleware.RequestSizeLimitMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "portal.middleware.ApiKeyThrottleMiddleware",  # 429 after repeated wrong API keys from one address
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires

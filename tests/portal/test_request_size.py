@@ -126,6 +126,8 @@ def test_the_admin_answers_413_with_an_html_page(
     assert response["Content-Type"].startswith("text/html")
     page = response.content.decode()
     assert "Request too large" in page and "DATA_UPLOAD_MAX_MEMORY_SIZE" in page
+    assert "script-src 'self'" in response["Content-Security-Policy"]  # the admin's headers as ever
+    assert response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_admin_form_fields_over_the_limit_in_multipart_get_413(
