@@ -721,6 +721,8 @@ def beneficiary_data_change(
         else:
             wanted[key] = change["after"]
     beneficiary.data = plan_data_validate(beneficiary.benefit_plan, wanted, previous=stored)
+    if task is not None:
+        beneficiary._change_reason = f"{DATA_ACTION}, task #{task.pk}"  # type: ignore[attr-defined]
     beneficiary.save(update_fields=["data"])
     return {"changed": [f"data.{key}" for key in sorted(changes)]}
 

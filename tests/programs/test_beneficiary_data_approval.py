@@ -87,7 +87,9 @@ def test_the_change_form_requests_instead_of_saving(client, officer, approver, n
     approve(task, approver)
     north_row.refresh_from_db()
     assert north_row.data == {"grade": 4, "school": "Hill"}
-    assert north_row.history.first().data == {"grade": 4, "school": "Hill"}  # on the audit trail
+    record = north_row.history.first()  # on the audit trail, with the task (its maker and approvers)
+    assert record.data == {"grade": 4, "school": "Hill"}
+    assert record.history_change_reason == f"{DATA_ACTION}, task #{task.pk}"
 
 
 def test_the_checker_sees_before_and_after_on_the_task_page(client, officer, approver, north_row):
