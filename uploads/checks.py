@@ -187,6 +187,11 @@ def _registry_matches(*, batch_id: int, documents: list[str], status: str | None
     return matched
 
 
+def _inside(scope_paths: list[str]) -> str:
+    """SQL true when location `l` lies in the area of `scope_paths` (the paths follow as prefix params)."""
+    return " OR ".join("l.path LIKE %s" for _path in scope_paths) or "1 = 0"
+
+
 def _outside_mark(*, batch_id: int, documents: list[str], scope_paths: list[str]) -> int:
     """Rows matched by identity document to someone outside the uploader's area (or nowhere) become
     `outside:<column>` matches: never updated, and their messages say nothing about that person.
@@ -196,7 +201,7 @@ def _outside_mark(*, batch_id: int, documents: list[str], scope_paths: list[str]
     """
     if not documents:
         return 0
-    inside = " OR ".join("l.path LIKE %s" for _ in scope_paths) or "1 = 0"
+    inside = _inside(scope_paths)
     which = " OR ".join(f"(d.doc_type = '{column}' AND d.value = {S}.{column})" for column in documents)
     return _run(
         f"UPDATE {S} SET match_kind = '{OUTSIDE}' || (SELECT MIN(d.doc_type) FROM {DOCUMENT} d "
@@ -388,19 +393,40 @@ def _problem_rows(batch_id: int) -> str:
     )
 
 
-def households_check(*, batch_id: int, plan: BenefitPlan) -> None:
+def _households_outside_refuse(*, batch_id: int, scope_paths: list[str]) -> None:
+    """New rows joining an existing household outside the uploader's area are errors that say only that the
+    household code is registered: nobody adds people to (and resizes) a household they may not see."""
+    since = _errors_watermark()
+    if _error_insert(
+        f"SELECT batch_id, row_number, 'household_code', REPLACE(%s, '{{code}}', household_code) FROM {S} "
+        f"WHERE batch_id = %s AND status = '{RowStatus.NEW}' AND existing_household_id IS NOT NULL "
+        f"AND NOT EXISTS (SELECT 1 FROM {HOUSEHOLD} h JOIN {LOCATION} l ON l.id = h.location_id "
+        f"WHERE h.id = {S}.existing_household_id AND ({_inside(scope_paths)}))",
+        [
+            _("The household code {code} is already registered: this upload cannot add people to it."),
+            batch_id,
+            *(f"{path}%" for path in scope_paths),
+        ],
+    ):
+        _errors_mark(batch_id, since=since)
+
+
+def households_check(*, batch_id: int, plan: BenefitPlan, scope_paths: list[str] | None = None) -> None:
     """One head per household, at most one primary recipient, one location; existing households keep theirs.
-    A household plan also needs every new person in a household.
+    A household plan also needs every new person in a household. An existing household outside the
+    uploader's area (`scope_paths`; None: everywhere) takes no one from the file.
 
     One aggregate over the batch gives each household's facts; the households that break a rule (usually
     none or few) go to a temporary table, and only then are the rows read again, to list their errors.
     """
     since = _errors_watermark()
-    _run(
+    existing = _run(
         f"UPDATE {S} SET existing_household_id = h.id FROM {HOUSEHOLD} h "
         f"WHERE {S}.batch_id = %s AND {S}.status = '{RowStatus.NEW}' AND {S}.household_code <> '' AND h.code = {S}.household_code",
         [batch_id],
     )
+    if existing and scope_paths is not None:
+        _households_outside_refuse(batch_id=batch_id, scope_paths=scope_paths)
     broken = (
         "heads > 1 OR (heads > 0 AND registry_head = 1) OR primaries > 1 OR (primaries > 0 AND registry_primary = 1) "
         "OR (existing IS NULL AND head_stands = 0) "

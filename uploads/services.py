@@ -224,7 +224,7 @@ def _validate_rows(*, batch: ImportBatch, progress: Progress, path: str | Path) 
         checks.duplicates_check(
             batch_id=batch.pk, mode=batch.duplicate_mode, documents=documents, scope_paths=scope
         )
-        checks.households_check(batch_id=batch.pk, plan=plan)
+        checks.households_check(batch_id=batch.pk, plan=plan, scope_paths=scope)
         return checks.batch_counts(batch_id=batch.pk)
 
 

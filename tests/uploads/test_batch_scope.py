@@ -127,3 +127,19 @@ def test_a_batch_keeps_the_area_it_was_validated_in(officers, household_plan, tr
     assert set(everywhere.areas.values_list("code", flat=True)) == {"N", "S"}
     assert not batch_list(user=officers["officer_b"]).filter(pk=everywhere.pk).exists()
     assert batch_list(user=officers["national"]).filter(pk=everywhere.pk).exists()
+
+
+def test_batches_from_before_the_migration_get_their_uploaders_area(officers, household_plan, administrator):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("uploads.migrations.0005_batch_areas")
+    district = upload(officers["officer_a"], household_plan, _rows_with_problems())
+    everywhere = upload(administrator, household_plan, _rows_with_problems())
+    ImportBatch.areas.through.objects.all().delete()
+    assert not batch_list(user=officers["national"]).exists()
+    migration.areas_from_uploaders(apps, None)
+    assert set(district.areas.values_list("code", flat=True)) == {"N-A"}
+    assert set(everywhere.areas.values_list("code", flat=True)) == {"N", "S"}
+    assert set(batch_list(user=officers["national"])) == {district, everywhere}

@@ -158,3 +158,22 @@ def test_skip_mode_lists_the_reference_only_inside_the_area(maker, individual_pl
         "skipped",
         f"row 3: skipped: Already in the registry as individual #{north.pk} (same identity document).",
     ]
+
+
+def test_nobody_joins_a_household_outside_the_area(maker, household_plan):
+    from registry.models import Household
+    from tests.uploads.conftest import HEADER as HOUSEHOLD_HEADER
+
+    south = Household.objects.create(code="HH-SUD", location=Location.objects.get(code="S"))
+    north = Household.objects.create(code="HH-NORD", location=Location.objects.get(code="N-A"))
+    rows = [
+        ["Kid", "Far", "F", "2015-01-01", "N-A", "", "HH-SUD", "child", "", "", ""],
+        ["Kid", "Near", "F", "2015-01-01", "N-A", "", "HH-NORD", "child", "", "", ""],
+    ]
+    batch = upload(maker, household_plan, csv_bytes(rows, header=HOUSEHOLD_HEADER))
+    assert _statuses(batch) == {2: RowStatus.ERROR, 3: RowStatus.NEW}
+    column, message = _errors(batch)[2]
+    assert column == "household_code"
+    assert message == "The household code HH-SUD is already registered: this upload cannot add people to it."
+    assert "South" not in message and str(south.pk) not in message.replace("HH-SUD", "")
+    assert StagedRow.objects.get(batch_id=batch.pk, row_number=3).existing_household_id == north.pk
