@@ -96,3 +96,17 @@ def test_the_batch_page_offers_the_listing_when_rows_were_only_skipped(client, m
     response = client.get(reverse("admin:uploads_importbatch_rejected", args=[batch.pk]))
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     assert "row 3: skipped: Duplicate of row 2 of this file (same national_id)." in text
+
+
+def test_the_listing_reads_by_chunks_not_by_row(
+    maker, individual_plan, django_assert_num_queries, monkeypatch
+):
+    rows = [[f"Kofi{n}", "Mensah", "M", "1991-01-01", "N-A", f"X{n % 3}"] for n in range(9)]
+    rows[4][2] = "Q"
+    batch = upload(maker, individual_plan, csv_bytes(rows, header=HEADER))
+    assert (batch.skipped_rows, batch.error_rows) == (5, 1)
+    with django_assert_num_queries(3):  # the rows, their errors, then no more rows
+        assert len(_listed(batch)) == 1 + 6
+    monkeypatch.setattr("uploads.selectors.CHUNK", 2)
+    with django_assert_num_queries(2 * 3 + 1):
+        assert len(_listed(batch)) == 1 + 6
