@@ -8,10 +8,18 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import content_disposition_header
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
@@ -118,6 +126,7 @@ class ImportBatchAdmin(ImportMixin, admin.ModelAdmin):
             path(
                 "<int:batch_id>/rejected.csv", view(self.rejected_view), name="uploads_importbatch_rejected"
             ),
+            path("<int:batch_id>/file/", view(self.file_view), name="uploads_importbatch_file"),
             path(
                 "<int:batch_id>/request-commit/",
                 view(self.request_commit_view),
@@ -293,8 +302,24 @@ class ImportBatchAdmin(ImportMixin, admin.ModelAdmin):
         response = StreamingHttpResponse(
             rejected_rows_csv(batch=batch), content_type="text/csv; charset=utf-8"
         )
+        response["Cache-Control"] = "private, no-store"
         stem = batch.original_name.rsplit(".", 1)[0]
-        response["Content-Disposition"] = f'attachment; filename="{stem}-rejected.csv"'
+        response["Content-Disposition"] = content_disposition_header(True, f"{stem}-rejected.csv")
+        return response
+
+    def file_view(self, request: HttpRequest, batch_id: int) -> FileResponse:
+        """The file as it was received, to those who see the batch (never from a public media URL)."""
+        batch = self._batch(request, batch_id)
+        if not batch.file:
+            raise Http404
+        try:
+            handle = batch.file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        response = FileResponse(
+            handle, as_attachment=True, filename=batch.original_name, content_type="application/octet-stream"
+        )
+        response["Cache-Control"] = "private, no-store"
         return response
 
     def template_view(self, request: HttpRequest, plan_id: int, kind: str) -> HttpResponse:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from approvals.actions import Description, action_register
 from approvals.models import Task
-from programs.selectors import plan_list, user_can_view_plan
 from uploads.models import ImportBatch, RowStatus, StagedRow
+from uploads.selectors import UPDATE_SAMPLE, batch_list, batch_update_changes, user_can_view_batch
 from uploads.services import ACTION, batch_commit_execute
 
 SAMPLE_SIZE = 10
@@ -51,11 +53,18 @@ def commit_describe(*, target: ImportBatch, payload: dict[str, Any]) -> Descript
         ("Duplicates skipped", None, target.skipped_rows),
         ("Rows with errors (not committed)", None, target.error_rows),
     ]
+    if target.update_rows:
+        # What the updates change, field by field, for the first rows: the checker sees more than a count.
+        summary += " " + _(
+            "Below the counts: each field the first %(sample)s updates change, registry value before, "
+            "file value after."
+        ) % {"sample": min(UPDATE_SAMPLE, target.update_rows)}
+        changes += batch_update_changes(batch=target)
     return Description(changes=changes, count=target.committable_rows, sample=sample, summary=summary)
 
 
 def _can_view(user: Any, target: Any) -> bool:
-    return isinstance(target, ImportBatch) and user_can_view_plan(user, target.benefit_plan)
+    return isinstance(target, ImportBatch) and user_can_view_batch(user, target)
 
 
 def register() -> None:
@@ -65,7 +74,8 @@ def register() -> None:
         executor=commit_execute,
         describer=commit_describe,
         can_view=_can_view,
-        # Batches are few: the approvals lists filter them in SQL instead of checking task by task.
-        visible=lambda user: ImportBatch.objects.filter(benefit_plan__in=plan_list(user=user)),
+        # Batches are few: the approvals lists filter them in SQL instead of checking task by task. The same
+        # scope as the batch pages: plan and area.
+        visible=lambda user: batch_list(user=user),
         background=True,
     )

@@ -74,6 +74,13 @@ class ImportBatch(FSMModelMixin, models.Model):
         help_text="The last new person's id; the ids of rejected or skipped rows in between are unused",
     )
     header = models.JSONField(default=list, blank=True, help_text="The file's header row as read")
+    areas = models.ManyToManyField(
+        "registry.Location",
+        related_name="+",
+        blank=True,
+        help_text="The uploader's locations when the file was validated (every root location for an uploader "
+        "who sees everywhere): its rows lie there, and only users who see all of them see the batch",
+    )
     error = models.TextField(blank=True, help_text="Why the file as a whole failed")
     validation_job = models.ForeignKey(
         "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -190,7 +197,11 @@ class StagedRow(models.Model):
         null=True, help_text="The existing person this row duplicates"
     )
     match_kind = models.CharField(
-        max_length=32, blank=True, db_default="", help_text="document, name, or file"
+        max_length=32,
+        blank=True,
+        db_default="",
+        help_text="document, name, file:<what>, ambiguous:<what>, or outside (a document of someone outside "
+        "the uploader's area)",
     )
     duplicate_of_row = models.IntegerField(null=True)
     existing_household_id = models.BigIntegerField(null=True)

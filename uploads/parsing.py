@@ -60,6 +60,7 @@ ROLE_WORDS = {
 }
 OLDEST_BIRTH_YEAR = 1880
 REJECTED_ERRORS_COLUMN = "errors"
+REJECTED_OUTCOME_COLUMN = "outcome"  # "rejected" or "skipped", in the rejected-and-skipped rows file
 FIXED_CELLS = (
     "given_name",
     "family_name",
@@ -327,8 +328,8 @@ def header_resolve(header: list[str], columns: list[Column]) -> list[Column | No
         if dot and prefix in CUSTOM_PREFIXES:
             name = f"{prefix}.{key.strip()}"
         column = known.get(name)
-        if column is None and name == REJECTED_ERRORS_COLUMN:
-            resolved.append(None)  # a fixed rejected-rows file comes back with its errors column
+        if column is None and name in (REJECTED_ERRORS_COLUMN, REJECTED_OUTCOME_COLUMN):
+            resolved.append(None)  # a fixed rejected-rows file comes back with its outcome and errors columns
             continue
         if column is None:
             unknown.append(cell.strip()[:60])

@@ -29,6 +29,7 @@ from uploads.models import BatchState, DuplicateMode, ImportBatch, StagedError, 
 from uploads.parallel import rows_parse_parallel, workers_count
 from uploads.parsing import LocationResolver, RowParser
 from uploads.readers import max_file_bytes, table_open
+from uploads.selectors import uploader_areas
 from uploads.staging import StagingWriter
 
 User = AbstractBaseUser | AnonymousUser
@@ -82,6 +83,7 @@ def batch_create(
     )
     batch.file.save(name, file, save=False)
     batch.save()
+    batch.areas.set(uploader_areas(user=user))
     if background:
         batch_validation_start(batch=batch, user=user)
     return batch
@@ -172,6 +174,8 @@ def _validate_rows(*, batch: ImportBatch, progress: Progress, path: str | Path) 
         if not table.header or not any(table.header):
             raise ValidationError("The file is empty: it has no header row.")
         scope = None if user_sees_everywhere(batch.uploaded_by) else user_location_paths(batch.uploaded_by)
+        # The rows are checked against the uploader's area of today: the batch is seen by those who see it.
+        batch.areas.set(uploader_areas(user=batch.uploaded_by))
         parser = RowParser(
             header=table.header,
             columns=columns_for(plan),
@@ -217,8 +221,10 @@ def _validate_rows(*, batch: ImportBatch, progress: Progress, path: str | Path) 
     checks.staging_analyze(documents=documents)
     with transaction.atomic():
         checks.work_memory_raise()
-        checks.duplicates_check(batch_id=batch.pk, mode=batch.duplicate_mode, documents=documents)
-        checks.households_check(batch_id=batch.pk, plan=plan)
+        checks.duplicates_check(
+            batch_id=batch.pk, mode=batch.duplicate_mode, documents=documents, scope_paths=scope
+        )
+        checks.households_check(batch_id=batch.pk, plan=plan, scope_paths=scope)
         return checks.batch_counts(batch_id=batch.pk)
 
 

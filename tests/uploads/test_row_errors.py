@@ -88,9 +88,9 @@ def test_rejected_rows_file_can_be_fixed_and_uploaded_again(maker, household_pla
     assert (first.new_rows, first.error_rows) == (5, 1)
     text = "".join(rejected_rows_csv(batch=first)).lstrip("\ufeff")
     rejected = list(csv.reader(io.StringIO(text)))
-    assert rejected[0] == [*HEADER, "errors"]
+    assert rejected[0] == [*HEADER, "outcome", "errors"]
     assert rejected[1][:3] == ["Moussa", "Sow", "Q"]
-    assert rejected[1][-1] == "row 6: sex: 'Q' is not one of: F, M, X."
+    assert rejected[1][-2:] == ["rejected", "row 6: sex: 'Q' is not one of: F, M, X."]
     rejected[1][2] = "M"
     fixed = io.StringIO()
     csv.writer(fixed).writerows(rejected)
