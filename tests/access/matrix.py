@@ -286,7 +286,6 @@ _MEDIA = "uploads/ and payments/ (other branches): files under MEDIA_URL are pub
 
 # (route, actor) answering wrongly today; each runs as xfail(strict=True) with its reason.
 KNOWN_LEAK: dict[tuple[str, str], str] = {
-    ("admin:payments_payroll_changelist", OFFICER_B): _PAYROLL,
     ("admin:payments_payroll_history", OFFICER_B): _PAYROLL,
     ("admin:payments_payroll_simple_history", OFFICER_B): _PAYROLL,
     ("admin:payments_reconciliationbatch_changelist", OFFICER_B): _RECONCILIATION,

@@ -165,6 +165,9 @@ def world_build() -> World:
     household = _household("M-HA", north_a, ("Amina", "Bintou"))
     other_household = _household("M-HA2", north_a, ("Chidi",))
     south_household = _household("M-HS", south_a, ("Dede",))
+    loner = Individual.objects.create(  # in no household and no plan: deletable
+        given_name="Esi", family_name="Alone", sex=Sex.FEMALE, birth_date=date(1990, 1, 1), location=north_a
+    )
     person = HouseholdMember.objects.filter(household=household).order_by("pk").first().individual
     beneficiary = _enrol(plan, household)
     _enrol(plan, other_household)
@@ -272,6 +275,7 @@ def world_build() -> World:
         location_level=level,
         registry_schema=registry_schema,
         individual=person,
+        loner=loner,
         household=household,
         plan=plan,
         beneficiary=beneficiary,
