@@ -6,6 +6,8 @@ GET for every cell (writes are forged in test_forged_posts.py).
 
 from __future__ import annotations
 
+from functools import cache
+
 import pytest
 
 from tests.access.answers import GRANTED, OK_WITH, OK_WITHOUT, REFUSED, answer
@@ -22,6 +24,7 @@ from tests.access.routes import (
 from tests.access.world import API_ACTORS, OFFICER_B
 
 
+@cache
 def _routes_by_key() -> dict[str, Route]:
     found: dict[str, Route] = {}
     duplicates = []
