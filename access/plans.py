@@ -30,10 +30,18 @@ def user_manages_all_plans(user: User) -> bool:
 
 
 def plans_with_permission(user: User, permissions: str | list[str]) -> QuerySet[Any]:
-    """Plans on which the user holds one of these object permissions (a role's global grant is not one)."""
-    return get_objects_for_user(
-        user, permissions, klass=provided("plan_model"), any_perm=True, accept_global_perms=False
-    )
+    """Plans on which the user holds one of these object permissions (a role's global grant is not one).
+
+    The query is built once per user object (a request's user): a page asks it many times (sidebar,
+    approvals count, lists). It stays lazy, so the grants are read when the query runs.
+    """
+    key = (permissions,) if isinstance(permissions, str) else tuple(permissions)
+    cache: dict[tuple[str, ...], QuerySet[Any]] = user.__dict__.setdefault("_plans_with_permission", {})
+    if key not in cache:
+        cache[key] = get_objects_for_user(
+            user, permissions, klass=provided("plan_model"), any_perm=True, accept_global_perms=False
+        )
+    return cache[key].all()
 
 
 def plan_list(*, user: User) -> QuerySet[Any]:

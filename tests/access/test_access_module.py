@@ -108,3 +108,21 @@ def test_protected_file_is_an_attachment_never_sniffed(tmp_path, settings) -> No
     missing = FieldFile(instance=SavedSearch(), field=FileField(name="file"), name="evidence/gone.png")
     with pytest.raises(Http404):
         protected_file_response(request, missing, allowed=True)
+
+
+@pytest.mark.django_db
+def test_plan_scope_reads_grants_when_the_query_runs(tree) -> None:
+    """The plan query is built once per user object; a grant made afterwards still counts."""
+    from guardian.shortcuts import assign_perm, remove_perm
+
+    from tests.programs.conftest import make_plan
+
+    officer = make_user("later", roles=(PROGRAMME_OFFICER,), locations=(tree.north,))
+    first, second = make_plan("L1"), make_plan("L2")
+    assert list(access.plans.plan_list(user=officer)) == []
+    assign_perm("programs.view_benefitplan", officer, first)
+    assign_perm("programs.manage_beneficiaries", officer, second)
+    assert set(access.plans.plan_list(user=officer)) == {first, second}
+    assert list(access.plans.plan_managed_list(user=officer)) == [second]
+    remove_perm("programs.view_benefitplan", officer, first)
+    assert list(access.plans.plan_list(user=officer)) == [second]
