@@ -94,6 +94,10 @@ def _evidence(world: World) -> dict[str, Any]:
 
 
 _BATCH = "uploads/ (another branch): an upload is scoped by plan only, not by the uploader's area"
+_REVERT = (
+    "payments/ (another branch): simple-history's record page saves a POST (a revert past the services, "
+    "the state machine and approvals); access.history.ScopedHistoryAdmin refuses it"
+)
 
 FORGED = [
     Forged("admin:approvals_task_approve", OFFICER_B, lambda w: {"comment": "forged"}, APPROVER_ACTOR),
@@ -130,6 +134,10 @@ FORGED = [
     Forged("admin:registry_individual_simple_history", OFFICER_B, lambda w: {"given_name": "Reverted"}),
     Forged("admin:programs_beneficiary_simple_history", OFFICER_B, lambda w: {"status": "active"}),
     Forged("admin:approvals_task_simple_history", OFFICER_B, lambda w: {"state": "approved"}),
+    Forged("admin:payments_payroll_simple_history", OFFICER_B, leak=_REVERT),
+    Forged("admin:payments_payroll_simple_history", AUDITOR_ACTOR, leak=_REVERT),
+    Forged("admin:payments_paymentplan_simple_history", AUDITOR_ACTOR),
+    Forged("admin:payments_paymentpoint_simple_history", AUDITOR_ACTOR),
     Forged("admin:registry_search_delete", OFFICER_B, allowed=OFFICER_A),
     Forged("admin:jobs_job_change", OFFICER_B),
     Forged("admin:payments_payroll_results", OFFICER_B, _result_file, OFFICER_A),
