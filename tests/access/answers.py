@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.http import HttpResponse
 from django.urls import reverse
 
@@ -43,3 +45,13 @@ def body(response: HttpResponse) -> str:
     if getattr(response, "streaming", False):
         return b"".join(response.streaming_content).decode("utf-8", "replace")
     return response.content.decode("utf-8", "replace")
+
+
+def close(response: HttpResponse) -> None:
+    """Close a file response's handle as the test client does: without the signal that would close the
+    test's database connection (PostgreSQL)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)

@@ -20,6 +20,7 @@ import programs.selectors
 import registry.selectors
 from access.downloads import protected_file_response
 from portal.roles import AUDITOR, PROGRAMME_OFFICER
+from tests.access.answers import close
 from tests.conftest import make_user
 
 DOMAIN_APPS = {"registry", "programs", "payments", "uploads", "approvals", "jobs", "grievances", "reports",
@@ -100,7 +101,7 @@ def test_protected_file_is_an_attachment_never_sniffed(tmp_path, settings) -> No
     assert "photo.html" in response["Content-Disposition"]
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content) == b"<script>alert(1)</script>"
-    response.close()
+    close(response)
     with pytest.raises(Http404):
         protected_file_response(request, fieldfile, allowed=False)
     with pytest.raises(Http404):

@@ -10,7 +10,7 @@ from functools import cache
 
 import pytest
 
-from tests.access.answers import GRANTED, OK_WITH, OK_WITHOUT, REFUSED, answer
+from tests.access.answers import GRANTED, OK_WITH, OK_WITHOUT, REFUSED, answer, close
 from tests.access.matrix import CONDITIONAL_ROUTES, KNOWN_LEAK, MATRIX
 from tests.access.routes import (
     DISTRICT_A_OBJECTS,
@@ -96,7 +96,7 @@ def test_matrix(actors, db, key: str, actor: str) -> None:
     response = actors.client(actor).get(url)
     expected = MATRIX[key][actor]
     got = answer(response, marker=route_marker(world, key) if expected in (OK_WITH, OK_WITHOUT) else None)
-    response.close()
+    close(response)
     if (key, actor) in KNOWN_LEAK and expected in REFUSED:
         assert got in REFUSED, f"GET {url} as {actor}: expected a refusal ({expected}), got {got}"
     else:
