@@ -26,8 +26,8 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
+from access.history import ScopedHistoryAdmin
 from approvals.actions import action_find, actions_registered
 from approvals.models import ApprovalLevel, ApprovalPolicy, Task, TaskState
 from approvals.selectors import (
@@ -117,7 +117,7 @@ def admin_url_of(obj: Any) -> str:
 
 
 @admin.register(Task)
-class TaskAdmin(SimpleHistoryAdmin):
+class TaskAdmin(ScopedHistoryAdmin):
     list_display = [
         "number",
         "action_display",
@@ -442,7 +442,7 @@ class ApprovalLevelInline(admin.TabularInline):
 
 
 @admin.register(ApprovalPolicy)
-class ApprovalPolicyAdmin(SimpleHistoryAdmin):
+class ApprovalPolicyAdmin(ScopedHistoryAdmin):
     list_display = ["action", "label", "registered", "requires_approval", "levels_summary", "updated_at"]
     list_filter = ["requires_approval"]
     search_fields = ["action"]

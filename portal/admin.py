@@ -9,8 +9,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
 
+from access.history import ScopedHistoryAdmin
 from portal.models import UserProfile
 
 
@@ -63,7 +63,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(UserProfile)
-class UserProfileAdmin(SimpleHistoryAdmin):
+class UserProfileAdmin(ScopedHistoryAdmin):
     list_display = ["user", "phone", "preferred_language"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-REGISTRY_OFFICER = "Registry officer"
-PROGRAMME_OFFICER = "Programme officer"
-APPROVER = "Approver"
-PAYMENT_OFFICER = "Payment officer"
-GRIEVANCE_OFFICER = "Grievance officer"
-AUDITOR = "Auditor"
-ADMINISTRATOR = "Administrator"
+from access.roles import (  # the role names live with the one access rule
+    ADMINISTRATOR,
+    APPROVER,
+    AUDITOR,
+    GRIEVANCE_OFFICER,
+    PAYMENT_OFFICER,
+    PROGRAMME_OFFICER,
+    REGISTRY_OFFICER,
+)
 
 VIEW = ("view",)
 PROPOSE = ("view", "add")

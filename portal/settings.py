@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "csp",
     "ninja",  # the API docs' static files, served locally (strict CSP)
     # ours, lowest layer first
+    "access",
     "jobs",
     "approvals",
     "registry",

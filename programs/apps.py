@@ -8,6 +8,10 @@ class ProgramsConfig(AppConfig):
     verbose_name = "Programmes"
 
     def ready(self) -> None:
+        from access.hooks import plan_model_register
+        from programs.models import BenefitPlan
+
+        plan_model_register(BenefitPlan)
         from programs.approval_actions import register
         from programs.selectors import individual_enrolments
         from registry.admin.individuals import IndividualAdmin

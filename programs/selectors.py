@@ -8,67 +8,37 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
-from guardian.shortcuts import get_objects_for_user
 
-from approvals.selectors import user_in_roles
+from access.plans import (
+    MANAGE_BENEFICIARIES,
+    REQUEST_PAYMENTS,
+    VIEW_PLAN,
+    plan_list,
+    plan_managed_list,
+    user_can_manage_plan,
+    user_can_view_plan,
+    user_manages_all_plans,
+    user_sees_all_plans,
+)
+from access.roles import SEES_ALL_PLANS_ROLES as ALL_PLANS_ROLES
 from programs.models import Beneficiary, BeneficiaryStatus, BeneficiaryStatusChange, BenefitPlan
-from registry.selectors import location_scope_q, user_sees_everywhere
+from registry.selectors import location_scope_q
 
 User = AbstractBaseUser | AnonymousUser
 
-# Roles that see every plan (their locations still limit the beneficiaries they see): approvers
-# decide on any plan's tasks without being assigned to it; programme officers need the object permission.
-ALL_PLANS_ROLES = ("Administrator", "Auditor", "Approver")
-
-VIEW_PLAN = "programs.view_benefitplan"
-MANAGE_BENEFICIARIES = "programs.manage_beneficiaries"
-REQUEST_PAYMENTS = "programs.request_payments"
-
-
-def user_sees_all_plans(user: User) -> bool:
-    return user_in_roles(user, ALL_PLANS_ROLES)
-
-
-def user_manages_all_plans(user: User) -> bool:
-    """Superusers and administrators act on every plan; everyone else needs the object permission."""
-    return user.is_authenticated and user.is_active and user_sees_everywhere(user)
-
-
-def plan_list(*, user: User) -> QuerySet[BenefitPlan]:
-    """Plans the user may see: all for administrators, auditors and approvers, else those granted."""
-    if not user.is_authenticated or not user.is_active:
-        return BenefitPlan.objects.none()
-    if user_sees_all_plans(user):
-        return BenefitPlan.objects.all()
-    # A global "view benefit plan" from a role opens the menu, not every plan.
-    return get_objects_for_user(
-        user, [VIEW_PLAN, MANAGE_BENEFICIARIES], klass=BenefitPlan, any_perm=True, accept_global_perms=False
-    )
-
-
-def plan_managed_list(*, user: User) -> QuerySet[BenefitPlan]:
-    """Plans whose beneficiaries the user may enrol and change."""
-    if not user.is_authenticated or not user.is_active:
-        return BenefitPlan.objects.none()
-    if user_manages_all_plans(user):
-        return BenefitPlan.objects.all()
-    return get_objects_for_user(user, MANAGE_BENEFICIARIES, klass=BenefitPlan, accept_global_perms=False)
-
-
-def user_can_view_plan(user: User, plan: BenefitPlan) -> bool:
-    if user_sees_all_plans(user):
-        return True
-    return (
-        user.is_authenticated
-        and user.is_active
-        and (user.has_perm(VIEW_PLAN, plan) or user.has_perm(MANAGE_BENEFICIARIES, plan))
-    )
-
-
-def user_can_manage_plan(user: User, plan: BenefitPlan) -> bool:
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return user_manages_all_plans(user) or user.has_perm(MANAGE_BENEFICIARIES, plan)
+# The plan scope lives in `access.plans`; these names stay importable from here.
+__all__ = [
+    "ALL_PLANS_ROLES",
+    "MANAGE_BENEFICIARIES",
+    "REQUEST_PAYMENTS",
+    "VIEW_PLAN",
+    "plan_list",
+    "plan_managed_list",
+    "user_can_manage_plan",
+    "user_can_view_plan",
+    "user_manages_all_plans",
+    "user_sees_all_plans",
+]
 
 
 def beneficiary_list(*, user: User, plan: BenefitPlan | None = None) -> QuerySet[Beneficiary]:

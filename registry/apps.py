@@ -8,6 +8,10 @@ class RegistryConfig(AppConfig):
     verbose_name = "Registry"
 
     def ready(self) -> None:
+        from access.hooks import location_paths_provider_register
+        from registry.selectors import location_paths_of
+
+        location_paths_provider_register(location_paths_of)
         try:
             import approvals.actions  # noqa: F401
         except ImportError:  # the approvals app is optional while it is being built

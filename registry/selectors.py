@@ -4,56 +4,30 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Func, Q, QuerySet
+from django.db.models import Func, QuerySet
 from django.db.models.functions import Collate, Upper
 
-from approvals.selectors import user_in_roles
+from access.roles import ADMINISTRATOR as ADMINISTRATOR_ROLE  # noqa: F401  (kept for older imports)
+from access.scope import location_scope_q, paths_q, user_location_paths, user_sees_everywhere
 from registry.models import Household, Individual, Location
 
-ADMINISTRATOR_ROLE = "Administrator"
+__all__ = ["location_scope_q", "user_location_paths", "user_sees_everywhere"]
 
 
-def user_sees_everywhere(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Superusers and administrators are not limited to locations."""
-    return user_in_roles(user, (ADMINISTRATOR_ROLE,))
-
-
-def user_location_paths(user: AbstractBaseUser | AnonymousUser) -> list[str]:
-    """Materialised paths of the locations on the user's profile (cached on the user object)."""
-    if not user.is_authenticated:
-        return []
-    cached = getattr(user, "_location_paths", None)
-    if cached is None:
-        cached = list(Location.objects.filter(user_profiles__user=user).values_list("path", flat=True))
-        user._location_paths = cached
-    return cached
-
-
-def location_scope_q(user: AbstractBaseUser | AnonymousUser, *, field: str = "location") -> Q:
-    """A filter keeping rows whose `field` lies in one of the user's locations (or below)."""
-    if user_sees_everywhere(user):
-        return Q()
-    paths = user_location_paths(user)
-    if not paths:
-        return Q(pk__in=[])
-    condition = Q()
-    for path in paths:
-        condition |= Q(**{f"{field}__path__startswith": path})
-    return condition
+def location_paths_of(user: AbstractBaseUser | AnonymousUser) -> list[str]:
+    """Paths of the locations on the user's profile; handed to `access` by the registry's ready()."""
+    return list(Location.objects.filter(user_profiles__user=user).values_list("path", flat=True))
 
 
 def location_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Location]:
-    """Locations the user may see: the subtrees of their profile's locations (everything for administrators)."""
+    """Locations the user may see: the subtrees of their profile's locations (all for administrators)."""
     qs = Location.objects.all()
     if user_sees_everywhere(user):
         return qs
     paths = user_location_paths(user)
     if not paths:
         return qs.none()
-    condition = Q()
-    for path in paths:
-        condition |= Q(path__startswith=path)
-    return qs.filter(condition)
+    return qs.filter(paths_q(paths))
 
 
 def location_subtree(*, location: Location) -> QuerySet[Location]:

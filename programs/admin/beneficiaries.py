@@ -20,8 +20,8 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from access.history import ScopedHistoryAdmin
 from approvals.models import Task
 from approvals.services import error_text
 from programs.admin.plans import _queued, _report
@@ -164,7 +164,7 @@ def _request_action(transition: str):  # type: ignore[no-untyped-def]
 
 
 @admin.register(Beneficiary)
-class BeneficiaryAdmin(SimpleHistoryAdmin):
+class BeneficiaryAdmin(ScopedHistoryAdmin):
     list_display = ["recipient", "benefit_plan", "status", "location", "enrolled_at", "status_changed_at"]
     list_filter = [PlanFilter, "status", LocationFilter, SexFilter, AgeBandFilter]
     list_select_related = ["benefit_plan", "individual", "household", "location"]

@@ -6,14 +6,14 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 from guardian.admin import GuardedModelAdminMixin
-from simple_history.admin import SimpleHistoryAdmin
 
+from access.history import ScopedHistoryAdmin
 from approvals.models import Task
 from approvals.services import error_text
 from programs.forms import BenefitPlanForm, EnrolmentRequestForm, ReasonForm
@@ -86,7 +86,7 @@ def _queued(request: HttpRequest, admin_obj: admin.ModelAdmin, task: Task, what:
 
 
 @admin.register(BenefitPlan)
-class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
+class BenefitPlanAdmin(GuardedModelAdminMixin, ScopedHistoryAdmin):
     form = BenefitPlanForm
     list_display = [
         "code",
@@ -262,6 +262,8 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, SimpleHistoryAdmin):
 
     def close_view(self, request: HttpRequest, plan_id: int) -> HttpResponse:
         plan = self._plan_or_404(request, plan_id)
+        if not user_can_manage_plan(request.user, plan):
+            raise PermissionDenied("Only the plan's officers and administrators close it.")
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:

@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from import_export.admin import ImportExportMixin
 from import_export.results import Result
-from simple_history.admin import SimpleHistoryAdmin
 
 from registry.admin.history import ScopedHistoryAdmin
 from registry.models import Location, LocationLevel
@@ -18,7 +17,7 @@ from registry.selectors import location_list
 
 
 @admin.register(LocationLevel)
-class LocationLevelAdmin(SimpleHistoryAdmin):
+class LocationLevelAdmin(ScopedHistoryAdmin):
     list_display = ["depth", "name"]
 
 

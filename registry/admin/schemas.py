@@ -8,8 +8,8 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from simple_history.admin import SimpleHistoryAdmin
 
+from access.history import ScopedHistoryAdmin
 from registry.forms import RegistrySchemaForm
 from registry.models import RegistrySchema
 from registry.schemas import records_missing_required, schema_fields
@@ -17,7 +17,7 @@ from registry.services import registry_schema_save
 
 
 @admin.register(RegistrySchema)
-class RegistrySchemaAdmin(SimpleHistoryAdmin):
+class RegistrySchemaAdmin(ScopedHistoryAdmin):
     form = RegistrySchemaForm
     list_display = ["__str__", "field_count", "updated_at"]
     readonly_fields = ["fields_overview", "missing_required", "updated_at"]

@@ -1,0 +1,33 @@
+"""Where the apps that own the models plug them into `access` (filled in their `AppConfig.ready()`).
+
+`access` sits below every domain app and never imports one; the registry hands over how to read a
+user's location paths, the programmes app its plan model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+_providers: dict[str, Any] = {}
+
+
+def location_paths_provider_register(provider: Callable[[Any], list[str]]) -> None:
+    """`provider(user)` returns the materialised paths of the locations on the user's profile."""
+    _providers["location_paths"] = provider
+
+
+def plan_model_register(model: type) -> None:
+    """The benefit plan model, whose object permissions scope users to plans."""
+    _providers["plan_model"] = model
+
+
+def provided(name: str) -> Any:
+    try:
+        return _providers[name]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"access needs {name!r}: the app owning it registers it in its AppConfig.ready()"
+        ) from None

@@ -1,0 +1,75 @@
+"""Plan scope: which benefit plans a user sees or manages, by role or by guardian object permission."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from access.hooks import provided
+from access.roles import SEES_ALL_PLANS_ROLES, User, user_in_roles
+from access.scope import user_sees_everywhere
+
+VIEW_PLAN = "programs.view_benefitplan"
+MANAGE_BENEFICIARIES = "programs.manage_beneficiaries"
+REQUEST_PAYMENTS = "programs.request_payments"
+
+
+def _active(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def user_sees_all_plans(user: User) -> bool:
+    return user_in_roles(user, SEES_ALL_PLANS_ROLES)
+
+
+def user_manages_all_plans(user: User) -> bool:
+    """Superusers and administrators act on every plan; everyone else needs the object permission."""
+    return _active(user) and user_sees_everywhere(user)
+
+
+def plans_with_permission(user: User, permissions: str | list[str]) -> QuerySet[Any]:
+    """Plans on which the user holds one of these object permissions (a role's global grant is not one).
+
+    The query is built once per user object (a request's user): a page asks it many times (sidebar,
+    approvals count, lists). It stays lazy, so the grants are read when the query runs.
+    """
+    key = (permissions,) if isinstance(permissions, str) else tuple(permissions)
+    cache: dict[tuple[str, ...], QuerySet[Any]] = user.__dict__.setdefault("_plans_with_permission", {})
+    if key not in cache:
+        cache[key] = get_objects_for_user(
+            user, permissions, klass=provided("plan_model"), any_perm=True, accept_global_perms=False
+        )
+    return cache[key].all()
+
+
+def plan_list(*, user: User) -> QuerySet[Any]:
+    """Plans the user may see: all for administrators, auditors and approvers, else those granted."""
+    plan = provided("plan_model")
+    if not _active(user):
+        return plan.objects.none()
+    if user_sees_all_plans(user):
+        return plan.objects.all()
+    # A global "view benefit plan" from a role opens the menu, not every plan.
+    return plans_with_permission(user, [VIEW_PLAN, MANAGE_BENEFICIARIES])
+
+
+def plan_managed_list(*, user: User) -> QuerySet[Any]:
+    """Plans whose beneficiaries the user may enrol and change."""
+    plan = provided("plan_model")
+    if not _active(user):
+        return plan.objects.none()
+    if user_manages_all_plans(user):
+        return plan.objects.all()
+    return plans_with_permission(user, MANAGE_BENEFICIARIES)
+
+
+def user_can_view_plan(user: User, plan: Any) -> bool:
+    if user_sees_all_plans(user):
+        return True
+    return _active(user) and (user.has_perm(VIEW_PLAN, plan) or user.has_perm(MANAGE_BENEFICIARIES, plan))
+
+
+def user_can_manage_plan(user: User, plan: Any) -> bool:
+    return _active(user) and (user_manages_all_plans(user) or user.has_perm(MANAGE_BENEFICIARIES, plan))
