@@ -93,22 +93,35 @@ class RowLimits:
     columns: int
     cell_chars: int
     row_chars: int
+    rows_fixed: bool = False  # the reader's own row limit (lower than the setting) applies
 
     @classmethod
     def from_settings(cls, *, rows: int | None = None) -> RowLimits:
+        """The settings' limits; `rows`: a reader's own, lower, limit on rows (e.g. lines per request)."""
         most_rows = limit("UPLOADS_MAX_ROWS")
         return cls(
             rows=min(most_rows, rows) if rows is not None else most_rows,
             columns=limit("UPLOADS_MAX_COLUMNS"),
             cell_chars=limit("UPLOADS_MAX_CELL_CHARS"),
             row_chars=limit("UPLOADS_MAX_ROW_CHARS"),
+            rows_fixed=rows is not None and rows < most_rows,
         )
 
-    def too_many_rows(self, number: int, *, setting: str = "UPLOADS_MAX_ROWS") -> LimitExceeded:
+    def too_many_rows(self, number: int) -> ValidationError:
+        params = {"most": f"{self.rows:,}", "row": f"{number:,}"}
+        if self.rows_fixed:
+            return ValidationError(
+                _("The file has more than %(most)s data rows (row %(row)s is one too many): split it."),
+                code="limit",
+                params=params,
+            )
         return LimitExceeded(
-            _("The file has more than %(most)s data rows (row %(row)s is one too many; setting %(setting)s)."),
-            setting=setting,
-            params={"most": f"{self.rows:,}", "row": f"{number:,}"},
+            _(
+                "The file has more than %(most)s data rows (row %(row)s is one too many; "
+                "setting %(setting)s)."
+            ),
+            setting="UPLOADS_MAX_ROWS",
+            params=params,
         )
 
     def row_too_long(self, number: int) -> LimitExceeded:
@@ -189,18 +202,25 @@ def xlsx_check(path: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        raise ValidationError(_("The file is not a valid XLSX workbook (its zip archive is damaged).")) from None
+        raise ValidationError(
+            _("The file is not a valid XLSX workbook (its zip archive is damaged).")
+        ) from None
     with archive:
         entries = archive.infolist()
         if len(entries) > limit("UPLOADS_XLSX_MAX_ENTRIES"):
             raise LimitExceeded(
-                _("The workbook holds %(count)s parts; at most %(limit)s (setting %(setting)s): it is not a plain spreadsheet."),
+                _(
+                    "The workbook holds %(count)s parts; at most %(limit)s (setting %(setting)s): "
+                    "it is not a plain spreadsheet."
+                ),
                 setting="UPLOADS_XLSX_MAX_ENTRIES",
                 params={"count": f"{len(entries):,}"},
             )
         names = {entry.filename for entry in entries}
         if "xl/workbook.xml" not in names:
-            raise ValidationError(_("The file is a zip archive but not an XLSX workbook (no xl/workbook.xml)."))
+            raise ValidationError(
+                _("The file is a zip archive but not an XLSX workbook (no xl/workbook.xml).")
+            )
         unpacked = sum(entry.file_size for entry in entries)
         if unpacked > limit("UPLOADS_MAX_XLSX_UNCOMPRESSED_BYTES"):
             raise LimitExceeded(
@@ -220,7 +240,10 @@ def xlsx_check(path: Path) -> None:
                         "(setting %(setting)s): refused as a possible zip bomb."
                     ),
                     setting="UPLOADS_XLSX_MAX_RATIO",
-                    params={"part": entry.filename, "times": f"{entry.file_size // max(entry.compress_size, 1):,}"},
+                    params={
+                        "part": entry.filename,
+                        "times": f"{entry.file_size // max(entry.compress_size, 1):,}",
+                    },
                 )
         part_most = limit("UPLOADS_MAX_XLSX_PART_BYTES")
         for entry in entries:
@@ -241,7 +264,9 @@ def _xml_head_check(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
         with archive.open(entry) as part:
             start = part.read(4096)
     except (zipfile.BadZipFile, OSError, RuntimeError, EOFError):
-        raise ValidationError(_("The workbook part %(part)s cannot be read."), params={"part": entry.filename}) from None
+        raise ValidationError(
+            _("The workbook part %(part)s cannot be read."), params={"part": entry.filename}
+        ) from None
     upper = start.upper()
     if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
         raise ValidationError(
@@ -252,8 +277,10 @@ def _xml_head_check(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
             params={"part": entry.filename},
         )
     declaration = re.match(rb"\s*<\?xml[^>]*encoding=[\"']([\w.\-]+)", start.lstrip(b"\xef\xbb\xbf"))
-    if b"\x00" in start[:64] or start.startswith((b"\xff\xfe", b"\xfe\xff")) or (
-        declaration and declaration.group(1).lower() not in (b"utf-8", b"utf8")
+    if (
+        b"\x00" in start[:64]
+        or start.startswith((b"\xff\xfe", b"\xfe\xff"))
+        or (declaration and declaration.group(1).lower() not in (b"utf-8", b"utf8"))
     ):
         raise ValidationError(
             _("The workbook part %(part)s is not UTF-8 XML: save the file again from a spreadsheet program."),
@@ -402,7 +429,7 @@ class GuardedZipFile(zipfile.ZipFile):
 
 
 def xlsx_workbook_open(path: Path, *, limits: RowLimits) -> Any:
-    """A read-only openpyxl workbook of a file that `xlsx_check` accepted, its parts read through the scanners.
+    """A read-only openpyxl workbook of a file `xlsx_check` accepted, its parts read through the scanners.
 
     Raises LimitExceeded from the load (shared strings) or while its rows are read."""
     from openpyxl.reader.excel import ExcelReader

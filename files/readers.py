@@ -1,5 +1,6 @@
-"""Bounded readers of untrusted CSV and XLSX files: rows streamed one at a time, every limit of `files.limits`
-checked before memory grows. The uploads pipeline, the location import and the payment results file use them."""
+"""Bounded readers of untrusted CSV and XLSX files: rows streamed one at a time, every limit of
+`files.limits` checked before memory grows. The uploads pipeline, the location import and the payment
+results file use them."""
 
 from __future__ import annotations
 
@@ -98,7 +99,8 @@ class XlsxSheet:
             raise
         except Exception as exc:  # openpyxl raises many kinds on damaged files
             raise ValidationError(
-                _("The workbook cannot be opened: %(error)s"), params={"error": f"{type(exc).__name__}: {exc}"}
+                _("The workbook cannot be opened: %(error)s"),
+                params={"error": f"{type(exc).__name__}: {exc}"},
             ) from None
         if not self.workbook.worksheets:
             self.workbook.close()

@@ -112,9 +112,13 @@ def csv_text(headers: Sequence[Any] | None, rows: Iterable[Sequence[Any]], *, bo
 
 
 def csv_write(
-    target: IO[str] | str | Path, headers: Sequence[Any] | None, rows: Iterable[Sequence[Any]], *, bom: bool = True
+    target: IO[str] | str | Path,
+    headers: Sequence[Any] | None,
+    rows: Iterable[Sequence[Any]],
+    *,
+    bom: bool = True,
 ) -> int:
-    """Write the CSV to an open text file (opened with newline="") or a path; returns the number of data rows."""
+    """Write the CSV to an open text file (opened with newline="") or a path; returns the data rows' count."""
     count = 0
 
     def counted() -> Iterator[Sequence[Any]]:

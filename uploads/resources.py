@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import tablib
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -67,11 +66,9 @@ class BeneficiaryUploadResource(resources.Resource):
 
     # ---- export: the blank template ----------------------------------------
 
-    def template_dataset(self) -> tablib.Dataset:
-        """An empty dataset whose headers are the template's columns."""
-        dataset = self.export(queryset=[])
-        dataset.title = "Beneficiaries"
-        return dataset
+    def template_headers(self) -> list[str]:
+        """The template's columns, in order (`uploads.exports` writes them through the one writer)."""
+        return [field.column_name for field in self.get_export_fields()]
 
     # ---- import: the bulk pipeline -----------------------------------------
 

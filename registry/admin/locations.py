@@ -11,6 +11,7 @@ from import_export.admin import ImportExportMixin
 from import_export.results import Result
 from simple_history.admin import SimpleHistoryAdmin
 
+from files.formats import FORMATS, BoundedImportForm
 from registry.admin.history import ScopedHistoryAdmin
 from registry.models import Location, LocationLevel
 from registry.resources import LocationResource, location_import_problems
@@ -25,6 +26,9 @@ class LocationLevelAdmin(SimpleHistoryAdmin):
 @admin.register(Location)
 class LocationAdmin(ImportExportMixin, ScopedHistoryAdmin):
     resource_classes = [LocationResource]
+    # Files are read within the upload limits and written by the one spreadsheet writer.
+    import_formats = export_formats = FORMATS
+    import_form_class = BoundedImportForm
     list_display = ["name", "code", "depth", "parent"]
     list_select_related = ["parent"]
     list_filter = ["depth"]
