@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,7 @@ DEFAULTS = {
     "UPLOADS_MAX_XLSX_PART_BYTES": 32 * MEGABYTE,
     "UPLOADS_XLSX_MAX_RATIO": 200,
     "UPLOADS_XLSX_MAX_ENTRIES": 2000,
-    "UPLOADS_MAX_SHARED_STRINGS": 500_000,
+    "UPLOADS_MAX_SHARED_STRINGS": 1_000_000,
     "UPLOADS_MAX_SHARED_STRINGS_BYTES": 32 * MEGABYTE,
     "UPLOADS_MAX_ROWS": 2_000_000,
     "UPLOADS_MAX_COLUMNS": 500,
@@ -246,17 +247,24 @@ def xlsx_check(path: Path) -> None:
                     },
                 )
         part_most = limit("UPLOADS_MAX_XLSX_PART_BYTES")
-        for entry in entries:
-            if entry.filename.lower().endswith(XML_SUFFIXES):
-                _xml_head_check(archive, entry)
-                # Worksheets stream through GuardedZipFile's row scanner; every other XML part is read whole.
-                if entry.file_size > part_most and not entry.filename.startswith("xl/worksheets/"):
-                    raise _too_big(entry.filename, entry.file_size, "UPLOADS_MAX_XLSX_PART_BYTES")
+        if CONTENT_TYPES_PART in names:  # read whole below, to find the shared strings
+            types = archive.getinfo(CONTENT_TYPES_PART)
+            _xml_head_check(archive, types)
+            if types.file_size > part_most:
+                raise _too_big(CONTENT_TYPES_PART, types.file_size, "UPLOADS_MAX_XLSX_PART_BYTES")
         strings = shared_strings_part(archive)
         if strings is not None and strings in names:
             size = archive.getinfo(strings).file_size
             if size > limit("UPLOADS_MAX_SHARED_STRINGS_BYTES"):
                 raise _too_big(strings, size, "UPLOADS_MAX_SHARED_STRINGS_BYTES")
+        for entry in entries:
+            if entry.filename.lower().endswith(XML_SUFFIXES):
+                _xml_head_check(archive, entry)
+                # Worksheets stream through GuardedZipFile's row scanner and the shared strings have their
+                # own limits; every other XML part is read whole.
+                streamed = entry.filename.startswith("xl/worksheets/") or entry.filename == strings
+                if entry.file_size > part_most and not streamed:
+                    raise _too_big(entry.filename, entry.file_size, "UPLOADS_MAX_XLSX_PART_BYTES")
 
 
 def _xml_head_check(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
@@ -428,14 +436,60 @@ class GuardedZipFile(zipfile.ZipFile):
         return _ScannedPart(raw, scan.scan, scan.finish)
 
 
+class CompactStrings:
+    """A workbook's shared strings as one UTF-8 buffer and their offsets (8 bytes a string), not a list of
+    Python strings (about 150 bytes each): openpyxl's worksheet reader only indexes it."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._offsets = array("Q", [0])
+
+    def append(self, text: str) -> None:
+        self._buffer += text.encode("utf-8", "surrogatepass")
+        self._offsets.append(len(self._buffer))
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, index: int) -> str:
+        if index < 0 or index >= len(self):
+            raise IndexError(f"shared string {index} does not exist")
+        return self._buffer[self._offsets[index] : self._offsets[index + 1]].decode("utf-8", "surrogatepass")
+
+    @classmethod
+    def read(cls, source: Any) -> CompactStrings:
+        """openpyxl's `read_string_table`, each <si> dropped from the tree once read."""
+        from openpyxl.cell.text import Text
+        from openpyxl.xml.constants import SHEET_MAIN_NS
+        from openpyxl.xml.functions import iterparse  # defusedxml when installed
+
+        strings = cls()
+        tag = f"{{{SHEET_MAIN_NS}}}si"
+        root = None
+        for event, node in iterparse(source, events=("start", "end")):
+            if root is None:
+                root = node
+            if event == "end" and node.tag == tag:
+                strings.append(Text.from_tree(node).content.replace("x005F_", ""))
+                root.clear()
+        return strings
+
+
 def xlsx_workbook_open(path: Path, *, limits: RowLimits) -> Any:
     """A read-only openpyxl workbook of a file `xlsx_check` accepted, its parts read through the scanners.
 
     Raises LimitExceeded from the load (shared strings) or while its rows are read."""
-    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.reader.excel import SHARED_STRINGS, ExcelReader
+
+    class Reader(ExcelReader):
+        def read_strings(self) -> None:
+            found = self.package.find(SHARED_STRINGS)
+            if found is not None:
+                with self.archive.open(found.PartName[1:]) as source:
+                    self.shared_strings = CompactStrings.read(source)
 
     xlsx_check(path)
-    reader = ExcelReader(str(path), read_only=True, data_only=False, keep_links=False)
+    reader = Reader(str(path), read_only=True, data_only=False, keep_links=False)
     reader.archive.close()
     reader.archive = GuardedZipFile(path, limits=limits)
     reader.read()
