@@ -59,11 +59,11 @@ def csv_rows(
     try:
         for cells in reader:
             number += 1
+            if row_chars > cell_chars or len(cells) > columns:  # only then can a cell be too long
+                limits.check(number, cells)
             row_chars = 0
             if number > last_row:
                 raise limits.too_many_rows(number - 1)
-            if len(cells) > columns or (cells and max(map(len, cells)) > cell_chars):
-                limits.check(number, cells)
             yield number, cells
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
