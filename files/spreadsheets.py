@@ -37,6 +37,7 @@ FORMULA_START_CHARS = frozenset("=+-@\t\r")
 PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)\Z")
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PLAIN_TYPES = (int, float, bool, Decimal)
 BOM = "\ufeff"  # makes Excel read the CSV as UTF-8
 ROWS_PER_PIECE = 1000  # rows per piece of a streamed CSV
 
@@ -54,30 +55,25 @@ def _text(value: Any) -> Any:
 
 
 def csv_cell(value: Any) -> Any:
-    """A value as the CSV writer receives it: formula-like text gets a leading apostrophe."""
-    value = _text(value)
-    if value.__class__ is str and value[:1] in FORMULA_START_CHARS and not PLAIN_NUMBER.match(value):
-        return "'" + value
-    return value
+    """A value as the CSV writer receives it: numbers and empty cells as they are, anything else as text,
+    formula-like text with a leading apostrophe."""
+    if value is None or value.__class__ in PLAIN_TYPES:
+        return value
+    text = _text(value)
+    text = text if text.__class__ is str else str(text)
+    if text[:1] in FORMULA_START_CHARS and not PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
 
 
 def _csv_row(row: Iterable[Any]) -> list[Any]:
     starts = FORMULA_START_CHARS
     return [
-        (
-            ("'" + v if v[:1] in starts and not PLAIN_NUMBER.match(v) else v)
-            if v.__class__ is str
-            else csv_cell(v)
-            if v.__class__ in (dict, list)
-            else v
-        )
+        ("'" + v if v[:1] in starts and not PLAIN_NUMBER.match(v) else v)
+        if v.__class__ is str
+        else csv_cell(v)
         for v in row
     ]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 def csv_stream(
