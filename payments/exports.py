@@ -1,15 +1,17 @@
-"""Payroll files for the provider (CSV, XLSX) and the provider's result file read back for reconciliation."""
+"""Payroll files for the provider (CSV, XLSX, written by `files.spreadsheets`) and the provider's result file
+read back for reconciliation (through `files.readers`, within the limits on untrusted files)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from files.readers import content_read
+from files.spreadsheets import Sheet, csv_stream, xlsx_bytes
 from payments.models import Benefit, BenefitStatus, Payroll, PayrollStatus
+from payments.reconciliation import MAX_LINES
 
 EXPORT_HEADERS = ["reference", "beneficiary", "household", "recipient", "location", "amount", "currency"]
 RESULT_HEADERS = ["reference", "status", "amount_paid", "paid_at", "transaction_id", "reason"]
@@ -49,55 +51,34 @@ def payroll_export_rows(payroll: Payroll) -> Iterator[list[Any]]:
         last = rows[-1][0]
         for _, reference, beneficiary, household, given, family, location, amount in rows:
             recipient = f"{given or ''} {family or ''}".strip()
-            yield [reference, beneficiary, household or "", recipient, location, str(amount), currency]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+            yield [reference, beneficiary, household or "", recipient, location, amount, currency]
 
 
 def payroll_csv_lines(payroll: Payroll) -> Iterator[str]:
     """The CSV lines, streamed; the payroll's state is checked before the first one."""
     _require_exportable(payroll)
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(EXPORT_HEADERS)
-        for row in payroll_export_rows(payroll):
-            yield writer.writerow(row)
-
-    return lines()
+    return csv_stream(EXPORT_HEADERS, payroll_export_rows(payroll), bom=False)
 
 
 def payroll_xlsx(payroll: Payroll) -> bytes:
-    from openpyxl import Workbook
-
     _require_exportable(payroll)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(str(payroll)[:31].replace("/", "-") or "Payroll")
-    sheet.append(EXPORT_HEADERS)
-    for row in payroll_export_rows(payroll):
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes([Sheet(str(payroll) or "Payroll", EXPORT_HEADERS, payroll_export_rows(payroll))])
 
 
 def result_file_lines(content: bytes) -> list[dict[str, Any]]:
-    """The provider's CSV of results as API lines; a wrong header is one clear error."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError("The file is not UTF-8 text: save it as CSV (UTF-8).") from None
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [name for name in ("reference", "status") if name not in (reader.fieldnames or [])]
+    """The provider's CSV (or XLSX) of results as API lines; a wrong header is one clear error."""
+    header, rows = content_read(content, name="The results file", rows=MAX_LINES)
+    header = [name.strip().lstrip("\ufeff") for name in header]
+    missing = [name for name in ("reference", "status") if name not in header]
     if missing:
         raise ValidationError(
             f"The file lacks the column(s) {', '.join(missing)}; expected: {', '.join(RESULT_HEADERS)}."
         )
     lines = []
-    for row in reader:
+    for cells in rows:
+        row = dict(zip(header, cells, strict=False))
+        if not any(value.strip() for value in cells):
+            continue
         line = {name: (row.get(name) or "").strip() for name in RESULT_HEADERS}
         line["amount_paid"] = line["amount_paid"] or None
         line["paid_at"] = line["paid_at"] or None

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "ninja",  # the API docs' static files, served locally (strict CSP)
     # ours, lowest layer first
     "access",
+    "files",
     "jobs",
     "approvals",
     "registry",
@@ -241,6 +242,19 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Processes parsing a large upload on PostgreSQL: unset = one per core, 0 = parse in the worker itself.
 _parse_workers = envint("UPLOADS_PARSE_WORKERS", -1)
 UPLOADS_PARSE_WORKERS = None if _parse_workers < 0 else _parse_workers
+# Limits on untrusted spreadsheet files (uploads, the location tree, payment results), checked before memory
+# grows by files.limits; the defaults keep any file within ~100 MB of a process's memory.
+UPLOADS_MAX_FILE_BYTES = envint("UPLOADS_MAX_FILE_BYTES", 150 * 1024 * 1024)
+UPLOADS_MAX_XLSX_UNCOMPRESSED_BYTES = envint("UPLOADS_MAX_XLSX_UNCOMPRESSED_BYTES", 2048 * 1024 * 1024)
+UPLOADS_MAX_XLSX_PART_BYTES = envint("UPLOADS_MAX_XLSX_PART_BYTES", 32 * 1024 * 1024)
+UPLOADS_XLSX_MAX_RATIO = envint("UPLOADS_XLSX_MAX_RATIO", 200)
+UPLOADS_XLSX_MAX_ENTRIES = envint("UPLOADS_XLSX_MAX_ENTRIES", 2000)
+UPLOADS_MAX_SHARED_STRINGS = envint("UPLOADS_MAX_SHARED_STRINGS", 1_000_000)
+UPLOADS_MAX_SHARED_STRINGS_BYTES = envint("UPLOADS_MAX_SHARED_STRINGS_BYTES", 32 * 1024 * 1024)
+UPLOADS_MAX_ROWS = envint("UPLOADS_MAX_ROWS", 2_000_000)
+UPLOADS_MAX_COLUMNS = envint("UPLOADS_MAX_COLUMNS", 500)
+UPLOADS_MAX_CELL_CHARS = envint("UPLOADS_MAX_CELL_CHARS", 32_767)
+UPLOADS_MAX_ROW_CHARS = envint("UPLOADS_MAX_ROW_CHARS", 1_000_000)
 # The largest request body (form fields; on /api/ the whole body, photos included): more gets 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000

@@ -118,9 +118,8 @@ EXPORT_HEADERS = [
 def beneficiary_export_chunks(
     queryset: QuerySet[Beneficiary], *, chunk_size: int = 5000
 ) -> Iterator[list[list[Any]]]:
-    """Rows of an export, read by keyset pages on the primary key so memory stays flat on any size."""
-    from registry.exports import cell
-
+    """Rows of an export, read by keyset pages on the primary key so memory stays flat on any size (written
+    by `files.spreadsheets`, which neutralises text and writes `data` as JSON)."""
     columns = (
         "pk",
         "benefit_plan__code",
@@ -148,12 +147,12 @@ def beneficiary_export_chunks(
                 household or "",
                 f"{given or ''} {family or ''}".strip(),
                 status,
-                cell(reason),
+                reason,
                 changed.isoformat(),
                 enrolled.isoformat(),
                 location_code,
-                cell(location),
-                cell(data),
+                location,
+                data,
             ]
             for (
                 pk,

@@ -1,31 +1,27 @@
-"""CSV and XLSX exports of individuals and households: chunked, custom fields as columns, formulas defused."""
+"""CSV and XLSX exports of individuals and households: chunked, custom fields as columns, written by the one
+spreadsheet writer (`files.spreadsheets`: formula-like text neutralised, XLSX cells typed)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import FileResponse, StreamingHttpResponse
-from openpyxl import Workbook
 
+from files.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, Sheet, csv_stream, csv_write, xlsx_write
 from registry.filters import custom_fields
 from registry.models import DocumentType, HouseholdMember, HouseholdRole, IdentityDocument
 
 CHUNK_SIZE = 2000
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-FORMULA_START_CHARS = frozenset(FORMULA_TRIGGERS)
 FORMATS = {
-    "csv": ("text/csv; charset=utf-8", "csv"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "csv": (CSV_CONTENT_TYPE, "csv"),
+    "xlsx": (XLSX_CONTENT_TYPE, "xlsx"),
 }
 
 INDIVIDUAL_FIELDS = (
@@ -63,20 +59,6 @@ def sync_export_limit(file_format: str = "csv") -> int:
     return limit if file_format == "csv" else limit // 5
 
 
-def neutralise(value: Any) -> Any:
-    """A cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a leading quote."""
-    if value.__class__ is str and value[:1] in FORMULA_START_CHARS:
-        return "'" + value
-    return value
-
-
-def cell(value: Any) -> Any:
-    """A custom-field value as a cell: lists and objects as JSON text, then neutralised."""
-    if isinstance(value, (dict, list)):
-        value = json.dumps(value, ensure_ascii=False)
-    return neutralise(value)
-
-
 def export_size(queryset: QuerySet, limit: int) -> int:
     """How many rows, counting no further than `limit` + 1 (a bounded COUNT, never the whole table)."""
     return queryset.order_by()[: limit + 1].count()
@@ -108,14 +90,7 @@ def export_chunks(
         rows = []
         for row in chunk:
             data = row[-1] or {}
-            rows.append(
-                [
-                    v if v.__class__ is not str or v[:1] not in FORMULA_START_CHARS else "'" + v
-                    for v in row[:-1]
-                ]
-                + [neutralise(v) for v in extras.get(row[0], blank)]
-                + [cell(data.get(key)) for key in keys]
-            )
+            rows.append([*row[:-1], *extras.get(row[0], blank), *[data.get(key) for key in keys]])
         yield rows
         last_id, done = ids[-1], done + len(chunk)
         if on_chunk:
@@ -170,53 +145,18 @@ def _household_extras(ids: list[int]) -> dict[Any, tuple[Any, ...]]:
 
 
 def csv_lines(headers: list[str], chunks: Iterator[list[list[Any]]]) -> Iterator[str]:
-    """The CSV text, one piece per chunk of rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    yield "\ufeff" + buffer.getvalue()  # the BOM makes Excel read UTF-8
-    for rows in chunks:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows(rows)
-        yield buffer.getvalue()
+    """The CSV text in pieces, through the one writer (with a BOM: Excel then reads UTF-8)."""
+    return csv_stream(headers, chain.from_iterable(chunks))
 
 
 def write_csv(target: IO[str], headers: list[str], chunks: Iterator[list[list[Any]]]) -> int:
     """Write the CSV to an open text file; returns the number of rows."""
-    count = 0
-
-    def counted() -> Iterator[list[list[Any]]]:
-        nonlocal count
-        for rows in chunks:
-            count += len(rows)
-            yield rows
-
-    for piece in csv_lines(headers, counted()):
-        target.write(piece)
-    return count
+    return csv_write(target, headers, chain.from_iterable(chunks))
 
 
 def write_xlsx(target: str | Path | IO[bytes], headers: list[str], chunks: Iterator[list[list[Any]]]) -> int:
     """A write-only workbook: rows go to a temporary XML file, not to memory."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Export")
-    sheet.append(headers)
-    count = 0
-    for rows in chunks:
-        for row in rows:
-            sheet.append([_xlsx_value(v) for v in row])
-        count += len(rows)
-    workbook.save(target)
-    return count
-
-
-def _xlsx_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.replace(tzinfo=None)
-    return value
+    return xlsx_write(target, [Sheet("Export", headers, chain.from_iterable(chunks))])
 
 
 def export_filename(dataset: str, file_format: str) -> str:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from decimal import Decimal
 from typing import Any
 
 import plotly.graph_objects as go
-from openpyxl import Workbook
 
-from registry.exports import neutralise
+from files.spreadsheets import XLSX_CONTENT_TYPE, Sheet, csv_text, xlsx_bytes
 from reports.models import ChartType
 from reports.selectors import ReportResult
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_TYPE = XLSX_CONTENT_TYPE
 
 
 def _plain(value: Any) -> Any:
@@ -57,26 +54,10 @@ def report_figure(result: ReportResult, *, height: int = 380) -> dict[str, Any] 
     return json.loads(fig.to_json())
 
 
-def _cells(result: ReportResult) -> list[list[Any]]:
-    return [[neutralise(cell) for cell in row] for row in result.table()]
-
-
 def report_csv(result: ReportResult) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(result.headers)
-    writer.writerows(_cells(result))
-    return out.getvalue()
+    return csv_text(result.headers, result.table(), bom=False)
 
 
 def report_xlsx(result: ReportResult) -> bytes:
-    """A small workbook: results are grouped, so at most MAX_GROUPS rows (kept in memory)."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Report"
-    sheet.append(result.headers)
-    for row in _cells(result):
-        sheet.append([_plain(cell) for cell in row])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    """A small workbook: results are grouped, so at most MAX_GROUPS rows."""
+    return xlsx_bytes([Sheet("Report", result.headers, result.table())])

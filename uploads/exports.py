@@ -3,12 +3,9 @@ and a batch's rejected rows with their errors."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 
-import tablib
-from import_export.formats import base_formats
-
+from files.spreadsheets import Sheet, column_widths, csv_stream, csv_text, xlsx_bytes
 from programs.models import BenefitPlan
 from uploads.columns import Column
 from uploads.models import ImportBatch
@@ -42,16 +39,15 @@ def _limits(column: Column) -> str:
 
 
 def template_csv(*, plan: BenefitPlan) -> bytes:
-    """The header row of a file for `plan` (the import resource's export of no rows), UTF-8 with a BOM so that
+    """The header row of a file for `plan` (the import resource's columns), UTF-8 with a BOM so that
     spreadsheet programs open it right."""
-    text = base_formats.CSV().export_data(BeneficiaryUploadResource(plan=plan).template_dataset())
-    return ("\ufeff" + text).encode("utf-8")
+    return csv_text(BeneficiaryUploadResource(plan=plan).template_headers(), []).encode("utf-8")
 
 
 def template_xlsx(*, plan: BenefitPlan) -> bytes:
     """A workbook: the header on the first sheet, and a second sheet describing each column."""
     resource = BeneficiaryUploadResource(plan=plan)
-    guide = tablib.Dataset(headers=GUIDE_HEADERS, title="Columns")
+    guide: list[list[str]] = []
     for column in resource.columns:
         guide.append(
             [
@@ -78,18 +74,15 @@ def template_xlsx(*, plan: BenefitPlan) -> bytes:
             *blank,
         ]
     )
-    book = tablib.Databook([resource.template_dataset(), guide])
-    return book.export("xlsx", column_width="adaptive")
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+    headers = resource.template_headers()
+    return xlsx_bytes(
+        [
+            Sheet("Beneficiaries", headers, [], widths=column_widths([headers])),
+            Sheet("Columns", GUIDE_HEADERS, guide, widths=column_widths([GUIDE_HEADERS, *guide], maximum=60)),
+        ]
+    )
 
 
 def rejected_rows_csv(*, batch: ImportBatch) -> Iterator[str]:
-    """The rejected rows as CSV text, a line at a time (for a streaming response)."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    yield "\ufeff"
-    for row in batch_rejected_rows(batch=batch):
-        yield writer.writerow(row)
+    """The rejected rows (their header first) as CSV text, in pieces (for a streaming response)."""
+    return csv_stream(None, batch_rejected_rows(batch=batch))

@@ -2,6 +2,8 @@
 
 Neither reader holds the file in memory: rows are yielded one at a time as
 lists of trimmed strings, numbered as a spreadsheet numbers them (header = 1).
+The limits (file size, an XLSX's unpacked size and shared strings, rows,
+columns, cell and row length) are `files.limits`', checked by `files.readers`.
 """
 
 from __future__ import annotations
@@ -9,27 +11,21 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import zipfile
 from collections.abc import Iterator
-from datetime import date, datetime
 from pathlib import Path
 from typing import IO
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from files.limits import RowLimits, file_size_check, limit
+from files.readers import XlsxSheet, cell_text, csv_rows, delimiter_detect, line_read
+
 MEGABYTE = 1024 * 1024
-DELIMITERS = (",", ";", "\t")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
-XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 
 def max_file_bytes() -> int:
-    return int(getattr(settings, "UPLOADS_MAX_FILE_BYTES", 150 * MEGABYTE))
-
-
-def _limit(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
+    return limit("UPLOADS_MAX_FILE_BYTES")
 
 
 class Table:
@@ -61,12 +57,7 @@ def table_open(path: str | Path, *, encoding: str = "auto", name: str = "") -> T
     """Open a CSV or XLSX file for streaming; raise ValidationError with a clear message when it cannot be read."""
     path = Path(path)
     size = path.stat().st_size
-    limit = max_file_bytes()
-    if size > limit:
-        raise ValidationError(
-            f"The file is {size / MEGABYTE:,.0f} MB; files may be at most {limit / MEGABYTE:,.0f} MB. "
-            "Split it into smaller files."
-        )
+    file_size_check(size)
     if size == 0:
         raise ValidationError("The file is empty.")
     with path.open("rb") as handle:
@@ -119,13 +110,6 @@ def _python_encoding(chosen: str, sample: bytes) -> str:
     return chosen
 
 
-def delimiter_detect(first_line: str) -> str:
-    """The separator that splits the header the most; a comma when none does."""
-    counts = {delimiter: first_line.count(delimiter) for delimiter in DELIMITERS}
-    best = max(counts, key=lambda delimiter: counts[delimiter])
-    return best if counts[best] else ","
-
-
 def _count_lines(path: Path) -> int:
     lines = 0
     with path.open("rb") as handle:
@@ -143,10 +127,13 @@ def _csv_open(path: Path, *, encoding: str, size: int) -> Table:
     label = {"utf-8-sig": "utf-8", "utf-16-le": "utf-16", "utf-16-be": "utf-16"}.get(
         python_encoding, python_encoding
     )
+    limits = RowLimits.from_settings()
+    header_number = 1
     try:
-        first_line = text.readline()
+        first_line = line_read(text, limits, header_number)
         while first_line and not first_line.strip():
-            first_line = text.readline()
+            header_number += 1
+            first_line = line_read(text, limits, header_number)
     except UnicodeDecodeError:
         binary.close()
         raise ValidationError(
@@ -165,13 +152,17 @@ def _csv_open(path: Path, *, encoding: str, size: int) -> Table:
         raise ValidationError(f"The header row cannot be read: {exc}.") from None
     estimated = max(_count_lines(path) - 1, 1) if label != "utf-16" else max(size // 200, 1)
 
+    if len(header) > limits.columns:
+        binary.close()
+        raise limits.too_many_columns(header_number, len(header))
+
     def rows() -> Iterator[tuple[int, list[str]]]:
-        reader = csv.reader(text, delimiter=delimiter)
         number = 1
         try:
-            for cells in reader:
-                number += 1
+            for number, cells in csv_rows(text, delimiter=delimiter, limits=limits):
                 yield number, cells
+        except ValidationError:
+            raise
         except UnicodeDecodeError:
             raise ValidationError(
                 f"Row {number + 1} cannot be read as {label}: the file is in another encoding. "
@@ -188,109 +179,32 @@ def _csv_open(path: Path, *, encoding: str, size: int) -> Table:
 # ---- XLSX ---------------------------------------------------------------
 
 
-def xlsx_check(path: Path) -> None:
-    """Refuse zip bombs and XML with a DTD or entities before openpyxl opens anything."""
-    max_entries = _limit("UPLOADS_XLSX_MAX_ENTRIES", 2000)
-    max_unpacked = _limit("UPLOADS_XLSX_MAX_UNPACKED_BYTES", 2048 * MEGABYTE)
-    max_ratio = _limit("UPLOADS_XLSX_MAX_RATIO", 200)
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
-        raise ValidationError("The file is not a valid XLSX workbook (its zip archive is damaged).") from None
-    with archive:
-        entries = archive.infolist()
-        if len(entries) > max_entries:
-            raise ValidationError(
-                f"The workbook holds {len(entries):,} parts (at most {max_entries:,}): it is not a plain spreadsheet."
-            )
-        unpacked = sum(entry.file_size for entry in entries)
-        if unpacked > max_unpacked:
-            raise ValidationError(
-                f"The workbook unpacks to {unpacked / MEGABYTE:,.0f} MB (at most {max_unpacked / MEGABYTE:,.0f} MB): "
-                "refused as a possible zip bomb. Save it as CSV or split it."
-            )
-        for entry in entries:
-            if entry.file_size > MEGABYTE and entry.file_size > max_ratio * max(entry.compress_size, 1):
-                raise ValidationError(
-                    f"The workbook part {entry.filename} is compressed {entry.file_size // max(entry.compress_size, 1):,} "
-                    "times: refused as a possible zip bomb."
-                )
-        if "xl/workbook.xml" not in {entry.filename for entry in entries}:
-            raise ValidationError("The file is a zip archive but not an XLSX workbook (no xl/workbook.xml).")
-        for entry in entries:
-            if entry.filename.lower().endswith(XML_SUFFIXES):
-                try:
-                    with archive.open(entry) as part:
-                        start = part.read(4096).upper()
-                except (zipfile.BadZipFile, OSError, RuntimeError):
-                    raise ValidationError(f"The workbook part {entry.filename} cannot be read.") from None
-                if b"<!DOCTYPE" in start or b"<!ENTITY" in start:
-                    raise ValidationError(
-                        f"The workbook part {entry.filename} declares a DTD or entities (possible external "
-                        "entity attack): refused. Save the file again from a spreadsheet program."
-                    )
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _xlsx_open(path: Path) -> Table:
-    xlsx_check(path)
-    from openpyxl import load_workbook  # uses defusedxml for every part once defusedxml is installed
-
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds on damaged files
-        raise ValidationError(f"The workbook cannot be opened: {type(exc).__name__}: {exc}") from None
-    if not workbook.worksheets:
-        workbook.close()
-        raise ValidationError("The workbook has no sheet.")
-    sheet = workbook.worksheets[0]
-    iterator = sheet.iter_rows(values_only=True)
+    sheet = XlsxSheet(path, limits=RowLimits.from_settings())
+    iterator = sheet.rows()
     header_cells = None
     try:
-        for header_cells in iterator:
+        for _number, header_cells in iterator:
             if any(value not in (None, "") for value in header_cells):
                 break
         else:
             header_cells = None
-    except Exception as exc:
-        workbook.close()
-        raise ValidationError(f"The first sheet cannot be read: {type(exc).__name__}: {exc}") from None
+    except ValidationError:
+        sheet.close()
+        raise
     if not header_cells:
-        workbook.close()
+        sheet.close()
         raise ValidationError("The file is empty: its first sheet has no header row.")
-    header = [_cell_text(value).strip() for value in header_cells]
+    header = [cell_text(value).strip() for value in header_cells]
     while header and not header[-1]:
         header.pop()
-    estimated = max((sheet.max_row or 2) - 1, 1)
+    estimated = max((sheet.sheet.max_row or 2) - 1, 1)
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        number = 1
         try:
-            for values in iterator:
-                number += 1
-                yield number, [_cell_text(value) for value in values]
-        except ValidationError:
-            raise
-        except Exception as exc:
-            raise ValidationError(
-                f"Row {number + 1} of the sheet cannot be read: {type(exc).__name__}: {exc}"
-            ) from None
+            for number, values in iterator:
+                yield number, [cell_text(value) for value in values]
         finally:
-            workbook.close()
+            sheet.close()
 
-    return Table(header, rows(), encoding="xlsx", estimated_rows=estimated, closer=workbook)
+    return Table(header, rows(), encoding="xlsx", estimated_rows=estimated, closer=sheet)

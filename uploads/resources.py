@@ -13,21 +13,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import tablib
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from import_export import fields, resources, widgets
 
+from files.limits import file_size_check
 from programs.models import BenefitPlan, PlanType
 from uploads.columns import columns_for
 from uploads.models import DateFormat, DuplicateMode, FileEncoding, ImportBatch
 from uploads.parsing import header_resolve
-from uploads.readers import max_file_bytes, table_open
+from uploads.readers import table_open
 from uploads.services import ACCEPTED_SUFFIXES, batch_create
 
 User = AbstractBaseUser | AnonymousUser
-MEGABYTE = 1024 * 1024
 
 WIDGETS: dict[str, type[widgets.Widget]] = {
     "date": widgets.DateWidget,
@@ -67,11 +66,9 @@ class BeneficiaryUploadResource(resources.Resource):
 
     # ---- export: the blank template ----------------------------------------
 
-    def template_dataset(self) -> tablib.Dataset:
-        """An empty dataset whose headers are the template's columns."""
-        dataset = self.export(queryset=[])
-        dataset.title = "Beneficiaries"
-        return dataset
+    def template_headers(self) -> list[str]:
+        """The template's columns, in order (`uploads.exports` writes them through the one writer)."""
+        return [field.column_name for field in self.get_export_fields()]
 
     # ---- import: the bulk pipeline -----------------------------------------
 
@@ -113,11 +110,7 @@ def upload_path_check(*, plan: BenefitPlan, path: Path, encoding: str = FileEnco
     name = path.name
     _suffix_check(name)
     size = path.stat().st_size
-    if size > max_file_bytes():
-        raise ValidationError(
-            f"{name} is {size / MEGABYTE:,.0f} MB; files may be at most "
-            f"{max_file_bytes() / MEGABYTE:,.0f} MB. Split it into smaller files."
-        )
+    file_size_check(size, name=name)
     if not size:
         raise ValidationError(f"{name} is empty.")
     _table_check(path, name=name, plan=plan, encoding=encoding)
@@ -140,11 +133,7 @@ def upload_file_check(*, plan: BenefitPlan, file: UploadedFile, encoding: str = 
     """
     name = Path(file.name or "upload").name
     _suffix_check(name)
-    if file.size is not None and file.size > max_file_bytes():
-        raise ValidationError(
-            f"{name} is {file.size / MEGABYTE:,.0f} MB; files may be at most "
-            f"{max_file_bytes() / MEGABYTE:,.0f} MB. Split it into smaller files."
-        )
+    file_size_check(file.size, name=name)
     if not file.size:
         raise ValidationError(f"{name} is empty.")
     temporary_path = getattr(file, "temporary_file_path", None)

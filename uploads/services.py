@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from approvals.models import Task, TaskState
 from approvals.services import approval_request
+from files.limits import file_size_check
 from programs.models import CURRENT_STATUSES, Beneficiary, BenefitPlan, PlanStatus
 from programs.selectors import user_can_manage_plan
 from registry.selectors import user_location_paths, user_sees_everywhere
@@ -28,7 +29,7 @@ from uploads.commit import batch_rows_commit
 from uploads.models import BatchState, DuplicateMode, ImportBatch, StagedError, StagedRow
 from uploads.parallel import rows_parse_parallel, workers_count
 from uploads.parsing import LocationResolver, RowParser
-from uploads.readers import max_file_bytes, table_open
+from uploads.readers import table_open
 from uploads.selectors import uploader_areas
 from uploads.staging import StagingWriter
 
@@ -66,11 +67,7 @@ def batch_create(
     name = Path(file.name or "upload").name
     if not name.lower().endswith(ACCEPTED_SUFFIXES):
         raise ValidationError(f"{name}: upload a .csv or .xlsx file.")
-    if file.size is not None and file.size > max_file_bytes():
-        raise ValidationError(
-            f"{name} is {file.size / 1024 / 1024:,.0f} MB; files may be at most {max_file_bytes() / 1024 / 1024:,.0f} MB. "
-            "Split it into smaller files."
-        )
+    file_size_check(file.size, name=name)
     if file.size == 0:
         raise ValidationError(f"{name} is empty.")
     batch = ImportBatch(

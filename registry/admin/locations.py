@@ -10,6 +10,7 @@ from django.urls import reverse
 from import_export.admin import ImportExportMixin
 from import_export.results import Result
 
+from files.formats import FORMATS, BoundedImportForm
 from registry.admin.history import ScopedHistoryAdmin
 from registry.models import Location, LocationLevel
 from registry.resources import LocationResource, location_import_problems
@@ -24,6 +25,9 @@ class LocationLevelAdmin(ScopedHistoryAdmin):
 @admin.register(Location)
 class LocationAdmin(ImportExportMixin, ScopedHistoryAdmin):
     resource_classes = [LocationResource]
+    # Files are read within the upload limits and written by the one spreadsheet writer.
+    import_formats = export_formats = FORMATS
+    import_form_class = BoundedImportForm
     list_display = ["name", "code", "depth", "parent"]
     list_select_related = ["parent"]
     list_filter = ["depth"]

@@ -57,7 +57,7 @@ def test_exports_defuse_formulas_in_labels(client, data, admin_user, tree):
     client.force_login(admin_user)
     assert "'=HYPERLINK(1),4" in export(client, report, "csv").content.decode()
     sheet = load_workbook(io.BytesIO(export(client, report, "xlsx").content)).active
-    assert sheet["A2"].value == "'=HYPERLINK(1)"
+    assert sheet["A2"].value == "=HYPERLINK(1)" and sheet["A2"].data_type == "s" and sheet["A2"].quotePrefix
 
 
 def test_an_empty_report_exports_its_header(client, data, admin_user):

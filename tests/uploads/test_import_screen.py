@@ -180,7 +180,7 @@ def test_template_is_the_resource_export_of_no_rows(client, maker, household_pla
     url = reverse("admin:uploads_importbatch_template", args=[household_plan.pk, "csv"])
     header = client.get(url).content.decode("utf-8-sig").strip().split(",")
     household_plan.refresh_from_db()
-    assert header == BeneficiaryUploadResource(plan=household_plan).template_dataset().headers
+    assert header == BeneficiaryUploadResource(plan=household_plan).template_headers()
 
 
 # ---- permissions --------------------------------------------------------------------------

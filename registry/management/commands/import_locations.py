@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import tablib
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from files.formats import tablib_dataset
+from files.readers import table_read
 from registry.resources import COLUMNS, location_import
 
 
@@ -23,14 +24,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, file: Path, dry_run: bool, **options: Any) -> None:
         try:
-            if file.suffix.lower() == ".xlsx":
-                dataset = tablib.Dataset().load(file.read_bytes(), format="xlsx")
-            else:
-                dataset = tablib.Dataset().load(file.read_text(encoding="utf-8-sig"), format="csv")
+            header, rows = table_read(file)  # within the limits on untrusted files
         except OSError as exc:
             raise CommandError(f"{file}: cannot be read ({exc.strerror or exc}).") from exc
-        except Exception as exc:  # tablib raises various errors for malformed files
-            raise CommandError(f"{file}: not a readable CSV or XLSX file ({exc}).") from exc
+        except ValidationError as exc:
+            raise CommandError(f"{file}: {' '.join(exc.messages)}") from exc
+        dataset = tablib_dataset(header, rows)
         try:
             result = location_import(dataset=dataset, dry_run=dry_run)
         except ValidationError as exc:

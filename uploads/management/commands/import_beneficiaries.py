@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from approvals.models import TaskState
 from approvals.services import error_text, task_approve, task_execute_in_job, task_fail_after_job
+from files.spreadsheets import csv_write
 from jobs.services import job_running
 from programs.models import BenefitPlan
 from uploads.models import BatchState, DateFormat, DuplicateMode, FileEncoding
@@ -123,8 +123,7 @@ class Command(BaseCommand):
         )
         if batch.error_rows:
             target = Path(options["rejected"] or path.with_name(f"{path.stem}-rejected.csv"))
-            with target.open("w", newline="", encoding="utf-8-sig") as out:
-                csv.writer(out).writerows(batch_rejected_rows(batch=batch))
+            csv_write(target, None, batch_rejected_rows(batch=batch))
             self.stdout.write(f"Rejected rows with their errors: {target}")
         try:
             task = batch_commit_request(batch=batch, user=maker, reason=options["reason"])
