@@ -85,10 +85,14 @@ def _connection_lost(exc: BaseException) -> bool:
     """Did the job fail because the database went away (restart, network), not because of its data?"""
     if not isinstance(exc, (OperationalError, InterfaceError)):
         return False
-    database = connections["default"]
-    if database.vendor != "postgresql":
+    if connections["default"].vendor != "postgresql":
         return False  # SQLite's errors ("database is locked") are the job's own
-    return database.connection is None or not database.is_usable()
+    if isinstance(exc, InterfaceError):
+        return True
+    # No SQLSTATE: the client saw the connection drop; 08: connection exception; 57P: the server
+    # ended the session (shutdown, restart, pg_terminate_backend). Not 57014, a statement timeout.
+    code = getattr(exc.__cause__, "pgcode", None)
+    return code is None or code.startswith(("08", "57P"))
 
 
 def _connections_reset(alias: str) -> None:

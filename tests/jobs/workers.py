@@ -36,7 +36,9 @@ class WorkerSite:
     def env(self, **extra: str) -> dict[str, str]:
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "portal.settings_test",
+            # A worker as deployed (on PostgreSQL with its "progress" connection), not the test settings.
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "DJANGO_ENV": "development",
             "DATABASE_URL": self.database_url,
             "JOBS_LEASE_SECONDS": str(LEASE_SECONDS),
             "JOBS_SWEEP_SECONDS": "3600",  # the test sweeps when it decides to
