@@ -159,12 +159,6 @@ class Heartbeat(threading.Thread):
         self.interval = max(lease_seconds() / 3, 0.2)
         self.lost = False
         self._stop_event = threading.Event()
-        self._progress: dict[str, object] = {}
-
-    def note(self, **progress: object) -> None:
-        """The job's latest progress, written with the next beat: outside the job's transaction, where a
-        progress update made on the job's own connection would only show once it commits."""
-        self._progress = {name: value for name, value in progress.items() if value is not None}
 
     def run(self) -> None:
         try:
@@ -181,7 +175,7 @@ class Heartbeat(threading.Thread):
             mine = Job.objects.using(self.alias).filter(
                 pk=self.job_id, state=JobState.RUNNING, worker=self.worker
             )
-            if mine.update(heartbeat_at=now, lease_expires_at=lease_until(now), **self._progress):
+            if mine.update(heartbeat_at=now, lease_expires_at=lease_until(now)):
                 return
             # Not renewed: the job is someone else's now, or its row is not visible here (a test)
             taken = (

@@ -129,8 +129,7 @@ def job_running(job_id: int) -> Iterator[ProgressFn]:
             raise JobLeaseLost(
                 f"Job #{job_id} is no longer running on this worker: it was failed or cancelled."
             )
-        job_progress(job_id, done=done, total=total, message=message[:500] if message else message)
-        heartbeat.note(done=done, total=total, message=message[:500] if message else message)
+        job_progress(job_id, done=done, total=total, message=message)
 
     mine = Job.objects.using(alias).filter(pk=job_id, state=JobState.RUNNING, worker=worker)
     try:
