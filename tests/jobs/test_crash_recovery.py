@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -164,3 +165,22 @@ def test_worker_goes_on_after_its_database_connections_are_terminated(worker_sit
     worker_site.wait_for(lambda: finished(third), worker, "a job after the idle connection was ended")
     assert third.state == JobState.SUCCEEDED, third.error
     assert worker.poll() is None  # the worker never exited
+
+
+def test_worker_sweeps_dead_jobs_when_it_starts(worker_site: WorkerSite, maker):
+    dead = Job.objects.create(kind="tests.other", label="Left by a worker killed earlier", created_by=maker)
+    Job.objects.filter(pk=dead.pk).update(
+        state=JobState.RUNNING,
+        worker="gone-host:1",
+        started_at=timezone.now() - timedelta(minutes=5),
+        heartbeat_at=timezone.now() - timedelta(minutes=4),
+        lease_expires_at=timezone.now() - timedelta(minutes=4),
+    )
+    worker = worker_site.start()
+
+    def failed() -> bool:
+        dead.refresh_from_db()
+        return dead.state == JobState.FAILED
+
+    worker_site.wait_for(failed, worker, "the worker's start-up sweep")
+    assert dead.error.startswith("The worker stopped while starting: no heartbeat from gone-host:1")

@@ -282,3 +282,23 @@ def test_sweep_ends_a_dead_workers_database_session_on_postgresql(maker):
             cursor.execute("SELECT 1")
     finally:
         other.close()
+
+
+def test_sweep_command_reports_the_dead_jobs(dead_payroll: Payroll):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("jobs_sweep", stdout=out)
+    assert (
+        f"Job #{dead_payroll.job_id} ({dead_payroll.job.label}): The worker stopped while" in out.getvalue()
+    )
+    assert out.getvalue().endswith("1 dead job(s) found.\n")
+
+
+def test_persistent_connections_are_health_checked(settings):
+    persistent = [alias for alias, db in settings.DATABASES.items() if db.get("CONN_MAX_AGE", 0) != 0]
+    assert all(settings.DATABASES[alias].get("CONN_HEALTH_CHECKS") for alias in persistent)
+    if connection.vendor == "postgresql":
+        assert persistent  # the default connection persists (DB_CONN_MAX_AGE), so the check is not empty
