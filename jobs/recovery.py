@@ -60,6 +60,12 @@ def dead_reason(job: Job) -> str:
     }
 
 
+def stopped_reason(job: Job) -> str:
+    return _(
+        "The worker was stopped while %(doing)s. Its partial work was cleaned up: retry or cancel the job."
+    ) % {"doing": _doing(job)}
+
+
 def connection_lost_reason(job: Job, error: BaseException) -> str:
     return _(
         "The worker lost its database connection while %(doing)s (%(error)s). Its partial work was "

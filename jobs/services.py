@@ -147,6 +147,11 @@ def job_running(job_id: int) -> Iterator[ProgressFn]:
                 finished_at=timezone.now(),
             )
         raise
+    except (KeyboardInterrupt, SystemExit):
+        # The worker was told to stop (a second Ctrl-C or SIGTERM): fail and clean the job now.
+        heartbeat.stop()
+        _job_stopped(job_id, worker=worker)
+        raise
     else:
         heartbeat.stop()
         if not mine.update(state=JobState.SUCCEEDED, finished_at=timezone.now()):
@@ -154,6 +159,15 @@ def job_running(job_id: int) -> Iterator[ProgressFn]:
     finally:
         heartbeat.stop()
         lock.release()
+
+
+def _job_stopped(job_id: int, *, worker: str) -> None:
+    from jobs.recovery import job_abandon, stopped_reason
+
+    try:
+        job_abandon(job_id=job_id, reason=stopped_reason, worker=worker, task_result=False)
+    except DatabaseError:
+        logger.warning("Job #%s was stopped and the database is away: a sweep will fail it", job_id)
 
 
 def _job_lost_connection(job_id: int, *, worker: str, error: BaseException) -> None:

@@ -10,14 +10,17 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks import task
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from approvals.models import TaskState
 from approvals.services import approval_request, task_approve
+from jobs.kinds import job_kind_register, task_kind
 from jobs.leases import JobLock
 from jobs.models import Job, JobState
 from jobs.recovery import WORKER_LOST, job_cancel, job_retry, jobs_sweep
+from jobs.services import job_running
 from payments.models import Benefit, Payroll, PayrollStatus
 from payments.services import payroll_create, payroll_generate
 from portal.roles import AUDITOR
@@ -302,3 +305,26 @@ def test_persistent_connections_are_health_checked(settings):
     assert all(settings.DATABASES[alias].get("CONN_HEALTH_CHECKS") for alias in persistent)
     if connection.vendor == "postgresql":
         assert persistent  # the default connection persists (DB_CONN_MAX_AGE), so the check is not empty
+
+
+cleaned: list[tuple[int, str]] = []
+
+
+@task()
+def interrupted(job_id: int) -> None:
+    with job_running(job_id) as progress:
+        progress(done=1, total=2, message="Half-way")
+        raise KeyboardInterrupt
+
+
+job_kind_register(interrupted, cleanup=lambda *, job, reason: cleaned.append((job.pk, reason)))
+
+
+def test_a_worker_told_to_stop_fails_and_cleans_its_job_at_once(maker):
+    job = Job.objects.create(kind=task_kind(interrupted), label="Interrupted", created_by=maker)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.func(job.pk)
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED
+    assert job.error.startswith("The worker was stopped while “Half-way” (1 of 2).")
+    assert cleaned == [(job.pk, job.error)]
