@@ -191,7 +191,7 @@ if IS_POSTGRES and DJANGO_ENV != "test":
     # it is seen by pollers while the job's own work is one open transaction.
     DATABASES["progress"] = {**_default_db, "CONN_MAX_AGE": 0}
 for _database in DATABASES.values():
-    # A persistent connection is checked before reuse, so a restarted database costs a reconnect, not an error.
+    # A persistent connection is checked before reuse: a restarted database costs a reconnect, not an error.
     if _database.get("CONN_MAX_AGE", 0) != 0:
         _database["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
