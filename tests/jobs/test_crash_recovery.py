@@ -184,3 +184,49 @@ def test_worker_sweeps_dead_jobs_when_it_starts(worker_site: WorkerSite, maker):
 
     worker_site.wait_for(failed, worker, "the worker's start-up sweep")
     assert dead.error.startswith("The worker stopped while starting: no heartbeat from gone-host:1")
+
+
+def test_killed_upload_commit_stores_nothing_and_an_approver_retries_it(
+    worker_site: WorkerSite, tree, maker, checker
+):
+    from guardian.shortcuts import assign_perm
+
+    from approvals.models import Task, TaskState
+    from approvals.services import task_approve
+    from registry.models import Individual
+    from uploads.services import batch_commit_request, batch_validate
+
+    plan = plan_make("CASH", "household")
+    for user, permission in (
+        (maker, "manage_beneficiaries"),
+        (maker, "view_benefitplan"),
+        (checker, "view_benefitplan"),
+    ):
+        assign_perm(f"programs.{permission}", user, plan)
+    content = csv_bytes(household_rows("H1") + household_rows("H2", family="Sow", ids=("ID4", "ID5", "ID6")))
+    batch = batch_create(
+        user=maker, plan=plan, file=SimpleUploadedFile("people.csv", content), background=False
+    )
+    batch = batch_validate(batch=batch)
+    task = task_approve(task=batch_commit_request(batch=batch, user=maker), user=checker)
+    assert task.state == TaskState.EXECUTING
+    job = task.job
+
+    worker = worker_site.start(JOBS_TEST_PAUSE_AT="Creating individuals")
+    assert worker_site.wait_paused(worker) == job.pk
+    worker_site.kill(worker)  # households written, people half-way: one transaction, rolled back
+
+    assert [dead.pk for dead in _sweep_at_lease_end(job)] == [job.pk]
+    _assert_failed_as_dead(job, pid=worker.pid, doing="Creating individuals" if _postgres() else "starting")
+    task = Task.objects.get(pk=task.pk)
+    assert task.state == TaskState.FAILED and task.error == job.error
+    assert not Individual.objects.exists()
+    assert ImportBatch.objects.get(pk=batch.pk).state == BatchState.AWAITING_APPROVAL
+
+    retry = job_retry(job=job, user=checker)
+    worker_site.run_batch()
+    retry.refresh_from_db()
+    assert retry.state == JobState.SUCCEEDED, retry.error
+    assert Task.objects.get(pk=task.pk).state == TaskState.EXECUTED
+    assert ImportBatch.objects.get(pk=batch.pk).state == BatchState.COMMITTED
+    assert Individual.objects.count() == 6
