@@ -39,7 +39,7 @@ demo: install
 serve:
 	@echo "Portal on http://$(HOST)/ — press Ctrl-C to stop the server and the worker."
 	@trap 'kill 0' INT TERM EXIT; \
-	  $(BIN)/python manage.py db_worker & \
+	  $(BIN)/python manage.py jobs_worker & \
 	  $(BIN)/python manage.py runserver --noreload $(HOST)
 
 # The browser tests drive Debian's chromium; install it when we can (root on Debian).

@@ -14,6 +14,10 @@ class JobState(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_STATES = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 
 
 class Job(models.Model):
@@ -32,6 +36,24 @@ class Job(models.Model):
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
     task_id = models.CharField(max_length=64, blank=True, help_text="django-tasks result id")
+    task_args = models.JSONField(
+        default=list, blank=True, help_text="The task's arguments after the job id, for a retry"
+    )
+    # The lease: the worker running the job renews it; a running job whose lease expired is dead.
+    worker = models.CharField(max_length=100, blank=True, help_text="host:process of the worker running it")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    db_session = models.CharField(
+        max_length=100, blank=True, help_text="The worker's PostgreSQL session (pid@start), ended if it dies"
+    )
+    retried_as = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The job retrying it",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -87,5 +109,5 @@ class Job(models.Model):
             "seconds_left": round(self.seconds_left) if self.seconds_left is not None else None,
             "message": self.message,
             "error": self.error,
-            "finished": self.state in (JobState.SUCCEEDED, JobState.FAILED),
+            "finished": self.state in FINISHED_STATES,
         }

@@ -193,6 +193,10 @@ class Payroll(models.Model):
     def generation_failed(self) -> None:
         pass
 
+    @transition(field=status, source=PayrollStatus.FAILED, target=PayrollStatus.GENERATING)
+    def regenerate(self) -> None:
+        self.error = ""
+
     @transition(field=status, source=PayrollStatus.DRAFT, target=PayrollStatus.AWAITING_APPROVAL)
     def submit(self) -> None:
         pass

@@ -195,6 +195,10 @@ if IS_POSTGRES and DJANGO_ENV != "test":
     # A second connection to the same database, in autocommit, for job progress:
     # it is seen by pollers while the job's own work is one open transaction.
     DATABASES["progress"] = {**_default_db, "CONN_MAX_AGE": 0}
+for _database in DATABASES.values():
+    # A persistent connection is checked before reuse: a restarted database costs a reconnect, not an error.
+    if _database.get("CONN_MAX_AGE", 0) != 0:
+        _database["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -361,6 +365,15 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# Background jobs survive crashes: the worker renews a running job's lease every third of
+# JOBS_LEASE_SECONDS; a running job whose lease expired is failed, its partial work cleaned
+# (`manage.py jobs_sweep`, and every worker every JOBS_SWEEP_SECONDS and when it starts).
+JOBS_LEASE_SECONDS = envint("JOBS_LEASE_SECONDS", 60)
+JOBS_SWEEP_SECONDS = envint("JOBS_SWEEP_SECONDS", JOBS_LEASE_SECONDS)
+if JOBS_LEASE_SECONDS < 1 or JOBS_SWEEP_SECONDS < 1:
+    raise ImproperlyConfigured("JOBS_LEASE_SECONDS and JOBS_SWEEP_SECONDS must be at least 1 (seconds)")
+JOBS_RUNTIME_DIR = Path(env("JOBS_RUNTIME_DIR", str(DATA_DIR / "run")))
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
