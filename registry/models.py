@@ -115,7 +115,9 @@ class Individual(models.Model):
     birth_date_estimated = models.BooleanField(default=False)
     phone = models.CharField(max_length=32, blank=True)
     # Served by individual_location_idx (location, status): a second index would only slow bulk writes.
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="individuals", db_index=False)
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="individuals", db_index=False
+    )
     registration_date = models.DateField(default=date.today)
     registration_source = models.CharField(
         max_length=16, choices=RegistrationSource.choices, default=RegistrationSource.MANUAL
@@ -207,7 +209,9 @@ class Household(models.Model):
 
     code = models.CharField(max_length=64, unique=True)
     # household_location_idx serves it.
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="households", db_index=False)
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="households", db_index=False
+    )
     address = models.CharField(max_length=255, blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)

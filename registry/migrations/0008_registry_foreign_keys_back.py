@@ -32,9 +32,10 @@ def _orphans_refuse(schema_editor, model, field) -> None:
         )
         count = cursor.fetchone()[0]
     rows = ", ".join(f"id {row_id} ({field.column} = {value})" for row_id, value in sample)
+    plural = "s" if count != 1 else ""
     raise RuntimeError(
-        f"{count:,} row{'s' if count != 1 else ''} of {model._meta.db_table} refer to a {field.related_model._meta.db_table} row that "
-        f"does not exist, e.g. {rows}. Delete or correct them, then run migrate again: the foreign key "
+        f"{count:,} row{plural} of {model._meta.db_table} refer to a {field.related_model._meta.db_table} "
+        f"row that does not exist, e.g. {rows}. Delete or correct them, then run migrate again: the foreign key "
         f"{model._meta.db_table}.{field.column} cannot be validated before."
     )
 
@@ -65,9 +66,7 @@ class AddForeignKeyConstraint(migrations.AlterField):
             names = [str(statement.parts["name"])]
         _orphans_refuse(schema_editor, model, field)
         for name in names:
-            schema_editor.execute(
-                f"ALTER TABLE {schema_editor.quote_name(table)} VALIDATE CONSTRAINT {name}"
-            )
+            schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(table)} VALIDATE CONSTRAINT {name}")
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         # AlterField's own step (it drops the constraint found by introspection, or rebuilds on SQLite).
