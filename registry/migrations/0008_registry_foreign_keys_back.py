@@ -35,8 +35,8 @@ def _orphans_refuse(schema_editor, model, field) -> None:
     plural = "s" if count != 1 else ""
     raise RuntimeError(
         f"{count:,} row{plural} of {model._meta.db_table} refer to a {field.related_model._meta.db_table} "
-        f"row that does not exist, e.g. {rows}. Delete or correct them, then run migrate again: the foreign key "
-        f"{model._meta.db_table}.{field.column} cannot be validated before."
+        f"row that does not exist, e.g. {rows}. Delete or correct them, then run migrate again: the "
+        f"foreign key {model._meta.db_table}.{field.column} cannot be validated before."
     )
 
 
