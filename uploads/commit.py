@@ -7,6 +7,14 @@ file's first to last new row, so the new row numbered r becomes individual
 pass writing ids back to staging, nor a window numbering the rows at each use.
 The ids of rejected or skipped rows in between stay unused (a sequence has gaps
 anyway).
+
+Every reference written is a database FK constraint (registry 0008). PostgreSQL checks
+one per row written, one lookup and row lock each; the commit has them checked at the
+end of each statement (SET CONSTRAINTS ... IMMEDIATE, instead of all at COMMIT) while
+the rows just written and their parents are still in the buffer cache, with every
+statement writing in its parents' key order. The locations the rows name are locked
+first, so that one deleted since validation is refused by row, not by a constraint
+error.
 """
 
 from __future__ import annotations
@@ -18,15 +26,19 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from programs.models import Beneficiary, BeneficiaryStatus, BenefitPlan
-from registry.models import Individual, IndividualStatus, RegistrationSource
+from registry.models import Individual, IndividualStatus, Location, RegistrationSource
 from uploads.checks import DOCUMENT, HOUSEHOLD, INDIVIDUAL, MEMBER, S, _run
 from uploads.columns import DOCUMENT_COLUMNS
 from uploads.models import RowStatus
 
 BENEFICIARY = Beneficiary._meta.db_table
+LOCATION = Location._meta.db_table
 NEW = f"status = '{RowStatus.NEW}'"
+COMMITTED = f"status IN ('{RowStatus.NEW}', '{RowStatus.UPDATE}')"
+WRITTEN_TABLES = (HOUSEHOLD, INDIVIDUAL, DOCUMENT, MEMBER, BENEFICIARY)
 Step = Callable[[str], None]
 
 
@@ -60,6 +72,62 @@ def individual_ids_reserve(count: int) -> int:
         )
         return int(last) - count + 1
     return int(_scalar(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {INDIVIDUAL}", []))
+
+
+def _foreign_keys_checked_per_statement(when: str) -> None:
+    """PostgreSQL: the deferred FK constraints of the tables the commit writes are checked at the end of each
+    statement (`IMMEDIATE`), or again at COMMIT, Django's default (`DEFERRED`)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f' AND condeferrable AND conrelid IN "
+            f"({', '.join('%s::regclass' for _table in WRITTEN_TABLES)})",
+            list(WRITTEN_TABLES),
+        )
+        names = [connection.ops.quote_name(row[0]) for row in cursor.fetchall()]
+        if names:
+            cursor.execute(f"SET CONSTRAINTS {', '.join(names)} {when}")
+
+
+def _foreign_keys_check() -> None:
+    """SQLite checks deferred FK constraints only at the outermost COMMIT: check them here, in the commit."""
+    if connection.vendor != "postgresql":
+        connection.check_constraints(table_names=list(WRITTEN_TABLES))
+
+
+def _locations_lock(batch_id: int) -> None:
+    """Lock the locations the batch's rows name until the commit ends; refuse, by row, any deleted since the
+    validation (a constraint error would name no row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT location_id FROM {S} WHERE batch_id = %s AND {COMMITTED}", [batch_id]
+        )
+        named = {row[0] for row in cursor.fetchall()}
+        if not named:
+            return
+        ids = sorted(named)
+        lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+        cursor.execute(f"SELECT id FROM {LOCATION} WHERE id IN ({', '.join(['%s'] * len(ids))}){lock}", ids)
+        gone = sorted(named - {row[0] for row in cursor.fetchall()})
+        if not gone:
+            return
+        cursor.execute(
+            f"SELECT row_number, location_code FROM {S} WHERE batch_id = %s AND {COMMITTED} "
+            f"AND location_id IN ({', '.join(['%s'] * len(gone))}) ORDER BY row_number LIMIT 5",
+            [batch_id, *gone],
+        )
+        rows = cursor.fetchall()
+    where = ", ".join(
+        _("row %(row)s (location_code %(code)s)") % {"row": row, "code": code} for row, code in rows
+    )
+    raise ValidationError(
+        _(
+            "%(count)s of the locations this upload names were deleted from the registry since it was "
+            "validated: %(rows)s. Nothing was stored: validate the upload again."
+        )
+        % {"count": len(gone), "rows": where}
+    )
 
 
 def _new_rows(first_id: int, first_row: int, batch_id: int) -> tuple[str, list[Any]]:
@@ -124,11 +192,11 @@ def batch_rows_commit(
     counts: dict[str, Any] = {}
     documents = [column for column in documents if column in DOCUMENT_COLUMNS]
 
-    # The database checks no FK of memberships and documents row by row (see IdentityDocument in
-    # registry/models.py): the existing households this batch adds members to are locked against deletion
-    # until the commit ends, and the existing people it updates are locked by their UPDATE below; what
-    # was deleted since the validation is counted and refused instead of leaving members or documents
-    # pointing at nothing.
+    _foreign_keys_checked_per_statement("IMMEDIATE")
+    _locations_lock(batch_id)
+    # The existing households this batch adds members to are locked against deletion until the commit
+    # ends, and the existing people it updates are locked by their UPDATE below; what was deleted since the
+    # validation is counted and refused, naming what vanished, before any constraint would fail.
     if connection.vendor == "postgresql":
         _run(
             f"SELECT 1 FROM {HOUSEHOLD} WHERE id IN (SELECT existing_household_id FROM {S} "
@@ -254,6 +322,8 @@ def batch_rows_commit(
     counts["beneficiaries"] = _beneficiaries_insert(
         batch_id=batch_id, plan=plan, task_id=task_id, now=now, rows_sql=rows_sql, rows_params=rows_params
     )
+    _foreign_keys_check()
+    _foreign_keys_checked_per_statement("DEFERRED")
     return counts
 
 
