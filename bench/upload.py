@@ -1,6 +1,7 @@
 """Benchmark: a beneficiary file validated and committed through the upload pipeline, on PostgreSQL.
 
     .venv/bin/python bench/upload.py --rows 1000000 [--baseline-rows 20000] [--seed 7] [--keep-file]
+        [--statements]
 
 Uses its own database (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/h_bench_uploads), created and
 migrated when missing; the registry tables are emptied before each run. One generated CSV file (households of
@@ -11,6 +12,8 @@ migrated when missing; the registry tables are emptied before each run. One gene
   3. the physical limit: a raw COPY of the same file into a bare table.
 Peak memory is the process's maximum resident size after our run (before the baseline loads its slice),
 and the largest parsing worker's (the file is parsed in forked processes on PostgreSQL).
+With --statements, the commit's SQL statements that took 0.2 s or more are printed with their time, and the
+COMMIT's own time (the end of the transaction: WAL flush and any check still deferred).
 The last line printed is one JSON object with the figures.
 """
 
@@ -184,7 +187,44 @@ def actors_and_plan():  # type: ignore[no-untyped-def]
     return maker, checker, plan
 
 
-def ours(path: Path, *, maker, checker, plan) -> dict[str, float]:  # type: ignore[no-untyped-def]
+class StatementTimer:
+    """Times each SQL statement of the commit (Django's execute wrapper) and the transaction's COMMIT."""
+
+    def __init__(self) -> None:
+        self.timings: list[tuple[float, str]] = []
+
+    def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.timings.append((time.perf_counter() - started, " ".join(sql.split())))
+
+    def commit_timed(self, connection) -> None:  # type: ignore[no-untyped-def]
+        commit = connection._commit
+
+        def timed() -> None:
+            started = time.perf_counter()
+            try:
+                commit()
+            finally:
+                self.timings.append((time.perf_counter() - started, "COMMIT"))
+
+        connection._commit = timed
+
+    def print(self, *, at_least: float = 0.2) -> None:
+        total = sum(seconds for seconds, _ in self.timings)
+        print(f"commit statements ≥ {at_least} s (of {len(self.timings)}, {total:.2f} s in all):")
+        for seconds, sql in self.timings:
+            if seconds >= at_least:
+                print(f"  {seconds:7.2f} s  {sql[:150]}")
+
+
+def ours(path: Path, *, maker, checker, plan, timer: StatementTimer | None = None):  # type: ignore[no-untyped-def]
+    from contextlib import nullcontext
+
+    from django.db import connection
+
     from approvals.services import task_approve, task_execute_in_job
     from uploads.models import BatchState, ImportBatch
     from uploads.services import batch_commit_request, batch_validate
@@ -202,7 +242,10 @@ def ours(path: Path, *, maker, checker, plan) -> dict[str, float]:  # type: igno
         raise SystemExit(f"Validation failed: {batch.error}")
     task = batch_commit_request(batch=batch, user=maker)
     task = task_approve(task=task, user=checker)
-    task_execute_in_job(task_id=task.pk, progress=progress)
+    if timer:
+        timer.commit_timed(connection)
+    with connection.execute_wrapper(timer) if timer else nullcontext():
+        task_execute_in_job(task_id=task.pk, progress=progress)
     committed = time.perf_counter()
     batch.refresh_from_db()
     if batch.state != BatchState.COMMITTED:
@@ -276,6 +319,7 @@ def main() -> None:
     parser.add_argument("--baseline-rows", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep-file", action="store_true")
+    parser.add_argument("--statements", action="store_true", help="time the commit's statements")
     args = parser.parse_args()
 
     url = bench_environment(DEFAULT_URL)
@@ -304,7 +348,10 @@ def main() -> None:
     settings.UPLOADS_MAX_FILE_BYTES = max(path.stat().st_size + 1, 150 * 1024 * 1024)
     context = server_context()
     print("server and machine:", ", ".join(f"{key} {value}" for key, value in context.items()))
-    mine = ours(path, maker=maker, checker=checker, plan=plan)
+    timer = StatementTimer() if args.statements else None
+    mine = ours(path, maker=maker, checker=checker, plan=plan, timer=timer)
+    if timer:
+        timer.print()
     peak = peak_rss_mb()
     peak_workers = peak_rss_children_mb()
     our_rate = mine["rows"] / mine["total_s"]

@@ -115,11 +115,8 @@ class Individual(models.Model):
     birth_date_estimated = models.BooleanField(default=False)
     phone = models.CharField(max_length=32, blank=True)
     # Served by individual_location_idx (location, status): a second index would only slow bulk writes.
-    # No database FK check either (one per row written: 5 s per million uploaded people), as for
-    # Beneficiary.location: a location someone lives in cannot be deleted (PROTECT), and every writer
-    # resolves the location before writing.
     location = models.ForeignKey(
-        Location, on_delete=models.PROTECT, related_name="individuals", db_index=False, db_constraint=False
+        Location, on_delete=models.PROTECT, related_name="individuals", db_index=False
     )
     registration_date = models.DateField(default=date.today)
     registration_source = models.CharField(
@@ -185,15 +182,13 @@ class DocumentType(models.TextChoices):
     SOCIAL_SECURITY = "social_security", "Social security number"
 
 
-# Documents and memberships are written a million at a time by uploads; a database FK check on each row
-# (a lookup and a row lock per reference, fired one by one at COMMIT) was a third of a million-row commit.
-# So, as for Beneficiary.location, these references are kept by the code, not by a database constraint:
-# Django still cascades deletes (on_delete), forms and services only write people and households that
-# exist, and the upload commit writes references to the rows it has just created or has locked.
+# The references of people and households to locations, and of documents and memberships to people and
+# households, are database FK constraints (registry 0008): a row pointing at nothing cannot be stored by any
+# path, present or future. The upload commit, which writes a million of them at once, keeps them fast by
+# writing in parent-key order and checking each statement's rows while their pages are cached
+# (uploads/commit.py).
 class IdentityDocument(models.Model):
-    individual = models.ForeignKey(
-        Individual, on_delete=models.CASCADE, related_name="documents", db_constraint=False
-    )
+    individual = models.ForeignKey(Individual, on_delete=models.CASCADE, related_name="documents")
     doc_type = models.CharField("type", max_length=32, choices=DocumentType.choices)
     value = models.CharField(max_length=64)
     history = HistoricalRecords()
@@ -213,9 +208,9 @@ class Household(models.Model):
     """A group of people living together; its size is derived from its current members."""
 
     code = models.CharField(max_length=64, unique=True)
-    # household_location_idx serves it; no database FK check, as for Individual.location.
+    # household_location_idx serves it.
     location = models.ForeignKey(
-        Location, on_delete=models.PROTECT, related_name="households", db_index=False, db_constraint=False
+        Location, on_delete=models.PROTECT, related_name="households", db_index=False
     )
     address = models.CharField(max_length=255, blank=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
@@ -254,12 +249,11 @@ class HouseholdMember(models.Model):
     """Membership of a person in a household; ended memberships keep the move on record."""
 
     # The (household, end_date) and (individual, end_date) indexes serve these keys.
-    # No database FK check (see IdentityDocument).
     household = models.ForeignKey(
-        Household, on_delete=models.CASCADE, related_name="memberships", db_index=False, db_constraint=False
+        Household, on_delete=models.CASCADE, related_name="memberships", db_index=False
     )
     individual = models.ForeignKey(
-        Individual, on_delete=models.CASCADE, related_name="memberships", db_index=False, db_constraint=False
+        Individual, on_delete=models.CASCADE, related_name="memberships", db_index=False
     )
     role = models.CharField(max_length=16, choices=HouseholdRole.choices)
     is_primary_recipient = models.BooleanField(default=False)

@@ -1,12 +1,13 @@
-"""The database holds the constraints the services rely on, and not the indexes bulk writes were spared."""
+"""The database holds the constraints the services rely on (FK constraints included, whatever writes the
+rows), and not the indexes bulk writes were spared."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 
-from registry.models import HouseholdMember, IdentityDocument, Individual
+from registry.models import HouseholdMember, IdentityDocument, Individual, Location
 from registry.services import individuals_delete
 
 pytestmark = pytest.mark.django_db
@@ -42,21 +43,95 @@ def test_foreign_keys_covered_by_composite_indexes_have_no_index_of_their_own():
         assert single == [], (table, single)
 
 
-def _foreign_key_columns(table: str) -> set[str]:
-    return {info["columns"][0] for info in _constraints(table).values() if info["foreign_key"] is not None}
+def _foreign_keys(table: str) -> dict[str, tuple[str, str]]:
+    """{column: (referenced table, referenced column)} of the table's FK constraints in the database."""
+    return {
+        info["columns"][0]: tuple(info["foreign_key"])
+        for info in _constraints(table).values()
+        if info["foreign_key"] is not None
+    }
 
 
-def test_bulk_written_references_have_no_row_by_row_database_check_and_the_others_keep_theirs():
-    # A decision, not an accident (registry/models.py, IdentityDocument): these were a third of a
-    # million-row upload's commit; the code keeps them right (tests/uploads/test_commit_references.py).
-    assert "location_id" not in _foreign_key_columns("registry_individual")
-    assert "location_id" not in _foreign_key_columns("registry_household")
-    assert _foreign_key_columns("registry_householdmember") == set()
-    assert _foreign_key_columns("registry_identitydocument") == set()
-    assert {"individual_id", "household_id", "benefit_plan_id"} <= _foreign_key_columns(
-        "programs_beneficiary"
+# Integrity in the database (issue 15): the references the upload commit writes a million at a time are
+# FK constraints like every other reference, whatever the code that writes them.
+REGISTRY_REFERENCES = [
+    ("registry_individual", "location_id", ("registry_location", "id")),
+    ("registry_household", "location_id", ("registry_location", "id")),
+    ("registry_identitydocument", "individual_id", ("registry_individual", "id")),
+    ("registry_householdmember", "household_id", ("registry_household", "id")),
+    ("registry_householdmember", "individual_id", ("registry_individual", "id")),
+    ("registry_location", "parent_id", ("registry_location", "id")),
+]
+
+
+@pytest.mark.parametrize(("table", "column", "target"), REGISTRY_REFERENCES)
+def test_every_registry_reference_is_a_database_foreign_key(table, column, target):
+    assert _foreign_keys(table).get(column) == target, _foreign_keys(table)
+
+
+def test_foreign_keys_are_validated_and_deferrable_on_postgresql():
+    # Added NOT VALID by registry 0008, then validated; deferrable: the commit chooses when they are checked.
+    if connection.vendor != "postgresql":
+        pytest.skip("convalidated and condeferrable are PostgreSQL's catalogue")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, convalidated, condeferrable FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid::regclass::text IN ('registry_individual', "
+            "'registry_household', 'registry_identitydocument', 'registry_householdmember')"
+        )
+        rows = cursor.fetchall()
+    assert len(rows) == 5 and all(validated and deferrable for _table, validated, deferrable in rows), rows
+
+
+def _database_refuses(sql: str, params: list) -> None:
+    """Run `sql` past Django's ORM (no on_delete, no form); the database checks its constraints now."""
+    with pytest.raises(IntegrityError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        connection.check_constraints()
+
+
+def test_the_database_refuses_a_document_or_membership_for_a_missing_person(tree, make_household):
+    household = make_household(tree.north_a, members=1)
+    missing = Individual.objects.order_by("-pk").values_list("pk", flat=True).first() + 1000
+
+    _database_refuses(
+        "INSERT INTO registry_identitydocument (individual_id, doc_type, value) VALUES (%s, %s, %s)",
+        [missing, "national_id", "NOBODY-1"],
     )
-    assert "parent_id" in _foreign_key_columns("registry_location")
+    _database_refuses(
+        "INSERT INTO registry_householdmember (household_id, individual_id, role, is_primary_recipient, "
+        "start_date) VALUES (%s, %s, 'child', FALSE, '2025-01-01')",
+        [household.pk, missing],
+    )
+    assert not IdentityDocument.objects.filter(value="NOBODY-1").exists()
+    assert HouseholdMember.objects.filter(household=household).count() == 1
+
+
+def test_the_database_refuses_a_person_in_a_missing_location(tree):
+    missing = Location.objects.order_by("-pk").values_list("pk", flat=True).first() + 1000
+    _database_refuses(
+        "INSERT INTO registry_individual (given_name, family_name, other_names, sex, birth_date_estimated, "
+        "phone, location_id, registration_date, registration_source, status, data, created_at, updated_at) "
+        "VALUES ('Awa', 'Ba', '', 'F', FALSE, '', %s, '2025-01-01', 'manual', 'active', '{}', "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        [missing],
+    )
+
+
+def test_the_database_refuses_to_delete_a_location_or_person_in_use(tree, make_household):
+    household = make_household(tree.north_a, members=1)
+    head = household.memberships.get().individual
+
+    _database_refuses("DELETE FROM registry_location WHERE id = %s", [tree.north_a.pk])
+    _database_refuses("DELETE FROM registry_individual WHERE id = %s", [head.pk])
+    _database_refuses("DELETE FROM registry_household WHERE id = %s", [household.pk])
+    assert Location.objects.filter(pk=tree.north_a.pk).exists()
+    assert Individual.objects.filter(pk=head.pk).exists()
+
+
+def test_beneficiaries_keep_their_foreign_keys():
+    assert {"individual_id", "household_id", "benefit_plan_id"} <= set(_foreign_keys("programs_beneficiary"))
 
 
 def test_one_unique_index_serves_document_search_by_number_and_by_type_and_number():
@@ -113,9 +188,9 @@ def test_name_indexes_serve_prefix_search_equality_and_the_name_order():
     assert "Index Scan using individual_name_idx" in plan and "\n  ->  Sort" not in plan, plan
 
 
-def test_without_db_constraints_deletes_still_cascade_and_protect(tree, make_individual, make_household):
-    # The ORM's on_delete does what the dropped constraints did for every delete that goes through Django
-    # (admin, services): a person's documents and memberships go with them; a location in use stays.
+def test_deletes_through_django_cascade_and_protect(tree, make_individual, make_household):
+    # Deletes through Django (admin, services) go before the constraints: a person's documents and memberships
+    # go with them (on_delete), a location in use stays.
     household = make_household(tree.north_a, members=2)
     head = household.memberships.get(role="head").individual
     IdentityDocument.objects.create(individual=head, doc_type="national_id", value="DEL-1")

@@ -1,11 +1,11 @@
-"""What the registry lost between validation and commit is refused, not written as members or documents
-pointing at nothing (the database checks no FK of memberships and documents row by row)."""
+"""What the registry lost between validation and commit is refused whole, naming what vanished, before the
+database's FK constraints would refuse it with a bare constraint error."""
 
 from __future__ import annotations
 
 from approvals.models import TaskState
 from programs.models import Beneficiary
-from registry.models import Household, HouseholdMember, IdentityDocument, Individual
+from registry.models import Household, HouseholdMember, IdentityDocument, Individual, Location
 from tests.uploads.conftest import approve, csv_bytes, household_rows, upload
 from tests.uploads.test_duplicates import HEADER, _person
 from uploads.models import DuplicateMode
@@ -55,3 +55,22 @@ def test_a_person_deleted_since_validation_fails_an_updating_upload_whole(
     assert "1 of the people this upload updates were deleted" in task.error
     assert not Individual.objects.filter(family_name="Sow").exists()
     assert not IdentityDocument.objects.filter(value__in=["X1", "X2"]).exists()
+
+
+def test_a_location_deleted_since_validation_is_named_by_row_and_nothing_is_stored(
+    tree, maker, checker, household_plan, immediate_tasks, django_capture_on_commit_callbacks
+):
+    village = Location.objects.create(code="N-A-V1", name="Village 1", parent=tree.north_a)
+    rows = household_rows("H1") + household_rows("H2", location="N-A-V1", ids=("ID4", "ID5", "ID6"))
+    batch = upload(maker, household_plan, csv_bytes(rows))
+    assert (batch.new_rows, batch.error_rows) == (6, 0)
+    task = batch_commit_request(batch=batch, user=maker)
+    village.delete()  # nobody lived there yet: Django and the database allow it
+
+    task = approve(task, checker, django_capture_on_commit_callbacks)
+
+    assert task.state == TaskState.FAILED
+    assert "1 of the locations this upload names were deleted" in task.error
+    assert "row 5 (location_code N-A-V1)" in task.error and "row 7 (location_code N-A-V1)" in task.error
+    assert "validate the upload again" in task.error
+    assert not Individual.objects.exists() and not Household.objects.exists()
