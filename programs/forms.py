@@ -22,6 +22,7 @@ class BenefitPlanForm(forms.ModelForm):
             "end_date",
             "max_beneficiaries",
             "ceiling_per_beneficiary",
+            "ceiling_action",
             "institution",
             "beneficiary_schema",
         ]
