@@ -81,6 +81,10 @@ def payroll_lines_all_visible(*, user: User, payroll: Payroll) -> bool:
     no line lies outside their locations. One semi-join over the payroll's lines' locations."""
     if not payroll_list(user=user).filter(pk=payroll.pk).exists():
         return False
+    return _lines_inside(user, payroll)
+
+
+def _lines_inside(user: User, payroll: Payroll) -> bool:
     if user_sees_everywhere(user):
         return True
     paths = user_location_paths(user)
@@ -97,7 +101,9 @@ def payroll_export_refusal(*, user: User, payroll: Payroll) -> str | None:
     """Why the user may not export the payroll's lines (None: they may): they must see every line."""
     if not (user.is_authenticated and user.is_active and user.has_perm("payments.view_benefit")):
         return str(_("You may not see payment lines."))
-    if not payroll_lines_all_visible(user=user, payroll=payroll):
+    if not payroll_list(user=user).filter(pk=payroll.pk).exists():
+        return str(_("This payroll is not one of your plans and locations: you may not export it."))
+    if not _lines_inside(user, payroll):
         return str(
             _(
                 "%(payroll)s pays lines outside your locations or plans: only a user who may see every "
@@ -113,10 +119,12 @@ def payroll_results_refusal(*, user: User, payroll: Payroll) -> str | None:
     payment lines, the plan's payment permission, and every line of the payroll inside their locations."""
     if not (user.is_authenticated and user.is_active and user.has_perm("payments.change_benefit")):
         return str(_("You may not record payment results."))
+    if not payroll_list(user=user).filter(pk=payroll.pk).exists():
+        return str(_("This payroll is not one of your plans and locations: you may not record its results."))
     plan = payroll.payment_plan.benefit_plan
     if not user_can_request_payments(user, plan):
         return str(_("You may not record payments of %(plan)s.") % {"plan": plan})
-    if not payroll_lines_all_visible(user=user, payroll=payroll):
+    if not _lines_inside(user, payroll):
         return str(
             _("%(payroll)s pays lines outside your locations: you may not record its results.")
             % {"payroll": payroll}
