@@ -44,6 +44,7 @@ from payments.events import benefit_events_record
 from payments.expressions import payment_context, payment_expressions_check
 from payments.models import (
     Benefit,
+    BenefitEvent,
     BenefitEventKind,
     BenefitStatus,
     PaymentCycle,
@@ -846,8 +847,17 @@ def payroll_carry_over(*, user: User, payroll: Payroll, cycle: PaymentCycle | No
         created_by=user,
     )
     new.locations.set(payroll.locations.all())  # the same scope, so the same checkers decide it
+    # The failed lines become carried first (their events, then one UPDATE), so that the new lines of the
+    # same cycle do not meet them in the one-payment-per-cycle constraint; the new lines are then copied
+    # from exactly the lines this step carried, found by their event.
+    note = f"Carried into {new} (#{new.pk})."
+    benefit_events_record(
+        lines=failed, kind=BenefitEventKind.CARRIED, to_status=BenefitStatus.CARRIED, note=note, user=user
+    )
+    failed.update(status=BenefitStatus.CARRIED)
     quote = connection.ops.quote_name
     table = quote(Benefit._meta.db_table)
+    events = quote(BenefitEvent._meta.db_table)
     text = "VARCHAR(40)" if connection.vendor == "postgresql" else "TEXT"
     # One INSERT ... SELECT, whatever the number of failed lines (the generation's own columns).
     with connection.cursor() as cursor:
@@ -857,8 +867,19 @@ def payroll_carry_over(*, user: User, payroll: Payroll, cycle: PaymentCycle | No
             f"evidence_photo) "
             f"SELECT %s, %s, beneficiary_id, recipient_id, location_id, amount, %s, '', "
             f"CAST(%s AS {text}) || CAST(beneficiary_id AS {text}), '', '', '', '' "
-            f"FROM {table} WHERE payroll_id = %s AND status = %s",
-            [new.pk, new.cycle_id, BenefitStatus.PENDING, f"PR{new.pk}-", payroll.pk, BenefitStatus.FAILED],
+            f"FROM {table} WHERE payroll_id = %s AND status = %s AND id IN "
+            f"(SELECT benefit_id FROM {events} WHERE payroll_id = %s AND kind = %s AND note = %s)",
+            [
+                new.pk,
+                new.cycle_id,
+                BenefitStatus.PENDING,
+                f"PR{new.pk}-",
+                payroll.pk,
+                BenefitStatus.CARRIED,
+                payroll.pk,
+                BenefitEventKind.CARRIED,
+                note,
+            ],
         )
     benefit_events_record(
         lines=Benefit.objects.filter(payroll=new),
@@ -867,12 +888,4 @@ def payroll_carry_over(*, user: User, payroll: Payroll, cycle: PaymentCycle | No
         note=f"Carried over from the failed lines of {payroll} (#{payroll.pk}).",
         user=user,
     )
-    benefit_events_record(
-        lines=failed,
-        kind=BenefitEventKind.CARRIED,
-        to_status=BenefitStatus.CARRIED,
-        note=f"Carried into {new} (#{new.pk}).",
-        user=user,
-    )
-    failed.update(status=BenefitStatus.CARRIED)
     return new
