@@ -228,6 +228,7 @@ class PaymentPreview:
     without_amount: int
     sample: list[dict[str, Any]] = field(default_factory=list)
     scope: str = "every location of the plan"
+    above_ceiling: int = 0  # lines the plan's ceiling per beneficiary will cap or hold
 
 
 def payment_plan_preview(
@@ -266,6 +267,9 @@ def payment_plan_preview(
         above=Count("pk", filter=Q(payment_amount__gt=limit))
         if limit is not None
         else Count("pk", filter=Q(pk__in=[])),
+        above_ceiling=Count("pk", filter=Q(payment_amount__gt=plan.ceiling_per_beneficiary))
+        if plan.ceiling_per_beneficiary is not None
+        else Count("pk", filter=Q(pk__in=[])),
     )
     sample = [
         {
@@ -292,6 +296,7 @@ def payment_plan_preview(
         without_amount=figures["without_amount"],
         sample=sample,
         scope=scope.label(),
+        above_ceiling=figures["above_ceiling"],
     )
 
 

@@ -263,3 +263,14 @@ def test_sending_keeps_the_lines_as_they_were(world: World) -> None:
     before = BenefitEvent.objects.count()
     payroll_send(user=world.officer, payroll=payroll)
     assert BenefitEvent.objects.count() == before  # a payroll-level step: on the payroll's history
+
+
+def test_the_preview_counts_the_lines_above_the_ceiling(client: Client, world: World) -> None:
+    from payments.services import payment_plan_preview
+
+    ceiling(world, "200.00", CeilingAction.HOLD)
+    payment_plan = make_payment_plan(world)
+    assert payment_plan_preview(user=world.officer, payment_plan=payment_plan).above_ceiling == 2
+    client.force_login(world.officer)
+    page = client.get(reverse("admin:payments_paymentplan_preview", args=[payment_plan.pk])).content.decode()
+    assert 'id="preview-above-ceiling">2<' in page and "Hold the line for approval" in page
