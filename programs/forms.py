@@ -7,10 +7,18 @@ from typing import Any
 
 from django import forms
 
-from programs.models import TRANSITION_LABELS, BeneficiaryStatus, BenefitPlan
+from programs.models import TRANSITION_LABELS, BeneficiaryStatus, BenefitPlan, CeilingAction
 
 
 class BenefitPlanForm(forms.ModelForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "ceiling_action" in self.fields:
+            self.fields["ceiling_action"].required = False  # a form without it keeps the default: cap
+
+    def clean_ceiling_action(self) -> str:
+        return self.cleaned_data.get("ceiling_action") or (self.instance.ceiling_action or CeilingAction.CAP)
+
     class Meta:
         model = BenefitPlan
         fields = [
