@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import (
     FileResponse,
     Http404,
@@ -20,12 +19,14 @@ from django.http import (
 )
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from approvals.models import Task
 from approvals.services import error_text
-from payments.exports import payroll_csv_lines, payroll_xlsx, result_file_lines
+from payments.events import benefit_story
+from payments.exports import payroll_csv_lines, payroll_xlsx
 from payments.models import (
     Benefit,
     PaymentCycle,
@@ -35,8 +36,16 @@ from payments.models import (
     PayrollStatus,
     ReconciliationBatch,
 )
-from payments.reconciliation import reconciliation_apply
-from payments.selectors import benefit_list, payment_plan_list, payroll_figures, payroll_list
+from payments.reconciliation import MAX_RESULT_FILE_BYTES, payroll_results_record
+from payments.selectors import (
+    benefit_list,
+    payment_plan_list,
+    payroll_export_refusal,
+    payroll_figures,
+    payroll_list,
+    payroll_results_refusal,
+    reconciliation_batch_list,
+)
 from payments.services import (
     benefit_release_request,
     payment_plan_preview,
@@ -52,11 +61,20 @@ from payments.services import (
 )
 from programs.selectors import plan_list
 
-MAX_RESULT_FILE_BYTES = 20 * 1024 * 1024
-
 
 def _report(request: HttpRequest, admin_obj: admin.ModelAdmin, exc: ValidationError) -> None:
     admin_obj.message_user(request, error_text(exc), messages.ERROR)
+
+
+def _refused(request: HttpRequest, admin_obj: admin.ModelAdmin, message: str) -> HttpResponse:
+    """403 with the reason, on an admin page."""
+    context = {
+        **admin_obj.admin_site.each_context(request),
+        "opts": admin_obj.opts,
+        "title": _("Refused"),
+        "message": message,
+    }
+    return TemplateResponse(request, "payments/refused.html", context, status=403)
 
 
 def _queued(request: HttpRequest, admin_obj: admin.ModelAdmin, task: Task, what: str) -> None:
@@ -345,7 +363,7 @@ class PayrollAdmin(SimpleHistoryAdmin):
             payroll = payroll_sync_decision(payroll=payroll)
             extra.update(
                 figures=payroll_figures(payroll=payroll),
-                actions_allowed=self._actions_allowed(payroll),
+                actions_allowed=self._actions_allowed(payroll, request),
                 reason_form=ReasonForm(),
                 result_form=ResultFileForm(),
                 figures_url=reverse("admin:payments_payroll_figures", args=[payroll.pk]),
@@ -353,9 +371,9 @@ class PayrollAdmin(SimpleHistoryAdmin):
         return super().change_view(request, object_id, form_url, extra)
 
     @staticmethod
-    def _actions_allowed(payroll: Payroll) -> dict[str, bool]:
+    def _actions_allowed(payroll: Payroll, request: HttpRequest) -> dict[str, bool]:
         status = payroll.status
-        return {
+        allowed = {
             "submit": status == PayrollStatus.DRAFT,
             "send": status == PayrollStatus.APPROVED,
             "cancel": status in (PayrollStatus.DRAFT, PayrollStatus.AWAITING_APPROVAL, PayrollStatus.FAILED),
@@ -373,6 +391,12 @@ class PayrollAdmin(SimpleHistoryAdmin):
             "reconcile": status in (PayrollStatus.SENT, PayrollStatus.RECONCILING)
             and payroll.payment_point_id is not None,
         }
+        # Offered only to those the views will serve (each check reads the payroll's lines once).
+        if allowed["export"]:
+            allowed["export"] = payroll_export_refusal(user=request.user, payroll=payroll) is None
+        if allowed["reconcile"]:
+            allowed["reconcile"] = payroll_results_refusal(user=request.user, payroll=payroll) is None
+        return allowed
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         view = self.admin_site.admin_view
@@ -387,6 +411,17 @@ class PayrollAdmin(SimpleHistoryAdmin):
             path("<int:payroll_id>/results/", view(self.results_view), name="payments_payroll_results"),
             *super().get_urls(),
         ]
+
+    @staticmethod
+    def _any_payroll_or_404(payroll_id: int) -> Payroll:
+        """Any payroll, for the views that answer 403 with the reason (the refusal checks the scope)."""
+        payroll = Payroll.objects.select_related("payment_plan__benefit_plan", "payment_point").filter(
+            pk=payroll_id
+        )
+        found = payroll.first()
+        if found is None:
+            raise Http404("No such payroll.")
+        return found
 
     def _payroll_or_404(self, request: HttpRequest, payroll_id: int) -> Payroll:
         payroll = self.get_queryset(request).filter(pk=payroll_id).first()
@@ -440,9 +475,13 @@ class PayrollAdmin(SimpleHistoryAdmin):
         return JsonResponse(payroll_figures(payroll=payroll))
 
     def export_view(self, request: HttpRequest, payroll_id: int, extension: str) -> HttpResponse:
-        payroll = self._payroll_or_404(request, payroll_id)
+        """The provider file, only for a user who may see every line of the payroll (403 otherwise)."""
+        payroll = self._any_payroll_or_404(payroll_id)
         if extension not in ("csv", "xlsx"):
             raise Http404("Export as csv or xlsx.")
+        refusal = payroll_export_refusal(user=request.user, payroll=payroll)
+        if refusal:
+            return _refused(request, self, refusal)
         try:
             if extension == "csv":
                 response: HttpResponse = StreamingHttpResponse(
@@ -464,33 +503,22 @@ class PayrollAdmin(SimpleHistoryAdmin):
         is answered as the first time."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        payroll = self._payroll_or_404(request, payroll_id)
+        payroll = self._any_payroll_or_404(payroll_id)
         back = HttpResponseRedirect(reverse("admin:payments_payroll_change", args=[payroll.pk]))
-        if not request.user.has_perm("payments.change_benefit"):
-            self.message_user(request, "You may not record payment results.", messages.ERROR)
-            return back
+        refusal = payroll_results_refusal(user=request.user, payroll=payroll)
+        if refusal:
+            return _refused(request, self, refusal)
         form = ResultFileForm(request.POST, request.FILES)
         if not form.is_valid():
-            self.message_user(request, "Choose a CSV file of results.", messages.ERROR)
+            self.message_user(request, _("Choose a CSV file of results."), messages.ERROR)
             return back
         upload = form.cleaned_data["file"]
-        if upload.size > MAX_RESULT_FILE_BYTES:
-            self.message_user(request, "The file is larger than 20 MB: split it.", messages.ERROR)
-            return back
-        if payroll.payment_point is None:
-            self.message_user(
-                request, f"{payroll} has no payment point: results cannot be recorded.", messages.ERROR
-            )
-            return back
-        content = upload.read()
         try:
-            answer, replayed = reconciliation_apply(
-                payment_point=payroll.payment_point,
-                idempotency_key=f"file-{hashlib.sha256(content).hexdigest()}",
-                lines=result_file_lines(content),
-                source="file",
-                user=request.user,
+            answer, replayed = payroll_results_record(
+                user=request.user, payroll=payroll, content=upload.read(MAX_RESULT_FILE_BYTES + 1)
             )
+        except PermissionDenied as exc:
+            return _refused(request, self, str(exc))
         except ValidationError as exc:
             _report(request, self, exc)
             return back
@@ -530,10 +558,45 @@ class BenefitAdmin(admin.ModelAdmin):
     search_fields = ("=reference", "=transaction_id")
     raw_id_fields = ("payroll", "beneficiary", "cycle", "recipient", "location")
     show_full_result_count = False
-    readonly_fields = ("thumbnail",)
+    readonly_fields = ("thumbnail", "story")
 
     def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
         return benefit_list(user=request.user)
+
+    @admin.display(description=_("Story of the line"))
+    def story(self, obj: Benefit) -> str:
+        """Every change of the line's status or amount: when, what, who (or which provider), why."""
+        events = benefit_story(obj)
+        if not events:
+            return str(_("No recorded change."))
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{event.at:%Y-%m-%d %H:%M:%S}",
+                    event.get_kind_display(),
+                    f"{event.get_from_status_display() or '—'} → {event.get_to_status_display()}",
+                    "" if event.amount is None else event.amount,
+                    event.user or event.payment_point or "—",
+                    f"#{event.task_id}" if event.task_id else "",
+                    event.note,
+                )
+                for event in events
+            ),
+        )
+        return format_html(
+            '<table id="benefit-story"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("When"),
+            _("What"),
+            _("Status"),
+            _("Amount"),
+            _("Who"),
+            _("Task"),
+            _("Note"),
+            rows,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -567,7 +630,9 @@ class BenefitAdmin(admin.ModelAdmin):
         ]
 
     def photo_view(self, request: HttpRequest, benefit_id: int) -> HttpResponse:
-        """The evidence photo, served through the app to those who may see the line."""
+        """The evidence photo, served through the app to those who may see the line (never from MEDIA_URL)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         benefit = self.get_queryset(request).filter(pk=benefit_id).first()
         if benefit is None or not benefit.evidence_photo:
             raise Http404("No photo.")
@@ -594,6 +659,9 @@ class ReconciliationBatchAdmin(admin.ModelAdmin):
         "created_by",
         "created_at",
     ]
+
+    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        return reconciliation_batch_list(user=request.user)
 
     @admin.display(description="Lines answered")
     def line_count(self, obj: ReconciliationBatch) -> int:

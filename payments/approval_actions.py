@@ -47,16 +47,17 @@ def release_describe(*, target: Payroll, payload: dict[str, Any]) -> Description
         count=payload.get("count"),
         total=Decimal(payload["total"]),
         sample=_sample(target, BenefitStatus.HELD),
-        summary=f"Pay {payload.get('count')} lines of {target} held above the per-transaction limit.",
+        summary=f"Pay {payload.get('count')} held lines of {target} "
+        "(above the per-transaction limit or the plan's ceiling).",
     )
 
 
 def approve_execute(*, target: Payroll, payload: dict[str, Any], task: Task, **kwargs: Any) -> dict[str, Any]:
-    return payroll_approve_execute(payroll=target, payload=payload)
+    return payroll_approve_execute(payroll=target, payload=payload, task=task)
 
 
 def release_execute(*, target: Payroll, payload: dict[str, Any], task: Task, **kwargs: Any) -> dict[str, Any]:
-    return benefit_release_execute(payroll=target, payload=payload)
+    return benefit_release_execute(payroll=target, payload=payload, task=task)
 
 
 def register() -> None:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
@@ -306,6 +307,78 @@ class Benefit(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class BenefitEventKind(models.TextChoices):
+    GENERATED = "generated", _("Generated")
+    CARRIED_IN = "carried_in", _("Carried in from an earlier payroll")
+    APPROVED = "approved", _("Approved for payment")
+    RELEASED = "released", _("Held line released")
+    PAID = "paid", _("Reported paid")
+    FAILED = "failed", _("Reported failed")
+    CARRIED = "carried", _("Carried into another payroll")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class BenefitEvent(models.Model):
+    """One step of one payment line's story: what happened, status before and after, the amount, who, when.
+
+    Lines are millions: these rows are written set-based (INSERT ... SELECT over the lines an UPDATE
+    changes, in the same transaction), never one history row per line from a Python loop.
+    """
+
+    # Audit references, as in simple-history's tables: no database FK checks (a row lock each per line).
+    benefit = models.ForeignKey(
+        Benefit, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
+    )
+    payroll = models.ForeignKey(
+        Payroll, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    kind = models.CharField(max_length=16, choices=BenefitEventKind.choices)
+    from_status = models.CharField(max_length=16, choices=BenefitStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=BenefitStatus.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    amount_paid = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    note = models.TextField(blank=True)
+    at = models.DateTimeField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    payment_point = models.ForeignKey(
+        PaymentPoint,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+        help_text=_("The provider that reported it through the API"),
+    )
+    task = models.ForeignKey(
+        "approvals.Task",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [
+            models.Index(fields=["benefit", "at"], name="benefit_event_line_idx"),
+            models.Index(fields=["payroll", "kind"], name="benefit_event_payroll_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.at:%Y-%m-%d %H:%M})"
 
 
 class ProviderRequestKind(models.TextChoices):

@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, F, TextField, Value, When
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
+from payments.events import benefit_events_record
 from payments.models import (
     PAYABLE_STATES,
     Benefit,
@@ -81,7 +85,13 @@ def _text(value: Any, limit: int) -> str:
 
 
 def _check_line(
-    raw: Any, *, benefit: IssuedLine | None, payment_point: PaymentPoint, seen: set[str], now: datetime
+    raw: Any,
+    *,
+    benefit: IssuedLine | None,
+    payment_point: PaymentPoint,
+    seen: set[str],
+    now: datetime,
+    payroll: Payroll | None = None,
 ) -> tuple[LineResult | None, str, str]:
     """(what to write or None, outcome, error) for one line: outcome is accepted, unchanged or rejected."""
     if not isinstance(raw, dict):
@@ -96,6 +106,15 @@ def _check_line(
     if status not in (BenefitStatus.PAID, BenefitStatus.FAILED):
         return None, "rejected", 'The status must be "paid" or "failed".'
     if benefit is None:
+        if payroll is not None:
+            return (
+                None,
+                "rejected",
+                str(
+                    _("%(reference)s is not a line of %(payroll)s.")
+                    % {"reference": reference, "payroll": payroll}
+                ),
+            )
         return None, "rejected", f"Unknown reference {reference}."
     if benefit.payroll.payment_point_id != payment_point.pk:
         return None, "rejected", f"{reference} is not a line of your payment point."
@@ -163,9 +182,12 @@ def _check_line(
     return result, "accepted", ""
 
 
-def _write(results: list[LineResult], now: datetime) -> set[int]:
-    """UPDATE ... FROM (VALUES ...): one statement per chunk, not one save per line. Returns the ids written:
-    a line another request reconciled meanwhile is skipped by the status condition."""
+def _write(
+    results: list[LineResult], now: datetime, *, user: Any = None, payment_point: PaymentPoint | None = None
+) -> set[int]:
+    """UPDATE ... FROM (VALUES ...): one statement per chunk, not one save per line, and one INSERT ... SELECT
+    of the lines' events. Returns the ids written: a line another request reconciled meanwhile is skipped
+    by the status condition."""
     written: set[int] = set()
     if not results:
         return written
@@ -193,7 +215,22 @@ def _write(results: list[LineResult], now: datetime) -> set[int]:
                 f"FROM v WHERE {table}.id = v.id AND {table}.status = %s RETURNING {table}.id",
                 [*params, adapt(now), BenefitStatus.PENDING],
             )
-            written.update(row_id for (row_id,) in cursor.fetchall())
+            ids = [row_id for (row_id,) in cursor.fetchall()]
+            written.update(ids)
+            if ids:
+                benefit_events_record(
+                    lines=Benefit.objects.filter(pk__in=ids),
+                    kind=F("status"),
+                    from_status=BenefitStatus.PENDING,
+                    note=Case(
+                        When(status=BenefitStatus.FAILED, then=F("failure_reason")),
+                        default=Concat(Value("Transaction "), F("transaction_id")),
+                        output_field=TextField(),
+                    ),
+                    user=user,
+                    payment_point=None if user is not None else payment_point,
+                    at=now,
+                )
     return written
 
 
@@ -222,8 +259,12 @@ def reconciliation_apply(
     lines: list[Any],
     source: str = "api",
     user: Any = None,
+    payroll: Payroll | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Validate and apply a batch of results; (the answer, whether it is a replay of an earlier request)."""
+    """Validate and apply a batch of results; (the answer, whether it is a replay of an earlier request).
+
+    With a `payroll` (a file uploaded on its page) only that payroll's lines are matched: a reference of
+    another payroll, even of the same payment point, is a rejected line."""
     idempotency_key = idempotency_key_check(idempotency_key)
     if not isinstance(lines, list) or not lines:
         raise ValidationError("Send at least one line.")
@@ -238,7 +279,38 @@ def reconciliation_apply(
         request_hash=_request_hash(lines),
         source=source,
         user=user,
-        apply=lambda: _apply(payment_point=payment_point, lines=lines),
+        apply=lambda: _apply(payment_point=payment_point, lines=lines, payroll=payroll, user=user),
+    )
+
+
+MAX_RESULT_FILE_BYTES = 20 * 1024 * 1024
+
+
+def payroll_results_record(*, user: Any, payroll: Payroll, content: bytes) -> tuple[dict[str, Any], bool]:
+    """Staff record the provider's result file on one payroll: they need a change permission on payment
+    lines, the plan's payment permission and every line of the payroll in their locations; only that
+    payroll's lines are matched. The same file sent again on the same payroll gets the first answer."""
+    from payments.exports import result_file_lines
+    from payments.selectors import payroll_results_refusal
+
+    refusal = payroll_results_refusal(user=user, payroll=payroll)
+    if refusal:
+        raise PermissionDenied(refusal)
+    if payroll.payment_point_id is None:
+        raise ValidationError(
+            _("%(payroll)s has no payment point: results cannot be recorded.") % {"payroll": payroll}
+        )
+    if len(content) > MAX_RESULT_FILE_BYTES:
+        raise ValidationError(
+            _("The file is larger than %(size)s MB: split it.") % {"size": MAX_RESULT_FILE_BYTES // 2**20}
+        )
+    return reconciliation_apply(
+        payment_point=payroll.payment_point,
+        idempotency_key=f"file-{payroll.pk}-{hashlib.sha256(content).hexdigest()}",
+        lines=result_file_lines(content),
+        source="file",
+        user=user,
+        payroll=payroll,
     )
 
 
@@ -297,9 +369,12 @@ def provider_request_once(
     return response, False
 
 
-def _issued_lines(references: set[str]) -> dict[str, IssuedLine]:
+def _issued_lines(references: set[str], payroll: Payroll | None = None) -> dict[str, IssuedLine]:
+    issued = Benefit.objects.filter(reference__in=references)
+    if payroll is not None:
+        issued = issued.filter(payroll=payroll)
     rows = list(
-        Benefit.objects.filter(reference__in=references).values_list(
+        issued.values_list(
             "reference", "pk", "payroll_id", "amount", "status", "amount_paid", "transaction_id"
         )
     )
@@ -312,21 +387,31 @@ def _issued_lines(references: set[str]) -> dict[str, IssuedLine]:
     }
 
 
-def _apply(*, payment_point: PaymentPoint, lines: list[Any]) -> dict[str, Any]:
+def _apply(
+    *, payment_point: PaymentPoint, lines: list[Any], payroll: Payroll | None = None, user: Any = None
+) -> dict[str, Any]:
     now = timezone.now()
-    issued = _issued_lines({_text(raw.get("reference"), 40) for raw in lines if isinstance(raw, dict)})
+    issued = _issued_lines(
+        {_text(raw.get("reference"), 40) for raw in lines if isinstance(raw, dict)}, payroll
+    )
     seen: set[str] = set()
     answers: list[dict[str, str]] = []
     results: list[tuple[int, LineResult]] = []
     for raw in lines:
         reference = _text(raw.get("reference"), 40) if isinstance(raw, dict) else ""
         result, outcome, error = _check_line(
-            raw, benefit=issued.get(reference), payment_point=payment_point, seen=seen, now=now
+            raw,
+            benefit=issued.get(reference),
+            payment_point=payment_point,
+            seen=seen,
+            now=now,
+            payroll=payroll,
         )
         answers.append({"reference": reference, "result": outcome, "error": error})
         if result is not None:
             results.append((len(answers) - 1, result))
-    written = _write([result for _, result in results], now)
+    actor = user if user is not None and getattr(user, "is_authenticated", False) else None
+    written = _write([result for _, result in results], now, user=actor, payment_point=payment_point)
     for index, result in results:
         if result.benefit_id not in written:
             answers[index].update(result="rejected", error="Another request reconciled this line meanwhile.")

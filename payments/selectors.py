@@ -7,11 +7,19 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
 
-from payments.models import Benefit, BenefitStatus, PaymentPlan, PaymentPoint, Payroll
+from payments.models import (
+    Benefit,
+    BenefitStatus,
+    PaymentPlan,
+    PaymentPoint,
+    Payroll,
+    ReconciliationBatch,
+)
 from programs.models import BenefitPlan
 from programs.selectors import REQUEST_PAYMENTS, plan_list, user_manages_all_plans
-from registry.models import PATH_STEP
+from registry.models import PATH_STEP, Location
 from registry.selectors import location_scope_q, user_location_paths, user_sees_everywhere
 
 User = AbstractBaseUser | AnonymousUser
@@ -68,6 +76,62 @@ def payroll_decidable_list(*, user: User) -> QuerySet[Payroll]:
     )
 
 
+def payroll_lines_all_visible(*, user: User, payroll: Payroll) -> bool:
+    """Whether the user may see every line of the payroll: it is one of their payrolls (plan and area) and
+    no line lies outside their locations. One semi-join over the payroll's lines' locations."""
+    if not payroll_list(user=user).filter(pk=payroll.pk).exists():
+        return False
+    return _lines_inside(user, payroll)
+
+
+def _lines_inside(user: User, payroll: Payroll) -> bool:
+    if user_sees_everywhere(user):
+        return True
+    paths = user_location_paths(user)
+    if not paths:
+        return False
+    inside = Q(pk__in=[])
+    for path in paths:
+        inside |= Q(path__startswith=path)
+    used = Benefit.objects.filter(payroll=payroll).values("location_id")
+    return not Location.objects.filter(pk__in=used).exclude(inside).exists()
+
+
+def payroll_export_refusal(*, user: User, payroll: Payroll) -> str | None:
+    """Why the user may not export the payroll's lines (None: they may): they must see every line."""
+    if not (user.is_authenticated and user.is_active and user.has_perm("payments.view_benefit")):
+        return str(_("You may not see payment lines."))
+    if not payroll_list(user=user).filter(pk=payroll.pk).exists():
+        return str(_("This payroll is not one of your plans and locations: you may not export it."))
+    if not _lines_inside(user, payroll):
+        return str(
+            _(
+                "%(payroll)s pays lines outside your locations or plans: only a user who may see every "
+                "line of a payroll exports it."
+            )
+            % {"payroll": payroll}
+        )
+    return None
+
+
+def payroll_results_refusal(*, user: User, payroll: Payroll) -> str | None:
+    """Why the user may not record payment results on the payroll (None: they may): a change permission on
+    payment lines, the plan's payment permission, and every line of the payroll inside their locations."""
+    if not (user.is_authenticated and user.is_active and user.has_perm("payments.change_benefit")):
+        return str(_("You may not record payment results."))
+    if not payroll_list(user=user).filter(pk=payroll.pk).exists():
+        return str(_("This payroll is not one of your plans and locations: you may not record its results."))
+    plan = payroll.payment_plan.benefit_plan
+    if not user_can_request_payments(user, plan):
+        return str(_("You may not record payments of %(plan)s.") % {"plan": plan})
+    if not _lines_inside(user, payroll):
+        return str(
+            _("%(payroll)s pays lines outside your locations: you may not record its results.")
+            % {"payroll": payroll}
+        )
+    return None
+
+
 def benefit_list(*, user: User, payroll: Payroll | None = None) -> QuerySet[Benefit]:
     qs = Benefit.objects.filter(payroll__in=payroll_list(user=user).values("pk")).filter(
         location_scope_q(user)
@@ -96,3 +160,20 @@ def payroll_figures(*, payroll: Payroll) -> dict[str, Any]:
     }
     figures["paid_reported"] = str(row["paid_amount_reported"] or Decimal("0.00"))
     return figures
+
+
+def reconciliation_batch_list(*, user: User) -> QuerySet[ReconciliationBatch]:
+    """What providers sent, for those who may see it: every request for users who see everywhere; else the
+    requests of payment points serving only inside the user's locations, and the files they uploaded."""
+    if not (user.is_authenticated and user.is_active):
+        return ReconciliationBatch.objects.none()
+    if user_sees_everywhere(user):
+        return ReconciliationBatch.objects.all()
+    paths = user_location_paths(user)
+    inside = Q(pk__in=[])
+    for path in paths:
+        inside |= Q(location__path__startswith=path)
+    served = PaymentPoint.locations.through.objects.filter(paymentpoint=OuterRef("payment_point_id"))
+    return ReconciliationBatch.objects.filter(
+        (Exists(served) & ~Exists(served.exclude(inside))) | Q(created_by=user)
+    )

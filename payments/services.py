@@ -19,15 +19,33 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
 from approvals.models import Task
 from approvals.services import approval_request
+from payments.events import benefit_events_record
 from payments.expressions import payment_context, payment_expressions_check
 from payments.models import (
     Benefit,
+    BenefitEvent,
+    BenefitEventKind,
     BenefitStatus,
     PaymentCycle,
     PaymentPlan,
@@ -36,8 +54,8 @@ from payments.models import (
     PayrollStatus,
     api_key_hash,
 )
-from payments.selectors import user_can_request_payments
-from programs.models import Beneficiary, BenefitPlan
+from payments.selectors import payroll_lines_all_visible, user_can_request_payments
+from programs.models import Beneficiary, BenefitPlan, CeilingAction
 from programs.selectors import user_can_view_plan
 from registry.expressions import ExpressionError, compile_expression, compile_filter, null_reasons
 from registry.models import HouseholdMember, HouseholdRole, Location
@@ -59,6 +77,13 @@ INACTIVE_LINE_STATES = (BenefitStatus.CARRIED, BenefitStatus.CANCELLED)
 def _require(user: User, permission: str, what: str) -> None:
     if not (user.is_authenticated and user.is_active and user.has_perm(permission)):
         raise ValidationError(f"You may not {what}.")
+
+
+def _require_payroll(user: User, payroll: Payroll, what: str) -> None:
+    """A step on a payroll needs the plan's payment permission and every line of it in the user's area."""
+    _require_plan(user, payroll.payment_plan.benefit_plan)
+    if not payroll_lines_all_visible(user=user, payroll=payroll):
+        raise ValidationError(f"{payroll} pays lines outside your locations: you may not {what} it.")
 
 
 def _require_plan(user: User, plan: BenefitPlan) -> None:
@@ -203,6 +228,7 @@ class PaymentPreview:
     without_amount: int
     sample: list[dict[str, Any]] = field(default_factory=list)
     scope: str = "every location of the plan"
+    above_ceiling: int = 0  # lines the plan's ceiling per beneficiary will cap or hold
 
 
 def payment_plan_preview(
@@ -241,6 +267,9 @@ def payment_plan_preview(
         above=Count("pk", filter=Q(payment_amount__gt=limit))
         if limit is not None
         else Count("pk", filter=Q(pk__in=[])),
+        above_ceiling=Count("pk", filter=Q(payment_amount__gt=plan.ceiling_per_beneficiary))
+        if plan.ceiling_per_beneficiary is not None
+        else Count("pk", filter=Q(pk__in=[])),
     )
     sample = [
         {
@@ -267,6 +296,7 @@ def payment_plan_preview(
         without_amount=figures["without_amount"],
         sample=sample,
         scope=scope.label(),
+        above_ceiling=figures["above_ceiling"],
     )
 
 
@@ -385,8 +415,11 @@ def _recipient(plan: BenefitPlan) -> Any:
 
 
 def _insert_lines(payroll: Payroll, source: QuerySet[Beneficiary], amount: Any, recipient: Any) -> int:
-    """One INSERT ... SELECT: the amount from the database, held when null, negative or above the limit."""
+    """One INSERT ... SELECT: the amount from the database, capped at the plan's ceiling per beneficiary or
+    held above it (as the plan says), held when null, negative or above the per-transaction limit."""
     limit = payroll.payment_plan.per_transaction_limit
+    plan = payroll.payment_plan.benefit_plan
+    ceiling = plan.ceiling_per_beneficiary
     inner = (
         source.order_by()
         .annotate(
@@ -403,17 +436,35 @@ def _insert_lines(payroll: Payroll, source: QuerySet[Beneficiary], amount: Any, 
         # OFFSET 0 keeps PostgreSQL from inlining the subquery: the formula is computed once per row,
         # not once per CASE that reads it.
         inner_sql += " OFFSET 0"
-    limit_param: Any = limit if is_pg else (float(limit) if limit is not None else None)
-    held = ["src.line_amount IS NULL", "src.line_amount < 0"]
-    reasons = ["WHEN src.line_amount IS NULL THEN ''", "WHEN src.line_amount < 0 THEN %s"]
-    reason_params: list[Any] = ["The formula gives a negative amount."]
-    held_params: list[Any] = []
-    if limit is not None:
+
+    def number(value: Decimal) -> Any:
+        return value if is_pg else float(value)
+
+    # The line's amount: the formula's, or the ceiling when the plan caps lines above it.
+    line_amount = "src.line_amount"
+    amount_params: list[Any] = []
+    if ceiling is not None and plan.ceiling_action == CeilingAction.CAP:
+        line_amount = "(CASE WHEN src.line_amount > %s THEN %s ELSE src.line_amount END)"
+        amount_params = [number(ceiling), number(ceiling)]
+    held = [f"{line_amount} IS NULL", f"{line_amount} < 0"]
+    held_params: list[Any] = [*amount_params, *amount_params]
+    reasons = [f"WHEN {line_amount} IS NULL THEN ''", f"WHEN {line_amount} < 0 THEN %s"]
+    reason_params: list[Any] = [*amount_params, *amount_params, "The formula gives a negative amount."]
+    if ceiling is not None and plan.ceiling_action == CeilingAction.HOLD:
         held.append("src.line_amount > %s")
-        held_params.append(limit_param)
+        held_params.append(number(ceiling))
         reasons.append("WHEN src.line_amount > %s THEN %s")
         reason_params += [
-            limit_param,
+            number(ceiling),
+            f"Above the plan's ceiling per beneficiary of {ceiling}: needs separate approval.",
+        ]
+    if limit is not None:
+        held.append(f"{line_amount} > %s")
+        held_params += [*amount_params, number(limit)]
+        reasons.append(f"WHEN {line_amount} > %s THEN %s")
+        reason_params += [
+            *amount_params,
+            number(limit),
             f"Above the per-transaction limit of {limit}: needs separate approval.",
         ]
     text = "VARCHAR(40)" if is_pg else "TEXT"
@@ -435,7 +486,7 @@ def _insert_lines(payroll: Payroll, source: QuerySet[Beneficiary], amount: Any, 
     ]
     statement = (
         f"INSERT INTO {quote(Benefit._meta.db_table)} ({', '.join(map(quote, columns))}) "
-        f"SELECT %s, %s, src.line_beneficiary, src.line_recipient, src.line_location, src.line_amount, "
+        f"SELECT %s, %s, src.line_beneficiary, src.line_recipient, src.line_location, {line_amount}, "
         f"CASE WHEN {' OR '.join(held)} THEN %s ELSE %s END, "
         f"CASE {' '.join(reasons)} ELSE '' END, "
         f"CAST(%s AS {text}) || CAST(src.line_beneficiary AS {text}), '', '', '', '' "
@@ -444,6 +495,7 @@ def _insert_lines(payroll: Payroll, source: QuerySet[Beneficiary], amount: Any, 
     params = [
         payroll.pk,
         payroll.cycle_id,
+        *amount_params,
         *held_params,
         BenefitStatus.HELD,
         BenefitStatus.PENDING,
@@ -472,6 +524,22 @@ def _explain_null_lines(payroll: Payroll) -> int:
             held.filter(beneficiary_id__in=ids[start : start + 5000]).update(hold_reason=reason)
     held.filter(hold_reason="").update(hold_reason="No amount: the formula gives no value.")
     return len(reasons)
+
+
+def _generation_note(plan: BenefitPlan) -> Any:
+    """What the line's first event says: why it is held, or that it is at the plan's ceiling."""
+    whens = [When(status=BenefitStatus.HELD, then=F("hold_reason"))]
+    ceiling = plan.ceiling_per_beneficiary
+    if ceiling is not None and plan.ceiling_action == CeilingAction.CAP:
+        whens.append(
+            When(
+                amount=ceiling,
+                then=Value(
+                    f"At the plan's ceiling per beneficiary of {ceiling}: amounts above it are capped."
+                ),
+            )
+        )
+    return Case(*whens, default=Value(""), output_field=TextField())
 
 
 def _chunk_bounds(plan: BenefitPlan, size: int) -> tuple[list[tuple[int, int | None]], int]:
@@ -548,6 +616,13 @@ def payroll_generate(
             if progress:
                 progress(done=total, total=total, message="Explaining lines without an amount")
             explained = _explain_null_lines(payroll)
+            benefit_events_record(
+                lines=Benefit.objects.filter(payroll=payroll),
+                kind=BenefitEventKind.GENERATED,
+                from_status="",
+                note=_generation_note(plan),
+                user=payroll.created_by,
+            )
             payroll.generated()
             payroll.save()
     except Exception as exc:
@@ -583,7 +658,7 @@ def payroll_submit(*, user: User, payroll: Payroll, reason: str = "") -> Task:
     """Draft → awaiting approval: queue the approval task with the payroll's total as its amount."""
     _require(user, "payments.change_payroll", "submit payrolls")
     payroll = _locked(payroll)
-    _require_plan(user, payroll.payment_plan.benefit_plan)
+    _require_payroll(user, payroll, "submit")
     if payroll.status != PayrollStatus.DRAFT:
         raise _state_error(payroll, "submitted for approval")
     if not Benefit.objects.filter(payroll=payroll, status=BenefitStatus.PENDING).exists():
@@ -599,7 +674,17 @@ def payroll_submit(*, user: User, payroll: Payroll, reason: str = "") -> Task:
     )
 
 
-def payroll_approve_execute(*, payroll: Payroll, payload: dict[str, Any]) -> dict[str, Any]:
+def _approver(task: Task | None) -> Any:
+    """Who gave the approval that runs the task: the last approving decision's user."""
+    if task is None:
+        return None
+    decision = task.approvals.order_by("-pk").select_related("user").first()
+    return decision.user if decision is not None else None
+
+
+def payroll_approve_execute(
+    *, payroll: Payroll, payload: dict[str, Any], task: Task | None = None
+) -> dict[str, Any]:
     """The approved task's executor: awaiting approval → approved, if the total is still the one approved."""
     payroll = _locked(payroll)
     if payroll.status != PayrollStatus.AWAITING_APPROVAL:
@@ -611,6 +696,13 @@ def payroll_approve_execute(*, payroll: Payroll, payload: dict[str, Any]) -> dic
         )
     payroll.approve()
     payroll.save()
+    benefit_events_record(
+        lines=Benefit.objects.filter(payroll=payroll, status=BenefitStatus.PENDING),
+        kind=BenefitEventKind.APPROVED,
+        note=f"Payroll approved, total {total}.",
+        user=_approver(task),
+        task=task,
+    )
     return {"total": str(total)}
 
 
@@ -647,7 +739,7 @@ def payroll_send(*, user: User, payroll: Payroll) -> Payroll:
     """Approved → sent: the file went to the provider, which may now report results."""
     _require(user, "payments.change_payroll", "send payrolls")
     payroll = _locked(payroll)
-    _require_plan(user, payroll.payment_plan.benefit_plan)
+    _require_payroll(user, payroll, "send")
     if payroll.status != PayrollStatus.APPROVED:
         raise _state_error(payroll, "sent")
     payroll.send()
@@ -660,7 +752,7 @@ def payroll_cancel(*, user: User, payroll: Payroll, reason: str) -> Payroll:
     """Draft / awaiting approval / failed → cancelled; its lines are cancelled and free the cycle."""
     _require(user, "payments.change_payroll", "cancel payrolls")
     payroll = _locked(payroll)
-    _require_plan(user, payroll.payment_plan.benefit_plan)
+    _require_payroll(user, payroll, "cancel")
     if not reason.strip():
         raise ValidationError("Say why the payroll is cancelled.")
     if payroll.status not in (PayrollStatus.DRAFT, PayrollStatus.AWAITING_APPROVAL, PayrollStatus.FAILED):
@@ -668,7 +760,15 @@ def payroll_cancel(*, user: User, payroll: Payroll, reason: str) -> Payroll:
     payroll.cancel()
     payroll.error = reason
     payroll.save()
-    Benefit.objects.filter(payroll=payroll).update(status=BenefitStatus.CANCELLED)
+    lines = Benefit.objects.filter(payroll=payroll).exclude(status__in=INACTIVE_LINE_STATES)
+    benefit_events_record(
+        lines=lines,
+        kind=BenefitEventKind.CANCELLED,
+        to_status=BenefitStatus.CANCELLED,
+        note=reason,
+        user=user,
+    )
+    lines.update(status=BenefitStatus.CANCELLED)
     return payroll
 
 
@@ -677,6 +777,7 @@ def payroll_close(*, user: User, payroll: Payroll) -> Payroll:
     """Reconciling → reconciled once no line is pending any more."""
     _require(user, "payments.change_payroll", "close payrolls")
     payroll = _locked(payroll)
+    _require_payroll(user, payroll, "close")
     if payroll.status not in (PayrollStatus.SENT, PayrollStatus.RECONCILING):
         raise _state_error(payroll, "closed")
     pending = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.PENDING).count()
@@ -691,7 +792,7 @@ def payroll_close(*, user: User, payroll: Payroll) -> Payroll:
 def benefit_release_request(*, user: User, payroll: Payroll, reason: str = "") -> Task:
     """Ask approval to pay the lines held above the per-transaction limit."""
     _require(user, "payments.change_payroll", "release held lines")
-    _require_plan(user, payroll.payment_plan.benefit_plan)
+    _require_payroll(user, payroll, "release the held lines of")
     held = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.HELD, amount__gte=0)
     figures = held.aggregate(count=Count("pk"), total=Sum("amount"))
     if not figures["count"]:
@@ -707,13 +808,23 @@ def benefit_release_request(*, user: User, payroll: Payroll, reason: str = "") -
     )
 
 
-def benefit_release_execute(*, payroll: Payroll, payload: dict[str, Any]) -> dict[str, Any]:
+def benefit_release_execute(
+    *, payroll: Payroll, payload: dict[str, Any], task: Task | None = None
+) -> dict[str, Any]:
     payroll = _locked(payroll)
     if payroll.status not in (PayrollStatus.DRAFT, PayrollStatus.AWAITING_APPROVAL, PayrollStatus.APPROVED):
         raise _state_error(payroll, "changed")
-    released = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.HELD, amount__gte=0).update(
-        status=BenefitStatus.PENDING, hold_reason=""
+    held = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.HELD, amount__gte=0)
+    # The events first, over the same lines (the payroll row is locked): the note keeps why it was held.
+    benefit_events_record(
+        lines=held,
+        kind=BenefitEventKind.RELEASED,
+        to_status=BenefitStatus.PENDING,
+        note=F("hold_reason"),
+        user=_approver(task),
+        task=task,
     )
+    released = held.update(status=BenefitStatus.PENDING, hold_reason="")
     return {"released": released}
 
 
@@ -722,7 +833,7 @@ def payroll_carry_over(*, user: User, payroll: Payroll, cycle: PaymentCycle | No
     """Unpaid (failed) lines of a reconciled or reconciling payroll go into a new draft payroll."""
     _require(user, "payments.add_payroll", "generate payrolls")
     payroll = _locked(payroll)
-    _require_plan(user, payroll.payment_plan.benefit_plan)
+    _require_payroll(user, payroll, "carry over the lines of")
     if payroll.status not in (PayrollStatus.RECONCILING, PayrollStatus.RECONCILED):
         raise _state_error(payroll, "carried over")
     failed = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.FAILED)
@@ -741,8 +852,17 @@ def payroll_carry_over(*, user: User, payroll: Payroll, cycle: PaymentCycle | No
         created_by=user,
     )
     new.locations.set(payroll.locations.all())  # the same scope, so the same checkers decide it
+    # The failed lines become carried first (their events, then one UPDATE), so that the new lines of the
+    # same cycle do not meet them in the one-payment-per-cycle constraint; the new lines are then copied
+    # from exactly the lines this step carried, found by their event.
+    note = f"Carried into {new} (#{new.pk})."
+    benefit_events_record(
+        lines=failed, kind=BenefitEventKind.CARRIED, to_status=BenefitStatus.CARRIED, note=note, user=user
+    )
+    failed.update(status=BenefitStatus.CARRIED)
     quote = connection.ops.quote_name
     table = quote(Benefit._meta.db_table)
+    events = quote(BenefitEvent._meta.db_table)
     text = "VARCHAR(40)" if connection.vendor == "postgresql" else "TEXT"
     # One INSERT ... SELECT, whatever the number of failed lines (the generation's own columns).
     with connection.cursor() as cursor:
@@ -752,8 +872,25 @@ def payroll_carry_over(*, user: User, payroll: Payroll, cycle: PaymentCycle | No
             f"evidence_photo) "
             f"SELECT %s, %s, beneficiary_id, recipient_id, location_id, amount, %s, '', "
             f"CAST(%s AS {text}) || CAST(beneficiary_id AS {text}), '', '', '', '' "
-            f"FROM {table} WHERE payroll_id = %s AND status = %s",
-            [new.pk, new.cycle_id, BenefitStatus.PENDING, f"PR{new.pk}-", payroll.pk, BenefitStatus.FAILED],
+            f"FROM {table} WHERE payroll_id = %s AND status = %s AND id IN "
+            f"(SELECT benefit_id FROM {events} WHERE payroll_id = %s AND kind = %s AND note = %s)",
+            [
+                new.pk,
+                new.cycle_id,
+                BenefitStatus.PENDING,
+                f"PR{new.pk}-",
+                payroll.pk,
+                BenefitStatus.CARRIED,
+                payroll.pk,
+                BenefitEventKind.CARRIED,
+                note,
+            ],
         )
-    failed.update(status=BenefitStatus.CARRIED)
+    benefit_events_record(
+        lines=Benefit.objects.filter(payroll=new),
+        kind=BenefitEventKind.CARRIED_IN,
+        from_status="",
+        note=f"Carried over from the failed lines of {payroll} (#{payroll.pk}).",
+        user=user,
+    )
     return new

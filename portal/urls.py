@@ -1,6 +1,5 @@
 """URL map: the admin is the portal; the JSON API lives under /api/."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -14,7 +13,5 @@ urlpatterns = [
     path("api/", api.urls),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files (evidence photos, upload batches) are never served from MEDIA_URL, in DEBUG or not: only
+# through views that check permission (payments: admin:payments_benefit_photo).

@@ -9,11 +9,19 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from programs.models import TRANSITION_LABELS, Beneficiary, BeneficiaryStatus, BenefitPlan
+from programs.models import TRANSITION_LABELS, Beneficiary, BeneficiaryStatus, BenefitPlan, CeilingAction
 from programs.schemas import plan_data_validate
 
 
 class BenefitPlanForm(forms.ModelForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "ceiling_action" in self.fields:
+            self.fields["ceiling_action"].required = False  # a form without it keeps the default: cap
+
+    def clean_ceiling_action(self) -> str:
+        return self.cleaned_data.get("ceiling_action") or (self.instance.ceiling_action or CeilingAction.CAP)
+
     class Meta:
         model = BenefitPlan
         fields = [
@@ -25,6 +33,7 @@ class BenefitPlanForm(forms.ModelForm):
             "end_date",
             "max_beneficiaries",
             "ceiling_per_beneficiary",
+            "ceiling_action",
             "institution",
             "beneficiary_schema",
         ]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
@@ -19,6 +20,11 @@ class PlanStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     ACTIVE = "active", "Active"
     CLOSED = "closed", "Closed"
+
+
+class CeilingAction(models.TextChoices):
+    CAP = "cap", _("Cap the line at the ceiling")
+    HOLD = "hold", _("Hold the line for approval")
 
 
 class BenefitPlan(models.Model):
@@ -35,6 +41,13 @@ class BenefitPlan(models.Model):
     )
     ceiling_per_beneficiary = models.DecimalField(
         max_digits=14, decimal_places=2, null=True, blank=True, help_text="Most one beneficiary may receive"
+    )
+    ceiling_action = models.CharField(
+        _("above the ceiling"),
+        max_length=8,
+        choices=CeilingAction.choices,
+        default=CeilingAction.CAP,
+        help_text=_("What a payroll does with a line above the ceiling per beneficiary"),
     )
     institution = models.CharField(max_length=200, blank=True)
     beneficiary_schema = models.JSONField(

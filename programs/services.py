@@ -54,6 +54,7 @@ ACTIVE_PLAN_EDITABLE = (
     "end_date",
     "max_beneficiaries",
     "ceiling_per_beneficiary",
+    "ceiling_action",
     "institution",
     "beneficiary_schema",
 )

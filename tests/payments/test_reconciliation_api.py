@@ -219,8 +219,8 @@ def test_a_line_reconciled_by_a_racing_request_is_not_written_twice(
 
     read = reconciliation._issued_lines
 
-    def read_then_race(references):  # type: ignore[no-untyped-def]
-        issued = read(references)
+    def read_then_race(references, *args):  # type: ignore[no-untyped-def]
+        issued = read(references, *args)
         Benefit.objects.filter(pk=lines[0].pk).update(status=BenefitStatus.PAID, transaction_id="OTHER")
         return issued
 
