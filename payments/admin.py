@@ -21,8 +21,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from access.history import ScopedHistoryAdmin
 from approvals.models import Task
 from approvals.services import error_text
 from payments.events import benefit_story
@@ -90,13 +90,13 @@ def _queued(request: HttpRequest, admin_obj: admin.ModelAdmin, task: Task, what:
 
 
 @admin.register(PaymentCycle)
-class PaymentCycleAdmin(SimpleHistoryAdmin):
+class PaymentCycleAdmin(ScopedHistoryAdmin):
     list_display = ("code", "name", "start_date", "end_date")
     search_fields = ("code", "name")
 
 
 @admin.register(PaymentPoint)
-class PaymentPointAdmin(SimpleHistoryAdmin):
+class PaymentPointAdmin(ScopedHistoryAdmin):
     list_display = ("name", "point_type", "is_active", "api_key_prefix")
     list_filter = ("point_type", "is_active")
     search_fields = ("name",)
@@ -181,7 +181,7 @@ class GenerateForm(forms.Form):
 
 
 @admin.register(PaymentPlan)
-class PaymentPlanAdmin(SimpleHistoryAdmin):
+class PaymentPlanAdmin(ScopedHistoryAdmin):
     form = PaymentPlanForm
     change_form_template = "payments/paymentplan_change_form.html"
     list_display = (
@@ -309,7 +309,7 @@ class ResultFileForm(forms.Form):
 
 
 @admin.register(Payroll)
-class PayrollAdmin(SimpleHistoryAdmin):
+class PayrollAdmin(ScopedHistoryAdmin):
     list_display = ("__str__", "payment_plan", "cycle", "payment_point", "status", "created_at")
     list_select_related = ("payment_plan__benefit_plan", "cycle", "payment_point")
     list_filter = ("status",)

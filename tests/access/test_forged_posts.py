@@ -93,12 +93,6 @@ def _evidence(world: World) -> dict[str, Any]:
             "taken_at": (timezone.now() - timedelta(hours=1)).isoformat(), "agent": "Forger"}  # fmt: skip
 
 
-_BATCH = "uploads/ (another branch): an upload is scoped by plan only, not by the uploader's area"
-_REVERT = (
-    "payments/ (another branch): simple-history's record page saves a POST (a revert past the services, "
-    "the state machine and approvals); access.history.ScopedHistoryAdmin refuses it"
-)
-
 FORGED = [
     Forged("admin:approvals_task_approve", OFFICER_B, lambda w: {"comment": "forged"}, APPROVER_ACTOR),
     Forged("admin:approvals_task_approve", AUDITOR_ACTOR, lambda w: {"comment": "forged"}),
@@ -134,8 +128,8 @@ FORGED = [
     Forged("admin:registry_individual_simple_history", OFFICER_B, lambda w: {"given_name": "Reverted"}),
     Forged("admin:programs_beneficiary_simple_history", OFFICER_B, lambda w: {"status": "active"}),
     Forged("admin:approvals_task_simple_history", OFFICER_B, lambda w: {"state": "approved"}),
-    Forged("admin:payments_payroll_simple_history", OFFICER_B, leak=_REVERT),
-    Forged("admin:payments_payroll_simple_history", AUDITOR_ACTOR, leak=_REVERT),
+    Forged("admin:payments_payroll_simple_history", OFFICER_B),
+    Forged("admin:payments_payroll_simple_history", AUDITOR_ACTOR),
     Forged("admin:payments_paymentplan_simple_history", AUDITOR_ACTOR),
     Forged("admin:payments_paymentpoint_simple_history", AUDITOR_ACTOR),
     Forged("admin:registry_search_delete", OFFICER_B, allowed=OFFICER_A),
@@ -144,7 +138,7 @@ FORGED = [
     Forged("admin:payments_payroll_step", OFFICER_B, lambda w: {"reason": "forged"}),
     Forged("admin:payments_benefit_change", OFFICER_B, lambda w: {"status": "paid"}),
     Forged("admin:payments_paymentpoint_key", AUDITOR_ACTOR, allowed=SUPERUSER),
-    Forged("admin:uploads_importbatch_validate", OFFICER_B, leak=_BATCH),
+    Forged("admin:uploads_importbatch_validate", OFFICER_B),
     Forged("api:reconciliation_post", PROVIDER_B, _reconciliation, PROVIDER_A, api="json"),
     Forged("api:reconciliation_post", ANONYMOUS, _reconciliation, api="json"),
     Forged("api:reconciliation_post", SUPERUSER, _reconciliation, api="json"),
