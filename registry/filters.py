@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django_filters.widgets import RangeWidget
 
+from access.plans import plan_list
 from registry.models import (
     Household,
     HouseholdMember,
@@ -472,13 +473,7 @@ class EnrolmentStatusFilter(EnrolmentFilter):
 
 
 def enrolment_filters(model: Any, *, user: AbstractBaseUser | AnonymousUser) -> dict[str, ConditionFilter]:
-    plan_model = model._meta.get_field("benefit_plan").related_model
-    try:
-        from programs.selectors import plan_list  # the programmes app, when installed, scopes its plans
-    except ImportError:
-        plans = plan_model.objects.all()
-    else:
-        plans = plan_list(user=user)
+    plans = plan_list(user=user)
     status_choices = model._meta.get_field("status").choices or []
     return {
         "benefit_plan": PlanEnrolmentFilter(label="Enrolled in benefit plan", queryset=plans),
