@@ -25,7 +25,7 @@ from django.utils import timezone
 from approvals.actions import Action, action_find, action_get, description_as_json
 from approvals.models import OPEN_STATES, Approval, ApprovalLevel, ApprovalPolicy, Decision, Task, TaskState
 from approvals.selectors import DEFAULT_ROLE, task_cancel_refusal, task_decision_refusal, task_retry_refusal
-from approvals.signals import task_executed_on_commit
+from approvals.signals import ENDED_STATES, task_ended_on_commit, task_executed_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -173,10 +173,22 @@ def _target_missing(task: Task) -> bool:
     return bool(task.content_type_id) and task.target is None
 
 
+def _ended(task: Task) -> Task:
+    """Save a task that just ended and announce its end once the transaction commits (never on rollback).
+
+    Every end of a task passes here, once; the receivers of `task_ended` bring its target in line.
+    """
+    assert task.state in ENDED_STATES, task.state
+    task.save()
+    if task.state == TaskState.EXECUTED:
+        task_executed_on_commit(task)
+    task_ended_on_commit(task)
+    return task
+
+
 def _fail(task: Task, error: str) -> Task:
     task.fail(error=error)
-    task.save()
-    return task
+    return _ended(task)
 
 
 def approval_decide(*, task: Task, user: User, decision: str, comment: str = "") -> Task:
@@ -216,8 +228,7 @@ def approval_decide(*, task: Task, user: User, decision: str, comment: str = "")
         if decision == Decision.REJECT:
             task.reject()
             task.decided_at = timezone.now()
-            task.save()
-            return task
+            return _ended(task)
         approvals_here = task.approvals.filter(level=level["order"], decision=Decision.APPROVE).count()
         if approvals_here < level["required"]:
             return task  # the level needs more people; the Approval row is the record
@@ -253,8 +264,7 @@ def task_cancel(*, task: Task, user: User, comment: str = "") -> Task:
     )
     task.cancel()
     task.decided_at = timezone.now()
-    task.save()
-    return task
+    return _ended(task)
 
 
 @transaction.atomic
@@ -312,8 +322,7 @@ def _execute(*, task: Task, action: Action | None, user: User) -> None:
         _fail(task, error_text(exc))
     else:
         task.finish(result=result, at=timezone.now())
-        task.save()
-        task_executed_on_commit(task)
+        _ended(task)
 
 
 def task_execute_in_job(*, task_id: int, progress: Any) -> None:
@@ -334,12 +343,12 @@ def task_execute_in_job(*, task_id: int, progress: Any) -> None:
         }
         result = action.executor(target=target, payload=task.payload, task=task, progress=progress)
         task.finish(result=_jsonable(result, what=f"result of {task.action}"), at=timezone.now())
-        task.save()
-        task_executed_on_commit(task)
+        _ended(task)
 
 
 @transaction.atomic
 def task_fail_after_job(*, task_id: int, error: str) -> None:
+    """Fail a task whose background execution died or raised (its work rolled back); once, while executing."""
     task = Task.objects.select_for_update().get(pk=task_id)
     if task.state == TaskState.EXECUTING:
         _fail(task, error)

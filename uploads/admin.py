@@ -32,7 +32,7 @@ from uploads.forms import BeneficiaryImportForm
 from uploads.models import BatchState, ImportBatch
 from uploads.resources import BeneficiaryUploadResource
 from uploads.selectors import batch_errors, batch_list
-from uploads.services import batch_commit_request, batch_sync, batch_validation_start
+from uploads.services import batch_commit_request, batch_validation_start
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PLANS_LISTED = 50
@@ -252,7 +252,6 @@ class ImportBatchAdmin(ImportMixin, admin.ModelAdmin):
             batch = self._batch(request, int(object_id))
         except ValueError:
             raise Http404 from None
-        batch = batch_sync(batch=batch)
         job = None
         if batch.state == BatchState.VALIDATING:
             job = batch.validation_job

@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from approvals.models import Task, TaskState
+from approvals.models import Task
 from approvals.services import approval_request
 from files.limits import file_size_check
 from programs.models import CURRENT_STATUSES, Beneficiary, BenefitPlan, PlanStatus
@@ -225,28 +225,8 @@ def _validate_rows(*, batch: ImportBatch, progress: Progress, path: str | Path) 
         return checks.batch_counts(batch_id=batch.pk)
 
 
-def batch_sync(*, batch: ImportBatch) -> ImportBatch:
-    """Follow the commit task: back to validated when it was rejected or cancelled, failed when its commit failed."""
-    if batch.state != BatchState.AWAITING_APPROVAL or batch.task_id is None:
-        return batch
-    state = Task.objects.filter(pk=batch.task_id).values_list("state", "error").first()
-    if state is None or state[0] not in (TaskState.REJECTED, TaskState.CANCELLED, TaskState.FAILED):
-        return batch
-    with transaction.atomic():
-        batch = _batch_locked(batch.pk)
-        if batch.state != BatchState.AWAITING_APPROVAL:
-            return batch
-        if state[0] == TaskState.FAILED:
-            batch.fail(error=f"The commit failed and nothing was stored: {state[1]}")
-        else:
-            batch.withdraw()
-        batch.save()
-    return batch
-
-
 def batch_commit_request(*, batch: ImportBatch, user: User, reason: str = "") -> Task:
     """Queue the commit of the batch's valid rows for approval."""
-    batch = batch_sync(batch=batch)
     _require_manager(user, batch.benefit_plan)
     if batch.state != BatchState.VALIDATED:
         raise ValidationError(

@@ -18,7 +18,7 @@ from registry.models import (
 )
 from tests.uploads.conftest import approve, csv_bytes, household_rows, upload
 from uploads.models import BatchState
-from uploads.services import batch_commit_request, batch_sync
+from uploads.services import batch_commit_request
 
 
 def test_checker_sees_counts_and_sample_then_approval_commits(
@@ -65,14 +65,16 @@ def test_maker_cannot_approve_own_commit(maker, household_plan):
     assert Individual.objects.count() == 0
 
 
-def test_rejected_task_returns_batch_to_validated(maker, checker, household_plan):
+def test_rejected_task_returns_batch_to_validated(
+    maker, checker, household_plan, django_capture_on_commit_callbacks
+):
     from approvals.services import task_reject
 
     batch = upload(maker, household_plan, csv_bytes(household_rows()))
     task = batch_commit_request(batch=batch, user=maker)
-    task_reject(task=task, user=checker, comment="Wrong district")
+    with django_capture_on_commit_callbacks(execute=True):
+        task_reject(task=task, user=checker, comment="Wrong district")
     batch.refresh_from_db()
-    batch = batch_sync(batch=batch)
     assert batch.state == BatchState.VALIDATED
     assert Individual.objects.count() == 0
 
@@ -101,8 +103,15 @@ def test_failing_commit_leaves_nothing(
     )
     assert Beneficiary.objects.count() == 0
     batch.refresh_from_db()
-    batch = batch_sync(batch=batch)
+    # The task may still be retried by an approver: the batch waits. Its maker cancels it to validate again.
+    assert batch.state == BatchState.AWAITING_APPROVAL
+    from approvals.services import task_cancel
+
+    with django_capture_on_commit_callbacks(execute=True):
+        task_cancel(task=task, user=maker)
+    batch.refresh_from_db()
     assert batch.state == BatchState.FAILED and "nothing was stored" in batch.error
+    assert "validate the upload again" in batch.error
 
 
 def test_individual_plan_enrols_each_person_with_plan_data(
