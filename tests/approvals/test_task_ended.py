@@ -227,3 +227,28 @@ def test_a_rejection_is_heard_after_the_real_commit(tree, maker, checker, heard)
     task = _request(tree, maker)
     task_reject(task=task, user=checker, comment="No")
     assert heard == [Heard(task.pk, RENAME, TaskState.REJECTED, TaskState.REJECTED, False)]
+
+
+def test_a_failing_receiver_is_logged_and_neither_stops_the_others_nor_the_decision(
+    tree, maker, checker, caplog, django_capture_on_commit_callbacks
+):
+    later: list[str] = []
+
+    def broken(sender: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a receiver broke")
+
+    def after(sender: Any, *, outcome: str, **kwargs: Any) -> None:
+        later.append(outcome)
+
+    task_ended.connect(broken, dispatch_uid="tests.broken")
+    task_ended.connect(after, dispatch_uid="tests.after")  # receivers run in the order connected
+    try:
+        task = _request(tree, maker)
+        with django_capture_on_commit_callbacks(execute=True):
+            task = task_reject(task=task, user=checker, comment="No")
+    finally:
+        task_ended.disconnect(dispatch_uid="tests.broken")
+        task_ended.disconnect(dispatch_uid="tests.after")
+    assert Task.objects.get(pk=task.pk).state == TaskState.REJECTED
+    assert later == [TaskState.REJECTED]
+    assert f"failed for task #{task.pk}" in caplog.text and "a receiver broke" in caplog.text
