@@ -260,9 +260,9 @@ def test_the_header_count_costs_one_query_and_agrees_with_my_approvals(
 
 
 def test_the_dashboard_counts_my_approvals_once_for_the_header_and_its_key_figure(tree, maker, checker):
+    from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-    from django.db import connection
 
     many_tasks(tree, maker, 4)
     client = Client()

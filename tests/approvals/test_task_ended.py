@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from approvals.models import ApprovalPolicy, Task, TaskState
 from approvals.services import (
@@ -21,7 +23,7 @@ from approvals.services import (
 )
 from approvals.signals import task_ended, task_executed
 from jobs.models import Job, JobState
-from jobs.recovery import job_abandon
+from jobs.recovery import job_abandon, jobs_sweep
 from registry.models import Location
 from tests.approvals.actions import BULK, EXPLODE, RENAME
 
@@ -169,15 +171,19 @@ def test_a_job_whose_worker_died_fails_its_task_heard_once(
 ):
     task = _executing(tree, maker, checker, django_capture_on_commit_callbacks)
     assert heard == []  # executing is no end
-    Job.objects.filter(pk=task.job_id).update(state=JobState.RUNNING)
-    # The way of every dead job (the sweep, a stopped worker, a lost connection): the kind's clean-up hook.
+    past = timezone.now() - timedelta(minutes=5)
+    Job.objects.filter(pk=task.job_id).update(
+        state=JobState.RUNNING, started_at=past, heartbeat_at=past, lease_expires_at=past
+    )
+    # The sweep fails the dead job through its kind's clean-up hook (approvals.tasks), as a stopped worker
+    # or a lost connection do (jobs.recovery.job_abandon).
     with django_capture_on_commit_callbacks(execute=True):
-        job_abandon(job_id=task.job_id, reason="The worker stopped.")
+        assert [job.pk for job in jobs_sweep()] == [task.job_id]
         assert heard == []
         # The worker's own handler fails the task too after a lost connection: no second end.
         task_fail_after_job(task_id=task.pk, error="The connection was lost.")
     assert heard == [Heard(task.pk, BULK, TaskState.FAILED, TaskState.FAILED, True)]
-    assert Task.objects.get(pk=task.pk).error == "The worker stopped."
+    assert Task.objects.get(pk=task.pk).error.startswith("The worker stopped while")
 
 
 def test_a_clean_up_that_breaks_sends_nothing(
