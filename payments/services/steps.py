@@ -67,8 +67,22 @@ def payroll_submit(*, user: User, payroll: Payroll, reason: str = "") -> Task:
     )
 
 
+def _lines_cancel(payroll: Payroll, *, note: str, user: Any, task: Task | None = None) -> None:
+    """The payroll's live lines cancelled (events first): they no longer hold the cycle's one payment."""
+    lines = Benefit.objects.filter(payroll=payroll).exclude(status__in=INACTIVE_LINE_STATES)
+    benefit_events_record(
+        lines=lines,
+        kind=BenefitEventKind.CANCELLED,
+        to_status=BenefitStatus.CANCELLED,
+        note=note,
+        user=user,
+        task=task,
+    )
+    lines.update(status=BenefitStatus.CANCELLED)
+
+
 def _approver(task: Task | None) -> Any:
-    """Who gave the approval that runs the task: the last approving decision's user."""
+    """Who made the task's last decision: the approval that runs it, or the rejection or cancel ending it."""
     if task is None:
         return None
     decision = task.approvals.order_by("-pk").select_related("user").first()
@@ -106,8 +120,9 @@ APPROVAL_UNDONE = (TaskState.REJECTED, TaskState.CANCELLED, TaskState.FAILED)
 @transaction.atomic
 def payroll_approval_undone(*, task: Task, outcome: str) -> Payroll | None:
     """The payroll's approval task ended without approving it (rejected, cancelled, failed): awaiting
-    approval → rejected, with the reason. Called by the receiver of `approvals.signals.task_ended`, never on
-    a page view.
+    approval → rejected, with the reason, and its lines cancelled, so that a new payroll may pay the same
+    beneficiaries in the cycle. Called by the receiver of `approvals.signals.task_ended`, never on a page
+    view.
 
     Idempotent: the payroll row is locked, and a payroll no longer awaiting approval, or awaiting a later
     task, is left as it is. Returns the payroll, or None when the task approves no payroll or it is gone.
@@ -131,6 +146,7 @@ def payroll_approval_undone(*, task: Task, outcome: str) -> Payroll | None:
         "outcome": TaskState(outcome).label.lower(),
     }
     payroll.save()
+    _lines_cancel(payroll, note=payroll.error, user=_approver(task), task=task)
     return payroll
 
 
@@ -160,15 +176,7 @@ def payroll_cancel(*, user: User, payroll: Payroll, reason: str) -> Payroll:
     payroll.cancel()
     payroll.error = reason
     payroll.save()
-    lines = Benefit.objects.filter(payroll=payroll).exclude(status__in=INACTIVE_LINE_STATES)
-    benefit_events_record(
-        lines=lines,
-        kind=BenefitEventKind.CANCELLED,
-        to_status=BenefitStatus.CANCELLED,
-        note=reason,
-        user=user,
-    )
-    lines.update(status=BenefitStatus.CANCELLED)
+    _lines_cancel(payroll, note=reason, user=user)
     return payroll
 
 
