@@ -13,18 +13,13 @@ from approvals.services import task_cancel, task_reject
 from approvals.signals import task_ended
 from payments.models import Benefit, BenefitEvent, BenefitEventKind, BenefitStatus, Payroll, PayrollStatus
 from payments.services import APPROVE_ACTION, RELEASE_ACTION, benefit_release_request, payroll_submit
-from tests.payments.conftest import World, approve, generate, make_payment_plan
+from tests.payments.conftest import World, approve, generate, make_payment_plan, submitted
 
 
 def ended(task: Task, outcome: str | None = None, action: str | None = None) -> None:
     """What approvals sends once the transaction that ended the task has committed."""
     task.refresh_from_db()
     task_ended.send(sender=Task, task=task, action=action or task.action, outcome=outcome or task.state)
-
-
-def submitted(world: World) -> tuple[Payroll, Task]:
-    payroll = generate(world, make_payment_plan(world))
-    return payroll, payroll_submit(user=world.officer, payroll=payroll)
 
 
 def end(world: World, task: Task, outcome: str) -> Task:

@@ -8,15 +8,13 @@ from __future__ import annotations
 from approvals.models import TaskState
 from approvals.services import task_approve, task_cancel, task_reject
 from payments.models import Benefit, BenefitStatus, PayrollStatus
-from payments.services import payroll_submit
-from tests.payments.conftest import World, generate, make_payment_plan
+from tests.payments.conftest import World, submitted
 
 
 def test_a_checker_rejecting_the_approval_rejects_the_payroll(
     world: World, django_capture_on_commit_callbacks
 ) -> None:
-    payroll = generate(world, make_payment_plan(world))
-    task = payroll_submit(user=world.officer, payroll=payroll)
+    payroll, task = submitted(world)
     with django_capture_on_commit_callbacks(execute=True):
         task = task_reject(task=task, user=world.approver, comment="Wrong cycle")
     payroll.refresh_from_db()
@@ -30,8 +28,7 @@ def test_a_checker_rejecting_the_approval_rejects_the_payroll(
 def test_the_maker_cancelling_the_approval_rejects_the_payroll(
     world: World, django_capture_on_commit_callbacks
 ) -> None:
-    payroll = generate(world, make_payment_plan(world))
-    task = payroll_submit(user=world.officer, payroll=payroll)
+    payroll, task = submitted(world)
     with django_capture_on_commit_callbacks(execute=True):
         task = task_cancel(task=task, user=world.officer, comment="Formula to fix")
     payroll.refresh_from_db()
@@ -42,8 +39,7 @@ def test_the_maker_cancelling_the_approval_rejects_the_payroll(
 def test_an_approval_failing_on_a_changed_total_rejects_the_payroll(
     world: World, django_capture_on_commit_callbacks
 ) -> None:
-    payroll = generate(world, make_payment_plan(world))
-    task = payroll_submit(user=world.officer, payroll=payroll)
+    payroll, task = submitted(world)
     Benefit.objects.filter(payroll=payroll).update(amount=1)
     with django_capture_on_commit_callbacks(execute=True):
         task = task_approve(task=task, user=world.approver)
@@ -55,8 +51,7 @@ def test_an_approval_failing_on_a_changed_total_rejects_the_payroll(
 def test_an_executed_approval_leaves_the_payroll_approved(
     world: World, django_capture_on_commit_callbacks
 ) -> None:
-    payroll = generate(world, make_payment_plan(world))
-    task = payroll_submit(user=world.officer, payroll=payroll)
+    payroll, task = submitted(world)
     with django_capture_on_commit_callbacks(execute=True):
         task = task_approve(task=task, user=world.approver)
     payroll.refresh_from_db()
