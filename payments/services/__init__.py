@@ -5,10 +5,10 @@ the officer's payment scope; cycles are plain rows), `generation` (a payroll and
 in chunks), `steps` (submit, approve, reject when the approval ends undone, send, cancel, close, release,
 carry over), `reconciliation` (the provider's results), `evidence` (delivery evidence), `exports` (payroll
 files out, result files in), `events` (the lines' audit trail), `checks` (permission and state checks).
-Callers import from `payments.services`, never from a module of it, so the modules may move again.
+Other apps, tests, fixtures and benches import from `payments.services` (what they call is re-exported
+here), never from a module of it, so the modules may move again; modules of payments may import one directly.
 """
 
-from payments.services.events import benefit_events_record
 from payments.services.evidence import (
     MAX_EVIDENCE_BYTES,
     MAX_EVIDENCE_LINES,
@@ -16,9 +16,9 @@ from payments.services.evidence import (
     benefit_evidence_attach,
     evidence_batch_apply,
 )
-from payments.services.exports import payroll_csv_lines, payroll_export_rows, payroll_xlsx, result_file_lines
+from payments.services.exports import payroll_csv_lines, payroll_xlsx
 from payments.services.generation import GENERATION_CHUNK, payroll_create, payroll_generate, payroll_live
-from payments.services.plans import PaymentPreview, payment_plan_preview, payment_plan_save
+from payments.services.plans import payment_plan_preview, payment_plan_save
 from payments.services.points import (
     PaymentScope,
     payment_point_by_key,
@@ -44,7 +44,6 @@ from payments.services.steps import (
     payroll_close,
     payroll_send,
     payroll_submit,
-    payroll_total,
 )
 
 __all__ = [
@@ -56,9 +55,7 @@ __all__ = [
     "MAX_PHOTO_BYTES",
     "MAX_RESULT_FILE_BYTES",
     "RELEASE_ACTION",
-    "PaymentPreview",
     "PaymentScope",
-    "benefit_events_record",
     "benefit_evidence_attach",
     "benefit_release_execute",
     "benefit_release_request",
@@ -76,14 +73,11 @@ __all__ = [
     "payroll_close",
     "payroll_create",
     "payroll_csv_lines",
-    "payroll_export_rows",
     "payroll_generate",
     "payroll_live",
     "payroll_results_record",
     "payroll_send",
     "payroll_submit",
-    "payroll_total",
     "payroll_xlsx",
     "reconciliation_apply",
-    "result_file_lines",
 ]
