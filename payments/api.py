@@ -12,16 +12,17 @@ from ninja import Field, File, Form, Header, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import APIKeyHeader
 
-from payments.evidence import (
+from payments.models import PaymentPoint
+from payments.services import (
     MAX_EVIDENCE_BYTES,
     MAX_EVIDENCE_LINES,
+    MAX_LINES,
     MAX_PHOTO_BYTES,
     benefit_evidence_attach,
     evidence_batch_apply,
+    payment_point_by_key,
+    reconciliation_apply,
 )
-from payments.models import PaymentPoint
-from payments.reconciliation import MAX_LINES, reconciliation_apply
-from payments.services import payment_point_by_key
 
 
 class ProviderKey(APIKeyHeader):

@@ -9,5 +9,7 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from payments.approval_actions import register
+        from payments.receivers import connect
 
         register()
+        connect()

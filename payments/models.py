@@ -240,6 +240,10 @@ class BenefitStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# A line no longer counts against the one-payment-per-cycle rule in these states (see benefit_one_per_cycle).
+INACTIVE_LINE_STATES = (BenefitStatus.CARRIED, BenefitStatus.CANCELLED)
+
+
 class Benefit(models.Model):
     """One payment to one beneficiary in one payroll (a bill): amount issued, what the provider reported."""
 

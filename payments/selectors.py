@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from payments.models import (
     Benefit,
+    BenefitEvent,
     BenefitStatus,
     PaymentPlan,
     PaymentPoint,
@@ -137,6 +138,15 @@ def benefit_list(*, user: User, payroll: Payroll | None = None) -> QuerySet[Bene
         location_scope_q(user)
     )
     return qs.filter(payroll=payroll) if payroll is not None else qs
+
+
+def benefit_story(benefit: Benefit) -> list[BenefitEvent]:
+    """The line's events, oldest first, with who and which task (one query)."""
+    return list(
+        BenefitEvent.objects.filter(benefit=benefit)
+        .select_related("user", "task", "payment_point")
+        .order_by("at", "pk")
+    )
 
 
 def payroll_figures(*, payroll: Payroll) -> dict[str, Any]:

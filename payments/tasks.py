@@ -77,7 +77,7 @@ def _refusal(user: Any, payroll: Any, permission: str, what: str) -> str | None:
 
 
 def payroll_generation_retry_refusal(*, job: Job, user: Any) -> str | None:
-    from payments.services import PaymentScope, _live_payroll, payment_scope
+    from payments.services import PaymentScope, payment_scope, payroll_live
 
     payroll = _payroll_of(job)
     refusal = _refusal(user, payroll, "payments.add_payroll", _("generate payrolls"))
@@ -95,7 +95,7 @@ def payroll_generation_retry_refusal(*, job: Job, user: Any) -> str | None:
             "payroll": payroll,
             "where": payroll.scope_label(),
         }
-    other = _live_payroll(payroll.payment_plan, payroll.cycle, payroll.payment_point, PaymentScope(locations))
+    other = payroll_live(payroll.payment_plan, payroll.cycle, payroll.payment_point, PaymentScope(locations))
     if other is not None and other.pk != payroll.pk:
         return _("%(other)s already pays this plan for this cycle: cancel it first.") % {"other": other}
     return None

@@ -23,8 +23,13 @@ from approvals.models import ApprovalPolicy
 from approvals.services import task_approve
 from jobs.models import Job
 from payments.models import Benefit, PaymentCycle, PaymentPlan, PaymentPoint, PaymentPointType
-from payments.reconciliation import reconciliation_apply
-from payments.services import payment_point_key_rotate, payroll_create, payroll_send, payroll_submit
+from payments.services import (
+    payment_point_key_rotate,
+    payroll_create,
+    payroll_send,
+    payroll_submit,
+    reconciliation_apply,
+)
 from portal.models import UserProfile
 from portal.roles import (
     APPROVER,

@@ -17,8 +17,8 @@ from openpyxl import load_workbook
 
 from files import formats
 from files.spreadsheets import formula_like
-from payments.exports import payroll_csv_lines, payroll_xlsx
 from payments.models import Payroll, PayrollStatus
+from payments.services import payroll_csv_lines, payroll_xlsx
 from programs.models import Beneficiary, BeneficiaryStatus, PlanType
 from programs.selectors import EXPORT_HEADERS, beneficiary_export_chunks
 from registry import exports

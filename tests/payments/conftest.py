@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from approvals.models import Task
 from payments.models import PaymentCycle, PaymentPlan, PaymentPoint, PaymentPointType, Payroll
 from payments.services import payment_point_key_rotate, payroll_create
 from portal.roles import APPROVER, PAYMENT_OFFICER
@@ -145,3 +146,11 @@ def sent_payroll(world: World, payment_plan: PaymentPlan | None = None) -> Payro
     payroll_send(user=world.officer, payroll=payroll)
     payroll.refresh_from_db()
     return payroll
+
+
+def submitted(world: World) -> tuple[Payroll, Task]:
+    """A payroll generated and submitted: awaiting approval, with its approval task."""
+    from payments.services import payroll_submit
+
+    payroll = generate(world, make_payment_plan(world))
+    return payroll, payroll_submit(user=world.officer, payroll=payroll)

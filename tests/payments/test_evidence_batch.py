@@ -10,7 +10,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from payments.evidence import MAX_EVIDENCE_BYTES, MAX_EVIDENCE_LINES, MAX_PHOTO_BYTES, evidence_batch_apply
 from payments.models import (
     Benefit,
     PaymentPlan,
@@ -19,7 +18,13 @@ from payments.models import (
     ProviderRequestKind,
     ReconciliationBatch,
 )
-from payments.services import payment_point_key_rotate
+from payments.services import (
+    MAX_EVIDENCE_BYTES,
+    MAX_EVIDENCE_LINES,
+    MAX_PHOTO_BYTES,
+    evidence_batch_apply,
+    payment_point_key_rotate,
+)
 from tests.conftest import make_user
 from tests.payments.conftest import World, generate, sent_payroll
 

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
 from approvals.models import ApprovalLevel, TaskState
-from approvals.services import policy_get_or_create, task_approve, task_reject
+from approvals.services import policy_get_or_create, task_approve
 from payments.models import Benefit, BenefitStatus, PaymentCycle, PayrollStatus
 from payments.services import (
     APPROVE_ACTION,
@@ -20,7 +20,6 @@ from payments.services import (
     payroll_close,
     payroll_send,
     payroll_submit,
-    payroll_sync_decision,
 )
 from portal.roles import ADMINISTRATOR
 from tests.conftest import make_user
@@ -80,14 +79,6 @@ def test_small_payrolls_skip_the_extra_level(world: World) -> None:
     approve(payroll_submit(user=world.officer, payroll=payroll), world.approver)
     payroll.refresh_from_db()
     assert payroll.status == PayrollStatus.APPROVED
-
-
-def test_rejection_marks_the_payroll_rejected(world: World) -> None:
-    payroll = generate(world, make_payment_plan(world))
-    task = payroll_submit(user=world.officer, payroll=payroll)
-    task_reject(task=task, user=world.approver, comment="Wrong cycle")
-    payroll = payroll_sync_decision(payroll=payroll)
-    assert payroll.status == PayrollStatus.REJECTED
 
 
 def test_a_forged_send_before_approval_is_refused(world: World) -> None:

@@ -164,7 +164,7 @@ def test_cancel_is_on_the_story_with_who_and_why(world: World) -> None:
 
 
 def test_carry_over_is_on_the_story_of_both_lines(world: World) -> None:
-    from payments.reconciliation import reconciliation_apply
+    from payments.services import reconciliation_apply
 
     payroll = sent_payroll(world)
     line = Benefit.objects.filter(payroll=payroll).order_by("pk").first()
@@ -206,7 +206,7 @@ def next_cycle(world: World, code: str) -> None:
 def test_a_set_based_change_of_n_lines_runs_a_constant_number_of_queries(
     world: World, tree: Tree, step: str
 ) -> None:
-    from payments.reconciliation import reconciliation_apply
+    from payments.services import reconciliation_apply
 
     payment_plan = make_payment_plan(world, limit=Decimal("1.00") if step == "release" else None)
     counts = []

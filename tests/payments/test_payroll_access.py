@@ -281,7 +281,7 @@ def test_the_lines_of_a_payroll_are_listed_only_inside_the_area(client: Client, 
 
 
 def test_provider_requests_are_listed_only_for_points_inside_the_area(client: Client, area: Area) -> None:
-    from payments.reconciliation import reconciliation_apply
+    from payments.services import reconciliation_apply
 
     line = Benefit.objects.filter(payroll=area.south).get()
     reconciliation_apply(

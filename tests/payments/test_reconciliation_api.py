@@ -17,8 +17,7 @@ from payments.models import (
     PayrollStatus,
     ReconciliationBatch,
 )
-from payments.reconciliation import MAX_LINES
-from payments.services import payment_point_key_rotate
+from payments.services import MAX_LINES, payment_point_key_rotate
 from tests.conftest import make_user
 from tests.payments.conftest import World, generate, make_payment_plan, sent_payroll
 
@@ -215,7 +214,7 @@ def test_openapi_docs_are_served(client: Client, db) -> None:
 def test_a_line_reconciled_by_a_racing_request_is_not_written_twice(
     client: Client, world: World, lines, monkeypatch
 ) -> None:
-    from payments import reconciliation
+    from payments.services import reconciliation
 
     read = reconciliation._issued_lines
 

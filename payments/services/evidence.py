@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from payments.models import PAYABLE_STATES, Benefit, BenefitStatus, PaymentPoint, ProviderRequestKind
-from payments.reconciliation import EARLIEST, idempotency_key_check, is_text, provider_request_once
+from payments.services.reconciliation import EARLIEST, idempotency_key_check, is_text, provider_request_once
 
 MAX_PHOTO_BYTES = 2 * 1024 * 1024
 PHOTO_SIGNATURES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from files.readers import content_read
 from files.spreadsheets import Sheet, csv_stream, xlsx_bytes
 from payments.models import Benefit, BenefitStatus, Payroll, PayrollStatus
-from payments.reconciliation import MAX_LINES
+from payments.services.reconciliation import MAX_LINES
 
 EXPORT_HEADERS = ["reference", "beneficiary", "household", "recipient", "location", "amount", "currency"]
 RESULT_HEADERS = ["reference", "status", "amount_paid", "paid_at", "transaction_id", "reason"]

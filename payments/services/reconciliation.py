@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from payments.events import benefit_events_record
 from payments.models import (
     PAYABLE_STATES,
     Benefit,
@@ -30,6 +29,7 @@ from payments.models import (
     ProviderRequestKind,
     ReconciliationBatch,
 )
+from payments.services.events import benefit_events_record
 
 MAX_LINES = 10_000
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -84,6 +84,82 @@ def _text(value: Any, limit: int) -> str:
     return text if is_text(text) else text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
+class LineRefused(Exception):
+    """Why one line of a provider's results is refused (the answer's `error`)."""
+
+
+def _line_fields(raw: Any) -> tuple[str, str]:
+    """The line's reference and reported status, once its shape and text are sound."""
+    if not isinstance(raw, dict):
+        raise LineRefused("A line must be an object.")
+    reference = _text(raw.get("reference"), 40)
+    if not reference:
+        raise LineRefused("The reference is missing.")
+    texts = [raw.get(name) for name in ("reference", "transaction_id", "reason", "paid_at")]
+    if not all(is_text(value) for value in texts if isinstance(value, str)):
+        raise LineRefused("The line holds characters that are not text (NUL or a broken code point).")
+    status = raw.get("status")
+    if status not in (BenefitStatus.PAID, BenefitStatus.FAILED):
+        raise LineRefused('The status must be "paid" or "failed".')
+    return reference, status
+
+
+def _line_issued(
+    benefit: IssuedLine | None, reference: str, payment_point: PaymentPoint, payroll: Payroll | None
+) -> IssuedLine:
+    """The issued line the reference names, if it is one of the provider's lines in a payable payroll."""
+    if benefit is None:
+        if payroll is not None:
+            raise LineRefused(
+                str(
+                    _("%(reference)s is not a line of %(payroll)s.")
+                    % {"reference": reference, "payroll": payroll}
+                )
+            )
+        raise LineRefused(f"Unknown reference {reference}.")
+    if benefit.payroll.payment_point_id != payment_point.pk:
+        raise LineRefused(f"{reference} is not a line of your payment point.")
+    if benefit.payroll.status not in PAYABLE_STATES:
+        raise LineRefused(
+            f"Payroll {benefit.payroll} is {benefit.payroll.get_status_display().lower()}: it is not payable."
+        )
+    return benefit
+
+
+def _amount_paid(raw: dict[str, Any]) -> Decimal | None:
+    if raw.get("amount_paid") is None:
+        return None
+    try:
+        amount_paid = Decimal(str(raw["amount_paid"]))
+    except InvalidOperation:
+        raise LineRefused("amount_paid is not a number.") from None
+    if not amount_paid.is_finite() or amount_paid < 0:
+        raise LineRefused("amount_paid must not be negative.")
+    return amount_paid
+
+
+def _paid_at(raw: dict[str, Any], now: datetime) -> datetime | None:
+    paid_at = raw.get("paid_at")
+    if isinstance(paid_at, str):
+        try:
+            paid_at = parse_datetime(paid_at)
+        except ValueError:
+            paid_at = None
+        if paid_at is None:
+            raise LineRefused("paid_at is not a date and time (ISO 8601).")
+    if paid_at is None:
+        return None
+    if timezone.is_naive(paid_at):
+        paid_at = timezone.make_aware(paid_at, timezone.get_default_timezone())
+    if paid_at > now:
+        raise LineRefused("paid_at lies in the future.")
+    if paid_at < EARLIEST:
+        # Older moments are no payment of this system, and some (year 1 east of UTC) fall before
+        # year 1 in UTC: PostgreSQL stores them, Python cannot read them back.
+        raise LineRefused("paid_at lies before 2000.")
+    return paid_at
+
+
 def _check_line(
     raw: Any,
     *,
@@ -93,92 +169,41 @@ def _check_line(
     now: datetime,
     payroll: Payroll | None = None,
 ) -> tuple[LineResult | None, str, str]:
-    """(what to write or None, outcome, error) for one line: outcome is accepted, unchanged or rejected."""
-    if not isinstance(raw, dict):
-        return None, "rejected", "A line must be an object."
-    reference = _text(raw.get("reference"), 40)
-    if not reference:
-        return None, "rejected", "The reference is missing."
-    texts = [raw.get(name) for name in ("reference", "transaction_id", "reason", "paid_at")]
-    if not all(is_text(value) for value in texts if isinstance(value, str)):
-        return None, "rejected", "The line holds characters that are not text (NUL or a broken code point)."
-    status = raw.get("status")
-    if status not in (BenefitStatus.PAID, BenefitStatus.FAILED):
-        return None, "rejected", 'The status must be "paid" or "failed".'
-    if benefit is None:
-        if payroll is not None:
-            return (
-                None,
-                "rejected",
-                str(
-                    _("%(reference)s is not a line of %(payroll)s.")
-                    % {"reference": reference, "payroll": payroll}
-                ),
+    """(what to write or None, outcome, error) for one line: outcome is accepted, unchanged or rejected.
+
+    The checks run in this order, so a line with several faults is answered with the first of them."""
+    try:
+        reference, status = _line_fields(raw)
+        issued = _line_issued(benefit, reference, payment_point, payroll)
+        amount_paid = _amount_paid(raw)
+        paid_at = _paid_at(raw, now)
+        transaction_id = _text(raw.get("transaction_id"), 100)
+        reason = _text(raw.get("reason"), 2000)
+        if status == BenefitStatus.PAID:
+            if amount_paid is None or paid_at is None:
+                raise LineRefused("A paid line needs amount_paid and paid_at.")
+            if issued.amount is None or amount_paid != issued.amount:
+                raise LineRefused(
+                    f"amount_paid {amount_paid} differs from the amount issued, {issued.amount}."
+                )
+        elif not reason:
+            raise LineRefused("A failed line needs a reason.")
+        if reference in seen:
+            raise LineRefused("This reference appears twice in the request.")
+        if issued.status in (BenefitStatus.PAID, BenefitStatus.FAILED):
+            same = issued.status == status and (
+                status == BenefitStatus.FAILED
+                or (issued.amount_paid == amount_paid and issued.transaction_id == transaction_id)
             )
-        return None, "rejected", f"Unknown reference {reference}."
-    if benefit.payroll.payment_point_id != payment_point.pk:
-        return None, "rejected", f"{reference} is not a line of your payment point."
-    if benefit.payroll.status not in PAYABLE_STATES:
-        return (
-            None,
-            "rejected",
-            (
-                f"Payroll {benefit.payroll} is {benefit.payroll.get_status_display().lower()}: "
-                "it is not payable."
-            ),
-        )
-    amount_paid = None
-    if raw.get("amount_paid") is not None:
-        try:
-            amount_paid = Decimal(str(raw["amount_paid"]))
-        except InvalidOperation:
-            return None, "rejected", "amount_paid is not a number."
-        if not amount_paid.is_finite() or amount_paid < 0:
-            return None, "rejected", "amount_paid must not be negative."
-    paid_at = raw.get("paid_at")
-    if isinstance(paid_at, str):
-        try:
-            paid_at = parse_datetime(paid_at)
-        except ValueError:
-            paid_at = None
-        if paid_at is None:
-            return None, "rejected", "paid_at is not a date and time (ISO 8601)."
-    if paid_at is not None:
-        if timezone.is_naive(paid_at):
-            paid_at = timezone.make_aware(paid_at, timezone.get_default_timezone())
-        if paid_at > now:
-            return None, "rejected", "paid_at lies in the future."
-        if paid_at < EARLIEST:
-            # Older moments are no payment of this system, and some (year 1 east of UTC) fall before
-            # year 1 in UTC: PostgreSQL stores them, Python cannot read them back.
-            return None, "rejected", "paid_at lies before 2000."
-    transaction_id = _text(raw.get("transaction_id"), 100)
-    reason = _text(raw.get("reason"), 2000)
-    if status == BenefitStatus.PAID:
-        if amount_paid is None or paid_at is None:
-            return None, "rejected", "A paid line needs amount_paid and paid_at."
-        if benefit.amount is None or amount_paid != benefit.amount:
-            return (
-                None,
-                "rejected",
-                f"amount_paid {amount_paid} differs from the amount issued, {benefit.amount}.",
-            )
-    elif not reason:
-        return None, "rejected", "A failed line needs a reason."
-    if reference in seen:
-        return None, "rejected", "This reference appears twice in the request."
-    if benefit.status in (BenefitStatus.PAID, BenefitStatus.FAILED):
-        same = benefit.status == status and (
-            status == BenefitStatus.FAILED
-            or (benefit.amount_paid == amount_paid and benefit.transaction_id == transaction_id)
-        )
-        if same:
-            return None, "unchanged", ""
-        return None, "rejected", f"{reference} was already reconciled as {benefit.status}."
-    if benefit.status != BenefitStatus.PENDING:
-        return None, "rejected", f"{reference} is {benefit.get_status_display().lower()}: it is not payable."
+            if same:
+                return None, "unchanged", ""
+            raise LineRefused(f"{reference} was already reconciled as {issued.status}.")
+        if issued.status != BenefitStatus.PENDING:
+            raise LineRefused(f"{reference} is {issued.get_status_display().lower()}: it is not payable.")
+    except LineRefused as refused:
+        return None, "rejected", str(refused)
     seen.add(reference)
-    result = LineResult(benefit.pk, benefit.payroll_id, status, amount_paid, paid_at, transaction_id, reason)
+    result = LineResult(issued.pk, issued.payroll_id, status, amount_paid, paid_at, transaction_id, reason)
     return result, "accepted", ""
 
 
@@ -290,8 +315,8 @@ def payroll_results_record(*, user: Any, payroll: Payroll, content: bytes) -> tu
     """Staff record the provider's result file on one payroll: they need a change permission on payment
     lines, the plan's payment permission and every line of the payroll in their locations; only that
     payroll's lines are matched. The same file sent again on the same payroll gets the first answer."""
-    from payments.exports import result_file_lines
     from payments.selectors import payroll_results_refusal
+    from payments.services.exports import result_file_lines
 
     refusal = payroll_results_refusal(user=user, payroll=payroll)
     if refusal:

@@ -65,12 +65,3 @@ def benefit_events_record(
     else:
         columns["note"] = note
     return insert_select(BenefitEvent, source=lines, columns=columns, constants=constants)
-
-
-def benefit_story(benefit: Benefit) -> list[BenefitEvent]:
-    """The line's events, oldest first, with who and which task (one query)."""
-    return list(
-        BenefitEvent.objects.filter(benefit=benefit)
-        .select_related("user", "task", "payment_point")
-        .order_by("at", "pk")
-    )

@@ -1,0 +1,86 @@
+"""Payment lines in the admin, read-only: scoped to the user's payrolls and locations, with their story."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from payments.admin.evidence import BenefitEvidenceViews
+from payments.models import Benefit
+from payments.selectors import benefit_list, benefit_story
+
+
+@admin.register(Benefit)
+class BenefitAdmin(BenefitEvidenceViews):
+    list_display = (
+        "reference",
+        "payroll",
+        "beneficiary",
+        "recipient",
+        "amount",
+        "status",
+        "hold_reason",
+        "amount_paid",
+        "thumbnail",
+    )
+    list_select_related = (
+        "payroll",
+        "beneficiary__benefit_plan",
+        "beneficiary__household",
+        "beneficiary__individual",
+        "recipient",
+    )
+    list_filter = ("status",)
+    search_fields = ("=reference", "=transaction_id")
+    raw_id_fields = ("payroll", "beneficiary", "cycle", "recipient", "location")
+    show_full_result_count = False
+    readonly_fields = ("thumbnail", "story")
+
+    def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
+        return benefit_list(user=request.user)
+
+    @admin.display(description=_("Story of the line"))
+    def story(self, obj: Benefit) -> str:
+        """Every change of the line's status or amount: when, what, who (or which provider), why."""
+        events = benefit_story(obj)
+        if not events:
+            return str(_("No recorded change."))
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{event.at:%Y-%m-%d %H:%M:%S}",
+                    event.get_kind_display(),
+                    f"{event.get_from_status_display() or '—'} → {event.get_to_status_display()}",
+                    "" if event.amount is None else event.amount,
+                    event.user or event.payment_point or "—",
+                    f"#{event.task_id}" if event.task_id else "",
+                    event.note,
+                )
+                for event in events
+            ),
+        )
+        return format_html(
+            '<table id="benefit-story"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("When"),
+            _("What"),
+            _("Status"),
+            _("Amount"),
+            _("Who"),
+            _("Task"),
+            _("Note"),
+            rows,
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Benefit | None = None) -> bool:
+        return False  # lines change through the payroll's steps and the provider's results
+
+    def has_delete_permission(self, request: HttpRequest, obj: Benefit | None = None) -> bool:
+        return False

@@ -1,0 +1,108 @@
+"""Payment points and cycles: a provider's API key, the points an officer may pay through, and the officer's
+payment scope (the locations a payroll they generate covers). Cycles need no service: they are plain rows."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from payments.models import PaymentPoint, api_key_hash
+from payments.services.checks import User, require_permission
+from registry.models import Location
+from registry.selectors import user_sees_everywhere
+
+
+@dataclass(frozen=True)
+class PaymentScope:
+    """Where an officer may pay: the locations of their profile, or everywhere (no locations)."""
+
+    locations: tuple[Location, ...] = ()
+
+    @property
+    def everywhere(self) -> bool:
+        return not self.locations
+
+    @property
+    def paths(self) -> list[str]:
+        return [location.path for location in self.locations]
+
+    def label(self) -> str:
+        if self.everywhere:
+            return "every location of the plan"
+        return f"limited to your locations: {', '.join(location.name for location in self.locations)}"
+
+
+def payment_scope(*, user: User) -> PaymentScope:
+    """The officer's scope for payrolls; an officer limited to no location at all may pay nobody."""
+    if user_sees_everywhere(user):
+        return PaymentScope()
+    locations = tuple(Location.objects.filter(user_profiles__user=user).order_by("path")) if user.pk else ()
+    if not locations:
+        raise ValidationError("No location is on your profile: ask an administrator to give you some.")
+    return PaymentScope(locations)
+
+
+def _paths_q(paths: list[str]) -> Q:
+    condition = Q(pk__in=[])
+    for path in paths:
+        condition |= Q(path__startswith=path)
+    return condition
+
+
+def served_location_ids(
+    *, payment_point: PaymentPoint | None, scope_paths: list[str] | None
+) -> list[int] | None:
+    """Ids of the locations both the payment point serves and the scope covers (None: no limit).
+
+    One path-prefix query on the location tree; the beneficiaries are then filtered by these ids inside the
+    INSERT ... SELECT: PostgreSQL estimates a list of ids well and scans the beneficiaries once, where a
+    join on path prefixes looked like one location and led to nested loops.
+    """
+    if payment_point is None and not scope_paths:
+        return None
+    locations = Location.objects.all()
+    if payment_point is not None:
+        locations = locations.filter(_paths_q(list(payment_point.locations.values_list("path", flat=True))))
+    if scope_paths:
+        locations = locations.filter(_paths_q(scope_paths))
+    return list(locations.values_list("pk", flat=True))
+
+
+def payment_points_usable(*, user: User) -> QuerySet[PaymentPoint]:
+    """Active payment points the user may generate a payroll for: every one for those who see everywhere,
+    else those serving at least one of their locations (the test `payroll_generate` applies). Payment points
+    are few (tens): one small query each."""
+    points = PaymentPoint.objects.filter(is_active=True)
+    try:
+        scope = payment_scope(user=user)
+    except ValidationError:
+        return points.none()
+    if scope.everywhere:
+        return points
+    usable = [
+        point.pk
+        for point in points.prefetch_related("locations")
+        if served_location_ids(payment_point=point, scope_paths=scope.paths)
+    ]
+    return points.filter(pk__in=usable)
+
+
+@transaction.atomic
+def payment_point_key_rotate(*, user: User, payment_point: PaymentPoint) -> str:
+    """A new API key for the provider: returned once, stored only as its hash."""
+    require_permission(user, "payments.change_paymentpoint", "change payment points")
+    key = f"pp_{secrets.token_urlsafe(32)}"
+    payment_point.api_key_hash = api_key_hash(key)
+    payment_point.api_key_prefix = key[:8]
+    payment_point.save(update_fields=["api_key_hash", "api_key_prefix"])
+    return key
+
+
+def payment_point_by_key(key: str) -> PaymentPoint | None:
+    if not key:
+        return None
+    return PaymentPoint.objects.filter(api_key_hash=api_key_hash(key), is_active=True).first()
