@@ -148,7 +148,7 @@ def _in_transaction(alias: str = PRIMARY) -> bool:
 
 
 class ReplicaRouter:
-    """Reads of replica-eligible requests to their replica; every other read and every write to the primary."""
+    """Reads of replica-eligible requests go to their replica; other reads and every write to the primary."""
 
     def db_for_read(self, model: type[Model], **hints: Any) -> str | None:
         state = _reads.get()

@@ -180,7 +180,9 @@ class ReplicaReadsMiddleware:
             state = db_router.reads_state()
             if state is not None and state.alias and isinstance(response, StreamingHttpResponse):
                 if not response.is_async:
-                    response.streaming_content = db_router.replica_iteration(response.streaming_content, state)
+                    response.streaming_content = db_router.replica_iteration(
+                        response.streaming_content, state
+                    )
         finally:
             db_router.reads_end(token)
         if request.method not in self.SAFE_METHODS:

@@ -1,4 +1,4 @@
-"""Reads on replicas, decided per request: eligible GETs read the replica, writes and everything else the primary.
+"""Reads on replicas, decided per request: eligible GETs read the replica; writes and all else the primary.
 
 Runs on both databases against Django's test mirror: the "replica" alias is a second connection to the test
 database (`TEST: {"MIRROR": "default"}`), routed to once a test sets DATABASE_REPLICAS. The real streaming
@@ -42,11 +42,17 @@ def replicas(settings):
 
 def _settings_in_a_process(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
-    code = "import json, portal.settings as s; print(json.dumps([sorted(s.DATABASES), s.DATABASE_REPLICAS, " \
+    code = (
+        "import json, portal.settings as s; print(json.dumps([sorted(s.DATABASES), s.DATABASE_REPLICAS, "
         "{a: s.DATABASES[a]['TEST'] for a in s.DATABASE_REPLICAS}]))"
+    )
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**clean, "DJANGO_ENV": "development", **env},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "DJANGO_ENV": "development", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -70,7 +76,8 @@ def test_replica_urls_become_replica_aliases_mirrored_in_tests():
 
 def test_a_replica_needs_postgresql(tmp_path):
     result = _settings_in_a_process(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", DATABASE_REPLICA_URL="postgres://portal@db2/portal"
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DATABASE_REPLICA_URL="postgres://portal@db2/portal",
     )
     assert result.returncode != 0
     assert "DATABASE_REPLICA_URL" in result.stderr and "must be a PostgreSQL replica" in result.stderr
@@ -145,7 +152,9 @@ def _middleware_run(method: str, path: str, view, cookies: dict[str, str] | None
     request = getattr(RequestFactory(), method.lower())(path)
     request.COOKIES.update(cookies or {})
     request.resolver_match = resolve(path)
-    middleware = ReplicaReadsMiddleware(lambda req: (middleware.process_view(req, view, (), {}), view(req))[1])
+    middleware = ReplicaReadsMiddleware(
+        lambda req: (middleware.process_view(req, view, (), {}), view(req))[1]
+    )
     return middleware(request)
 
 
@@ -170,7 +179,9 @@ def test_a_write_keeps_the_browser_on_the_primary_for_the_sticky_window(replicas
 
     with mock.patch("time.time", return_value=time.time() - 11):
         old = signing.get_cookie_signer(salt=db_router.STICKY_COOKIE + db_router.STICKY_SALT).sign("1")
-    assert _middleware_run("GET", "/admin/", _read_target, {db_router.STICKY_COOKIE: old}).content == b"replica"
+    assert (
+        _middleware_run("GET", "/admin/", _read_target, {db_router.STICKY_COOKIE: old}).content == b"replica"
+    )
     forged = {db_router.STICKY_COOKIE: "1"}  # unsigned: ignored
     assert _middleware_run("GET", "/admin/", _read_target, forged).content == b"replica"
     assert db_router.STICKY_COOKIE not in _middleware_run("GET", "/admin/", _read_target).cookies

@@ -63,8 +63,10 @@ class Server:
     log: Path
 
     def stop(self) -> None:
-        _run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
-             check=False)
+        _run(
+            _as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
+            check=False,
+        )
 
 
 @dataclass
@@ -120,7 +122,7 @@ def _replication_refusal(host: str, port: int, user: str) -> str | None:
     """Why the server refuses a replication connection, or None when it accepts one."""
     try:
         probe = psycopg2.connect(
-            host=host, port=port, user=user, dbname="postgres", connection_factory=PhysicalReplicationConnection
+            host=host, port=port, user=user, connection_factory=PhysicalReplicationConnection
         )
     except psycopg2.OperationalError as exc:
         return str(exc).strip()
@@ -149,23 +151,26 @@ def _conf_write(data: Path, tmp: Path, port: int, extra: dict[str, str]) -> None
 
 
 def _start(server: Server) -> None:
-    _run(_as_postgres([str(server.bin / "pg_ctl"), "-D", str(server.data), "-l", str(server.log), "-w", "-t",
-                       str(WAIT_SECONDS), "start"]))
+    pg_ctl = str(server.bin / "pg_ctl")
+    _run(_as_postgres([pg_ctl, "-D", str(server.data), "-l", str(server.log), "-w", "-t", "90", "start"]))
+
+
+def _client(bin_dir: Path, program: str, address: tuple[str, int | str], user: str, *args: str) -> list[str]:
+    return [str(bin_dir / program), "-h", address[0], "-p", str(address[1]), "-U", user, *args]
 
 
 def _throwaway_primary(tmp: Path, bin_dir: Path, database: dict, user: str) -> Server:
     """A primary of our own, with the test database's schema, for a server that refuses replication."""
     server = Server(data=tmp / "primary", port=_free_port(), bin=bin_dir, log=tmp / "primary.log")
-    _run(_as_postgres([str(bin_dir / "initdb"), "-D", str(server.data), "-U", user, "-A", "trust", "--no-sync"]))
+    initdb = str(bin_dir / "initdb")
+    _run(_as_postgres([initdb, "-D", str(server.data), "-U", user, "-A", "trust", "--no-sync"]))
     _conf_write(server.data, tmp, server.port, {"wal_level": "replica", "max_wal_senders": "4"})
     _start(server)
     name = database["NAME"]
-    _run([str(bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(server.port), "-U", user, "-d", "postgres",
-          "-v", "ON_ERROR_STOP=1", "-c", f'CREATE DATABASE "{name}"'])
-    schema = _run([str(bin_dir / "pg_dump"), "--schema-only", "--no-owner", "-h", database["HOST"] or "127.0.0.1",
-                   "-p", str(database["PORT"] or 5432), "-U", user, name])
-    _run([str(bin_dir / "psql"), "-q", "-h", "127.0.0.1", "-p", str(server.port), "-U", user, "-d", name,
-          "-v", "ON_ERROR_STOP=1"], input=schema.stdout)
+    ours, tests = ("127.0.0.1", server.port), (database["HOST"] or "127.0.0.1", database["PORT"] or 5432)
+    _run(_client(bin_dir, "psql", ours, user, "-d", "postgres", "-c", f'CREATE DATABASE "{name}"'))
+    schema = _run(_client(bin_dir, "pg_dump", tests, user, "--schema-only", "--no-owner", name))
+    _run(_client(bin_dir, "psql", ours, user, "-q", "-v", "ON_ERROR_STOP=1", "-d", name), input=schema.stdout)
     return server
 
 
@@ -184,9 +189,12 @@ def _alias_remove(alias: str) -> None:
 
 
 @pytest.fixture
-def streaming_replica(db, settings) -> Iterator[StreamingReplica]:
+def streaming_replica(db, settings, monkeypatch) -> Iterator[StreamingReplica]:
     default = connections["default"].settings_dict
-    host, port, user = default["HOST"] or "127.0.0.1", int(default["PORT"] or 5432), default["USER"] or "postgres"
+    if default.get("PASSWORD"):
+        monkeypatch.setenv("PGPASSWORD", default["PASSWORD"])  # for the client programs and the probe
+    host, port = default["HOST"] or "127.0.0.1", int(default["PORT"] or 5432)
+    user = default["USER"] or "postgres"
     bin_dir = _server_bin(int(_show("server_version_num")) // 10000)
     tmp = Path(tempfile.mkdtemp(prefix="portal-replica-"))
     _owned_by_server_user(tmp)
@@ -202,16 +210,16 @@ def streaming_replica(db, settings) -> Iterator[StreamingReplica]:
             primary_settings = {**default, "HOST": host, "PORT": str(port)}
 
         replica = Server(data=tmp / "replica", port=_free_port(), bin=bin_dir, log=tmp / "replica.log")
-        _run(_as_postgres([str(bin_dir / "pg_basebackup"), "-h", host, "-p", str(port), "-U", user,
-                           "-D", str(replica.data), "-X", "stream", "-R", "-c", "fast", "--no-sync"]))
-        minimums = {name: _show(name) if refusal is None else "" for name in STANDBY_MINIMUMS}
-        _conf_write(replica.data, tmp, replica.port,
-                    {"hot_standby": "on", **{k: v for k, v in minimums.items() if v}})
+        backup = ["-D", str(replica.data), "-X", "stream", "-R", "-c", "fast", "--no-sync"]
+        _run(_as_postgres(_client(bin_dir, "pg_basebackup", (host, port), user, *backup)))
+        minimums = {name: _show(name) for name in STANDBY_MINIMUMS} if refusal is None else {}
+        _conf_write(replica.data, tmp, replica.port, {"hot_standby": "on", **minimums})
         servers.append(replica)
         _start(replica)
 
         _alias_add("replica_source", {**primary_settings, "CONN_MAX_AGE": 0})
-        _alias_add("replica_real", {**default, "HOST": "127.0.0.1", "PORT": str(replica.port), "CONN_MAX_AGE": 0})
+        replica_settings = {**default, "HOST": "127.0.0.1", "PORT": str(replica.port), "CONN_MAX_AGE": 0}
+        _alias_add("replica_real", replica_settings)
         settings.DATABASE_REPLICAS = ["replica_real"]
         yield StreamingReplica("replica_source", "replica_real", replica, borrowed_primary=refusal is None)
     finally:
@@ -248,8 +256,11 @@ def test_a_read_routed_to_the_replica_lands_on_the_streaming_standby(streaming_r
     try:
         with db_router.replica_reads() as alias:
             assert alias == replica
-            _wait_for(lambda: Group.objects.filter(name=name).exists(), "the row to replay",
-                      streaming_replica.replica.log)
+            _wait_for(
+                lambda: Group.objects.filter(name=name).exists(),
+                "the row to replay",
+                streaming_replica.replica.log,
+            )
             with CaptureQueriesContext(connections[replica]) as on_replica:
                 group = Group.objects.get(name=name)
             assert group._state.db == replica and len(on_replica) == 1
@@ -262,7 +273,7 @@ def test_a_read_routed_to_the_replica_lands_on_the_streaming_standby(streaming_r
 
         request = RequestFactory().get("/admin/auth/group/")
         request.resolver_match = resolve(request.path)
-        middleware = ReplicaReadsMiddleware(lambda req: (middleware.process_view(req, view, (), {}), view(req))[1])
+        middleware = ReplicaReadsMiddleware(lambda r: (middleware.process_view(r, view, (), {}), view(r))[1])
         assert middleware(request).content.decode() == f"{replica} True True"
         posted = RequestFactory().post("/admin/auth/group/")
         posted.resolver_match = resolve(posted.path)
