@@ -1,18 +1,21 @@
-"""Requests under abuse: bodies over the size limit get 413; wrong API keys are throttled per address."""
+"""Requests under abuse: bodies over the size limit get 413; wrong API keys are throttled per address.
+Which requests read a database replica (portal.db_router)."""
 
 from __future__ import annotations
 
 import io
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from portal import db_router
 from portal.security import api_key_failure_record, api_key_retry_after, client_ip_address
 
 log = logging.getLogger("portal.security.api_key")
@@ -152,3 +155,66 @@ class ApiKeyThrottleMiddleware:
         response = JsonResponse({"detail": detail}, status=429)
         response["Retry-After"] = str(wait)
         return response
+
+
+class ReplicaReadsMiddleware:
+    """Mark a request's reads for a replica, or for the primary (portal.db_router decides which views).
+
+    A safe request to a replica-eligible view reads one replica, unless the browser wrote in the last
+    DATABASE_REPLICA_STICKY_SECONDS: every non-safe request (a form, an approval, an API post) sets a
+    signed, timed cookie that keeps its next pages on the primary, so nobody misses their own change.
+    Without replicas it does nothing.
+    """
+
+    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not db_router.replica_aliases():
+            return self.get_response(request)
+        token = db_router.reads_begin()
+        try:
+            response = self.get_response(request)
+            state = db_router.reads_state()
+            if state is not None and state.alias and isinstance(response, StreamingHttpResponse):
+                if not response.is_async:
+                    response.streaming_content = db_router.replica_iteration(
+                        response.streaming_content, state
+                    )
+        finally:
+            db_router.reads_end(token)
+        if request.method not in self.SAFE_METHODS:
+            self._sticky_set(response)
+        return response
+
+    def process_view(self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any) -> None:
+        state = db_router.reads_state()
+        if state is None or request.method not in self.SAFE_METHODS:
+            return None
+        if db_router.url_name_reads_replica(request.resolver_match) and not self._sticky(request):
+            state.alias = db_router.replica_choose()
+        return None
+
+    @staticmethod
+    def _sticky(request: HttpRequest) -> bool:
+        value = request.get_signed_cookie(
+            db_router.STICKY_COOKIE,
+            default=None,
+            salt=db_router.STICKY_SALT,
+            max_age=db_router.sticky_seconds(),
+        )
+        return value is not None
+
+    @staticmethod
+    def _sticky_set(response: HttpResponse) -> None:
+        response.set_signed_cookie(
+            db_router.STICKY_COOKIE,
+            "1",
+            salt=db_router.STICKY_SALT,
+            max_age=db_router.sticky_seconds(),
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )

@@ -124,6 +124,7 @@ MIDDLEWARE = [
     "portal.middleware.RequestSizeLimitMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "portal.middleware.ApiKeyThrottleMiddleware",  # 429 after repeated wrong API keys from one address
+    "portal.middleware.ReplicaReadsMiddleware",  # which requests read a replica (portal.db_router)
     "axes.middleware.AxesMiddleware",  # last, as django-axes requires
 ]
 
@@ -195,6 +196,33 @@ if IS_POSTGRES and DJANGO_ENV != "test":
     # A second connection to the same database, in autocommit, for job progress:
     # it is seen by pollers while the job's own work is one open transaction.
     DATABASES["progress"] = {**_default_db, "CONN_MAX_AGE": 0}
+
+# Reads on PostgreSQL streaming replicas (portal.db_router): DATABASE_REPLICA_URL names one or several,
+# comma-separated; dashboards, reports, exports, lists and the read-only API read there. A browser that
+# wrote reads the primary for DATABASE_REPLICA_STICKY_SECONDS after (at least the replication lag).
+DATABASE_REPLICAS: list[str] = []
+for _index, _replica_url in enumerate(envlist("DATABASE_REPLICA_URL", "")):
+    _alias = "replica" if _index == 0 else f"replica{_index + 1}"
+    try:
+        _replica = dj_database_url.parse(_replica_url, conn_max_age=envint("DB_CONN_MAX_AGE", 60))
+    except Exception as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URL: {_redacted(_replica_url)!r} is not a valid database URL: expected "
+            "postgres://user:password@host:5432/name (several separated by commas)"
+        ) from exc
+    if not IS_POSTGRES or not _replica.get("ENGINE", "").startswith("django.db.backends.postgresql"):
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URL: {_redacted(_replica_url)!r} must be a PostgreSQL replica of a "
+            "PostgreSQL DATABASE_URL"
+        )
+    # Tests never create a database on a replica: it stands for the primary's test database.
+    DATABASES[_alias] = {**_replica, "TEST": {"MIRROR": "default"}}
+    DATABASE_REPLICAS.append(_alias)
+if DJANGO_ENV == "test" and not DATABASE_REPLICAS:
+    # A mirror of the test database, routed to only when a test sets DATABASE_REPLICAS = ["replica"].
+    DATABASES["replica"] = {**_default_db, "TEST": {"MIRROR": "default"}}
+DATABASE_REPLICA_STICKY_SECONDS = envint("DATABASE_REPLICA_STICKY_SECONDS", 10)
+DATABASE_ROUTERS = ["portal.db_router.ReplicaRouter"]
 for _database in DATABASES.values():
     # A persistent connection is checked before reuse: a restarted database costs a reconnect, not an error.
     if _database.get("CONN_MAX_AGE", 0) != 0:
