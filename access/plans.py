@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from access.hooks import provided
@@ -53,6 +53,11 @@ def plan_list(*, user: User) -> QuerySet[Any]:
         return plan.objects.all()
     # A global "view benefit plan" from a role opens the menu, not every plan.
     return plans_with_permission(user, [VIEW_PLAN, MANAGE_BENEFICIARIES])
+
+
+def plan_scope_q(user: User, *, plan_field: str = "benefit_plan") -> Q:
+    """Rows whose benefit plan (`plan_field`) is one the user may see."""
+    return Q(**{f"{plan_field}__in": plan_list(user=user).values("pk")})
 
 
 def plan_managed_list(*, user: User) -> QuerySet[Any]:
