@@ -12,9 +12,10 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from programs.selectors import plan_list
+from access.plans import plan_list
+from access.scope import user_location_paths, user_sees_everywhere
 from registry.models import Location
-from registry.selectors import location_list, user_location_paths, user_sees_everywhere
+from registry.selectors import location_list
 from uploads.columns import DOCUMENT_COLUMNS
 from uploads.models import ImportBatch, RowStatus, StagedError, StagedRow
 from uploads.parsing import RAW_SEPARATOR, REJECTED_ERRORS_COLUMN, REJECTED_OUTCOME_COLUMN

@@ -13,18 +13,13 @@ from django.utils.html import format_html
 from guardian.admin import GuardedModelAdminMixin
 
 from access.history import ScopedHistoryAdmin
+from access.plans import plan_list, user_can_manage_plan, user_manages_all_plans
 from approvals.models import Task
 from approvals.services import error_text
 from programs.forms import BenefitPlanForm, EnrolmentRequestForm, ReasonForm
 from programs.hooks import plan_links, plan_panels
 from programs.models import BeneficiaryStatus, BenefitPlan, PlanStatus
-from programs.selectors import (
-    plan_counts,
-    plan_list,
-    plan_recent_changes,
-    user_can_manage_plan,
-    user_manages_all_plans,
-)
+from programs.selectors import plan_counts, plan_recent_changes
 from programs.services import (
     EnrolmentSelection,
     enrolment_preview,

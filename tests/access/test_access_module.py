@@ -19,7 +19,7 @@ import portal.roles
 import programs.selectors
 import registry.selectors
 from access.downloads import protected_file_response
-from portal.roles import AUDITOR, PROGRAMME_OFFICER
+from access.roles import AUDITOR, PROGRAMME_OFFICER
 from tests.access.answers import close
 from tests.conftest import make_user
 

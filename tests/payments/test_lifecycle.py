@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
+from access.roles import ADMINISTRATOR
 from approvals.models import ApprovalLevel, TaskState
 from approvals.services import policy_get_or_create, task_approve, task_reject
 from payments.models import Benefit, BenefitStatus, PaymentCycle, PayrollStatus
@@ -22,7 +23,6 @@ from payments.services import (
     payroll_submit,
     payroll_sync_decision,
 )
-from portal.roles import ADMINISTRATOR
 from tests.conftest import make_user
 from tests.payments.conftest import World, approve, generate, make_payment_plan, sent_payroll
 
