@@ -14,6 +14,7 @@ from access.scope import user_sees_everywhere
 VIEW_PLAN = "programs.view_benefitplan"
 MANAGE_BENEFICIARIES = "programs.manage_beneficiaries"
 REQUEST_PAYMENTS = "programs.request_payments"
+CHANGE_PLAN = "programs.change_benefitplan"
 
 
 def _active(user: User) -> bool:
@@ -78,3 +79,13 @@ def user_can_view_plan(user: User, plan: Any) -> bool:
 
 def user_can_manage_plan(user: User, plan: Any) -> bool:
     return _active(user) and (user_manages_all_plans(user) or user.has_perm(MANAGE_BENEFICIARIES, plan))
+
+
+def user_can_change_plan(user: User, plan: Any) -> bool:
+    """Editing a plan's settings: its managers, or whoever holds the object permission to change it."""
+    return user_can_manage_plan(user, plan) or (_active(user) and user.has_perm(CHANGE_PLAN, plan))
+
+
+def user_can_request_payments(user: User, plan: Any) -> bool:
+    """Payment officers need the plan's object permission `request_payments`; administrators act on all."""
+    return _active(user) and (user_manages_all_plans(user) or user.has_perm(REQUEST_PAYMENTS, plan))

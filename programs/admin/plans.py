@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from guardian.admin import GuardedModelAdminMixin
 
 from access.history import ScopedHistoryAdmin
-from access.plans import plan_list, user_can_manage_plan, user_manages_all_plans
+from access.plans import plan_list, user_can_change_plan, user_can_manage_plan, user_manages_all_plans
 from approvals.models import Task
 from approvals.services import error_text
 from programs.forms import BenefitPlanForm, EnrolmentRequestForm, ReasonForm
@@ -95,9 +95,7 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, ScopedHistoryAdmin):
             return True
         if obj.status == PlanStatus.CLOSED:
             return False
-        return user_can_manage_plan(request.user, obj) or request.user.has_perm(
-            "programs.change_benefitplan", obj
-        )
+        return user_can_change_plan(request.user, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: BenefitPlan | None = None) -> bool:
         return False
