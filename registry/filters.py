@@ -214,14 +214,6 @@ class CodePrefixFilter(PrefixFilter):
         return condition
 
 
-class ExactFilter(ConditionFilter):
-    field_class = forms.CharField
-
-    def condition(self, value: str) -> Q | None:
-        value = value.strip()
-        return Q(**{self.field_name: value}) if value else None
-
-
 class ChoicesFilter(ConditionFilter):
     """Any of the chosen values."""
 

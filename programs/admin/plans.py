@@ -30,8 +30,6 @@ from programs.services import (
     plan_update,
 )
 
-ENROLMENT_OWN_PARAMS = ("expression",)
-
 
 def _report(request: HttpRequest, admin_obj: admin.ModelAdmin, exc: ValidationError) -> None:
     admin_obj.message_user(request, error_text(exc), messages.ERROR)
