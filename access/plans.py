@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from access.hooks import provided
@@ -14,6 +14,7 @@ from access.scope import user_sees_everywhere
 VIEW_PLAN = "programs.view_benefitplan"
 MANAGE_BENEFICIARIES = "programs.manage_beneficiaries"
 REQUEST_PAYMENTS = "programs.request_payments"
+CHANGE_PLAN = "programs.change_benefitplan"
 
 
 def _active(user: User) -> bool:
@@ -55,6 +56,11 @@ def plan_list(*, user: User) -> QuerySet[Any]:
     return plans_with_permission(user, [VIEW_PLAN, MANAGE_BENEFICIARIES])
 
 
+def plan_scope_q(user: User, *, plan_field: str = "benefit_plan") -> Q:
+    """Rows whose benefit plan (`plan_field`) is one the user may see."""
+    return Q(**{f"{plan_field}__in": plan_list(user=user).values("pk")})
+
+
 def plan_managed_list(*, user: User) -> QuerySet[Any]:
     """Plans whose beneficiaries the user may enrol and change."""
     plan = provided("plan_model")
@@ -73,3 +79,13 @@ def user_can_view_plan(user: User, plan: Any) -> bool:
 
 def user_can_manage_plan(user: User, plan: Any) -> bool:
     return _active(user) and (user_manages_all_plans(user) or user.has_perm(MANAGE_BENEFICIARIES, plan))
+
+
+def user_can_change_plan(user: User, plan: Any) -> bool:
+    """Editing a plan's settings: its managers, or whoever holds the object permission to change it."""
+    return user_can_manage_plan(user, plan) or (_active(user) and user.has_perm(CHANGE_PLAN, plan))
+
+
+def user_can_request_payments(user: User, plan: Any) -> bool:
+    """Payment officers need the plan's object permission `request_payments`; administrators act on all."""
+    return _active(user) and (user_manages_all_plans(user) or user.has_perm(REQUEST_PAYMENTS, plan))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db.models import QuerySet
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -30,3 +33,28 @@ def user_in_roles(user: User, roles: tuple[str, ...]) -> bool:
     if roles not in cache:
         cache[roles] = user.groups.filter(name__in=roles).exists()
     return cache[roles]
+
+
+def user_holds_every_role(user: User) -> bool:
+    """Active superusers hold every role, present and future (an approval level's role included)."""
+    return bool(user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def user_role_ids(user: User) -> QuerySet[Any]:
+    """The ids of the user's roles (groups), as a subquery: `role__in=user_role_ids(user)`."""
+    if not user.is_authenticated or not user.is_active:
+        return Group.objects.none().values("pk")
+    return user.groups.values("pk")
+
+
+def user_holds_role_id(user: User, role_id: int) -> bool:
+    """Does this active user hold the role (group) with this id? Superusers hold every role. Cached."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    cached: set[int] | None = user.__dict__.get("_role_ids")
+    if cached is None:
+        cached = set(user.groups.values_list("pk", flat=True))
+        user.__dict__["_role_ids"] = cached
+    return role_id in cached

@@ -34,11 +34,17 @@ def paths_q(paths: list[str], *, field: str = "path") -> Q:
     return condition
 
 
-def location_scope_q(user: User, *, field: str = "location") -> Q:
-    """A filter keeping rows whose `field` lies in one of the user's locations (or below)."""
+def path_scope_q(user: User, *, path_field: str) -> Q:
+    """Rows whose materialised location path (`path_field`, e.g. "location__path" or a denormalised
+    "location_path") lies in the user's locations or below; every row for those who see everywhere."""
     if user_sees_everywhere(user):
         return Q()
-    return paths_q(user_location_paths(user), field=f"{field}__path")
+    return paths_q(user_location_paths(user), field=path_field)
+
+
+def location_scope_q(user: User, *, field: str = "location") -> Q:
+    """A filter keeping rows whose `field` (a location) lies in one of the user's locations (or below)."""
+    return path_scope_q(user, path_field=f"{field}__path")
 
 
 def location_path_in_scope(user: User, path: str | None) -> bool:

@@ -6,14 +6,21 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, Q, QuerySet
 
+from access.roles import (
+    ADMINISTRATOR,
+    APPROVER,
+    user_holds_every_role,
+    user_holds_role_id,
+    user_in_roles,
+    user_role_ids,
+)
 from approvals.actions import action_find, actions_registered
 from approvals.models import Approval, Decision, Task, TaskState
-from jobs.roles import user_in_roles  # re-exported: registry and programmes import it from here
 
 User = AbstractBaseUser | AnonymousUser
 
-SEE_ALL_ROLES = ("Administrator",)
-DEFAULT_ROLE = "Approver"  # portal.roles.APPROVER; approvals sits below portal and cannot import it
+SEE_ALL_ROLES = (ADMINISTRATOR,)
+DEFAULT_ROLE = APPROVER  # a task's level when no policy names one
 
 
 def _visible_q(user: User) -> tuple[Q, Q | None]:
@@ -56,11 +63,12 @@ def _hidden_by_can_view(user: User, tasks: QuerySet[Task]) -> list[int]:
 def _awaiting_in_sql(user: User) -> tuple[QuerySet[Task], Q | None]:
     """What SQL alone can say is waiting for the user, and which of it still needs a per-object check."""
     qs = Task.objects.filter(state=TaskState.PENDING, current_role__isnull=False).exclude(maker=user)
-    if not user.is_superuser:
-        qs = qs.filter(current_role__in=user.groups.all())
+    every_role = user_holds_every_role(user)
+    if not every_role:
+        qs = qs.filter(current_role__in=user_role_ids(user))
     qs = qs.exclude(pk__in=Approval.objects.filter(user=user, decision=Decision.APPROVE).values("task_id"))
     visible, per_object = _visible_q(user)
-    return qs.filter(visible), (None if user.is_superuser else per_object)
+    return qs.filter(visible), (None if every_role else per_object)
 
 
 def tasks_awaiting(user: User) -> QuerySet[Task]:
@@ -123,19 +131,6 @@ def pending_approvals_count_once(user: User) -> int:
     return cached
 
 
-def user_holds_role(user: User, role_id: int) -> bool:
-    """Superusers hold every role; others through their groups."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_superuser:
-        return True
-    cached = getattr(user, "_approval_group_ids", None)
-    if cached is None:
-        cached = set(user.groups.values_list("pk", flat=True))
-        user._approval_group_ids = cached
-    return role_id in cached
-
-
 def user_can_see_target(*, task: Task, user: User) -> bool:
     registered = action_find(task.action)
     if registered is None or not task.content_type_id or user_sees_all_tasks(user):
@@ -157,7 +152,7 @@ def task_decision_refusal(*, task: Task, user: User) -> str | None:
         return f"Task #{task.pk} has no level waiting for a decision."
     if user.pk == task.maker_id:
         return f"You requested task #{task.pk}: its maker cannot approve or reject it (cancel it instead)."
-    if not user_holds_role(user, level["role_id"]):
+    if not user_holds_role_id(user, level["role_id"]):
         return (
             f"Level {level['order']} of task #{task.pk} is decided by the role “{level['role']}”, "
             "which you do not hold."
@@ -191,7 +186,7 @@ def task_retry_refusal(*, task: Task, user: User) -> str | None:
     role_ids = [level["role_id"] for level in task.levels]
     if not role_ids:
         role_ids = list(Group.objects.filter(name=DEFAULT_ROLE).values_list("pk", flat=True))
-    if not any(user_holds_role(user, role_id) for role_id in role_ids):
+    if not any(user_holds_role_id(user, role_id) for role_id in role_ids):
         roles = ", ".join(level["role"] for level in task.levels) or DEFAULT_ROLE
         return f"Retrying task #{task.pk} needs one of the roles that approve it ({roles})."
     if not user_can_see_target(task=task, user=user):

@@ -1,0 +1,6 @@
+"""Grievance redress: tickets, routing, SLA, public intake, notifications (to be built).
+
+Owns no table yet.
+
+May import: access, files, jobs, approvals, registry, programs, payments.
+"""

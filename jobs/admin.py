@@ -14,13 +14,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from access.roles import ADMINISTRATOR, AUDITOR, user_in_roles
 from jobs.models import Job
 from jobs.recovery import job_cancel, job_cancel_refusal, job_retry, job_retry_refusal
-from jobs.roles import user_in_roles
 
-# portal.roles.ADMINISTRATOR and AUDITOR: jobs sits below portal and cannot import it
-# (tests/jobs keeps them equal).
-SEE_ALL_JOBS_ROLES = ("Administrator", "Auditor")
+SEE_ALL_JOBS_ROLES = (ADMINISTRATOR, AUDITOR)
 
 
 @admin.register(Job)

@@ -20,16 +20,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from access.roles import ADMINISTRATOR, user_in_roles
 from jobs.kinds import job_kind
 from jobs.leases import db_session_end, job_lock_held, lease_seconds
 from jobs.models import Job, JobState
-from jobs.roles import user_in_roles
 
 logger = logging.getLogger(__name__)
 
 User = AbstractBaseUser | AnonymousUser
-# portal.roles.ADMINISTRATOR: jobs sits below portal and cannot import it.
-CANCEL_ANY_JOB_ROLES = ("Administrator",)
+CANCEL_ANY_JOB_ROLES = (ADMINISTRATOR,)
 WORKER_LOST = "jobs.recovery.WorkerLost"
 
 

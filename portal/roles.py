@@ -1,8 +1,9 @@
-"""The built-in roles (Django groups) and the permissions each starts with.
+"""The permissions each built-in role (Django group) starts with, per app of the portal.
 
-The data migration creates the groups; after every `migrate` the models that
-migrate created get their default grants. Nothing else is touched, so what an
-administrator changed in the admin stays, unless `roles_sync(reset=True)`.
+The role names, and every check of them, live in `access.roles`; the portal, at the top, knows every
+app's label and grants them. The data migration creates the groups; after every `migrate` the models that
+migrate created get their default grants. Nothing else is touched, so what an administrator changed in
+the admin stays, unless `roles_sync(reset=True)`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ EDIT = ("view", "add", "change")
 FULL = ("view", "add", "change", "delete")
 NONE: tuple[str, ...] = ()
 
-# Payment models live in `programs` but belong to the payment officer.
-PAYMENT_MODELS = ("paymentplan", "paymentcycle", "paymentpoint", "payroll", "benefit", "reconciliation")
 # The location tree and the schemas shape everyone's data: only administrators change them.
 REGISTRY_SETUP = ("location", "locationlevel", "registryschema")
 # Makers request tasks; approvers decide on them (an Approval row per decision).
@@ -52,7 +51,6 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     PROGRAMME_OFFICER: {
         "registry": VIEW,
         "programs": EDIT,
-        **_models("programs", PAYMENT_MODELS, VIEW),
         "payments": VIEW,
         "jobs": VIEW,
         "reports": EDIT,
@@ -71,7 +69,6 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     PAYMENT_OFFICER: {
         "registry": VIEW,
         "programs": VIEW,
-        **_models("programs", PAYMENT_MODELS, EDIT),
         "payments": EDIT,
         "jobs": VIEW,
         "reports": EDIT,

@@ -9,7 +9,6 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -19,7 +18,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django_filters.widgets import RangeWidget
 
-from access.plans import plan_list
+from access.records import records_in_scope
+from registry.hooks import search_extensions
 from registry.models import (
     Household,
     HouseholdMember,
@@ -31,7 +31,7 @@ from registry.models import (
     Sex,
 )
 from registry.schemas import schema_for, schema_property_names
-from registry.selectors import household_list, individual_list, location_list, location_scope_q
+from registry.selectors import household_list, individual_list, location_list
 
 CUSTOM_PREFIX = "cf_"
 FIELD_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -214,14 +214,6 @@ class CodePrefixFilter(PrefixFilter):
         return condition
 
 
-class ExactFilter(ConditionFilter):
-    field_class = forms.CharField
-
-    def condition(self, value: str) -> Q | None:
-        value = value.strip()
-        return Q(**{self.field_name: value}) if value else None
-
-
 class ChoicesFilter(ConditionFilter):
     """Any of the chosen values."""
 
@@ -327,19 +319,6 @@ class DocumentFilter(ConditionFilter):
         return Q(Exists(IdentityDocument.objects.filter(individual=OuterRef("pk"), value=value)))
 
 
-class EnrolmentFilter(ConditionFilter):
-    """Enrolled in a benefit plan (with a status); available once the programmes app has Beneficiary."""
-
-    scope = "enrolment"
-
-
-def beneficiary_model() -> Any:
-    try:
-        return apps.get_model("programs", "Beneficiary")
-    except LookupError:
-        return None
-
-
 class AdvancedFilterSet(django_filters.FilterSet):
     """Adds the custom-field filters from the schema and applies every condition in one `filter()`."""
 
@@ -365,11 +344,12 @@ class AdvancedFilterSet(django_filters.FilterSet):
             self.filters[name] = custom_field_filter(key, prop)
             self.filters[name].parent = self
             self.custom_field_names.append(name)
+        self.add_extension_filters()
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         conditions: list[Q] = []
         membership: list[Q] = []
-        enrolment: list[Q] = []
+        extended: dict[str, list[Q]] = {extension.name: [] for extension in self.extensions}
         for name, value in self.form.cleaned_data.items():
             flt = self.filters[name]
             if not isinstance(flt, ConditionFilter):
@@ -380,24 +360,24 @@ class AdvancedFilterSet(django_filters.FilterSet):
             condition = flt.condition(value)
             if condition is None:
                 continue
-            {MEMBERSHIP: membership, "enrolment": enrolment}.get(flt.scope, conditions).append(condition)
+            {MEMBERSHIP: membership, **extended}.get(flt.scope, conditions).append(condition)
         if membership:
             current = HouseholdMember.objects.filter(individual=OuterRef("pk"), end_date__isnull=True)
             conditions.append(Q(Exists(current.filter(*membership))))
-        if enrolment:
-            conditions.append(self.enrolment_condition(beneficiary_model().objects.filter(*enrolment)))
+        for extension in self.extensions:
+            if extended[extension.name]:
+                conditions.append(
+                    extension.condition(kind=self.schema_kind, conditions=extended[extension.name])
+                )
         return queryset.filter(*conditions) if conditions else queryset
 
-    def enrolment_condition(self, beneficiaries: QuerySet) -> Q:
-        raise NotImplementedError
-
-    def add_enrolment_filters(self) -> None:
-        model = beneficiary_model()
-        if model is None:
-            return
-        for name, flt in enrolment_filters(model, user=self.user).items():
-            self.filters[name] = flt
-            flt.parent = self
+    def add_extension_filters(self) -> None:
+        """The filters the apps above the registry plug in (`registry.hooks`), e.g. enrolment in a plan."""
+        self.extensions = search_extensions()
+        for extension in self.extensions:
+            for name, flt in extension.filters(kind=self.schema_kind, user=self.user).items():
+                self.filters[name] = flt
+                flt.parent = self
 
     @property
     def custom_fields_form(self) -> list[Any]:
@@ -445,43 +425,6 @@ class IndividualFilter(AdvancedFilterSet):
         model = Individual
         fields: list[str] = []
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.add_enrolment_filters()
-
-    def enrolment_condition(self, beneficiaries: QuerySet) -> Q:
-        """Enrolled in person, or through the household they live in now."""
-        in_person = beneficiaries.filter(individual=OuterRef("pk"))
-        through_household = beneficiaries.filter(
-            household__memberships__individual=OuterRef("pk"), household__memberships__end_date__isnull=True
-        )
-        return Q(Exists(in_person)) | Q(Exists(through_household))
-
-
-class PlanEnrolmentFilter(EnrolmentFilter):
-    field_class = forms.ModelChoiceField
-
-    def condition(self, value: Any) -> Q | None:
-        return Q(benefit_plan=value)
-
-
-class EnrolmentStatusFilter(EnrolmentFilter):
-    field_class = forms.MultipleChoiceField
-
-    def condition(self, value: list[str]) -> Q | None:
-        return Q(status__in=value) if value else None
-
-
-def enrolment_filters(model: Any, *, user: AbstractBaseUser | AnonymousUser) -> dict[str, ConditionFilter]:
-    plans = plan_list(user=user)
-    status_choices = model._meta.get_field("status").choices or []
-    return {
-        "benefit_plan": PlanEnrolmentFilter(label="Enrolled in benefit plan", queryset=plans),
-        "enrolment_status": EnrolmentStatusFilter(
-            label="Enrolment status", choices=status_choices, widget=forms.CheckboxSelectMultiple
-        ),
-    }
-
 
 class HouseholdFilter(AdvancedFilterSet):
     schema_kind = "household"
@@ -494,13 +437,6 @@ class HouseholdFilter(AdvancedFilterSet):
     class Meta:
         model = Household
         fields: list[str] = []
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.add_enrolment_filters()
-
-    def enrolment_condition(self, beneficiaries: QuerySet) -> Q:
-        return Q(Exists(beneficiaries.filter(household=OuterRef("pk"))))
 
 
 def as_query(data: QueryDict | dict[str, Any] | None) -> QueryDict:
@@ -529,7 +465,7 @@ def individual_filterset(
 ) -> IndividualFilter:
     """The advanced search over individuals, inside the user's scope (`queryset` narrows it further)."""
     # The scope is applied to a given queryset as a filter, so its own annotations and joins survive.
-    scoped = individual_list(user=user) if queryset is None else queryset.filter(location_scope_q(user))
+    scoped = individual_list(user=user) if queryset is None else records_in_scope(queryset, user=user)
     return IndividualFilter(as_query(data), scoped, user=user, schema=schema)
 
 
@@ -541,7 +477,7 @@ def household_filterset(
     schema: dict[str, Any] | None = None,
 ) -> HouseholdFilter:
     """The advanced search over households, always inside the user's scope."""
-    scoped = household_list(user=user) if queryset is None else queryset.filter(location_scope_q(user))
+    scoped = household_list(user=user) if queryset is None else records_in_scope(queryset, user=user)
     return HouseholdFilter(as_query(data), scoped, user=user, schema=schema)
 
 

@@ -14,8 +14,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import slugify
 
-from programs.selectors import plan_list
-from registry.admin.history import ScopedHistoryAdmin
+from access.history import ScopedHistoryAdmin
+from access.plans import plan_list
 from reports.figures import XLSX_TYPE, report_csv, report_figure, report_xlsx
 from reports.forms import ReportForm
 from reports.models import Measure, Report

@@ -30,7 +30,7 @@ class DatalistInput(forms.TextInput):
 
 def grouping_choices(*, user: AbstractBaseUser | AnonymousUser) -> list[tuple[str, list[tuple[str, str]]]]:
     """Groupings of every dataset, one option group per dataset; custom fields from the current schemas."""
-    from programs.selectors import plan_list
+    from access.plans import plan_list
 
     choices = []
     plans = list(plan_list(user=user).order_by("code").values_list("code", "beneficiary_schema"))
@@ -85,7 +85,7 @@ class ReportForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from programs.selectors import plan_list
+        from access.plans import plan_list
 
         user = self.user or AnonymousUser()
         if "benefit_plan" in self.fields:

@@ -14,7 +14,9 @@ from django.db import connection
 from django.db.models import Avg, Count, Exists, Expression, F, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
-from approvals.selectors import user_in_roles
+from access.plans import plan_list
+from access.roles import ADMINISTRATOR, user_in_roles, user_role_ids
+from access.scope import user_location_paths, user_sees_everywhere
 from registry.expressions import CompileEnv, ExpressionContext, ExpressionError, compile_filter
 from reports.datasets import Grouping, ReportFieldError, dataset_get
 from reports.models import Measure, Report
@@ -23,7 +25,7 @@ from reports.validation import measure_field_check
 User = AbstractBaseUser | AnonymousUser
 
 VIEW_REPORT = "reports.view_report"
-SEES_ALL_REPORTS = ("Administrator",)
+SEES_ALL_REPORTS = (ADMINISTRATOR,)
 MAX_GROUPS = 1000
 MAX_PINNED = 4
 PINNED_CACHE_SECONDS = 300
@@ -41,7 +43,7 @@ def report_list(*, user: User) -> QuerySet[Report]:
     if user_sees_all_reports(user):
         return qs
     roles = Report.roles.through.objects.filter(report=OuterRef("pk"))
-    return qs.filter(~Exists(roles) | Exists(roles.filter(group__in=user.groups.all())))
+    return qs.filter(~Exists(roles) | Exists(roles.filter(group__in=user_role_ids(user))))
 
 
 def report_get(*, user: User, report_id: int) -> Report | None:
@@ -238,9 +240,6 @@ def _number(value: Any) -> int | Decimal | None:
 
 def _scope_key(user: User, report: Report) -> str:
     """What the report's figures depend on besides the data: the user's locations, plans or tasks."""
-    from programs.selectors import plan_list
-    from registry.selectors import user_location_paths, user_sees_everywhere
-
     if report.dataset == "approvals":
         return f"user:{user.pk}"
     scope = "everywhere" if user_sees_everywhere(user) else ",".join(sorted(user_location_paths(user)))

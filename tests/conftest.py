@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth.models import Group, User
 
+from access.roles import ADMINISTRATOR, APPROVER, AUDITOR, PROGRAMME_OFFICER, REGISTRY_OFFICER
 from portal.models import UserProfile
-from portal.roles import ADMINISTRATOR, APPROVER, AUDITOR, PROGRAMME_OFFICER, REGISTRY_OFFICER
 from registry.models import Location
 
 PASSWORD = "correct-horse-battery-9"

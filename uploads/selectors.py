@@ -12,9 +12,10 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from programs.selectors import plan_list
+from access.records import records_in_scope
+from access.scope import user_location_paths, user_sees_everywhere
 from registry.models import Location
-from registry.selectors import location_list, user_location_paths, user_sees_everywhere
+from registry.selectors import location_list
 from uploads.columns import DOCUMENT_COLUMNS
 from uploads.models import ImportBatch, RowStatus, StagedError, StagedRow
 from uploads.parsing import RAW_SEPARATOR, REJECTED_ERRORS_COLUMN, REJECTED_OUTCOME_COLUMN
@@ -34,7 +35,7 @@ def uploader_areas(*, user: User) -> QuerySet[Location]:
 def batch_list(*, user: User) -> QuerySet[ImportBatch]:
     """Batches of the plans the user sees whose whole area (the uploader's locations) the user sees too; an
     uploader always sees their own. A batch without a recorded area is seen by those who see everywhere."""
-    batches = ImportBatch.objects.filter(benefit_plan__in=plan_list(user=user).values("pk"))
+    batches = records_in_scope(ImportBatch.objects.all(), user=user, location=None, plan="benefit_plan")
     if user.is_authenticated and not user_sees_everywhere(user):
         areas = ImportBatch.areas.through.objects.filter(importbatch_id=OuterRef("pk"))
         outside = areas.exclude(location_id__in=location_list(user=user).values("pk"))

@@ -22,6 +22,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
 from access.history import ScopedHistoryAdmin
+from access.plans import plan_list, user_can_manage_plan
 from approvals.models import Task
 from approvals.services import error_text
 from programs.admin.plans import _queued, _report
@@ -33,13 +34,7 @@ from programs.models import (
     BeneficiaryStatusChange,
     PlanStatus,
 )
-from programs.selectors import (
-    EXPORT_HEADERS,
-    beneficiary_export_chunks,
-    beneficiary_list,
-    plan_list,
-    user_can_manage_plan,
-)
+from programs.selectors import EXPORT_HEADERS, beneficiary_export_chunks, beneficiary_list
 from programs.services import beneficiary_data_request, beneficiary_status_request
 from registry.exports import csv_lines
 from registry.models import HouseholdMember, Sex

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from guardian.admin import GuardedModelAdminMixin
 
 from access.history import ScopedHistoryAdmin
+from access.plans import plan_list, user_can_change_plan, user_can_manage_plan, user_manages_all_plans
 from approvals.models import Task
 from approvals.services import error_text
 from programs.forms import BenefitPlanForm, EnrolmentRequestForm, ReasonForm
+from programs.hooks import plan_links, plan_panels
 from programs.models import BeneficiaryStatus, BenefitPlan, PlanStatus
-from programs.selectors import (
-    plan_counts,
-    plan_list,
-    plan_recent_changes,
-    user_can_manage_plan,
-    user_manages_all_plans,
-)
+from programs.selectors import plan_counts, plan_recent_changes
 from programs.services import (
     EnrolmentSelection,
     enrolment_preview,
@@ -34,29 +29,6 @@ from programs.services import (
     plan_create,
     plan_update,
 )
-
-# Pages the apps above this one keep about a plan (uploads, payments); shown when they are installed.
-PLAN_LINKS = (
-    ("Uploads", "admin:uploads_importbatch_changelist", "benefit_plan__id__exact"),
-    ("Payment plans and their payrolls", "admin:payments_paymentplan_changelist", "benefit_plan__id__exact"),
-)
-RECENT_PAYROLLS = 5
-
-
-def _recent_payrolls(plan: BenefitPlan) -> list[Any]:
-    """The plan's latest payrolls, read by name: programmes does not import the payments app above it."""
-    try:
-        payroll_model = apps.get_model("payments", "Payroll")
-    except LookupError:
-        return []
-    return list(
-        payroll_model.objects.filter(payment_plan__benefit_plan=plan)
-        .select_related("payment_plan", "cycle")
-        .order_by("-created_at")[:RECENT_PAYROLLS]
-    )
-
-
-ENROLMENT_OWN_PARAMS = ("expression",)
 
 
 def _report(request: HttpRequest, admin_obj: admin.ModelAdmin, exc: ValidationError) -> None:
@@ -121,9 +93,7 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, ScopedHistoryAdmin):
             return True
         if obj.status == PlanStatus.CLOSED:
             return False
-        return user_can_manage_plan(request.user, obj) or request.user.has_perm(
-            "programs.change_benefitplan", obj
-        )
+        return user_can_change_plan(request.user, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: BenefitPlan | None = None) -> bool:
         return False
@@ -197,12 +167,6 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, ScopedHistoryAdmin):
             )
             for status in BeneficiaryStatus
         ]
-        links = []
-        for label, url_name, param in PLAN_LINKS:
-            try:
-                links.append((label, f"{reverse(url_name)}?{param}={plan.pk}"))
-            except NoReverseMatch:
-                continue
         manages = user_can_manage_plan(request.user, plan)
         return {
             "plan": plan,
@@ -211,8 +175,9 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, ScopedHistoryAdmin):
             "beneficiaries_url": f"{changelist}?benefit_plan={plan.pk}",
             "recent_changes": plan_recent_changes(plan=plan, user=request.user),
             "plan_history": plan.history.select_related("history_user").order_by("-history_date")[:5],
-            "plan_links": links,
-            "payrolls": _recent_payrolls(plan),
+            # What the apps above this one keep about the plan (uploads, payments): `programs.hooks`.
+            "plan_links": plan_links(plan=plan),
+            "plan_panels": plan_panels(plan=plan, user=request.user),
             "can_manage": manages,
             "can_grant": user_manages_all_plans(request.user),
             "can_activate": manages and plan.status == PlanStatus.DRAFT,

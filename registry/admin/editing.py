@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 
-from registry.admin.history import ScopedHistoryAdmin
+from access.history import ScopedHistoryAdmin
 from registry.selectors import location_list
 
 NOTHING_CHANGED = "nothing"

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from registry.admin.editing import RegistryRecordAdmin
 from registry.approval_actions import registry_update_request
 from registry.forms import IdentityDocumentForm, IndividualForm, custom_field_names, custom_fields_form
+from registry.hooks import individual_enrolments, individual_upload_record
 from registry.models import (
     HouseholdMember,
     HouseholdRole,
@@ -177,10 +178,6 @@ class IndividualAdmin(RegistryRecordAdmin):
         "updated_at",
     ]
     list_per_page = 50
-    # enrolments_for(*, user, individual) -> queryset of beneficiaries, set by the programmes app.
-    enrolments_for: Any = None
-    # upload_record_for(*, individual_id) -> str | None: the upload that created the person, set by uploads.
-    upload_record_for: Any = None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Individual]:
         membership = current_membership()
@@ -292,20 +289,21 @@ class IndividualAdmin(RegistryRecordAdmin):
     @admin.display(description="registered by")
     def registration_record(self, obj: Individual) -> str:
         # People written in bulk have no history row of their creation: the upload batch is their record.
-        if obj.registration_source == RegistrationSource.UPLOAD and self.upload_record_for is not None:
-            record = self.upload_record_for(individual_id=obj.pk)
+        if obj.registration_source == RegistrationSource.UPLOAD:
+            record = individual_upload_record(individual_id=obj.pk)
             if record:
                 return record
         return "See the History page for changes made in the portal."
 
     @admin.display(description="programme enrolments")
     def enrolments(self, obj: Individual) -> str:
-        # The programmes app (above the registry) answers which enrolments this viewer may see:
-        # see `programs.apps`, which sets `enrolments_for`. Without it there is nothing to show.
+        # The programmes app (above the registry) answers which enrolments this viewer may see, through
+        # `registry.hooks`. Without it there is nothing to show.
         viewer = getattr(obj, "_viewer", None)
-        if self.enrolments_for is None or viewer is None:
+        enrolments = None if viewer is None else individual_enrolments(user=viewer, individual=obj)
+        if enrolments is None:
             return "—"
-        beneficiaries = list(self.enrolments_for(user=viewer, individual=obj)[:20])
+        beneficiaries = list(enrolments[:20])
         if not beneficiaries:
             return "Not enrolled in any programme you can see."
         return format_html_join(

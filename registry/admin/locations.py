@@ -10,8 +10,8 @@ from django.urls import reverse
 from import_export.admin import ImportExportMixin
 from import_export.results import Result
 
+from access.history import ScopedHistoryAdmin
 from files.formats import FORMATS, BoundedImportForm
-from registry.admin.history import ScopedHistoryAdmin
 from registry.models import Location, LocationLevel
 from registry.resources import LocationResource, location_import_problems
 from registry.selectors import location_list

@@ -1,4 +1,4 @@
-"""The access module: the one door the apps delegate to, its layering, and the protected file download."""
+"""The access module: its layering, the location and plan scope through the hooks, the protected download."""
 
 from __future__ import annotations
 
@@ -13,13 +13,8 @@ from django.test import RequestFactory
 import access.plans
 import access.roles
 import access.scope
-import approvals.selectors
-import jobs.roles
-import portal.roles
-import programs.selectors
-import registry.selectors
 from access.downloads import protected_file_response
-from portal.roles import AUDITOR, PROGRAMME_OFFICER
+from access.roles import AUDITOR, PROGRAMME_OFFICER
 from tests.access.answers import close
 from tests.conftest import make_user
 
@@ -39,18 +34,6 @@ def test_access_imports_no_domain_app() -> None:
                 names = [node.module]
             offending += [f"{path.name}: {name}" for name in names if name.split(".")[0] in DOMAIN_APPS]
     assert not offending
-
-
-def test_the_old_names_are_the_access_functions() -> None:
-    assert jobs.roles.user_in_roles is access.roles.user_in_roles
-    assert approvals.selectors.user_in_roles is access.roles.user_in_roles
-    assert registry.selectors.user_sees_everywhere is access.scope.user_sees_everywhere
-    assert registry.selectors.user_location_paths is access.scope.user_location_paths
-    assert registry.selectors.location_scope_q is access.scope.location_scope_q
-    for name in ("plan_list", "plan_managed_list", "user_can_view_plan", "user_can_manage_plan",
-                 "user_sees_all_plans", "user_manages_all_plans"):  # fmt: skip
-        assert getattr(programs.selectors, name) is getattr(access.plans, name), name
-    assert portal.roles.ADMINISTRATOR == access.roles.ADMINISTRATOR == "Administrator"
 
 
 @pytest.mark.django_db

@@ -19,6 +19,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from access.roles import (
+    APPROVER,
+    AUDITOR,
+    PAYMENT_OFFICER,
+    PROGRAMME_OFFICER,
+    REGISTRY_OFFICER,
+)
 from approvals.models import ApprovalPolicy
 from approvals.services import task_approve
 from jobs.models import Job
@@ -31,13 +38,6 @@ from payments.services import (
     reconciliation_apply,
 )
 from portal.models import UserProfile
-from portal.roles import (
-    APPROVER,
-    AUDITOR,
-    PAYMENT_OFFICER,
-    PROGRAMME_OFFICER,
-    REGISTRY_OFFICER,
-)
 from programs.models import Beneficiary, BeneficiaryStatusChange, BenefitPlan, PlanStatus, PlanType
 from programs.services import beneficiary_status_request
 from registry.approval_actions import registry_update_request

@@ -9,9 +9,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
 
+from access.scope import user_location_paths, user_sees_everywhere
 from approvals.actions import Description, action_register, action_unregister
 from registry.models import Location
-from registry.selectors import user_location_paths, user_sees_everywhere
 
 RENAME = "tests.rename_location"
 RENAME_CAN_VIEW = "tests.rename_location_can_view"

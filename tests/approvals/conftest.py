@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from django.contrib.auth.models import Group, User
 
+from access.roles import APPROVER, AUDITOR, PAYMENT_OFFICER
 from approvals.models import ApprovalLevel, ApprovalPolicy
-from portal.roles import APPROVER, AUDITOR, PAYMENT_OFFICER
 from tests.approvals import actions
 from tests.conftest import Tree, make_user
 

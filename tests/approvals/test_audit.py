@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from access.roles import APPROVER
 from approvals.models import Approval, ApprovalPolicy, Task, TaskState
 from approvals.services import approval_request, task_approve, task_reject
-from portal.roles import APPROVER
 from registry.models import Location
 from tests.approvals.actions import RENAME
 from tests.approvals.conftest import policy_set

@@ -69,7 +69,7 @@ def test_bulk_approve_only_reaches_tasks_the_user_may_approve(client, tasks, che
 
 
 def test_bulk_approve_reports_refusals_by_task(client, tree, tasks, checker):
-    from portal.roles import APPROVER
+    from access.roles import APPROVER
     from tests.conftest import make_user
 
     both = make_user("both", roles=(APPROVER, "Registry officer"), locations=(tree.north,))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
+from access.roles import APPROVER, PAYMENT_OFFICER
 from approvals.models import Approval, TaskState
 from approvals.services import approval_request, task_approve
-from portal.roles import APPROVER, PAYMENT_OFFICER
 from registry.models import Location
 from tests.approvals.actions import PAY, RENAME, executions
 from tests.approvals.conftest import policy_set

@@ -34,7 +34,7 @@ def assert_untouched(task: Task) -> None:
 
 
 def test_the_maker_never_approves_their_own_task_even_holding_the_role(tree):
-    from portal.roles import APPROVER, REGISTRY_OFFICER
+    from access.roles import APPROVER, REGISTRY_OFFICER
     from tests.conftest import make_user
 
     both = make_user("both", roles=(REGISTRY_OFFICER, APPROVER), locations=(tree.north,))
@@ -126,8 +126,8 @@ def test_retry_is_for_failed_tasks_by_an_approver(task, maker, checker):
 def test_selectors_scope_waiting_tasks_by_visibility_in_sql_and_per_object(
     tree, maker, checker, south_checker, admin_user
 ):
+    from access.roles import APPROVER, REGISTRY_OFFICER
     from approvals.selectors import task_list, tasks_awaiting
-    from portal.roles import APPROVER, REGISTRY_OFFICER
     from tests.conftest import make_user
 
     south_maker = make_user("south_maker", roles=(REGISTRY_OFFICER,), locations=(tree.south,))

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from access.roles import ADMINISTRATOR, AUDITOR, PROGRAMME_OFFICER, user_in_roles
 from approvals import selectors as approval_selectors
 from jobs.admin import SEE_ALL_JOBS_ROLES
 from jobs.models import Job
-from jobs.roles import user_in_roles
-from portal.roles import ADMINISTRATOR, AUDITOR, PROGRAMME_OFFICER
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

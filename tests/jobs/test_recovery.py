@@ -14,6 +14,7 @@ from django_tasks import task
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from access.roles import AUDITOR
 from approvals.models import TaskState
 from approvals.services import approval_request, task_approve
 from jobs.kinds import job_kind_register, task_kind
@@ -23,7 +24,6 @@ from jobs.recovery import WORKER_LOST, job_cancel, job_retry, jobs_sweep
 from jobs.services import job_running
 from payments.models import Benefit, Payroll, PayrollStatus
 from payments.services import payroll_create, payroll_generate
-from portal.roles import AUDITOR
 from tests.approvals import actions
 from tests.conftest import make_user
 from tests.payments.conftest import World, make_payment_plan, world_build

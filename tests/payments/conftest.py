@@ -10,10 +10,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from access.roles import APPROVER, PAYMENT_OFFICER
 from approvals.models import Task
 from payments.models import PaymentCycle, PaymentPlan, PaymentPoint, PaymentPointType, Payroll
 from payments.services import payment_point_key_rotate, payroll_create
-from portal.roles import APPROVER, PAYMENT_OFFICER
 from programs.models import Beneficiary, BeneficiaryStatus, BenefitPlan
 from registry.models import Household, HouseholdMember, HouseholdRole, Individual, Sex
 from tests.conftest import Tree, make_user

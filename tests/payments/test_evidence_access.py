@@ -12,8 +12,8 @@ from django.db import models
 from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 
+from access.roles import AUDITOR, GRIEVANCE_OFFICER
 from payments.models import Benefit
-from portal.roles import AUDITOR, GRIEVANCE_OFFICER
 from tests.conftest import Tree, make_user
 from tests.payments.conftest import World, sent_payroll
 from tests.programs.conftest import grant

@@ -144,7 +144,7 @@ def test_bad_expressions_are_refused_on_save(
 
 
 def test_officer_without_the_plan_permission_cannot_generate(world: World, tree) -> None:
-    from portal.roles import PAYMENT_OFFICER
+    from access.roles import PAYMENT_OFFICER
     from tests.conftest import make_user
 
     stranger = make_user("stranger", roles=(PAYMENT_OFFICER,), locations=(tree.north,))

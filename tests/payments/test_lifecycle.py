@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
+from access.roles import ADMINISTRATOR
 from approvals.models import ApprovalLevel, TaskState
 from approvals.services import policy_get_or_create, task_approve
 from payments.models import Benefit, BenefitStatus, PaymentCycle, PayrollStatus
@@ -21,7 +22,6 @@ from payments.services import (
     payroll_send,
     payroll_submit,
 )
-from portal.roles import ADMINISTRATOR
 from tests.conftest import make_user
 from tests.payments.conftest import World, approve, generate, make_payment_plan, sent_payroll
 

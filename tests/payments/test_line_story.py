@@ -246,7 +246,7 @@ def test_a_set_based_change_of_n_lines_runs_a_constant_number_of_queries(
 
 
 def test_the_line_page_shows_its_story_to_an_auditor(client: Client, world: World, tree: Tree) -> None:
-    from portal.roles import AUDITOR
+    from access.roles import AUDITOR
 
     payroll = generate(world, make_payment_plan(world))
     payroll_cancel(user=world.officer, payroll=payroll, reason="Wrong cycle")

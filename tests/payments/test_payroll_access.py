@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from access.roles import APPROVER, AUDITOR, PAYMENT_OFFICER
 from payments.models import (
     Benefit,
     BenefitEvent,
@@ -24,7 +25,6 @@ from payments.models import (
     PayrollStatus,
 )
 from payments.services import payment_point_key_rotate, payroll_create
-from portal.roles import APPROVER, AUDITOR, PAYMENT_OFFICER
 from tests.conftest import Tree, make_user
 from tests.payments.conftest import World, enrol_household, household_with, make_payment_plan
 from tests.programs.conftest import grant

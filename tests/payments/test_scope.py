@@ -10,12 +10,12 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
+from access.roles import APPROVER, PAYMENT_OFFICER
 from approvals.selectors import tasks_awaiting, user_can_see_target
 from approvals.services import task_approve
 from payments.models import Benefit, PaymentPlan, PaymentPoint, PaymentPointType, Payroll, PayrollStatus
 from payments.selectors import payroll_decidable_list
 from payments.services import payment_plan_preview, payroll_create, payroll_submit
-from portal.roles import APPROVER, PAYMENT_OFFICER
 from tests.conftest import Tree, make_user
 from tests.payments.conftest import World, enrol_household, household_with, make_payment_plan
 from tests.programs.conftest import approve, grant

@@ -12,10 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from guardian.shortcuts import assign_perm
 
+from access.roles import PAYMENT_OFFICER, REGISTRY_OFFICER
 from jobs.models import Job, JobState
 from payments.models import Benefit, PaymentCycle, PaymentPlan, Payroll
 from portal.models import BeneficiarySummary, RegistrySummary, SummaryGrain, SummaryRefresh
-from portal.roles import PAYMENT_OFFICER, REGISTRY_OFFICER
 from portal.summaries import summaries_refresh
 from programs.models import Beneficiary, BenefitPlan
 from registry.models import Household, Individual

@@ -11,8 +11,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from guardian.shortcuts import assign_perm
 
+from access.roles import PAYMENT_OFFICER, REGISTRY_OFFICER
 from portal.dashboard import GRIEVANCES_MISSING
-from portal.roles import PAYMENT_OFFICER, REGISTRY_OFFICER
 from tests.conftest import make_user
 from tests.portal.test_dashboard import Plans, chart, dashboard, dashboard_data_refreshed, figures, traces
 

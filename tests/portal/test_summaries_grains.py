@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 import pytest
 from guardian.shortcuts import assign_perm
 
+from access.roles import PROGRAMME_OFFICER
 from portal.dashboard import coverage_areas, reconciliation_by_cycle, registry_rollup
 from portal.models import RegistrySummary, SummaryGrain
-from portal.roles import PROGRAMME_OFFICER
 from portal.summaries import SummaryFilters, summaries_refresh, summary_grain
 from programs.models import Beneficiary, BenefitPlan
 from registry.models import Individual, Location

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group, User
 
+from access.roles import APPROVER, REGISTRY_OFFICER
 from portal.models import UserProfile
-from portal.roles import APPROVER, REGISTRY_OFFICER
 
 STRONG = "Harvest-Lantern-42x"
 

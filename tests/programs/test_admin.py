@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from access.plans import user_can_manage_plan
 from approvals.models import Task
 from programs.models import Beneficiary, BeneficiaryStatus, BenefitPlan, PlanStatus
-from programs.selectors import user_can_manage_plan
 from programs.services import EnrolmentSelection, plan_enrol
 from registry.models import HouseholdMember, Individual
 from tests.programs.conftest import beneficiaries, grant

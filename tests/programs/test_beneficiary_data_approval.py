@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from access.roles import APPROVER
 from approvals.models import Task, TaskState
 from approvals.selectors import tasks_awaiting
 from approvals.services import task_approve
-from portal.roles import APPROVER
 from programs.models import Beneficiary, PlanStatus
 from programs.services import DATA_ACTION, beneficiary_data_request
 from tests.conftest import make_user

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from access.plans import plan_list, user_can_manage_plan
 from approvals.models import Task, TaskState
 from programs.models import (
     Beneficiary,
@@ -17,7 +18,7 @@ from programs.models import (
     PlanStatus,
     PlanType,
 )
-from programs.selectors import plan_counts, plan_list, user_can_manage_plan
+from programs.selectors import plan_counts
 from programs.services import (
     EnrolmentSelection,
     beneficiary_status_change,

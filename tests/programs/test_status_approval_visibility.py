@@ -7,10 +7,10 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from access.roles import APPROVER, PROGRAMME_OFFICER
 from approvals.models import Task
 from approvals.selectors import pending_approvals_count, task_list, tasks_awaiting
 from approvals.services import policy_get_or_create
-from portal.roles import APPROVER, PROGRAMME_OFFICER
 from programs.models import Beneficiary
 from programs.services import EnrolmentSelection, beneficiary_status_request, plan_enrol
 from registry.models import Household

@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from access.scope import location_scope_q
 from registry.models import Individual, Location
-from registry.selectors import individual_list, location_list, location_scope_q, location_subtree
+from registry.selectors import individual_list, location_list, location_subtree
 from tests.conftest import make_user
 
 

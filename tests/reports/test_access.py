@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
-from portal.roles import AUDITOR
+from access.roles import AUDITOR
 from reports.selectors import report_list, report_result
 from tests.reports.conftest import make_report
 

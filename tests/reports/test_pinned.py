@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal.roles import AUDITOR
+from access.roles import AUDITOR
 from reports.selectors import MAX_PINNED
 from tests.reports.conftest import make_report
 

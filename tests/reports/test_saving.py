@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from portal.roles import AUDITOR, PROGRAMME_OFFICER
+from access.roles import AUDITOR, PROGRAMME_OFFICER
 from reports.models import Report
 from reports.services import report_save
 from tests.reports.conftest import make_report

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
-from portal.roles import PROGRAMME_OFFICER, REGISTRY_OFFICER
+from access.roles import PROGRAMME_OFFICER, REGISTRY_OFFICER
 from tests.conftest import make_user
 from tests.uploads.conftest import csv_bytes, household_rows, upload
 from uploads.models import BatchState, ImportBatch

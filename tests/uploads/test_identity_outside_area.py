@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from guardian.shortcuts import assign_perm
 
-from portal.roles import PROGRAMME_OFFICER, REGISTRY_OFFICER
+from access.roles import PROGRAMME_OFFICER, REGISTRY_OFFICER
 from registry.models import IdentityDocument, Individual, Location
 from tests.conftest import make_user
 from tests.uploads.conftest import approve, csv_bytes, upload
