@@ -133,11 +133,6 @@ def test_an_upload_awaiting_a_task_that_ended_is_not_synced_by_its_page(actors, 
     assert ImportBatch.objects.get(pk=batch.pk).state == BatchState.AWAITING_APPROVAL
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="payments.services.payroll_sync_decision, called by the payroll page, is replaced by a task_ended "
-    "receiver on the branch `pay`: remove this mark when it is merged",
-)
 def test_a_payroll_awaiting_a_task_that_ended_is_not_synced_by_its_page(actors, db) -> None:
     from approvals.models import Task, TaskState
     from payments.models import Payroll
