@@ -26,6 +26,7 @@ from registry.models import (
     SchemaKind,
     location_path_segment,
 )
+from registry.rules import member_checks as _member_checks
 from registry.schemas import custom_data_validate, schema_check
 from registry.selectors import user_location_paths, user_sees_everywhere
 
@@ -425,7 +426,7 @@ def _member_insert(**values: Any) -> HouseholdMember:
             return HouseholdMember.objects.create(**values)
     except IntegrityError:
         # A concurrent write got there first; the checks, run again, name it.
-        rules.member_checks(
+        _member_checks(
             household=values["household"],
             role=values["role"],
             is_primary_recipient=values.get("is_primary_recipient", False),
@@ -484,7 +485,7 @@ def household_member_add(
             household=household, end_date__isnull=True, is_primary_recipient=True
         ).exists(),
     )
-    rules.member_checks(household=household, role=role, is_primary_recipient=is_primary_recipient)
+    _member_checks(household=household, role=role, is_primary_recipient=is_primary_recipient)
     membership = _member_insert(
         household=household,
         individual=individual,
@@ -512,7 +513,7 @@ def household_member_update(
     _location_check(user=user, location=household.location, field="household")
     role = membership.role if role is None else role
     primary = membership.is_primary_recipient if is_primary_recipient is None else is_primary_recipient
-    rules.member_checks(
+    _member_checks(
         household=household,
         role=role,
         is_primary_recipient=primary,
