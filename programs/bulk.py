@@ -13,10 +13,12 @@ plan are left out; one INSERT ... SELECT writes the rest, in the source's order.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models
 from django.db.models import F, QuerySet
 
@@ -89,7 +91,7 @@ def beneficiaries_enrol(
     False: the caller's source already leaves out who is enrolled.
     """
     fk = "household_id" if plan.is_household else "individual_id"
-    default = connection.ops.adapt_json_value(data or {}, None)
+    default = json.dumps(data or {}, cls=DjangoJSONEncoder)
     not_enrolled, not_enrolled_params = "", []
     if skip_enrolled:
         not_enrolled = f"WHERE NOT EXISTS (SELECT 1 FROM {BENEFICIARY} b WHERE b.benefit_plan_id = %s AND b.{fk} = p.{fk})"

@@ -29,31 +29,22 @@ Step = Callable[[str], None]
 AGAIN = "Nothing was stored: validate the upload again."
 
 
-def _rows(batch_id: int, status: str, columns: str) -> Source:
+PERSON = (
+    "given_name, family_name, other_names, sex, birth_date, birth_date_estimated, phone, location_id, "
+    "ind_data AS data"
+)
+# The registry's column contracts (registry/bulk.py) over the staging table's columns, by row status.
+CONTRACTS = {
+    RowStatus.NEW: "row_number, household_code AS household_key, existing_household_id AS household_id, "
+    f"household_role AS role, primary_recipient AS is_primary_recipient, {PERSON}, hh_data AS household_data",
+    RowStatus.UPDATE: f"row_number, match_individual_id AS individual_id, {PERSON}",
+}
+
+
+def staged_people(batch_id: int, status: str, documents: list[str]) -> Source:
+    """The batch's new rows (contract of `people_create`) or updating rows (`people_update`)."""
+    columns = CONTRACTS[status] + "".join(f", {column}" for column in documents)
     return Source(f"SELECT {columns} FROM {S} WHERE batch_id = %s AND status = '{status}'", [batch_id])
-
-
-def new_people(batch_id: int, documents: list[str]) -> Source:
-    """The batch's new rows in the registry's contract of `people_create`."""
-    return _rows(
-        batch_id,
-        RowStatus.NEW,
-        "row_number, household_code AS household_key, existing_household_id AS household_id, "
-        "household_role AS role, primary_recipient AS is_primary_recipient, given_name, family_name, other_names, "
-        "sex, birth_date, birth_date_estimated, phone, location_id, ind_data AS data, hh_data AS household_data"
-        + "".join(f", {column}" for column in documents),
-    )
-
-
-def updated_people(batch_id: int, documents: list[str]) -> Source:
-    """The batch's rows that update a registered person, in the registry's contract of `people_update`."""
-    return _rows(
-        batch_id,
-        RowStatus.UPDATE,
-        "row_number, match_individual_id AS individual_id, given_name, family_name, other_names, sex, birth_date, "
-        "birth_date_estimated, phone, location_id, ind_data AS data"
-        + "".join(f", {column}" for column in documents),
-    )
 
 
 def _enrolment_source(*, batch_id: int, plan: BenefitPlan, id_offset: int) -> Source:
@@ -123,7 +114,8 @@ def batch_rows_commit(
 ) -> dict[str, Any]:
     """Write every committable row of the batch; the caller's transaction makes it all or nothing."""
     documents = [column for column in documents if column in DOCUMENT_COLUMNS]
-    create, update = new_people(batch_id, documents), updated_people(batch_id, documents)
+    create = staged_people(batch_id, RowStatus.NEW, documents)
+    update = staged_people(batch_id, RowStatus.UPDATE, documents)
     task = f", approved in task #{task_id}" if task_id else ""
     try:
         registry_bulk.locations_lock(create, update)
