@@ -1,8 +1,9 @@
 """The programmes' bulk writes: enrolment of many beneficiaries and status changes of many, set-based.
 
-The only code that writes the beneficiary table in bulk: the enrolment executor (`programs.services.plan_enrol`),
-the plan's closing, status changes and the upload commit call it. An enrolment takes a *source* relation
-(`registry.bulk.Source`: one SELECT and its params) whose rows follow this contract:
+The only code that writes the beneficiary table in bulk: the enrolment executor
+(`programs.services.plan_enrol`), the plan's closing, status changes and the upload commit call it. An
+enrolment takes a *source* relation (`registry.bulk.Source`: one SELECT and its params) whose rows follow
+this contract:
 
     individual plans   individual_id, location_id, data
     household plans    household_id, location_id, data   (e.g. `registry.matching.households_of(...)`)
@@ -94,11 +95,14 @@ def beneficiaries_enrol(
     default = json.dumps(data or {}, cls=DjangoJSONEncoder)
     not_enrolled, not_enrolled_params = "", []
     if skip_enrolled:
-        not_enrolled = f"WHERE NOT EXISTS (SELECT 1 FROM {BENEFICIARY} b WHERE b.benefit_plan_id = %s AND b.{fk} = p.{fk})"
+        not_enrolled = (
+            f"WHERE NOT EXISTS (SELECT 1 FROM {BENEFICIARY} b "
+            f"WHERE b.benefit_plan_id = %s AND b.{fk} = p.{fk})"
+        )
         not_enrolled_params = [plan.pk]
     enrolled = _insert(
-        f"INSERT INTO {BENEFICIARY} (benefit_plan_id, {fk}, location_id, status, status_reason, status_changed_at, "
-        f"enrolled_at, enrolment_task_id, data) "
+        f"INSERT INTO {BENEFICIARY} (benefit_plan_id, {fk}, location_id, status, status_reason, "
+        f"status_changed_at, enrolled_at, enrolment_task_id, data) "
         f"SELECT %s, p.{fk}, p.location_id, %s, %s, %s, %s, %s, {json_value('COALESCE(p.data, %s)')} "
         f"FROM {source.relation('p')} {not_enrolled}",
         [

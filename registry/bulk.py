@@ -1,4 +1,5 @@
-"""The registry's bulk writes: many people and households at once, set-based, from a relation the caller hands over.
+"""The registry's bulk writes: many people and households at once, set-based, from a relation the caller
+hands over.
 
 This module is the only code that writes registry tables in bulk (the demo generator's COPY writer aside, in
 `registry/bulk_copy.py`); uploads, intake and the coming duplicate merge call it. A caller gives a *source*:
@@ -77,7 +78,7 @@ WRITTEN_TABLES = (HOUSEHOLD, INDIVIDUAL, DOCUMENT, MEMBER)
 
 @dataclass(frozen=True)
 class Source:
-    """A relation handed over by a caller: one SELECT and its parameters (see the module's column contracts)."""
+    """A relation handed over by a caller: one SELECT and its parameters (the module's column contracts)."""
 
     sql: str
     params: Sequence[Any] = ()
@@ -155,7 +156,8 @@ def individual_ids_reserve(count: int) -> int:
 
 def foreign_keys_check(tables: Sequence[str] = WRITTEN_TABLES) -> None:
     """Check, now, the deferred FK constraints of the rows written to `tables` (a failure is then the bulk
-    write's error, not the outer transaction's COMMIT's); later writes of the transaction are deferred again."""
+    write's error, not the outer transaction's COMMIT's); later writes of the transaction are deferred
+    again."""
     if connection.vendor != "postgresql":
         connection.check_constraints(table_names=list(tables))
         return
@@ -196,7 +198,8 @@ def locations_lock(*sources: Source) -> None:
         cursor.execute(f"SELECT row_number FROM ({rows_union}) u ORDER BY row_number LIMIT 5", rows_params)
         rows = [row[0] for row in cursor.fetchall()]
     raise BulkRefused(
-        f"{len(gone)} of the locations named were deleted from the registry (rows {', '.join(map(str, rows))}).",
+        f"{len(gone)} of the locations named were deleted from the registry "
+        f"(rows {', '.join(map(str, rows))}).",
         reason="locations_gone",
         count=len(gone),
         rows=rows,
@@ -255,7 +258,8 @@ def people_update(
         f"other_names = CASE WHEN s.other_names <> '' THEN s.other_names ELSE {INDIVIDUAL}.other_names END, "
         f"sex = s.sex, birth_date = COALESCE(s.birth_date, {INDIVIDUAL}.birth_date), "
         f"birth_date_estimated = s.birth_date_estimated, "
-        f"phone = CASE WHEN s.phone <> '' THEN s.phone ELSE {INDIVIDUAL}.phone END, location_id = s.location_id, "
+        f"phone = CASE WHEN s.phone <> '' THEN s.phone ELSE {INDIVIDUAL}.phone END, "
+        f"location_id = s.location_id, "
         f"data = {_json_merge(f'{INDIVIDUAL}.data', 's.data')}, updated_at = %s "
         f"FROM {source.relation('s')} WHERE {INDIVIDUAL}.id = s.individual_id",
         [now, *source.params],
@@ -340,7 +344,8 @@ def people_create(
     step("Creating households")
     created.households = run(
         f"INSERT INTO {HOUSEHOLD} (code, location_id, address, data, size, registration_date, created_at, "
-        f"updated_at) SELECT s.household_key, s.location_id, '', {json_value('s.household_data')}, g.n, %s, %s, %s "
+        f"updated_at) SELECT s.household_key, s.location_id, '', {json_value('s.household_data')}, g.n, "
+        f"%s, %s, %s "
         f"FROM {relation} JOIN (SELECT r.household_key, COUNT(*) AS n FROM {source.relation('r')} "
         f"WHERE r.household_key <> '' GROUP BY r.household_key) g ON g.household_key = s.household_key "
         f"WHERE s.role = 'head' AND s.household_id IS NULL",
@@ -358,7 +363,8 @@ def people_create(
         f"INSERT INTO {INDIVIDUAL} (id, given_name, family_name, other_names, sex, birth_date, "
         f"birth_date_estimated, phone, location_id, registration_date, registration_source, status, data, "
         f"created_at, updated_at) "
-        f"SELECT x.iid, x.given_name, x.family_name, x.other_names, x.sex, x.birth_date, x.birth_date_estimated, "
+        f"SELECT x.iid, x.given_name, x.family_name, x.other_names, x.sex, x.birth_date, "
+        f"x.birth_date_estimated, "
         f"x.phone, x.location_id, %s, %s, %s, {json_value('x.data')}, %s, %s FROM ({rows_sql}) x",
         [today, registration_source, IndividualStatus.ACTIVE, now, now, *rows_params],
     )
@@ -378,7 +384,8 @@ def people_create(
     step("Adding household members")
     primary, primary_params = rules.primary_recipient_sql(row="x", source=source)
     created.members = run(
-        f"INSERT INTO {MEMBER} (household_id, individual_id, role, is_primary_recipient, start_date, end_date) "
+        f"INSERT INTO {MEMBER} (household_id, individual_id, role, is_primary_recipient, start_date, "
+        f"end_date) "
         f"SELECT h.id, x.iid, x.role, {primary}, %s, NULL FROM ({rows_sql}) x "
         f"JOIN {HOUSEHOLD} h ON h.code = x.household_key WHERE x.household_key <> ''",
         [*primary_params, today, *rows_params],
@@ -388,7 +395,8 @@ def people_create(
     )
     if created.members != expected_members:
         raise BulkRefused(
-            f"{expected_members - created.members:,} people join households that were deleted from the registry.",
+            f"{expected_members - created.members:,} people join households that were deleted from the "
+            "registry.",
             reason="households_gone",
             count=expected_members - created.members,
         )

@@ -1,7 +1,7 @@
-"""What a source of rows matches in the registry, set-based: people by identity document or by name, birth date
-and location; existing households by code; records outside an area. Each function takes a `registry.bulk.Source`
-and returns another (a SELECT and its params) that the caller joins to its own rows, e.g. to mark its staging
-table: the registry reads its tables, the caller writes its own.
+"""What a source of rows matches in the registry, set-based: people by identity document or by name,
+birth date and location; existing households by code; records outside an area. Each function takes a
+`registry.bulk.Source` and returns another (a SELECT and its params) that the caller joins to its own
+rows, e.g. to mark its staging table: the registry reads its tables, the caller writes its own.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def document_matches(source: Source, *, documents: Sequence[str]) -> Source | No
         for column in documents
     )
     return Source(
-        f"SELECT sid AS key, MIN(iid) AS individual_id, COUNT(DISTINCT iid) AS matches FROM ({union}) u GROUP BY sid",
+        f"SELECT sid AS key, MIN(iid) AS individual_id, COUNT(DISTINCT iid) AS matches FROM ({union}) u "
+        "GROUP BY sid",
         [param for _column in documents for param in source.params],
     )
 
@@ -52,7 +53,8 @@ def name_matches(source: Source) -> Source:
     `birth_date` and `location_id` are a registered person's (rows without a birth date match nobody)."""
     return Source(
         f"SELECT x.key, MIN(i.id) AS individual_id, COUNT(*) AS matches FROM {source.relation('x')} "
-        f"JOIN {INDIVIDUAL} i ON {name_key('i.family_name')} = x.family_key AND {name_key('i.given_name')} = x.given_key "
+        f"JOIN {INDIVIDUAL} i ON {name_key('i.family_name')} = x.family_key "
+        f"AND {name_key('i.given_name')} = x.given_key "
         f"AND i.birth_date = x.birth_date AND i.location_id = x.location_id "
         f"WHERE x.birth_date IS NOT NULL GROUP BY x.key",
         source.params,
@@ -105,7 +107,8 @@ def households_of(source: Source) -> Source:
     non-NULL `data` of its rows (JSON text; '{}' when none)."""
     return Source(
         f"SELECT h.id AS household_id, h.location_id, COALESCE(MIN(u.data), '{{}}') AS data FROM ("
-        f"SELECT g.id AS hid, x.data FROM {source.relation('x')} JOIN {HOUSEHOLD} g ON g.code = x.household_key "
+        f"SELECT g.id AS hid, x.data FROM {source.relation('x')} "
+        f"JOIN {HOUSEHOLD} g ON g.code = x.household_key "
         f"WHERE x.household_key <> '' "
         f"UNION ALL SELECT m.household_id, y.data FROM {source.relation('y')} JOIN {MEMBER} m "
         f"ON m.individual_id = y.individual_id AND m.end_date IS NULL WHERE y.individual_id IS NOT NULL) u "

@@ -1,7 +1,7 @@
 """The household rules, in one place, for the single services (`registry.services`) and the bulk writes
 (`registry.bulk`, through which uploads, intake and merges write):
 
-1. one head: a household has at most one current head; a household registered with its members has exactly one;
+1. one head: a household has at most one current head; one registered with its members has exactly one;
 2. one primary recipient: at most one current member receives the payments; the head is the primary recipient
    unless another member is designated (when the head joins a household where nobody is designated yet);
 3. size = the number of current members, derived, never typed;
@@ -9,8 +9,8 @@
 
 Members registered together with their household live at its location (the head's, in a bulk source).
 The single services check the rules in Python on one household; the bulk writes check them on a whole source
-in a few set-based statements and refuse with the offending row numbers. `tests/registry/test_household_rules.py`
-runs the same cases through both.
+in a few set-based statements and refuse with the offending row numbers.
+`tests/registry/test_household_rules.py` runs the same cases through both.
 """
 
 from __future__ import annotations
@@ -150,7 +150,8 @@ def _household_facts(source: Source) -> str:
     return (
         f"SELECT g.*, CASE WHEN head.id IS NULL THEN 0 ELSE 1 END AS registry_head, "
         f"CASE WHEN payee.id IS NULL THEN 0 ELSE 1 END AS registry_primary FROM ({facts}) g "
-        f"LEFT JOIN {MEMBER} head ON head.household_id = g.existing AND head.end_date IS NULL AND head.role = '{HEAD}' "
+        f"LEFT JOIN {MEMBER} head ON head.household_id = g.existing AND head.end_date IS NULL "
+        f"AND head.role = '{HEAD}' "
         f"LEFT JOIN {MEMBER} payee ON payee.household_id = g.existing AND payee.end_date IS NULL "
         f"AND payee.is_primary_recipient"
     )
@@ -162,7 +163,8 @@ HEAD_STANDS = (
     "(heads = 1 AND registry_head = 0 AND NOT (head_primary = 1 AND (primaries > 1 OR registry_primary = 1)))"
 )
 BROKEN = (
-    "heads > 1 OR (heads > 0 AND registry_head = 1) OR primaries > 1 OR (primaries > 0 AND registry_primary = 1) "
+    "heads > 1 OR (heads > 0 AND registry_head = 1) OR primaries > 1 "
+    "OR (primaries > 0 AND registry_primary = 1) "
     "OR (existing IS NULL AND head_stands = 0) "
     "OR (head_stands = 1 AND (low_location <> head_location OR high_location <> head_location))"
 )
@@ -188,7 +190,8 @@ def _rules(among: str) -> tuple[tuple[str, str, str], ...]:
         (
             "is_primary = 1 AND primaries > 1",
             "is_primary_recipient",
-            f"'Household ' || code || ' has ' || primaries || ' primary recipients {among}; it may have one.'",
+            f"'Household ' || code || ' has ' || primaries || ' primary recipients {among}; "
+            "it may have one.'",
         ),
         (
             "is_primary = 1 AND registry_primary = 1",
@@ -203,7 +206,8 @@ def _rules(among: str) -> tuple[tuple[str, str, str], ...]:
         (
             "refused = 0 AND is_head = 0 AND head_stands = 1 AND location_id <> head_location",
             "location_id",
-            "'Household ' || code || ' lives in ' || head_location_code || ' (its head''s row ' || first_head "
+            "'Household ' || code || ' lives in ' || head_location_code || ' (its head''s row ' "
+            "|| first_head "
             "|| '), not ' || location_code || '.'",
         ),
     )
@@ -256,8 +260,9 @@ def household_refusals(
 
     One aggregate over the source gives each household's facts; the households that break a rule (usually
     none or few) go to a temporary table, and only then are their rows read again. `consume(sql, params)`
-    receives a SELECT of the refused rows, (row_number, column, message), e.g. to insert them into the caller's
-    error table, while the temporary table exists; it returns how many it took. Returns that count (0: none).
+    receives a SELECT of the refused rows, (row_number, column, message), e.g. to insert them into the
+    caller's error table, while the temporary table exists; it returns how many it took. Returns that count
+    (0: none).
     """
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {PROBLEMS}")
@@ -281,7 +286,8 @@ def household_refusals(
             "OR (s.is_primary_recipient AND (p.primaries > 1 OR p.registry_primary = 1))"
         )
         rows = (
-            f"SELECT s.row_number, s.location_id, p.*, CASE WHEN s.role = '{HEAD}' THEN 1 ELSE 0 END AS is_head, "
+            f"SELECT s.row_number, s.location_id, p.*, "
+            f"CASE WHEN s.role = '{HEAD}' THEN 1 ELSE 0 END AS is_head, "
             f"CASE WHEN s.is_primary_recipient THEN 1 ELSE 0 END AS is_primary, "
             f"CASE WHEN {refused} THEN 1 ELSE 0 END AS refused, "
             f"(SELECT l.code FROM {LOCATION} l WHERE l.id = s.location_id) AS location_code, "

@@ -1,5 +1,6 @@
-"""The commit of a validated batch: its staged rows handed to the registry's and the programmes' bulk writes
-(`registry.bulk`, `programs.bulk`) as source relations over the staging table, inside the caller's transaction.
+"""The commit of a validated batch: its staged rows handed to the registry's and the programmes' bulk
+writes (`registry.bulk`, `programs.bulk`) as source relations over the staging table, inside the caller's
+transaction.
 
 The uploads app maps its staging columns onto the registry's column contract here and words the refusals
 for its users; how the rows are written (one statement per table, reserved id blocks, deferred FK checks at
@@ -90,13 +91,13 @@ def _refusal_message(refusal: BulkRefused, batch_id: int) -> str:
         ) % {"count": refusal.count, "rows": where}
     if refusal.reason == "people_gone":
         return (
-            f"{refusal.count:,} of the people this upload updates were deleted from the registry since it was "
-            f"validated. {AGAIN}"
+            f"{refusal.count:,} of the people this upload updates were deleted from the registry since it "
+            f"was validated. {AGAIN}"
         )
     if refusal.reason == "households_gone":
         return (
-            f"{refusal.count:,} people of this upload join households that were deleted from the registry since "
-            f"it was validated. {AGAIN}"
+            f"{refusal.count:,} people of this upload join households that were deleted from the registry "
+            f"since it was validated. {AGAIN}"
         )
     return f"The registry changed since this upload was validated: {refusal.messages[0]} {AGAIN}"
 

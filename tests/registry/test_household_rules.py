@@ -132,8 +132,9 @@ def _cast(sql_type: str) -> str:
 def _through_bulk(tree, case: Case) -> None:
     household = _existing_household(tree)
     columns = (
-        f"{_cast('integer')} AS row_number, {_cast('varchar')} AS household_key, {_cast('bigint')} AS household_id, "
-        f"{_cast('varchar')} AS role, {_cast('boolean')} AS is_primary_recipient, {_cast('varchar')} AS given_name, "
+        f"{_cast('integer')} AS row_number, {_cast('varchar')} AS household_key, "
+        f"{_cast('bigint')} AS household_id, {_cast('varchar')} AS role, "
+        f"{_cast('boolean')} AS is_primary_recipient, {_cast('varchar')} AS given_name, "
         f"{_cast('varchar')} AS family_name, '' AS other_names, 'F' AS sex, {_cast('date')} AS birth_date, "
         f"{_cast('boolean')} AS birth_date_estimated, '' AS phone, {_cast('bigint')} AS location_id, "
         f"'{{}}' AS data, '{{}}' AS household_data"
