@@ -18,20 +18,21 @@ from urllib.parse import urlencode
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, TextField, Value
 from django.http import QueryDict
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from approvals.models import Task
 from approvals.services import approval_request
+from programs.bulk import beneficiaries_enrol, beneficiaries_status_change, queryset_source
+from programs.bulk import insert_select as insert_select  # payments.events imports it from here
 from programs.models import (
     CURRENT_STATUSES,
     STATUS_TRANSITIONS,
     TRANSITION_LABELS,
     Beneficiary,
     BeneficiaryStatus,
-    BeneficiaryStatusChange,
     BenefitPlan,
     PlanStatus,
 )
@@ -61,41 +62,6 @@ ACTIVE_PLAN_EDITABLE = (
 CREATOR_PERMISSIONS = ("view_benefitplan", "change_benefitplan", "manage_beneficiaries")
 
 
-# --- set-based SQL -----------------------------------------------------------------------------
-
-
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def insert_select(
-    model: type[models.Model],
-    *,
-    source: QuerySet,
-    columns: dict[str, Any],
-    constants: dict[str, Any] | None = None,
-) -> int:
-    """INSERT INTO model (...) SELECT ... FROM (source) in one statement; returns the rows written.
-
-    `columns` maps the model's field names to expressions over `source` (compiled by the
-    ORM); `constants` are the same for every row and go in the outer SELECT, where
-    PostgreSQL types them from the target columns.
-    """
-    constants = constants or {}
-    aliases = {f"src_{index}": expression for index, expression in enumerate(columns.values())}
-    source = source.order_by().annotate(**aliases).values(*aliases)
-    sql, params = source.query.get_compiler(using=source.db).as_sql()
-    target_columns = [model._meta.get_field(name).column for name in (*constants, *columns)]
-    outer = ["%s"] * len(constants) + [f"src.{_quote(alias)}" for alias in aliases]
-    statement = (
-        f"INSERT INTO {_quote(model._meta.db_table)} ({', '.join(map(_quote, target_columns))}) "
-        f"SELECT {', '.join(outer)} FROM ({sql}) src"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [*constants.values(), *params])
-        return cursor.rowcount
-
-
 def _db_datetime(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
@@ -109,25 +75,15 @@ def _status_apply(
     task: Task | None,
     at: datetime,
 ) -> int:
-    """Move the rows in a source state of `transition` to its target.
-
-    One INSERT ... SELECT of their status-change records, then one UPDATE.
-    """
-    sources, target = STATUS_TRANSITIONS[transition]
-    rows = rows.filter(status__in=sources)
-    insert_select(
-        BeneficiaryStatusChange,
-        source=rows,
-        columns={"beneficiary": F("pk"), "benefit_plan": F("benefit_plan_id"), "from_status": F("status")},
-        constants={
-            "to_status": target,
-            "reason": reason,
-            "changed_at": _db_datetime(at),
-            "requested_by": user.pk if user is not None and user.is_authenticated else None,
-            "task": task.pk if task is not None else None,
-        },
+    """Move the rows in a source state of `transition` to its target (`programs.bulk`)."""
+    return beneficiaries_status_change(
+        rows=rows,
+        transition=transition,
+        reason=reason,
+        user_id=user.pk if user is not None and user.is_authenticated else None,
+        task_id=task.pk if task is not None else None,
+        at=at,
     )
-    return rows.update(status=target, status_reason=reason, status_changed_at=at)
 
 
 # --- plans -------------------------------------------------------------------------------------
@@ -528,21 +484,18 @@ def plan_enrol(
                     f"Enrolling {to_enrol:,} more would exceed the maximum of {plan.max_beneficiaries:,} "
                     f"beneficiaries of {plan} ({current:,} already enrolled): nothing was enrolled."
                 )
-        at = timezone.now()
-        fk = "household" if plan.is_household else "individual"
-        enrolled = insert_select(
-            Beneficiary,
-            source=source,
-            columns={fk: F("pk"), "location": F("location_id")},
-            constants={
-                "benefit_plan": plan.pk,
-                "status": str(status),
-                "status_reason": "Enrolled" + (f" by task #{task.pk}" if task is not None else ""),
-                "status_changed_at": _db_datetime(at),
-                "enrolled_at": _db_datetime(at),
-                "enrolment_task": task.pk if task is not None else None,
-                "data": connection.ops.adapt_json_value(data, None),
-            },
+        fk = "household_id" if plan.is_household else "individual_id"
+        enrolled = beneficiaries_enrol(
+            plan=plan,
+            source=queryset_source(
+                source, **{fk: F("pk"), "location_id": F("location_id"), "data": Value(None, TextField())}
+            ),
+            status=str(status),
+            reason="Enrolled" + (f" by task #{task.pk}" if task is not None else ""),
+            at=timezone.now(),
+            task_id=task.pk if task is not None else None,
+            data=data,
+            skip_enrolled=False,
         )
         if progress is not None:
             progress(done=enrolled, total=to_enrol, message="Enrolled")

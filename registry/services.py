@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, Substr
 
+from registry import rules
 from registry.models import (
     PATH_STEP,
     DocumentType,
@@ -25,6 +26,7 @@ from registry.models import (
     SchemaKind,
     location_path_segment,
 )
+from registry.rules import member_checks as _member_checks
 from registry.schemas import custom_data_validate, schema_check
 from registry.selectors import user_location_paths, user_sees_everywhere
 
@@ -291,9 +293,12 @@ def household_create(
     location: Location,
     user: User | None = None,
     data: dict[str, Any] | None = None,
+    members: Sequence[tuple[Individual, str, bool | None]] = (),
     **fields: Any,
 ) -> Household:
-    """Register a household (no members yet: add them with household_member_add)."""
+    """Register a household, empty (add members with household_member_add) or with its `members`, given as
+    (individual, role, designated primary recipient), under the household rules (`registry.rules`): exactly
+    one head, at most one designated primary recipient (else the head), all living at its location."""
     unknown = set(fields) - set(HOUSEHOLD_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown household field(s): {', '.join(sorted(unknown))}.")
@@ -310,6 +315,18 @@ def household_create(
         household.data = custom_data_validate(kind=SchemaKind.HOUSEHOLD, data=data or {})
     except ValidationError as exc:
         errors.update(exc.message_dict)
+    if members:
+        rule_members = [
+            (individual, role, bool(primary), individual.location_id) for individual, role, primary in members
+        ]
+        try:
+            rules.new_household_members_check(code=household.code, members=rule_members)
+            if any(member[3] != location.pk for member in rule_members):
+                raise ValidationError(
+                    {"location": f"Household {household.code} lives in {location}: so must its members."}
+                )
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     try:
@@ -317,6 +334,23 @@ def household_create(
             household.save()
     except IntegrityError:
         raise ValidationError({"code": f"Household code {household.code} is already used."}) from None
+    if members:
+        for (individual, role, _primary, _location), primary in zip(
+            rule_members, rules.members_primary(rule_members), strict=True
+        ):
+            individual = Individual.objects.select_for_update().filter(pk=individual.pk).first()
+            if individual is None:
+                raise ValidationError({"individual": "This person is no longer in the registry."})
+            _not_in_other_household(individual=individual, household=household)
+            _member_insert(
+                household=household,
+                individual=individual,
+                role=role,
+                is_primary_recipient=primary,
+                start_date=date.today(),
+            )
+        household_sizes_refresh(households=[household.pk])
+        household.refresh_from_db(fields=["size"])
     return household
 
 
@@ -386,38 +420,6 @@ def _household_lock(household: Household) -> Household:
     return Household.objects.select_for_update().get(pk=household.pk)
 
 
-def _member_checks(
-    *,
-    household: Household,
-    individual: Individual,
-    role: str,
-    is_primary_recipient: bool,
-    exclude_pk: int | None = None,
-) -> None:
-    errors: dict[str, list[str]] = {}
-    if role not in HouseholdRole.values:
-        errors["role"] = [f"{role!r} is not a household role ({', '.join(HouseholdRole.values)})."]
-    current = HouseholdMember.objects.filter(household=household, end_date__isnull=True).select_related(
-        "individual"
-    )
-    if exclude_pk:
-        current = current.exclude(pk=exclude_pk)
-    if role == HouseholdRole.HEAD:
-        head = current.filter(role=HouseholdRole.HEAD).first()
-        if head:
-            errors.setdefault("role", []).append(
-                f"{head.individual} is already the head of household {household}."
-            )
-    if is_primary_recipient:
-        recipient = current.filter(is_primary_recipient=True).first()
-        if recipient:
-            errors.setdefault("is_primary_recipient", []).append(
-                f"{recipient.individual} is already the primary recipient of household {household}."
-            )
-    if errors:
-        raise ValidationError(errors)
-
-
 def _member_insert(**values: Any) -> HouseholdMember:
     try:
         with transaction.atomic():
@@ -426,7 +428,6 @@ def _member_insert(**values: Any) -> HouseholdMember:
         # A concurrent write got there first; the checks, run again, name it.
         _member_checks(
             household=values["household"],
-            individual=values["individual"],
             role=values["role"],
             is_primary_recipient=values.get("is_primary_recipient", False),
         )
@@ -462,11 +463,12 @@ def household_member_add(
     household: Household,
     individual: Individual,
     role: str,
-    is_primary_recipient: bool = False,
+    is_primary_recipient: bool | None = None,
     start_date: date | None = None,
     user: User | None = None,
 ) -> HouseholdMember:
-    """Add a person who is in no household now; keeps one head, one primary recipient, the size."""
+    """Add a person who is in no household now; keeps the household rules (`registry.rules`): one head, one
+    primary recipient (the head when nobody is designated), the size."""
     household = _household_lock(household)
     # The database checks no FK of memberships (registry/models.py, IdentityDocument): locking both rows
     # keeps either from being deleted before this membership is committed.
@@ -475,9 +477,15 @@ def household_member_add(
         raise ValidationError({"individual": "This person is no longer in the registry."})
     _location_check(user=user, location=household.location, field="household")
     _not_in_other_household(individual=individual, household=household)
-    _member_checks(
-        household=household, individual=individual, role=role, is_primary_recipient=is_primary_recipient
+    is_primary_recipient = rules.primary_recipient_default(
+        role=role,
+        designated=is_primary_recipient,
+        household_has_primary=role == HouseholdRole.HEAD
+        and HouseholdMember.objects.filter(
+            household=household, end_date__isnull=True, is_primary_recipient=True
+        ).exists(),
     )
+    _member_checks(household=household, role=role, is_primary_recipient=is_primary_recipient)
     membership = _member_insert(
         household=household,
         individual=individual,
@@ -507,7 +515,6 @@ def household_member_update(
     primary = membership.is_primary_recipient if is_primary_recipient is None else is_primary_recipient
     _member_checks(
         household=household,
-        individual=membership.individual,
         role=role,
         is_primary_recipient=primary,
         exclude_pk=membership.pk,
@@ -550,7 +557,7 @@ def household_member_move(
     individual: Individual,
     household: Household,
     role: str,
-    is_primary_recipient: bool = False,
+    is_primary_recipient: bool | None = None,
     on: date | None = None,
     user: User | None = None,
 ) -> HouseholdMember:

@@ -281,8 +281,8 @@ def batch_commit_execute(
     batch.save()
     total = batch.committable_rows
     steps = [
-        "Creating households",
         "Updating existing individuals",
+        "Creating households",
         "Creating individuals",
         "Recording identity documents",
         "Adding household members",

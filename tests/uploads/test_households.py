@@ -6,12 +6,13 @@ from datetime import date
 
 import pytest
 
+from registry import rules
 from registry.models import Household, HouseholdMember, Individual, Location
 from tests.uploads.conftest import csv_bytes, household_rows, upload
 from uploads import checks
 from uploads.models import RowStatus, StagedError, StagedRow
 
-NO_HEAD = "Household {} has no head: one of its rows must have household_role head (and no error)."
+NO_HEAD = "Household {} has no head: one of its rows must have the role head (and no error)."
 
 
 def _errors(batch) -> list[tuple[int, str, str]]:
@@ -168,7 +169,7 @@ def test_interleaved_households_read_by_row_range_or_by_scan_give_the_same_error
     maker, household_plan, monkeypatch, indexed_span
 ):
     """The rows of households with a problem are read by row number when they span few rows, else by a scan."""
-    monkeypatch.setattr(checks, "INDEXED_SPAN", indexed_span)
+    monkeypatch.setattr(rules, "INDEXED_SPAN", indexed_span)
     first = household_rows("H1")
     second = household_rows("H2", family="Sow", ids=("ID4", "ID5", "ID6"))
     first[0][2] = "Q"  # H1's head is refused

@@ -64,7 +64,7 @@ def test_household_consistency(maker, household_plan):
     assert (
         5,
         "household_code",
-        "Household H2 has no head: one of its rows must have household_role head (and no error).",
+        "Household H2 has no head: one of its rows must have the role head (and no error).",
     ) in errors
     assert (
         7,
@@ -76,7 +76,7 @@ def test_household_consistency(maker, household_plan):
     assert (
         4,
         "household_code",
-        "Household H1 has no head: one of its rows must have household_role head (and no error).",
+        "Household H1 has no head: one of its rows must have the role head (and no error).",
     ) in errors
     assert batch.new_rows == 2 and batch.new_households == 1
 
@@ -102,7 +102,7 @@ def test_rejected_rows_file_can_be_fixed_and_uploaded_again(maker, household_pla
         (
             2,
             "household_code",
-            "Household H2 has no head: one of its rows must have household_role head (and no error).",
+            "Household H2 has no head: one of its rows must have the role head (and no error).",
         )
     }
 
