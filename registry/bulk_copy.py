@@ -184,7 +184,8 @@ class _CopyTable:
         if not lines:
             return
         data = "".join(lines).encode()
-        with connection.cursor() as cursor:
+        # The driver's own COPY: its errors become Django's (IntegrityError, DataError) as a cursor's would.
+        with connection.cursor() as cursor, connection.wrap_database_errors:
             raw = cursor.cursor
             if hasattr(raw, "copy_expert"):  # psycopg2
                 raw.copy_expert(self.copy_sql, io.BytesIO(data), size=1 << 20)
