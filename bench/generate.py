@@ -51,7 +51,7 @@ def baseline_per_row(*, individuals: int, seed: int) -> tuple[float, int]:
 
     started = time.monotonic()
     households, people = {}, {}
-    for key, code, village, address, lat, lon, data, registered in chunk.households:
+    for key, code, village, address, lat, lon, registered, data in chunk.households:
         households[key] = Household.objects.create(
             code=code,
             location_id=int(village),

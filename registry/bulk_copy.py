@@ -50,32 +50,12 @@ from registry.models import (
     Sex,
     location_path_segment,
 )
+from registry.services import HOUSEHOLD_FIELDS, INDIVIDUAL_FIELDS
 
-HOUSEHOLD_COLUMNS = (
-    "id",
-    "code",
-    "location",
-    "address",
-    "latitude",
-    "longitude",
-    "data",
-    "registration_date",
-)
-INDIVIDUAL_COLUMNS = (
-    "id",
-    "given_name",
-    "family_name",
-    "other_names",
-    "sex",
-    "birth_date",
-    "birth_date_estimated",
-    "phone",
-    "location",
-    "registration_date",
-    "registration_source",
-    "status",
-    "data",
-)
+# The columns of the single-row services, with the id first and the custom fields last.
+HOUSEHOLD_COLUMNS = ("id", *HOUSEHOLD_FIELDS, "data")
+INDIVIDUAL_COLUMNS = ("id", *INDIVIDUAL_FIELDS, "data")
+_SEX, _SOURCE, _STATUS = (INDIVIDUAL_COLUMNS.index(name) for name in ("sex", "registration_source", "status"))
 MEMBER_COLUMNS = ("household", "individual", "role", "is_primary_recipient", "start_date", "end_date")
 DOCUMENT_COLUMNS = ("individual", "doc_type", "value")
 # Written by the loader after the caller's columns: the size from the chunk's current members, the timestamps.
@@ -273,11 +253,11 @@ class RegistryCopyLoader:
             if row[0] in people:
                 problem(self.individuals, number, f"the id {row[0]} is given twice.")
             people.add(row[0])
-            if row[4] not in _SEXES or row[10] not in _SOURCES or row[11] not in _STATUSES:
+            if row[_SEX] not in _SEXES or row[_SOURCE] not in _SOURCES or row[_STATUS] not in _STATUSES:
                 problem(
                     self.individuals,
                     number,
-                    f"sex {row[4]!r}, source {row[10]!r} or status {row[11]!r} "
+                    f"sex {row[_SEX]!r}, source {row[_SOURCE]!r} or status {row[_STATUS]!r} "
                     "is not one the registry knows.",
                 )
         sizes: Counter[Any] = Counter()

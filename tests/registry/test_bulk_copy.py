@@ -50,8 +50,8 @@ def family_chunk(loader: RegistryCopyLoader, location: Location, *, code: str = 
                 "Plot 1",
                 "1.250000",
                 None,
-                '{"water_source": "well"}',
                 date(2026, 1, 2),
+                '{"water_source": "well"}',
             )
         ],
         individuals=[
