@@ -262,17 +262,24 @@ class RegistryCopyLoader:
                 )
         sizes: Counter[Any] = Counter()
         heads: Counter[Any] = Counter()
-        for number, (household, individual, role, _primary, _start, end) in enumerate(chunk.members, start=1):
+        primaries: Counter[Any] = Counter()
+        for number, (household, individual, role, primary, _start, end) in enumerate(chunk.members, start=1):
             if household not in codes:
                 problem(self.members, number, f"household {household} is not in this chunk.")
             if individual not in people:
                 problem(self.members, number, f"individual {individual} is not in this chunk.")
             if role not in _ROLES:
-                problem(self.members, number, f"{role!r} is not a household role ({', '.join(_ROLES)}).")
+                problem(
+                    self.members,
+                    number,
+                    f"{role!r} is not a household role ({', '.join(HouseholdRole.values)}).",
+                )
             if end is None or end == NULL:
                 sizes[household] += 1
                 if role == _HEAD:
                     heads[household] += 1
+                if primary is True or primary == "t":
+                    primaries[household] += 1
         for number, (individual, doc_type, _value) in enumerate(chunk.documents, start=1):
             if individual not in people:
                 problem(self.documents, number, f"individual {individual} is not in this chunk.")
@@ -281,8 +288,12 @@ class RegistryCopyLoader:
         for household, code in codes.items():
             if heads[household] != 1:
                 errors.append(f"household {code}: {heads[household]} current heads where one is needed.")
-                if len(errors) >= MAX_ERRORS:
-                    break
+            if primaries[household] > 1:
+                errors.append(
+                    f"household {code}: {primaries[household]} current primary recipients, one at most."
+                )
+            if len(errors) >= MAX_ERRORS:
+                break
         if errors:
             raise ValidationError(errors[:MAX_ERRORS])
         return sizes

@@ -132,6 +132,10 @@ def test_a_stream_of_chunks_reports_each_one(village):
             "household HH-1: 0 current heads where one is needed.",
         ),
         (
+            lambda c: c.members.__setitem__(0, c.members[0][:3] + (True,) + c.members[0][4:]),
+            "household HH-1: 2 current primary recipients, one at most.",
+        ),
+        (
             lambda c: c.individuals.__setitem__(1, c.individuals[1][:5]),
             "individuals, row 2: 5 values where 13 columns are expected.",
         ),
