@@ -168,7 +168,7 @@ def live_counts() -> dict[str, object]:
     from django.db.models.functions import Substr, TruncMonth
     from django.utils import timezone
 
-    from portal.summaries import _age_band_expression
+    from portal.summaries import age_band_expression
     from programs.models import Beneficiary
     from registry.models import Household, Individual
 
@@ -183,7 +183,7 @@ def live_counts() -> dict[str, object]:
             .order_by()
         ),
         "pyramid": list(
-            Individual.objects.annotate(band=_age_band_expression(timezone.localdate()))
+            Individual.objects.annotate(band=age_band_expression(timezone.localdate()))
             .values("sex", "band")
             .annotate(n=Count("pk"))
             .order_by()

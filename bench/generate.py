@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from urllib.parse import urlparse
@@ -24,22 +25,18 @@ def baseline_per_row(*, individuals: int, seed: int) -> tuple[float, int]:
     from django.utils import timezone
 
     from fixtures import generator
+    from registry.bulk_copy import RegistryChunk
     from registry.models import Household, HouseholdMember, IdentityDocument, Individual
 
-    rng = generator.random.Random(seed)
-    writer = generator.HouseholdWriter(
-        rng=rng,
-        villages=generator.load_villages(rng),
-        as_of=timezone.localdate(),
-        tables=generator.copy_tables(),
-    )
+    rng = random.Random(seed)
+    draw = generator.HouseholdDraw(rng=rng, villages=generator.load_villages(rng), as_of=timezone.localdate())
     first_serial = generator.next_household_serial()
-    chunk = generator.Chunk()
+    chunk = RegistryChunk()
     placeholder = 0
     while len(chunk.individuals) < individuals:
         size = rng.choices(range(1, 13), weights=generator.SIZE_WEIGHTS)[0]
         household_number = len(chunk.households)
-        writer.household(
+        draw.household(
             chunk,
             serial=first_serial + household_number,
             household_id=-(household_number + 1),
@@ -47,14 +44,14 @@ def baseline_per_row(*, individuals: int, seed: int) -> tuple[float, int]:
             size=size,
         )
         placeholder += size
-
-    def fields(line: str) -> list[str]:
-        return line.rstrip("\n").split("\t")
+    sizes: dict[int, int] = {}
+    for member in chunk.members:
+        if member[5] is None:
+            sizes[member[0]] = sizes.get(member[0], 0) + 1
 
     started = time.monotonic()
     households, people = {}, {}
-    for line in chunk.households:
-        key, code, village, address, lat, lon, data, size, registered = fields(line)[:9]
+    for key, code, village, address, lat, lon, registered, data in chunk.households:
         households[key] = Household.objects.create(
             code=code,
             location_id=int(village),
@@ -62,18 +59,17 @@ def baseline_per_row(*, individuals: int, seed: int) -> tuple[float, int]:
             latitude=lat,
             longitude=lon,
             data=json.loads(data),
-            size=int(size),
+            size=sizes[key],
             registration_date=registered,
         )
-    for line in chunk.individuals:
-        values = fields(line)
+    for values in chunk.individuals:
         people[values[0]] = Individual.objects.create(
             given_name=values[1],
             family_name=values[2],
             other_names=values[3],
             sex=values[4],
             birth_date=values[5],
-            birth_date_estimated=values[6] == "t",
+            birth_date_estimated=values[6],
             phone=values[7],
             location_id=int(values[8]),
             registration_date=values[9],
@@ -81,18 +77,16 @@ def baseline_per_row(*, individuals: int, seed: int) -> tuple[float, int]:
             status=values[11],
             data=json.loads(values[12]),
         )
-    for line in chunk.members:
-        household, person, role, primary, start, end = fields(line)[:6]
+    for household, person, role, primary, start, end in chunk.members:
         HouseholdMember.objects.create(
             household=households[household],
             individual=people[person],
             role=role,
-            is_primary_recipient=primary == "t",
+            is_primary_recipient=primary,
             start_date=start,
-            end_date=None if end == generator.NULL else end,
+            end_date=end,
         )
-    for line in chunk.documents:
-        person, doc_type, value = fields(line)[:3]
+    for person, doc_type, value in chunk.documents:
         IdentityDocument.objects.create(individual=people[person], doc_type=doc_type, value=value)
     return time.monotonic() - started, len(chunk.individuals)
 

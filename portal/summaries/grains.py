@@ -1,0 +1,102 @@
+"""What the summary tables share: the grains (location, district, region), the inserts, the scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
+from django.db.models import IntegerField, Q, QuerySet, Value
+
+from portal.models import SummaryGrain
+from registry.models import PATH_STEP
+from registry.selectors import user_location_paths, user_sees_everywhere
+
+User = AbstractBaseUser | AnonymousUser
+
+SEGMENT = PATH_STEP + 1  # one level of a location path: 8 digits and a dot
+# The coarser grains the refresh writes, finest first: each is summed from the one before it.
+COARSE_GRAINS = (SummaryGrain.SECOND, SummaryGrain.TOP)
+FINE = Value(int(SummaryGrain.LOCATION), output_field=IntegerField())
+
+
+def insert_select(model: type, columns: list[str], queryset: QuerySet) -> int:
+    """INSERT INTO model's table (columns) SELECT ...: the grouping runs in the database, not in Python."""
+    sql, params = queryset.query.sql_with_params()
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({names}) {sql}", params)
+        return cursor.rowcount
+
+
+def insert_coarser(model: type, *, grain: int, source: int, keys: list[str], sums: list[str]) -> int:
+    """Sum the `source` grain's rows up to the ancestor at level `grain` (INSERT ... SELECT ... GROUP BY).
+
+    The ancestor's id is the path's segment at that level; rows registered above it keep their location.
+    """
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    path, location = quote("location_path"), quote("location_id")
+    key_columns = [quote(model._meta.get_field(k).column) for k in keys]
+    sum_columns = [quote(model._meta.get_field(k).column) for k in sums]
+    prefix_length = SEGMENT * (int(grain) + 1)
+    area_id = (
+        f"CASE WHEN LENGTH({path}) >= {prefix_length} "
+        f"THEN CAST(SUBSTR({path}, {prefix_length - SEGMENT + 1}, {PATH_STEP}) AS INTEGER) "
+        f"ELSE {location} END"
+    )
+    area_path = f"SUBSTR({path}, 1, {prefix_length})"
+    groups = ", ".join(str(n) for n in range(2, 4 + len(key_columns)))
+    sql = (
+        f"INSERT INTO {table} ({quote('grain')}, {location}, {path}, {', '.join(key_columns + sum_columns)}) "
+        f"SELECT {int(grain)}, {area_id}, {area_path}, {', '.join(key_columns)}, "
+        f"{', '.join(f'SUM({c})' for c in sum_columns)} "
+        f"FROM {table} WHERE {quote('grain')} = %s GROUP BY {groups} ORDER BY 3"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [int(source)])
+        return cursor.rowcount
+
+
+@dataclass(frozen=True)
+class SummaryFilters:
+    """The dashboard's filters: a benefit plan, a location subtree, registrations/enrolments since a month."""
+
+    plan_id: int | None = None
+    location_path: str = ""
+    since: date | None = None
+
+
+def scope_q(user: User) -> Q:
+    if user_sees_everywhere(user):
+        return Q()
+    paths = user_location_paths(user)
+    if not paths:
+        return Q(pk__in=[])
+    condition = Q()
+    for path in paths:
+        condition |= Q(location_path__startswith=path)
+    return condition
+
+
+def path_depth(path: str) -> int:
+    return len(path) // SEGMENT - 1
+
+
+def summary_grain(*, user: User, filters: SummaryFilters, depth: int) -> SummaryGrain:
+    """The coarsest grain that answers: areas at `depth`, the location filter and the user's locations.
+
+    A national or regional view reads the top or second-level rows (a few thousand at 1M people); a
+    district filter or a district-scoped user needs the rows per location, restricted by path prefix.
+    """
+    needed = depth
+    if filters.location_path:
+        needed = max(needed, path_depth(filters.location_path))
+    if not user_sees_everywhere(user):
+        needed = max([needed, *(path_depth(p) for p in user_location_paths(user))])
+    for grain in (SummaryGrain.TOP, SummaryGrain.SECOND):
+        if needed <= grain:
+            return grain
+    return SummaryGrain.LOCATION

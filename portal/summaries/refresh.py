@@ -1,0 +1,118 @@
+"""The refresh driver: rebuild every summary table in one transaction, as a background job; VACUUM after."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from jobs.models import Job, JobState
+from jobs.services import job_start
+from portal.models import BeneficiarySummary, PaymentSummary, RegistrySummary, SummaryGrain, SummaryRefresh
+from portal.summaries.grains import COARSE_GRAINS, User, insert_coarser
+from portal.summaries.payments import payment_summaries_write
+from portal.summaries.programmes import beneficiary_summaries_write
+from portal.summaries.registry import registry_summaries_write
+
+SUMMARY_MODELS = (RegistrySummary, BeneficiarySummary, PaymentSummary)
+
+
+def _coarse_grains_write() -> None:
+    """The coarser grains of the three summaries, each summed from the next finer one (small tables)."""
+    specs: list[tuple[type, list[str], list[str]]] = [
+        (RegistrySummary, ["kind", "sex", "age_band", "registered_month"], ["count"]),
+        (BeneficiarySummary, ["benefit_plan", "status", "enrolled_month"], ["count"]),
+        (
+            PaymentSummary,
+            ["benefit_plan", "cycle", "cycle_start", "status"],
+            ["count", "amount", "amount_paid"],
+        ),
+    ]
+    for model, keys, sums in specs:
+        source = SummaryGrain.LOCATION
+        for grain in COARSE_GRAINS:
+            insert_coarser(model, grain=grain, source=source, keys=keys, sums=sums)
+            source = grain
+
+
+REFRESH_STEPS = 6  # the five counting steps of `summaries_refresh`, then `summaries_vacuum`
+
+
+def _statistics_update() -> None:
+    """Fresh planner statistics for the rebuilt tables: a subtree read must be an index range scan."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in SUMMARY_MODELS:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def summaries_vacuum() -> None:
+    """After a refresh has committed (PostgreSQL): VACUUM the summary tables.
+
+    It reclaims the previous rows and marks the pages all-visible, so the covering indexes answer a
+    subtree's sums without touching the table; the first view after a refresh then costs what later
+    ones do. Skipped inside a transaction (VACUUM cannot run in one) and on other databases.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    with connection.cursor() as cursor:
+        for model in SUMMARY_MODELS:
+            cursor.execute(f"VACUUM {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def summaries_refresh(
+    *, today: date | None = None, progress: Callable[..., None] | None = None
+) -> SummaryRefresh:
+    """Rebuild the dashboard's summary tables from the registry and the plans, in one transaction.
+
+    Rows are written in location path order, so a subtree's rows sit together on disk: a district's
+    view reads a few hundred pages of the per-location rows, not one page per row.
+    """
+    today = today or timezone.localdate()
+    started = time.monotonic()
+
+    def step(done: int, message: str) -> None:
+        if progress is not None:
+            progress(done=done, total=REFRESH_STEPS, message=message)
+
+    with transaction.atomic():
+        step(0, "Counting people and households")
+        registry_summaries_write(today=today, step=step)
+        step(2, "Counting beneficiaries")
+        beneficiary_summaries_write()
+        step(3, "Counting payment lines")
+        payment_summaries_write()
+        step(4, "Summing up to districts and regions")
+        _coarse_grains_write()
+        _statistics_update()
+        refresh = SummaryRefresh.objects.create(
+            refreshed_at=timezone.now(), seconds=time.monotonic() - started
+        )
+    return refresh
+
+
+def summary_refreshed_last() -> SummaryRefresh | None:
+    return SummaryRefresh.objects.order_by("-refreshed_at").first()
+
+
+def summaries_refresh_start(*, user: User | None, after_write: bool = False) -> Job:
+    """Queue a refresh job, unless one is already queued or running (then that one is returned).
+
+    `user` is who pressed Refresh; None when a committed upload, payroll or reconciliation asked for it.
+    `after_write`: only a queued job stands in for a new one; a running refresh may have read the tables
+    before the write committed, so one more is queued behind it.
+    """
+    from portal.tasks import summaries_refresh_task
+
+    kind = f"{summaries_refresh_task.func.__module__}.{summaries_refresh_task.func.__name__}"
+    # A job stuck in the queue (no worker) stops blocking new ones after a while.
+    recent = timezone.now() - timedelta(minutes=15)
+    states = (JobState.QUEUED,) if after_write else (JobState.QUEUED, JobState.RUNNING)
+    waiting = Job.objects.filter(kind=kind, state__in=states, created_at__gte=recent).first()
+    if waiting is not None:
+        return waiting
+    return job_start(task=summaries_refresh_task, label="Refresh the dashboard's summary tables", user=user)  # type: ignore[arg-type]
