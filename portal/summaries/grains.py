@@ -9,9 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import IntegerField, Q, QuerySet, Value
 
+from access.scope import path_scope_q, user_location_paths, user_sees_everywhere
 from portal.models import SummaryGrain
 from registry.models import PATH_STEP
-from registry.selectors import user_location_paths, user_sees_everywhere
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -70,15 +70,8 @@ class SummaryFilters:
 
 
 def scope_q(user: User) -> Q:
-    if user_sees_everywhere(user):
-        return Q()
-    paths = user_location_paths(user)
-    if not paths:
-        return Q(pk__in=[])
-    condition = Q()
-    for path in paths:
-        condition |= Q(location_path__startswith=path)
-    return condition
+    """The summary rows inside the user's locations (their denormalised `location_path`)."""
+    return path_scope_q(user, path_field="location_path")
 
 
 def path_depth(path: str) -> int:

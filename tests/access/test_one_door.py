@@ -22,7 +22,6 @@ PENDING = {
     "payments/": "subtree filters by hand (access.scope.path_scope_q, access.records.records_in_scope), "
     "the profile's locations (access.scope.user_location_paths), has_perm(REQUEST_PAYMENTS, plan) "
     "(access.plans.user_can_request_payments)",
-    "portal/summaries.py": "_scope_q by hand: access.scope.path_scope_q(user, path_field='location_path')",
     "approvals/admin.py": "has_approve_permission: access.roles.user_holds_every_role and user_role_ids",
     "programs/services.py": "plan_update: access.plans.user_can_change_plan",
     "fixtures/": "views.demo_data_may_generate: access.roles.user_in_roles(user, (ADMINISTRATOR,)); "
