@@ -555,7 +555,7 @@ class BenefitAdmin(admin.ModelAdmin):
         "recipient",
     )
     list_filter = ("status",)
-    search_fields = ("=reference", "=transaction_id")
+    search_fields = ("reference__exact", "transaction_id__exact")  # as printed: indexed, case kept
     raw_id_fields = ("payroll", "beneficiary", "cycle", "recipient", "location")
     show_full_result_count = False
     readonly_fields = ("thumbnail", "story")
@@ -647,7 +647,7 @@ class ReconciliationBatchAdmin(admin.ModelAdmin):
     list_display = ["created_at", "payment_point", "source", "idempotency_key", "line_count", "created_by"]
     list_filter = ["source", "payment_point"]
     list_select_related = ["payment_point", "created_by"]
-    search_fields = ["=idempotency_key"]
+    search_fields = ["idempotency_key__exact"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = [
