@@ -51,6 +51,7 @@ API_PREFIX = "provider:"
 # Locust's user classes share the users out by these weights (bench/load_users.py).
 MIX = {"clerks": 5, "officers": 2, "approvers": 2, "providers": 1}
 LINES_PER_POST = 50
+SENT_CYCLE = "LOAD-SENT"  # the payroll the providers report on
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -205,9 +206,9 @@ def prepare(options: argparse.Namespace, *, tasks_wanted: int) -> Setup:
     if created:
         point.locations.set(Location.objects.filter(depth=0))
     cycle, _ = PaymentCycle.objects.get_or_create(
-        code="LOAD-SENT", defaults={"start_date": date(2026, 3, 1), "end_date": date(2026, 3, 31)}
+        code=SENT_CYCLE, defaults={"start_date": date(2026, 3, 1), "end_date": date(2026, 3, 31)}
     )
-    if not Payroll.objects.filter(cycle=cycle, status="sent").exists():
+    if not Payroll.objects.filter(cycle=cycle).exists():  # sent once; reconciled by the runs since
         started = time.monotonic()
         payroll = payroll_create(
             user=maker, payment_plan=payment_plan, cycle=cycle, payment_point=point, background=False
@@ -280,7 +281,7 @@ def pools_write(path: Path, *, setup: Setup, host: str, users: int, step_seconds
     )
     posts = _share(users, "providers") * step_seconds  # at most one post a second each
     lines = list(
-        Benefit.objects.filter(payroll__payment_point=setup.point, status=BenefitStatus.PENDING)
+        Benefit.objects.filter(payroll__cycle__code=SENT_CYCLE, status=BenefitStatus.PENDING)
         .order_by("pk")
         .values_list("reference", "amount")[: posts * LINES_PER_POST]
     )
@@ -554,6 +555,9 @@ def step_print(users: int, figures: dict[str, Any]) -> None:
             f"{kind:34} {row['requests']:>8,} {row['errors']:>6} {row['p50_ms']:>8.0f} {row['p95_ms']:>8.0f} "
             f"{row['p99_ms']:>8.0f} {queries:>7}"
         )
+    for kind, row in figures["kinds"].items():
+        if row["errors"]:
+            print(f"  errors of {kind}: {', '.join(row['error_statuses'])}")
     print(
         f"CPU per request: gunicorn {figures['cpu_web_ms_per_request']} ms, PostgreSQL (web backends) "
         f"{figures['cpu_db_web_ms_per_request']} ms; jobs' PostgreSQL backends {figures['cpu_db_jobs_s']} s, "
@@ -613,7 +617,7 @@ def run_step(
             f"http://127.0.0.1:{port}",
             "--only-summary",
             "--stop-timeout",
-            "10",
+            "120",  # requests under way when the step ends finish and count
             "--loglevel",
             "WARNING",
         ],
@@ -630,7 +634,7 @@ def run_step(
         raise SystemExit(
             f"Locust wrote no results (exit {locust.returncode}): see {workdir}/locust-{users}.log"
         )
-    figures = step_figures(json.loads(results.read_text()), seconds)
+    figures = step_figures(json.loads(results.read_text()), options.step_seconds)
     requests = max(1, figures["requests"])
     figures.update(
         users=users,
@@ -670,12 +674,14 @@ def main() -> None:
         raise SystemExit("--steps: give one or more numbers of users, e.g. 50,100,150,200")
     options.upload_rows = options.upload_rows or min(100_000, max(1000, options.individuals // 10))
 
-    secret = secrets.token_urlsafe(50)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     os.environ.update(
         DJANGO_ENV="production",
-        DJANGO_SECRET_KEY=secret,
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DJANGO_SETTINGS_MODULE="load_settings",
+        PORTAL_DATA_DIR=str(workdir / "var"),  # uploads stored here are read by the worker: same MEDIA_ROOT
+        MEDIA_ROOT=str(workdir / "media"),
     )
     url = bench_environment(DEFAULT_URL)
     database_prepare(url, fresh=options.fresh)
@@ -688,14 +694,11 @@ def main() -> None:
     tasks_wanted = sum(_share(users, "approvers") * options.step_seconds // 12 for users in options.step_list)
     setup = prepare(options, tasks_wanted=tasks_wanted)
     connection.close()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
     port = _free_port()
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(BENCH), str(ROOT)]),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]),  # the apps first: bench/registry.py is no app
         "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "PORTAL_DATA_DIR": str(workdir / "var"),
-        "MEDIA_ROOT": str(workdir / "media"),
         "LOG_LEVEL": "WARNING",
     }
     web, worker = served(env, workdir)

@@ -35,10 +35,12 @@ def _record(kind: str, started: float, response: Any, ok_statuses: tuple[int, ..
     elapsed = (time.perf_counter() - started) * 1000
     entry = RESULTS[kind]
     entry["ms"].append(round(elapsed, 1))
-    if response is None or response.status_code not in ok_statuses:
-        status = "exception" if response is None else response.status_code
-        entry["errors"].append(str(status))
-    queries = response.headers.get("X-Queries") if response is not None else None
+    if response.status_code not in ok_statuses:
+        failure = response.error if response.status_code == 0 else None  # no answer: what went wrong
+        entry["errors"].append(
+            f"{type(failure).__name__}: {failure}"[:120] if failure else str(response.status_code)
+        )
+    queries = response.headers.get("X-Queries")
     if queries is not None:
         entry["queries"].append(int(queries))
 
@@ -56,6 +58,9 @@ class Staff(HttpUser):
             {
                 "Cookie": f"sessionid={account['session']}; csrftoken={account['csrf']}",
                 "X-Forwarded-Proto": "https",
+                # gunicorn drops an idle keep-alive connection after 2 s, racing the next request of a user
+                # who thought longer (connection reset): one connection a request, as through a proxy.
+                "Connection": "close",
                 "Referer": f"https://{POOLS['host']}/admin/",
             }
         )
@@ -141,7 +146,9 @@ class Provider(Staff):
 
     def on_start(self) -> None:
         account = next(_accounts[self.kind])
-        self.client.headers.update({"X-API-Key": account["key"], "X-Forwarded-Proto": "https"})
+        self.client.headers.update(
+            {"X-API-Key": account["key"], "X-Forwarded-Proto": "https", "Connection": "close"}
+        )
 
     @task
     def reconcile(self) -> None:
