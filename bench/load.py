@@ -51,6 +51,7 @@ API_PREFIX = "provider:"
 # Locust's user classes share the users out by these weights (bench/load_users.py).
 MIX = {"clerks": 5, "officers": 2, "approvers": 2, "providers": 1}
 LINES_PER_POST = 50
+VACUUMED = ("registry_individual", "registry_household", "programs_beneficiary", "payments_benefit")
 SENT_CYCLE = "LOAD-SENT"  # the payroll the providers report on
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -247,12 +248,7 @@ def prepare(options: argparse.Namespace, *, tasks_wanted: int) -> Setup:
     started = time.monotonic()
     summaries_refresh()
     with connection.cursor() as cursor:
-        for table in (
-            "registry_individual",
-            "registry_household",
-            "programs_beneficiary",
-            "payments_benefit",
-        ):
+        for table in VACUUMED:
             cursor.execute(f"VACUUM ANALYZE {table}")
     print(f"summaries refreshed and tables vacuumed in {time.monotonic() - started:.0f} s", flush=True)
     return setup
