@@ -337,6 +337,7 @@ class Sampler(threading.Thread):
         self.url, self.gunicorn_pid = url, gunicorn_pid
         self.stopping = threading.Event()
         self.lock_wait_web_ms = 0.0
+        self.lock_wait_web_what = ""
         self.lock_wait_all_ms = 0.0
         self.lock_samples = 0
         self.backend_ticks: dict[str, int] = {}
@@ -355,15 +356,19 @@ class Sampler(threading.Thread):
             cursor.execute("SET application_name = 'load-sampler'")
             while not self.stopping.wait(0.5):
                 cursor.execute(
-                    "SELECT a.application_name, COALESCE(EXTRACT(EPOCH FROM now() - l.waitstart) * 1000, 0) "
+                    "SELECT a.application_name, COALESCE(EXTRACT(EPOCH FROM now() - l.waitstart) * 1000, 0), "
+                    "l.locktype || ' ' || l.mode || ' on ' || COALESCE(l.relation::regclass::text, '-') || "
+                    "', held by ' || COALESCE((SELECT string_agg(DISTINCT b.application_name, ',') "
+                    "FROM pg_stat_activity b WHERE b.pid = ANY(pg_blocking_pids(a.pid))), '?') || ': ' || "
+                    "LEFT(a.query, 100) "
                     "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE NOT l.granted AND a.datname = current_database()"
                 )
-                for application, waited_ms in cursor.fetchall():
+                for application, waited_ms, what in cursor.fetchall():
                     self.lock_samples += 1
                     self.lock_wait_all_ms = max(self.lock_wait_all_ms, float(waited_ms))
-                    if application == "load-web":
-                        self.lock_wait_web_ms = max(self.lock_wait_web_ms, float(waited_ms))
+                    if application == "load-web" and float(waited_ms) >= self.lock_wait_web_ms:
+                        self.lock_wait_web_ms, self.lock_wait_web_what = float(waited_ms), what
                 cursor.execute(
                     "SELECT pid, application_name FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -561,7 +566,8 @@ def step_print(users: int, figures: dict[str, Any]) -> None:
     )
     print(
         f"lock waits: longest of a web request {figures['lock_wait_max_ms']:.0f} ms, of any backend "
-        f"{figures['lock_wait_any_ms']:.0f} ms ({figures['lock_wait_samples']} waiting samples); "
+        f"{figures['lock_wait_any_ms']:.0f} ms ({figures['lock_wait_samples']} waiting samples) "
+        f"[{figures['lock_wait_max_on'] or 'none'}]; "
         f"background: {figures['background']}",
         flush=True,
     )
@@ -642,6 +648,7 @@ def run_step(
         cpu_db_jobs_s=round(sampler.backend_ticks.get("load-jobs", 0) / TICKS, 1),
         cpu_db_other_s=round(sampler.backend_ticks.get("other", 0) / TICKS, 1),
         lock_wait_max_ms=round(sampler.lock_wait_web_ms),
+        lock_wait_max_on=sampler.lock_wait_web_what,
         lock_wait_any_ms=round(sampler.lock_wait_all_ms),
         lock_wait_samples=sampler.lock_samples,
         load_average_1m=round(os.getloadavg()[0], 2),
