@@ -169,6 +169,28 @@ def approval_tasks_fill(*, setup: Setup, wanted: int) -> int:
     return wanted
 
 
+def sent_payroll(*, maker: Any, checker: Any, payment_plan: Any, point: Any) -> None:
+    """A payroll approved and sent to the point, once: the lines the providers report on."""
+    from datetime import date
+
+    from approvals.services import task_approve
+    from payments.models import Benefit, PaymentCycle, Payroll
+    from payments.services import payroll_create, payroll_send, payroll_submit
+
+    cycle, _ = PaymentCycle.objects.get_or_create(
+        code=SENT_CYCLE, defaults={"start_date": date(2026, 3, 1), "end_date": date(2026, 3, 31)}
+    )
+    if not Payroll.objects.filter(cycle=cycle).exists():  # sent once; reconciled by the runs since
+        started = time.monotonic()
+        payroll = payroll_create(
+            user=maker, payment_plan=payment_plan, cycle=cycle, payment_point=point, background=False
+        )
+        task_approve(task=payroll_submit(user=maker, payroll=payroll), user=checker)
+        payroll_send(user=maker, payroll=Payroll.objects.get(pk=payroll.pk))
+        lines = Benefit.objects.filter(payroll=payroll).count()
+        print(f"payroll LOAD-SENT: {lines:,} lines sent in {time.monotonic() - started:.0f} s", flush=True)
+
+
 def prepare(options: argparse.Namespace, *, tasks_wanted: int) -> Setup:
     """Everything the staff work on; what an earlier run left is kept (see the module's docstring)."""
     from datetime import date
@@ -178,9 +200,8 @@ def prepare(options: argparse.Namespace, *, tasks_wanted: int) -> Setup:
     from django.db import connection
     from django.db.models import Max
 
-    from approvals.services import task_approve
-    from payments.models import Benefit, PaymentCycle, PaymentPoint, Payroll
-    from payments.services import payment_point_key_rotate, payroll_create, payroll_send, payroll_submit
+    from payments.models import PaymentPoint
+    from payments.services import payment_point_key_rotate
     from portal.models import UserProfile
     from portal.summaries import summaries_refresh
     from programs.models import BenefitPlan, PlanStatus, PlanType
@@ -206,18 +227,7 @@ def prepare(options: argparse.Namespace, *, tasks_wanted: int) -> Setup:
     )
     if created:
         point.locations.set(Location.objects.filter(depth=0))
-    cycle, _ = PaymentCycle.objects.get_or_create(
-        code=SENT_CYCLE, defaults={"start_date": date(2026, 3, 1), "end_date": date(2026, 3, 31)}
-    )
-    if not Payroll.objects.filter(cycle=cycle).exists():  # sent once; reconciled by the runs since
-        started = time.monotonic()
-        payroll = payroll_create(
-            user=maker, payment_plan=payment_plan, cycle=cycle, payment_point=point, background=False
-        )
-        task_approve(task=payroll_submit(user=maker, payroll=payroll), user=checker)
-        payroll_send(user=maker, payroll=Payroll.objects.get(pk=payroll.pk))
-        lines = Benefit.objects.filter(payroll=payroll).count()
-        print(f"payroll LOAD-SENT: {lines:,} lines sent in {time.monotonic() - started:.0f} s", flush=True)
+    sent_payroll(maker=maker, checker=checker, payment_plan=payment_plan, point=point)
     upload_plan, _ = BenefitPlan.objects.get_or_create(
         code="LOAD-UPLOAD",
         defaults={
@@ -536,7 +546,7 @@ def step_figures(results: dict[str, dict[str, list]], seconds: float) -> dict[st
         "errors": sum(len(e["errors"]) for e in results.values()),
         "requests_per_s": round(requests / seconds, 2),
         "page_p95_ms": percentile(pages, 0.95),
-        "api_p95_ms": percentile(api, 0.95),
+        "api_p95_ms": percentile(api, 0.95) if api else None,  # no API request: not measured, not met
         "kinds": kinds,
     }
 
@@ -545,7 +555,7 @@ def step_print(users: int, figures: dict[str, Any]) -> None:
     print(
         f"\n== {users} users: {figures['requests']:,} requests, {figures['requests_per_s']} /s, "
         f"{figures['errors']} errors, page p95 {figures['page_p95_ms']:.0f} ms, "
-        f"API p95 {figures['api_p95_ms']:.0f} ms"
+        f"API p95 {figures['api_p95_ms'] or 0:.0f} ms"
     )
     print(
         f"{'kind':34} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'queries':>7}"
@@ -576,6 +586,7 @@ def step_print(users: int, figures: dict[str, Any]) -> None:
 def meets_goal(figures: dict[str, Any]) -> bool:
     return (
         figures["page_p95_ms"] < PAGE_P95_GOAL_MS
+        and figures["api_p95_ms"] is not None
         and figures["api_p95_ms"] < API_P95_GOAL_MS
         and figures["errors"] == 0
     )
@@ -661,6 +672,31 @@ def run_step(
     return figures
 
 
+def summary(steps: list[dict[str, Any]], *, individuals: int) -> dict[str, Any]:
+    """The last line: the largest step meeting the goal (else the first, with users 0), and every step."""
+    met = [figures for figures in steps if meets_goal(figures)]
+    chosen = met[-1] if met else steps[0]
+    return {
+        "individuals": individuals,
+        "users": chosen["users"] if met else 0,
+        "requests": chosen["requests"],
+        "errors": chosen["errors"],
+        "page_p95_ms": chosen["page_p95_ms"],
+        "api_p95_ms": chosen["api_p95_ms"],
+        "lock_wait_max_ms": chosen["lock_wait_max_ms"],
+        "steps": [
+            {key: value for key, value in figures.items() if key != "kinds"}
+            | {
+                "kinds": {
+                    kind: {name: value for name, value in row.items() if name != "error_statuses"}
+                    for kind, row in figures["kinds"].items()
+                }
+            }
+            for figures in steps
+        ],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--individuals", type=int, default=1_000_000)
@@ -733,35 +769,10 @@ def main() -> None:
                 process.kill()
     from registry.models import Individual
 
-    individuals = Individual.objects.count()
-    met = [figures for figures in steps if meets_goal(figures)]
-    chosen = met[-1] if met else steps[0]
     print(f"\nserver: {server_context()}; work files: {workdir}")
     if not os.environ.get("LOAD_KEEP_FILES"):
         shutil.rmtree(workdir / "media", ignore_errors=True)
-    print(
-        json.dumps(
-            {
-                "individuals": individuals,
-                "users": chosen["users"] if met else 0,
-                "requests": chosen["requests"],
-                "errors": chosen["errors"],
-                "page_p95_ms": chosen["page_p95_ms"],
-                "api_p95_ms": chosen["api_p95_ms"],
-                "lock_wait_max_ms": chosen["lock_wait_max_ms"],
-                "steps": [
-                    {key: value for key, value in figures.items() if key != "kinds"}
-                    | {
-                        "kinds": {
-                            k: {n: v for n, v in row.items() if n != "error_statuses"}
-                            for k, row in figures["kinds"].items()
-                        }
-                    }
-                    for figures in steps
-                ],
-            }
-        )
-    )
+    print(json.dumps(summary(steps, individuals=Individual.objects.count())))
 
 
 if __name__ == "__main__":
