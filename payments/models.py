@@ -276,7 +276,7 @@ class Benefit(models.Model):
     location = models.ForeignKey(
         "registry.Location", on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
-    reference = models.CharField(max_length=40, unique=True)
+    reference = models.CharField(max_length=40)  # unique: see Meta (no LIKE index beside the unique one)
     amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     status = models.CharField(max_length=16, choices=BenefitStatus.choices, default=BenefitStatus.PENDING)
     hold_reason = models.TextField(blank=True)
@@ -293,7 +293,12 @@ class Benefit(models.Model):
     evidence_photo = models.FileField(upload_to="payments/evidence/%Y/%m/", blank=True)
 
     class Meta:
+        # Each index is one that a query uses (payments 0005 dropped the others): the unique reference for the
+        # API and the admin's exact search; payroll + status for every per-payroll count and list; the
+        # one-per-cycle constraint for the payroll's "already paid this cycle" check; the transaction id of
+        # reconciled lines for the admin's exact search (most lines have none: partial).
         constraints = [
+            models.UniqueConstraint(fields=["reference"], name="benefit_reference_unique"),
             models.UniqueConstraint(
                 fields=["beneficiary", "cycle"],
                 condition=~Q(status__in=[BenefitStatus.CARRIED, BenefitStatus.CANCELLED]),
@@ -306,7 +311,9 @@ class Benefit(models.Model):
         ]
         indexes = [
             models.Index(fields=["payroll", "status"], name="benefit_payroll_status_idx"),
-            models.Index(fields=["beneficiary"], name="benefit_beneficiary_idx"),
+            models.Index(
+                fields=["transaction_id"], condition=~Q(transaction_id=""), name="benefit_transaction_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -412,6 +419,7 @@ class ReconciliationBatch(models.Model):
                 fields=["payment_point", "kind", "idempotency_key"], name="provider_request_idempotent"
             )
         ]
+        indexes = [models.Index(fields=["idempotency_key"], name="provider_request_key_idx")]  # admin search
 
     def __str__(self) -> str:
         return f"{self.payment_point} {self.idempotency_key}"

@@ -66,5 +66,5 @@ class UserAdmin(DjangoUserAdmin):
 class UserProfileAdmin(ScopedHistoryAdmin):
     list_display = ["user", "phone", "preferred_language"]
     list_select_related = ["user"]
-    search_fields = ["user__username", "user__first_name", "user__last_name", "phone"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]  # one table, indexed
     autocomplete_fields = ["user", "locations"]

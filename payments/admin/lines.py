@@ -33,7 +33,7 @@ class BenefitAdmin(BenefitEvidenceViews):
         "recipient",
     )
     list_filter = ("status",)
-    search_fields = ("=reference", "=transaction_id")
+    search_fields = ("reference__exact", "transaction_id__exact")  # as printed: indexed, case kept
     raw_id_fields = ("payroll", "beneficiary", "cycle", "recipient", "location")
     show_full_result_count = False
     readonly_fields = ("thumbnail", "story")

@@ -71,7 +71,7 @@ class PaymentPlanAdmin(ScopedHistoryAdmin):
     )
     list_select_related = ("benefit_plan",)
     list_filter = ("frequency", "currency")
-    search_fields = ("name", "benefit_plan__code")
+    search_fields = ("name",)  # one table, trigram-indexed (portal 0007)
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]

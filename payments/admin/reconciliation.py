@@ -79,7 +79,7 @@ class ReconciliationBatchAdmin(admin.ModelAdmin):
     list_display = ["created_at", "payment_point", "source", "idempotency_key", "line_count", "created_by"]
     list_filter = ["source", "payment_point"]
     list_select_related = ["payment_point", "created_by"]
-    search_fields = ["=idempotency_key"]
+    search_fields = ["idempotency_key__exact"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     readonly_fields = [
