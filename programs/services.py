@@ -26,7 +26,6 @@ from guardian.shortcuts import assign_perm
 from approvals.models import Task
 from approvals.services import approval_request
 from programs.bulk import beneficiaries_enrol, beneficiaries_status_change, queryset_source
-from programs.bulk import insert_select as insert_select  # payments.events imports it from here
 from programs.models import (
     CURRENT_STATUSES,
     STATUS_TRANSITIONS,

@@ -184,9 +184,8 @@ class DocumentType(models.TextChoices):
 
 # The references of people and households to locations, and of documents and memberships to people and
 # households, are database FK constraints (registry 0008): a row pointing at nothing cannot be stored by any
-# path, present or future. The upload commit, which writes a million of them at once, keeps them fast by
-# writing in parent-key order and checking each statement's rows while their pages are cached
-# (uploads/commit.py).
+# path, present or future. The bulk writes (registry/bulk.py), which write a million of them at once for an
+# upload, keep them fast by writing in parent-key order and checking the constraints together at the end.
 class IdentityDocument(models.Model):
     individual = models.ForeignKey(Individual, on_delete=models.CASCADE, related_name="documents")
     doc_type = models.CharField("type", max_length=32, choices=DocumentType.choices)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from approvals.models import Task
 from payments.models import Benefit, BenefitEvent, PaymentPoint
-from programs.services import insert_select
+from programs.bulk import insert_select
 
 User = AbstractBaseUser | AnonymousUser
 
