@@ -35,6 +35,7 @@ from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from registry import rules
 from registry.models import (
     DocumentType,
     Household,
@@ -71,7 +72,6 @@ _SEXES = frozenset(Sex.values)
 _STATUSES = frozenset(IndividualStatus.values)
 _SOURCES = frozenset(RegistrationSource.values)
 _DOCUMENT_TYPES = frozenset(DocumentType.values)
-_HEAD = HouseholdRole.HEAD.value
 
 
 @dataclass
@@ -213,6 +213,16 @@ class _CopyTable:
         return self.model(**values)
 
 
+def _current_memberships(members: Sequence[tuple]) -> list[tuple[Any, str, bool]]:
+    """The chunk's current memberships as the household rules (`registry.rules`) take them: (household,
+    role, primary recipient), from rows whose values may be Python values or their text ("t", NULL)."""
+    return [
+        (row[0], row[2], row[3] is True or row[3] == "t")
+        for row in members
+        if row[5] is None or row[5] == NULL
+    ]
+
+
 class RegistryCopyLoader:
     """Writes chunks of new households, people, memberships and documents: checked, one transaction each.
 
@@ -290,12 +300,7 @@ class RegistryCopyLoader:
             and {row[1] for row in documents} <= _DOCUMENT_TYPES
         ):
             return False
-        current = [row for row in members if row[5] is None or row[5] == NULL]
-        heads = Counter([row[0] for row in current if row[2] == _HEAD])
-        if len(heads) != len(codes) or any(count != 1 for count in heads.values()):
-            return False
-        primaries = Counter([row[0] for row in current if row[3] is True or row[3] == "t"])
-        return not primaries or max(primaries.values()) == 1
+        return rules.memberships_follow_rules(codes, _current_memberships(members))
 
     def _problems(self, chunk: RegistryChunk) -> list[str]:
         """What is wrong with the chunk, row by row (the first MAX_ERRORS problems)."""
@@ -331,9 +336,7 @@ class RegistryCopyLoader:
                     f"sex {row[_SEX]!r}, source {row[_SOURCE]!r} or status {row[_STATUS]!r} "
                     "is not one the registry knows.",
                 )
-        heads: Counter[Any] = Counter()
-        primaries: Counter[Any] = Counter()
-        for number, (household, individual, role, primary, _start, end) in enumerate(chunk.members, start=1):
+        for number, (household, individual, role, *_rest) in enumerate(chunk.members, start=1):
             if household not in codes:
                 problem(self.members, number, f"household {household} is not in this chunk.")
             if individual not in people:
@@ -344,25 +347,13 @@ class RegistryCopyLoader:
                     number,
                     f"{role!r} is not a household role ({', '.join(HouseholdRole.values)}).",
                 )
-            if end is None or end == NULL:
-                if role == _HEAD:
-                    heads[household] += 1
-                if primary is True or primary == "t":
-                    primaries[household] += 1
         for number, (individual, doc_type, _value) in enumerate(chunk.documents, start=1):
             if individual not in people:
                 problem(self.documents, number, f"individual {individual} is not in this chunk.")
             if doc_type not in _DOCUMENT_TYPES:
                 problem(self.documents, number, f"{doc_type!r} is not a document type.")
-        for household, code in codes.items():
-            if heads[household] != 1:
-                errors.append(f"household {code}: {heads[household]} current heads where one is needed.")
-            if primaries[household] > 1:
-                errors.append(
-                    f"household {code}: {primaries[household]} current primary recipients, one at most."
-                )
-            if len(errors) >= MAX_ERRORS:
-                break
+        problems = rules.memberships_rule_problems(codes.items(), _current_memberships(chunk.members))
+        errors.extend(message for _household, _field, message in problems[:MAX_ERRORS])
         return errors[:MAX_ERRORS]
 
     def _copy(self, chunk: RegistryChunk, sizes: dict[Any, int]) -> None:

@@ -15,7 +15,8 @@ in a few set-based statements and refuse with the offending row numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -74,20 +75,12 @@ def member_checks(
 def new_household_members_check(*, code: str, members: Sequence[tuple[Any, str, bool, Any]]) -> None:
     """Rules 1 and 2 (and the location) for a household registered with its members, given as
     (individual, role, designated primary recipient, location): the same refusals as a bulk source."""
-    heads = [member for member in members if member[1] == HEAD]
-    primaries = [member for member in members if member[2]]
     errors: dict[str, list[str]] = {}
-    if len(heads) != 1:
-        message = (
-            f"Household {code} has no head: one of its members must have the role head."
-            if not heads
-            else f"Household {code} has {len(heads)} heads; it must have exactly one."
-        )
-        errors["role"] = [message]
-    if len(primaries) > 1:
-        errors["is_primary_recipient"] = [
-            f"Household {code} has {len(primaries)} primary recipients; it may have one."
-        ]
+    for _household, field, message in memberships_rule_problems(
+        [(code, code)], [(code, role, designated) for _individual, role, designated, _location in members]
+    ):
+        errors[field] = [message]
+    heads = [member for member in members if member[1] == HEAD]
     if len(heads) == 1 and any(member[3] != heads[0][3] for member in members):
         errors["location"] = [
             f"Household {code} lives where its head lives ({heads[0][3]}): so must its members."
@@ -104,6 +97,62 @@ def members_primary(members: Iterable[tuple[Any, str, bool, Any]]) -> list[bool]
         primary_recipient_default(role=role, designated=primary, household_has_primary=designated)
         for _individual, role, primary, _location in members
     ]
+
+
+# --- new households held in memory, a chunk at a time (registry.bulk_copy, new_household_members_check) --
+
+
+def heads_problem(code: Any, heads: int) -> str | None:
+    """Rule 1 for a new household with `heads` current heads: its message, or None when it has exactly one."""
+    if heads == 1:
+        return None
+    if not heads:
+        return f"Household {code} has no head: one of its members must have the role head."
+    return f"Household {code} has {heads} heads; it must have exactly one."
+
+
+def primaries_problem(code: Any, primaries: int) -> str | None:
+    """Rule 2 for a household with `primaries` current primary recipients: its message, or None."""
+    if primaries <= 1:
+        return None
+    return f"Household {code} has {primaries} primary recipients; it may have one."
+
+
+def memberships_follow_rules(
+    households: Collection[Any], memberships: Sequence[tuple[Any, str, bool]]
+) -> bool:
+    """Rules 1 and 2 over new households (their keys) and their current memberships, given as (household
+    key, role, primary recipient): True when each household has exactly one head and at most one primary
+    recipient. Set operations only, for a chunk of 100,000 rows; `memberships_rule_problems` says what."""
+    heads = [membership[0] for membership in memberships if membership[1] == HEAD]
+    if len(heads) != len(households) or set(heads) != set(households):
+        return False
+    primaries = [membership[0] for membership in memberships if membership[2]]
+    return len(primaries) == len(set(primaries))
+
+
+def memberships_rule_problems(
+    households: Iterable[tuple[Any, Any]], memberships: Iterable[tuple[Any, str, bool]]
+) -> list[tuple[Any, str, str]]:
+    """Rules 1 and 2 over new households, given as (key, code), and their current memberships, given as
+    (household key, role, primary recipient): each problem as (household key, field, message), in the
+    households' order (a household's head problem before its primary recipient one)."""
+    heads: Counter[Any] = Counter()
+    primaries: Counter[Any] = Counter()
+    for household, role, primary in memberships:
+        if role == HEAD:
+            heads[household] += 1
+        if primary:
+            primaries[household] += 1
+    problems: list[tuple[Any, str, str]] = []
+    for household, code in households:
+        message = heads_problem(code, heads[household])
+        if message:
+            problems.append((household, "role", message))
+        message = primaries_problem(code, primaries[household])
+        if message:
+            problems.append((household, "is_primary_recipient", message))
+    return problems
 
 
 # --- a whole source at once (registry.bulk) -----------------------------------------------------------

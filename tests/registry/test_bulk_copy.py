@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from registry import rules
 from registry.bulk_copy import RegistryChunk, RegistryCopyLoader, locations_load
 from registry.models import Household, HouseholdMember, IdentityDocument, Individual, Location
 
@@ -129,11 +130,11 @@ def test_a_stream_of_chunks_reports_each_one(village):
         ),
         (
             lambda c: c.members.__setitem__(0, c.members[0][:2] + ("child",) + c.members[0][3:]),
-            "household HH-1: 0 current heads where one is needed.",
+            "Household HH-1 has no head: one of its members must have the role head.",
         ),
         (
             lambda c: c.members.__setitem__(0, c.members[0][:3] + (True,) + c.members[0][4:]),
-            "household HH-1: 2 current primary recipients, one at most.",
+            "Household HH-1 has 2 primary recipients; it may have one.",
         ),
         (
             lambda c: c.individuals.__setitem__(1, c.individuals[1][:5]),
@@ -149,6 +150,43 @@ def test_a_bad_chunk_is_refused_with_what_and_where(village, spoil, message):
         loader.write(chunk)
     assert any(message in text for text in error.value.messages), error.value.messages
     assert not Household.objects.exists() and not Individual.objects.exists()
+
+
+def with_member(chunk: RegistryChunk, number: int, *, role: str, primary) -> RegistryChunk:
+    household, individual, _role, _primary, start, end = chunk.members[number]
+    chunk.members[number] = (household, individual, role, primary, start, end)
+    return chunk
+
+
+@pytest.mark.parametrize(
+    ("role", "primary", "field", "message"),
+    [
+        ("head", "f", "role", "Household HH-1 has 2 heads; it must have exactly one."),
+        ("spouse", "t", "is_primary_recipient", "Household HH-1 has 2 primary recipients; it may have one."),
+    ],
+)
+def test_the_household_rules_refuse_a_chunk_in_the_rules_own_words(village, role, primary, field, message):
+    """Two current heads, or two current primary recipients (as the generator writes them, "t"/"f"): the
+    loader refuses with the message the rules module gives a household registered with those members."""
+    loader = RegistryCopyLoader()
+    chunk = with_member(family_chunk(loader, village), 1, role=role, primary=primary)
+    with_member(chunk, 0, role="head", primary="t" if primary == "t" else "f")
+    with pytest.raises(ValidationError) as error:
+        loader.write(chunk)
+    assert error.value.messages == [message]
+    current = [(m[1], m[2], m[3] == "t", village.pk) for m in chunk.members if m[5] is None]
+    with pytest.raises(ValidationError) as single:
+        rules.new_household_members_check(code="HH-1", members=current)
+    assert single.value.message_dict == {field: [message]}
+    assert not Household.objects.exists() and not Individual.objects.exists()
+
+
+def test_an_ended_membership_counts_for_no_rule(village):
+    """The child who moved away was once the head and a primary recipient: no longer counted."""
+    loader = RegistryCopyLoader()
+    chunk = with_member(family_chunk(loader, village), 2, role="head", primary="t")
+    assert loader.write(chunk)["households"] == 1
+    assert Household.objects.get(code="HH-1").size == 2
 
 
 def test_a_chunk_the_database_refuses_leaves_nothing_half_written(village):
