@@ -49,10 +49,18 @@ def roles_present() -> None:
         roles_sync()
 
 
-def make_user(username: str, *, roles: tuple[str, ...] = (), locations: tuple[Location, ...] = (), superuser: bool = False) -> User:
+def make_user(
+    username: str,
+    *,
+    roles: tuple[str, ...] = (),
+    locations: tuple[Location, ...] = (),
+    superuser: bool = False,
+) -> User:
     if roles:
         roles_present()
-    user = User.objects.create_user(username, f"{username}@example.org", PASSWORD, is_staff=True, is_superuser=superuser)
+    user = User.objects.create_user(
+        username, f"{username}@example.org", PASSWORD, is_staff=True, is_superuser=superuser
+    )
     user.groups.set(Group.objects.filter(name__in=roles))
     profile = UserProfile.objects.create(user=user)
     profile.locations.set(locations)

@@ -77,7 +77,9 @@ class RegistryRecordAdmin(ScopedHistoryAdmin):
         from registry.exports import export_response
         from registry.schemas import schema_for
 
-        return export_response(self.export_dataset, file_format, queryset.order_by(), schema_for(self.export_dataset))
+        return export_response(
+            self.export_dataset, file_format, queryset.order_by(), schema_for(self.export_dataset)
+        )
 
     @admin.action(description="Export selected to CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: Any) -> Any:

@@ -20,7 +20,9 @@ def _csv_rows(response):
 
 
 def test_selected_individuals_export_to_csv_with_custom_fields(client, maker, tree, make_individual):
-    alice = make_individual(tree.north_a, given_name="Alice", family_name="=cmd()", data={"education": "primary"})
+    alice = make_individual(
+        tree.north_a, given_name="Alice", family_name="=cmd()", data={"education": "primary"}
+    )
     make_individual(tree.north_b, given_name="Bob")
     client.force_login(maker)
     response = _post_action(client, "/admin/registry/individual/", "export_csv", ids=[alice.pk])
@@ -41,7 +43,12 @@ def test_select_all_exports_the_filtered_scoped_list(client, south_officer, tree
     client.force_login(south_officer)
     # "Select all" sends the page's ticked boxes and select_across: the whole filtered list is exported.
     response = _post_action(
-        client, "/admin/registry/individual/", "export_csv", ids=[southwoman.pk], select_across=True, query="?sex__exact=F"
+        client,
+        "/admin/registry/individual/",
+        "export_csv",
+        ids=[southwoman.pk],
+        select_across=True,
+        query="?sex__exact=F",
     )
     names = [cell for row in _csv_rows(response)[1:] for cell in row]
     assert "Southwoman" in names

@@ -86,7 +86,9 @@ def test_the_person_page_says_which_upload_registered_them(
     batch, task = _commit_update(maker, checker, individual_plan, django_capture_on_commit_callbacks, rows)
     batch.refresh_from_db()
     client.force_login(admin_user)
-    for person in Individual.objects.filter(pk__in=[batch.first_individual_id, batch.first_individual_id + 1]):
+    for person in Individual.objects.filter(
+        pk__in=[batch.first_individual_id, batch.first_individual_id + 1]
+    ):
         page = client.get(f"/admin/registry/individual/{person.pk}/change/").content.decode()
         assert f"Upload batch #{batch.pk} (people.csv, plan OLDAGE), uploaded by {maker.username}" in page
         assert f"after approval task #{task.pk} (approved by {checker.username})" in page
