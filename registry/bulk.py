@@ -327,6 +327,8 @@ def people_create(
     Refusals raise `BulkRefused` with the offending rows; `foreign_keys_check` ends the caller's writes.
     `step(message)` is told each table's turn (a progress bar).
     """
+    # Long on purpose: one statement per table in the order the FK checks need, inside one transaction; split,
+    # the order and the shared id block would be spread over helpers that only make sense in this sequence.
     step = step or _no_step
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     today = date.today().isoformat()

@@ -127,6 +127,7 @@ def location_rows_validate(*, rows: list[LocationRow]) -> tuple[list[LocationRow
     sets; raises one ValidationError listing every problem, each naming its row
     and column.
     """
+    # Long on purpose: the file's checks in the order their messages are reported, each a few lines.
     errors: list[str] = []
     first_row: dict[str, int] = {}
     for row in rows:

@@ -76,6 +76,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Long on purpose: the command's whole flow (validate, report, request, approve) read top to bottom.
         users = get_user_model().objects
         path = Path(options["file"])
         if not path.is_file():
