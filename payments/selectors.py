@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
+from access.plans import REQUEST_PAYMENTS, plan_list, user_manages_all_plans
+from access.scope import location_scope_q, user_location_paths, user_sees_everywhere
 from payments.models import (
     Benefit,
     BenefitEvent,
@@ -19,9 +21,7 @@ from payments.models import (
     ReconciliationBatch,
 )
 from programs.models import BenefitPlan
-from programs.selectors import REQUEST_PAYMENTS, plan_list, user_manages_all_plans
 from registry.models import PATH_STEP, Location
-from registry.selectors import location_scope_q, user_location_paths, user_sees_everywhere
 
 User = AbstractBaseUser | AnonymousUser
 

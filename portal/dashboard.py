@@ -17,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from access.plans import plan_list
+from access.scope import user_location_paths, user_sees_everywhere
 from approvals.selectors import pending_approvals_count_once
 from payments.models import BenefitStatus, PaymentCycle
 from portal.models import SummaryGrain, SummaryKind, SummaryRefresh
@@ -30,9 +32,8 @@ from portal.summaries import (
     summary_refreshed_last,
 )
 from programs.models import CURRENT_STATUSES, BeneficiaryStatus, BenefitPlan
-from programs.selectors import plan_list
 from registry.models import PATH_STEP, Location
-from registry.selectors import location_list, user_location_paths, user_sees_everywhere
+from registry.selectors import location_list
 
 User = AbstractBaseUser | AnonymousUser
 

@@ -7,9 +7,9 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from access.roles import user_in_roles
 from jobs.kinds import job_kind_register
 from jobs.models import Job
-from jobs.roles import user_in_roles
 from jobs.services import job_running, job_set_result
 
 

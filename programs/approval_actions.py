@@ -9,10 +9,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import OuterRef, QuerySet
 
+from access.plans import plan_list, user_can_view_plan
 from approvals.actions import Description, action_register
 from approvals.models import Task
 from programs.models import STATUS_TRANSITIONS, Beneficiary, BeneficiaryStatus, BenefitPlan
-from programs.selectors import beneficiary_list, plan_list, user_can_view_beneficiary, user_can_view_plan
+from programs.selectors import beneficiary_list, user_can_view_beneficiary
 from programs.services import (
     DATA_ACTION,
     EnrolmentSelection,

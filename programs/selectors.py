@@ -9,33 +9,10 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
-from access.plans import (  # noqa: F401  (transitional re-exports: see TRANSITIONAL below)
-    REQUEST_PAYMENTS,
-    plan_list,
-    plan_managed_list,
-    user_can_manage_plan,
-    user_can_view_plan,
-    user_manages_all_plans,
-    user_sees_all_plans,
-)
 from access.records import records_in_scope
 from programs.models import Beneficiary, BeneficiaryStatus, BeneficiaryStatusChange, BenefitPlan
 
 User = AbstractBaseUser | AnonymousUser
-
-# The plan scope lives in `access.plans`; import it from there. These names stay importable from here only
-# until the modules outside this change import `access` (payments, portal.summaries and .dashboard,
-# programs.services and .approval_actions, uploads.services and .admin, fixtures.demo_chain);
-# tests/access/test_one_door.py fails once none of them needs one, so it is then deleted.
-TRANSITIONAL = (
-    "REQUEST_PAYMENTS",
-    "plan_list",
-    "plan_managed_list",
-    "user_can_manage_plan",
-    "user_can_view_plan",
-    "user_manages_all_plans",
-    "user_sees_all_plans",
-)
 
 
 def beneficiary_list(*, user: User, plan: BenefitPlan | None = None) -> QuerySet[Beneficiary]:

@@ -23,6 +23,8 @@ from django.http import QueryDict
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from access.plans import user_can_manage_plan, user_can_view_plan, user_manages_all_plans
+from access.scope import location_scope_q
 from approvals.models import Task
 from approvals.services import approval_request
 from programs.bulk import beneficiaries_enrol, beneficiaries_status_change, queryset_source
@@ -36,9 +38,8 @@ from programs.models import (
     PlanStatus,
 )
 from programs.schemas import plan_data_validate, plan_schema_check
-from programs.selectors import user_can_manage_plan, user_can_view_plan, user_manages_all_plans
 from registry.models import Household, Individual, IndividualStatus
-from registry.selectors import household_list, individual_list, location_scope_q
+from registry.selectors import household_list, individual_list
 
 User = AbstractBaseUser | AnonymousUser
 Progress = Callable[..., None]

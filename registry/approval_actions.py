@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import OuterRef, QuerySet
 
+from access.scope import user_location_paths, user_sees_everywhere
 from approvals.actions import Description, action_register
 from approvals.services import approval_request
 from registry.models import (
@@ -28,7 +29,7 @@ from registry.models import (
     SchemaKind,
 )
 from registry.schemas import schema_fields, schema_for
-from registry.selectors import household_list, individual_list, user_location_paths, user_sees_everywhere
+from registry.selectors import household_list, individual_list
 from registry.services import (
     HOUSEHOLD_FIELDS,
     INDIVIDUAL_FIELDS,

@@ -8,19 +8,8 @@ from django.db.models import Func, QuerySet
 from django.db.models.functions import Collate, Upper
 
 from access.records import records_in_scope
-from access.scope import (  # noqa: F401  (transitional re-exports: see TRANSITIONAL below)
-    location_scope_q,
-    paths_q,
-    user_location_paths,
-    user_sees_everywhere,
-)
+from access.scope import paths_q, user_location_paths, user_sees_everywhere
 from registry.models import Household, Individual, Location
-
-# The location scope lives in `access.scope`; import it from there. These names stay importable from here
-# only until the modules outside this change import `access` (registry.services and .approval_actions,
-# payments, portal.summaries and .dashboard, programs.services, uploads.services);
-# tests/access/test_one_door.py fails once none of them needs one, so it is then deleted.
-TRANSITIONAL = ("location_scope_q", "user_location_paths", "user_sees_everywhere")
 
 
 def location_paths_of(user: AbstractBaseUser | AnonymousUser) -> list[str]:

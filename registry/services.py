@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, Substr
 
+from access.scope import user_location_paths, user_sees_everywhere
 from registry import rules
 from registry.models import (
     PATH_STEP,
@@ -28,7 +29,6 @@ from registry.models import (
 )
 from registry.rules import member_checks as _member_checks
 from registry.schemas import custom_data_validate, schema_check
-from registry.selectors import user_location_paths, user_sees_everywhere
 
 User = AbstractBaseUser | AnonymousUser
 

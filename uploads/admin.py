@@ -23,10 +23,10 @@ from django.utils.http import content_disposition_header
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
+from access.plans import plan_list, plan_managed_list
 from approvals.admin import CappedCountPaginator
 from approvals.services import error_text
 from programs.models import BenefitPlan, PlanStatus
-from programs.selectors import plan_list, plan_managed_list
 from uploads.exports import rejected_rows_csv, template_csv, template_xlsx
 from uploads.forms import BeneficiaryImportForm
 from uploads.models import BatchState, ImportBatch

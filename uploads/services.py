@@ -17,12 +17,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from access.plans import user_can_manage_plan
+from access.scope import user_location_paths, user_sees_everywhere
 from approvals.models import Task
 from approvals.services import approval_request
 from files.limits import file_size_check
 from programs.models import CURRENT_STATUSES, Beneficiary, BenefitPlan, PlanStatus
-from programs.selectors import user_can_manage_plan
-from registry.selectors import user_location_paths, user_sees_everywhere
 from uploads import checks
 from uploads.columns import DOCUMENT_COLUMNS, columns_for
 from uploads.commit import batch_rows_commit

@@ -14,12 +14,12 @@ from django.db.models import Avg, Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Round
 from django.utils import timezone
 
+from access.plans import user_can_view_plan
 from payments.expressions import payment_context, payment_expressions_check
 from payments.models import PaymentPlan, PaymentPoint
 from payments.services.checks import User, money, require_permission, require_plan
 from payments.services.points import payment_scope, served_location_ids
 from programs.models import Beneficiary
-from programs.selectors import user_can_view_plan
 from registry.expressions import ExpressionError, compile_expression, compile_filter
 
 SAMPLE_SIZE = 20

@@ -10,10 +10,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from access.scope import user_sees_everywhere
 from payments.models import PaymentPoint, api_key_hash
 from payments.services.checks import User, require_permission
 from registry.models import Location
-from registry.selectors import user_sees_everywhere
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,10 @@ from typing import Any
 from django.db.models import Count, DateField, QuerySet
 from django.db.models.functions import TruncMonth
 
+from access.plans import plan_list, user_sees_all_plans
 from portal.models import BeneficiarySummary, SummaryGrain
 from portal.summaries.grains import FINE, SummaryFilters, User, insert_select, scope_q
 from programs.models import Beneficiary
-from programs.selectors import plan_list, user_sees_all_plans
 
 
 def beneficiary_summaries_write() -> None:
