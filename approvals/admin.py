@@ -28,6 +28,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from access.history import ScopedHistoryAdmin
+from access.roles import user_holds_every_role, user_role_ids
 from approvals.actions import action_find, actions_registered
 from approvals.models import ApprovalLevel, ApprovalPolicy, Task, TaskState
 from approvals.selectors import (
@@ -161,7 +162,8 @@ class TaskAdmin(ScopedHistoryAdmin):
         if cached is None:
             user = request.user
             cached = user.is_active and (
-                user.is_superuser or ApprovalLevel.objects.filter(role__in=user.groups.all()).exists()
+                user_holds_every_role(user)
+                or ApprovalLevel.objects.filter(role__in=user_role_ids(user)).exists()
             )
             request._approvals_may_approve = cached
         return cached

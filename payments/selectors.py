@@ -9,8 +9,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
-from access.plans import REQUEST_PAYMENTS, plan_list, user_manages_all_plans
-from access.scope import location_scope_q, user_location_paths, user_sees_everywhere
+from access.plans import plan_list, user_can_request_payments
+from access.scope import location_scope_q, paths_q, user_location_paths, user_sees_everywhere
 from payments.models import (
     Benefit,
     BenefitEvent,
@@ -20,17 +20,9 @@ from payments.models import (
     Payroll,
     ReconciliationBatch,
 )
-from programs.models import BenefitPlan
 from registry.models import PATH_STEP, Location
 
 User = AbstractBaseUser | AnonymousUser
-
-
-def user_can_request_payments(user: User, plan: BenefitPlan) -> bool:
-    """Payment officers need the plan's object permission `request_payments`; administrators act on all."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    return user_manages_all_plans(user) or user.has_perm(REQUEST_PAYMENTS, plan)
 
 
 def payment_plan_list(*, user: User) -> QuerySet[PaymentPlan]:
@@ -49,9 +41,7 @@ def payroll_list(*, user: User) -> QuerySet[Payroll]:
     if not paths:
         return payrolls.none()
     around = {path[:end] for path in paths for end in range(PATH_STEP + 1, len(path), PATH_STEP + 1)}
-    overlapping = Q(location__path__in=around)
-    for path in paths:
-        overlapping |= Q(location__path__startswith=path)
+    overlapping = Q(location__path__in=around) | paths_q(paths, field="location__path")
     scope = Payroll.locations.through.objects.filter(payroll=OuterRef("pk"))
     return payrolls.filter(~Exists(scope) | Exists(scope.filter(overlapping)))
 
@@ -66,9 +56,7 @@ def payroll_decidable_list(*, user: User) -> QuerySet[Payroll]:
     paths = user_location_paths(user)
     if not paths:
         return payrolls.none()
-    inside = Q(pk__in=[])
-    for path in paths:
-        inside |= Q(location__path__startswith=path)
+    inside = paths_q(paths, field="location__path")
     scope = Payroll.locations.through.objects.filter(payroll=OuterRef("pk"))
     served = PaymentPoint.locations.through.objects.filter(paymentpoint=OuterRef("payment_point_id"))
     return payrolls.filter(
@@ -91,9 +79,7 @@ def _lines_inside(user: User, payroll: Payroll) -> bool:
     paths = user_location_paths(user)
     if not paths:
         return False
-    inside = Q(pk__in=[])
-    for path in paths:
-        inside |= Q(path__startswith=path)
+    inside = paths_q(paths)
     used = Benefit.objects.filter(payroll=payroll).values("location_id")
     return not Location.objects.filter(pk__in=used).exclude(inside).exists()
 
@@ -179,10 +165,7 @@ def reconciliation_batch_list(*, user: User) -> QuerySet[ReconciliationBatch]:
         return ReconciliationBatch.objects.none()
     if user_sees_everywhere(user):
         return ReconciliationBatch.objects.all()
-    paths = user_location_paths(user)
-    inside = Q(pk__in=[])
-    for path in paths:
-        inside |= Q(location__path__startswith=path)
+    inside = paths_q(user_location_paths(user), field="location__path")
     served = PaymentPoint.locations.through.objects.filter(paymentpoint=OuterRef("payment_point_id"))
     return ReconciliationBatch.objects.filter(
         (Exists(served) & ~Exists(served.exclude(inside))) | Q(created_by=user)

@@ -59,8 +59,8 @@ def payroll_generation_abandon(*, job: Job, reason: str) -> None:
 
 
 def _refusal(user: Any, payroll: Any, permission: str, what: str) -> str | None:
+    from access.plans import user_can_request_payments
     from payments.models import PayrollStatus
-    from payments.selectors import user_can_request_payments
 
     if payroll is None:
         return _("The payroll this job generated was deleted.")

@@ -23,7 +23,12 @@ from django.http import QueryDict
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from access.plans import user_can_manage_plan, user_can_view_plan, user_manages_all_plans
+from access.plans import (
+    user_can_change_plan,
+    user_can_manage_plan,
+    user_can_view_plan,
+    user_manages_all_plans,
+)
 from access.scope import location_scope_q
 from approvals.models import Task
 from approvals.services import approval_request
@@ -173,7 +178,7 @@ def plan_update(
         return plan
     if not (user.is_authenticated and user.is_active and user.has_perm("programs.change_benefitplan")):
         raise ValidationError(f"You may not change {plan}.")
-    if not user_can_manage_plan(user, plan) and not user.has_perm("programs.change_benefitplan", plan):
+    if not user_can_change_plan(user, plan):
         raise ValidationError(f"You may not change {plan}: ask an administrator to assign you to it.")
     current = BenefitPlan.objects.get(pk=plan.pk)
     _require_open(current)

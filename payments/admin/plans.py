@@ -12,12 +12,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from access.history import ScopedHistoryAdmin
-from access.plans import plan_list
+from access.plans import plan_list, user_can_request_payments
 from approvals.services import error_text
 from payments.admin.responses import refusal_report
 from payments.expressions import payment_expression_help
 from payments.models import PaymentCycle, PaymentPlan, PaymentPoint
-from payments.selectors import payment_plan_list, user_can_request_payments
+from payments.selectors import payment_plan_list
 from payments.services import payment_plan_preview, payment_plan_save, payment_points_usable, payroll_create
 
 

@@ -9,8 +9,9 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 
+from access.plans import user_can_request_payments
 from payments.models import Payroll
-from payments.selectors import payroll_lines_all_visible, user_can_request_payments
+from payments.selectors import payroll_lines_all_visible
 from programs.models import BenefitPlan
 
 User = AbstractBaseUser | AnonymousUser

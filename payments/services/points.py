@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from access.scope import user_sees_everywhere
+from access.scope import paths_q, user_location_paths, user_sees_everywhere
 from payments.models import PaymentPoint, api_key_hash
 from payments.services.checks import User, require_permission
 from registry.models import Location
@@ -40,17 +40,11 @@ def payment_scope(*, user: User) -> PaymentScope:
     """The officer's scope for payrolls; an officer limited to no location at all may pay nobody."""
     if user_sees_everywhere(user):
         return PaymentScope()
-    locations = tuple(Location.objects.filter(user_profiles__user=user).order_by("path")) if user.pk else ()
+    paths = user_location_paths(user) if user.pk else []
+    locations = tuple(Location.objects.filter(path__in=paths).order_by("path"))
     if not locations:
         raise ValidationError("No location is on your profile: ask an administrator to give you some.")
     return PaymentScope(locations)
-
-
-def _paths_q(paths: list[str]) -> Q:
-    condition = Q(pk__in=[])
-    for path in paths:
-        condition |= Q(path__startswith=path)
-    return condition
 
 
 def served_location_ids(
@@ -66,9 +60,9 @@ def served_location_ids(
         return None
     locations = Location.objects.all()
     if payment_point is not None:
-        locations = locations.filter(_paths_q(list(payment_point.locations.values_list("path", flat=True))))
+        locations = locations.filter(paths_q(list(payment_point.locations.values_list("path", flat=True))))
     if scope_paths:
-        locations = locations.filter(_paths_q(scope_paths))
+        locations = locations.filter(paths_q(scope_paths))
     return list(locations.values_list("pk", flat=True))
 
 

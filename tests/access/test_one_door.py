@@ -18,15 +18,7 @@ APPS = ("access", "files", "jobs", "approvals", "registry", "programs", "payment
         "reports", "portal", "fixtures")  # fmt: skip
 
 # path prefix -> what it still does by hand and what replaces it (files outside the access change).
-PENDING = {
-    "payments/": "subtree filters by hand (access.scope.path_scope_q, access.records.records_in_scope), "
-    "the profile's locations (access.scope.user_location_paths), has_perm(REQUEST_PAYMENTS, plan) "
-    "(access.plans.user_can_request_payments)",
-    "approvals/admin.py": "has_approve_permission: access.roles.user_holds_every_role and user_role_ids",
-    "programs/services.py": "plan_update: access.plans.user_can_change_plan",
-    "fixtures/": "views.demo_data_may_generate: access.roles.user_in_roles(user, (ADMINISTRATOR,)); "
-    "demo_chain: access.plans.user_can_request_payments",
-}
+PENDING: dict[str, str] = {}
 # The registry hands `access` the profile's locations (`access.hooks`): the one place that reads them.
 PROVIDERS = {"registry/selectors.py": "location_paths_of"}
 
