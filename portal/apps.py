@@ -35,14 +35,11 @@ class PortalConfig(AppConfig):
 
         user_logged_in.connect(language_remember_at_login, dispatch_uid="portal.language")
 
-        from django.db.models.signals import post_save
-
         from approvals.signals import task_executed
+        from payments.signals import reconciliation_lines_changed
         from portal.signals import refresh_after_reconciliation, refresh_after_task
 
         task_executed.connect(refresh_after_task, dispatch_uid="portal.summaries_after_task")
-        post_save.connect(
-            refresh_after_reconciliation,
-            sender="payments.ReconciliationBatch",
-            dispatch_uid="portal.summaries_after_reconciliation",
+        reconciliation_lines_changed.connect(
+            refresh_after_reconciliation, dispatch_uid="portal.summaries_after_reconciliation"
         )

@@ -1,9 +1,10 @@
 """Keep the dashboard's summaries fresh: queue one refresh after the writes that change its figures.
 
 Approved actions arrive through `approvals.signals.task_executed` (sent after their transaction committed);
-providers' reconciliations through the API are not approvals, so a new `ReconciliationBatch` is heard
-directly. Either way the refresh is queued once the writer's transaction has committed, and only when no
-refresh is already waiting in the queue (a running one may have read the tables before this write).
+providers' reconciliations are not approvals: `payments.signals.reconciliation_lines_changed` says when one
+changed at least one line (a replayed, refused or all-unchanged request queues nothing). Either way the
+refresh is queued once the writer's transaction has committed, and only when no refresh is already waiting in
+the queue (a running one may have read the tables before this write).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def refresh_after_task(sender: Any, *, action: str, **kwargs: Any) -> None:
         summaries_refresh_soon()
 
 
-def refresh_after_reconciliation(sender: Any, *, created: bool, raw: bool = False, **kwargs: Any) -> None:
-    if created and not raw:
+def refresh_after_reconciliation(sender: Any, *, changed: int, **kwargs: Any) -> None:
+    """A provider's results changed `changed` lines (payments sends nothing when none changed)."""
+    if changed:
         summaries_refresh_soon()

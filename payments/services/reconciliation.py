@@ -30,6 +30,7 @@ from payments.models import (
     ReconciliationBatch,
 )
 from payments.services.events import benefit_events_record
+from payments.signals import reconciliation_lines_changed
 
 MAX_LINES = 10_000
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -385,6 +386,9 @@ def provider_request_once(
             response = apply()
             batch.response = response
             batch.save(update_fields=["response"])
+            changed = (response.get("counts") or {}).get("accepted", 0)
+            if kind == ProviderRequestKind.RECONCILIATION and changed:
+                reconciliation_lines_changed.send(sender=ReconciliationBatch, batch=batch, changed=changed)
     except IntegrityError:
         # The same key raced us and won: answer as it did.
         earlier = replay()

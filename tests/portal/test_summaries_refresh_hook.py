@@ -10,7 +10,7 @@ from approvals.services import task_approve
 from approvals.signals import task_executed
 from approvals.tasks import task_execute_job
 from jobs.models import Job, JobState
-from payments.models import PaymentPoint, PaymentPointType, ReconciliationBatch
+from payments.models import ReconciliationBatch
 from portal.models import RegistrySummary
 from registry.models import Individual
 from tests.uploads.conftest import (  # noqa: F401  (fixtures)
@@ -114,31 +114,67 @@ def test_actions_that_change_no_figure_queue_nothing(db, django_capture_on_commi
     assert refresh_jobs().count() == 1
 
 
-def test_a_reconciliation_through_the_api_queues_one_refresh(db, django_capture_on_commit_callbacks):
-    point = PaymentPoint.objects.create(name="Bank", point_type=PaymentPointType.BANK)
+def test_a_reconciliation_that_changes_lines_queues_one_refresh(tree, django_capture_on_commit_callbacks):
+    from payments.models import Benefit
+    from payments.services import reconciliation_apply
+    from tests.payments.conftest import sent_payroll, world_build
+
+    world = world_build(tree)
+    payroll = sent_payroll(world)
+    first, second = Benefit.objects.filter(payroll=payroll).order_by("pk")[:2]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        batch = ReconciliationBatch.objects.create(
-            payment_point=point, idempotency_key="k1", request_hash="h"
+        answer, replayed = reconciliation_apply(
+            payment_point=world.point,
+            idempotency_key="k1",
+            lines=[{"reference": first.reference, "status": "failed", "reason": "Closed"}],
         )
+    assert answer["counts"]["accepted"] == 1 and not replayed
     assert not refresh_jobs().exists()  # not inside the provider's transaction
     with django_capture_on_commit_callbacks(execute=True):
         for callback in callbacks:
             callback()
     assert refresh_jobs().count() == 1
     with django_capture_on_commit_callbacks(execute=True):
-        batch.response = {"paid": 1}
-        batch.save()  # the answer saved on the same batch: not a new reconciliation
-        ReconciliationBatch.objects.create(payment_point=point, idempotency_key="k2", request_hash="h")
+        reconciliation_apply(
+            payment_point=world.point,
+            idempotency_key="k2",
+            lines=[{"reference": second.reference, "status": "failed", "reason": "Closed"}],
+        )
     assert refresh_jobs().count() == 1  # one is queued already
+
+
+def test_a_reconciliation_that_changes_no_line_queues_nothing(tree, django_capture_on_commit_callbacks):
+    from payments.models import Benefit
+    from payments.services import reconciliation_apply
+    from tests.payments.conftest import sent_payroll, world_build
+
+    world = world_build(tree)
+    payroll = sent_payroll(world)
+    line = Benefit.objects.filter(payroll=payroll).order_by("pk").first()
+    failed = [{"reference": line.reference, "status": "failed", "reason": "Closed"}]
+    with django_capture_on_commit_callbacks(execute=True):
+        reconciliation_apply(payment_point=world.point, idempotency_key="k1", lines=failed)
+    refresh_jobs().delete()  # the refresh of that first, real change
+    with django_capture_on_commit_callbacks(execute=True):
+        replay, replayed = reconciliation_apply(payment_point=world.point, idempotency_key="k1", lines=failed)
+        again, _ = reconciliation_apply(payment_point=world.point, idempotency_key="k2", lines=failed)
+        unknown, _ = reconciliation_apply(
+            payment_point=world.point,
+            idempotency_key="k3",
+            lines=[{"reference": "NO-SUCH-LINE", "status": "failed", "reason": "Closed"}],
+        )
+    assert replayed and again["counts"]["accepted"] == 0 and unknown["counts"]["rejected"] == 1
+    assert not refresh_jobs().exists()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failed_reconciliation_queues_nothing(tree):
     from django.db import transaction
 
-    point = PaymentPoint.objects.create(name="Bank", point_type=PaymentPointType.BANK)
+    from payments.signals import reconciliation_lines_changed
+
     with pytest.raises(RuntimeError), transaction.atomic():
-        ReconciliationBatch.objects.create(payment_point=point, idempotency_key="k1", request_hash="h")
+        reconciliation_lines_changed.send(sender=ReconciliationBatch, batch=None, changed=3)
         raise RuntimeError("the provider's lines were refused")
     assert not refresh_jobs().exists()
 
