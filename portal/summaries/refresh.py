@@ -18,6 +18,8 @@ from portal.summaries.programmes import beneficiary_summaries_write
 from portal.summaries.registry import registry_summaries_write
 
 SUMMARY_MODELS = (RegistrySummary, BeneficiarySummary, PaymentSummary)
+# PostgreSQL advisory lock key under which a refresh is looked for and queued (any constant unique to it).
+REFRESH_QUEUE_LOCK = 7_310_004_201
 
 
 def _coarse_grains_write() -> None:
@@ -112,7 +114,15 @@ def summaries_refresh_start(*, user: User | None, after_write: bool = False) -> 
     # A job stuck in the queue (no worker) stops blocking new ones after a while.
     recent = timezone.now() - timedelta(minutes=15)
     states = (JobState.QUEUED,) if after_write else (JobState.QUEUED, JobState.RUNNING)
-    waiting = Job.objects.filter(kind=kind, state__in=states, created_at__gte=recent).first()
-    if waiting is not None:
-        return waiting
-    return job_start(task=summaries_refresh_task, label="Refresh the dashboard's summary tables", user=user)  # type: ignore[arg-type]
+    with transaction.atomic():
+        # Several web processes may ask at once: one at a time looks and queues (PostgreSQL holds the lock
+        # until the transaction that queued the job commits, so the next one sees that job).
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_QUEUE_LOCK])
+        waiting = Job.objects.filter(kind=kind, state__in=states, created_at__gte=recent).first()
+        if waiting is not None:
+            return waiting
+        return job_start(
+            task=summaries_refresh_task, label="Refresh the dashboard's summary tables", user=user
+        )  # type: ignore[arg-type]
