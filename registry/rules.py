@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils.translation import gettext as _
 
 from registry.models import Household, HouseholdMember, HouseholdRole, Location
 
@@ -50,7 +51,10 @@ def member_checks(
     """Rules 1 and 2 for one member joining (or changing within) an existing household."""
     errors: dict[str, list[str]] = {}
     if role not in HouseholdRole.values:
-        errors["role"] = [f"{role!r} is not a household role ({', '.join(HouseholdRole.values)})."]
+        errors["role"] = [
+            _("%(role)r is not a household role (%(roles)s).")
+            % {"role": role, "roles": ", ".join(HouseholdRole.values)}
+        ]
     current = HouseholdMember.objects.filter(household=household, end_date__isnull=True).select_related(
         "individual"
     )
@@ -60,13 +64,15 @@ def member_checks(
         head = current.filter(role=HEAD).first()
         if head:
             errors.setdefault("role", []).append(
-                f"{head.individual} is already the head of household {household}."
+                _("%(person)s is already the head of household %(household)s.")
+                % {"person": head.individual, "household": household}
             )
     if is_primary_recipient:
         recipient = current.filter(is_primary_recipient=True).first()
         if recipient:
             errors.setdefault("is_primary_recipient", []).append(
-                f"{recipient.individual} is already the primary recipient of household {household}."
+                _("%(person)s is already the primary recipient of household %(household)s.")
+                % {"person": recipient.individual, "household": household}
             )
     if errors:
         raise ValidationError(errors)
@@ -83,7 +89,8 @@ def new_household_members_check(*, code: str, members: Sequence[tuple[Any, str, 
     heads = [member for member in members if member[1] == HEAD]
     if len(heads) == 1 and any(member[3] != heads[0][3] for member in members):
         errors["location"] = [
-            f"Household {code} lives where its head lives ({heads[0][3]}): so must its members."
+            _("Household %(code)s lives where its head lives (%(location)s): so must its members.")
+            % {"code": code, "location": heads[0][3]}
         ]
     if errors:
         raise ValidationError(errors)
@@ -107,15 +114,23 @@ def heads_problem(code: Any, heads: int) -> str | None:
     if heads == 1:
         return None
     if not heads:
-        return f"Household {code} has no head: one of its members must have the role head."
-    return f"Household {code} has {heads} heads; it must have exactly one."
+        return _("Household %(code)s has no head: one of its members must have the role head.") % {
+            "code": code
+        }
+    return _("Household %(code)s has %(heads)s heads; it must have exactly one.") % {
+        "code": code,
+        "heads": heads,
+    }
 
 
 def primaries_problem(code: Any, primaries: int) -> str | None:
     """Rule 2 for a household with `primaries` current primary recipients: its message, or None."""
     if primaries <= 1:
         return None
-    return f"Household {code} has {primaries} primary recipients; it may have one."
+    return _("Household %(code)s has %(count)s primary recipients; it may have one.") % {
+        "code": code,
+        "count": primaries,
+    }
 
 
 def memberships_follow_rules(
@@ -368,9 +383,12 @@ def household_rows_refuse(source: Source) -> None:
         return len(found)
 
     if household_refusals(source, consume=collect):
-        shown = "; ".join(f"row {row}: {message}" for row, _field, message in found[:5])
+        shown = "; ".join(
+            _("row %(row)s: %(message)s") % {"row": row, "message": message}
+            for row, _field, message in found[:5]
+        )
         raise BulkRefused(
-            f"{len(found)} rows break the household rules: {shown}",
+            _("%(count)s rows break the household rules: %(rows)s") % {"count": len(found), "rows": shown},
             reason="household_rules",
             count=len(found),
             rows=[row for row, _field, _message in found],
