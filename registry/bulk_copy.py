@@ -33,6 +33,7 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import DatabaseError, connection, connections, models, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from registry import rules
@@ -258,8 +259,11 @@ class RegistryCopyLoader:
                     self._bulk_create(chunk, sizes)
         except DatabaseError as exc:
             raise ValidationError(
-                f"The database refused a chunk of {len(chunk.households):,} households; nothing of it was "
-                f"written: {str(exc).strip().splitlines()[0]}"
+                _(
+                    "The database refused a chunk of %(count)s households; nothing of it was written: "
+                    "%(error)s"
+                )
+                % {"count": f"{len(chunk.households):,}", "error": str(exc).strip().splitlines()[0]}
             ) from exc
         return chunk.counts()
 
@@ -429,7 +433,7 @@ class _ChunkWriters:
         self.done: queue.Queue[tuple[dict[str, int], BaseException | None]] = queue.Queue()
         self.failed = threading.Event()
         self.pending = 0
-        self.threads = [threading.Thread(target=self._work, daemon=True) for _ in range(threads)]
+        self.threads = [threading.Thread(target=self._work, daemon=True) for _thread in range(threads)]
 
     def __enter__(self) -> _ChunkWriters:
         for thread in self.threads:
@@ -439,7 +443,7 @@ class _ChunkWriters:
     def __exit__(self, *exc_info: object) -> None:
         if exc_info[0] is not None:
             self.failed.set()
-        for _ in self.threads:
+        for _thread in self.threads:
             self.todo.put(None)
         for thread in self.threads:
             thread.join()
@@ -517,9 +521,9 @@ def locations_load(
     codes = [row[0] for row in rows]
     taken = list(Location.objects.filter(code__in=codes).values_list("code", flat=True)[:5])
     if taken:
-        raise ValidationError(f"Location code(s) {', '.join(taken)} are already used.")
+        raise ValidationError(_("Location code(s) %(codes)s are already used.") % {"codes": ", ".join(taken)})
     if len(set(codes)) != len(codes):
-        raise ValidationError("The same location code is given twice.")
+        raise ValidationError(_("The same location code is given twice."))
     objects = []
     for pk, (code, name, parent, latitude, longitude) in zip(
         ids_allocate(Location, len(rows)), rows, strict=True
