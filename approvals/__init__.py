@@ -4,5 +4,5 @@ Owns `ApprovalPolicy`, `ApprovalLevel`, `Task` and `Approval`, written only by `
 knows no domain model: the apps above register their actions (`approvals.actions`) and learn how a task
 ended from the `task_ended` signal (`approvals.signals`).
 
-May import: access, files, jobs.
+May import: access, files, jobs, identity.
 """

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from access.history import ScopedHistoryAdmin
+from identity.admin import two_factor_reset_selected
 from portal.models import UserProfile
 
 
@@ -46,6 +47,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     list_display = ["username", "first_name", "last_name", "email", "role_names", "is_active", "last_login"]
     list_filter = ["is_active", "is_staff", "is_superuser", "groups"]
+    actions = [two_factor_reset_selected]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).prefetch_related("groups")

@@ -94,6 +94,7 @@ OUR_APPS = (
     "jobs",
     "reports",
     "portal",
+    "identity",
     "auth",
     "admin",
     "axes",

@@ -93,8 +93,12 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "ninja",  # the API docs' static files, served locally (strict CSP)
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     # ours, lowest layer first
     "access",
+    "identity",
     "files",
     "jobs",
     "approvals",
@@ -116,7 +120,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): signed in with a second factor
     "portal.language.ProfileLanguageMiddleware",
+    "identity.middleware.TwoFactorMiddleware",  # who must use two factors enrols or gives a code first
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -290,6 +296,14 @@ UPLOADS_MAX_ROW_CHARS = envint("UPLOADS_MAX_ROW_CHARS", 1_000_000)
 # The largest request body (form fields; on /api/ the whole body, photos included): more gets 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
+
+# Two-factor sign-in (identity): holders of these roles (unless a role's rule in the admin says otherwise)
+# and superusers must sign in with a code from an authenticator app. Off only for the test suite, whose
+# two-factor tests turn it on.
+TWO_FACTOR_ENFORCE = envbool("TWO_FACTOR_ENFORCE", DJANGO_ENV != "test")
+TWO_FACTOR_DEFAULT_ROLES = envlist("TWO_FACTOR_ROLES", "Approver,Payment officer,Administrator")
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Social Protection Portal")
+OTP_TOTP_THROTTLE_FACTOR = 1  # each wrong code doubles the wait before the next try (1 s, 2 s, 4 s...)
 
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"

@@ -9,6 +9,7 @@ from portal.api import api
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/demo-data/", include("fixtures.urls")),  # before the admin's catch-all
+    path("admin/two-factor/", include("identity.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

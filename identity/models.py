@@ -1,0 +1,80 @@
+"""Which roles must sign in with two factors, and the sign-in audit trail."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class RoleSecurity(models.Model):
+    """Sign-in rules of one role (a Django group)."""
+
+    role = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="security", verbose_name=_("role"))
+    two_factor_required = models.BooleanField(
+        _("two-factor sign-in required"),
+        default=False,
+        help_text=_("Holders of this role must sign in with a code from an authenticator app."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("role sign-in rule")
+        verbose_name_plural = _("role sign-in rules")
+
+    def __str__(self) -> str:
+        return str(self.role)
+
+
+class SignInEventKind(models.TextChoices):
+    SIGNED_IN = "signed_in", _("signed in")
+    SIGN_IN_FAILED = "sign_in_failed", _("sign-in failed")
+    SIGNED_OUT = "signed_out", _("signed out")
+    TWO_FACTOR_ENROLLED = "two_factor_enrolled", _("two-factor enrolled")
+    TWO_FACTOR_VERIFIED = "two_factor_verified", _("two-factor code accepted")
+    TWO_FACTOR_FAILED = "two_factor_failed", _("two-factor code refused")
+    RECOVERY_CODE_USED = "recovery_code_used", _("recovery code used")
+    TWO_FACTOR_RESET = "two_factor_reset", _("two-factor reset by an administrator")
+
+
+class SignInEvent(models.Model):
+    """One sign-in event: the audit trail of who signed in, failed, enrolled or was reset, when and from where."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    kind = models.CharField(_("event"), max_length=32, choices=SignInEventKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sign_in_events",
+        verbose_name=_("user"),
+    )
+    username = models.CharField(_("user name given"), max_length=150, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("done by"),
+        help_text=_("The administrator who did it, when not the user."),
+    )
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in event")
+        verbose_name_plural = _("sign-in events")
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["user", "-at"], name="identity_event_user_at"),
+            models.Index(fields=["kind", "-at"], name="identity_event_kind_at"),
+            models.Index(fields=["username", "-at"], name="identity_event_username_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.username} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,108 @@
+"""Two-factor enrolment, verification and reset: every write of the identity app goes through here."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import django_otp
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from access.roles import ADMINISTRATOR, user_in_roles
+from identity.audit import event_record
+from identity.models import SignInEventKind
+
+DEVICE_NAME = "authenticator"
+RECOVERY_NAME = "recovery codes"
+RECOVERY_CODES = 10
+
+
+def state_cache_key(user_pk: int) -> str:
+    """Where the middleware caches whether a user has an authenticator and must use one."""
+    return f"identity:two-factor:{user_pk}"
+
+
+def _token(value: str) -> str:
+    return "".join(str(value).split()).lower()
+
+
+def totp_enrolment_device(*, user: Any) -> TOTPDevice:
+    """The authenticator being enrolled: a new secret, kept unconfirmed until the user gives a valid code."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False, name=DEVICE_NAME).order_by("-pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    return device
+
+
+def _recovery_codes_new(user: Any) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
+    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+def totp_enrolment_confirm(*, request: HttpRequest, user: Any, token: str) -> list[str]:
+    """Confirm the authenticator with a code it shows; return the recovery codes, shown to the user once.
+
+    The confirmed device replaces any earlier one, and the session counts as verified with it.
+    """
+    device = TOTPDevice.objects.filter(user=user, confirmed=False, name=DEVICE_NAME).order_by("-pk").first()
+    if device is None:
+        raise ValidationError({"token": _("Start the enrolment again: no authenticator is waiting for a code.")})
+    if not device.verify_token(_token(token)):
+        event_record(kind=SignInEventKind.TWO_FACTOR_FAILED, request=request, user=user, detail="enrolment")
+        raise ValidationError({"token": _("This code is not valid. Enter the six digits your app shows now.")})
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = _recovery_codes_new(user)
+        event_record(kind=SignInEventKind.TWO_FACTOR_ENROLLED, request=request, user=user)
+    django_otp.login(request, device)
+    cache.delete(state_cache_key(user.pk))
+    return codes
+
+
+def two_factor_verify(*, request: HttpRequest, user: Any, token: str) -> None:
+    """Accept a code from the user's authenticator, or one of their recovery codes (each works once).
+
+    A code already used (the same time step of the authenticator, a spent recovery code) is refused like a
+    wrong one; repeated failures slow the device down (django-otp's throttling).
+    """
+    token = _token(token)
+    device = None
+    if token:
+        device = django_otp.match_token(user, token)
+    if device is None:
+        event_record(kind=SignInEventKind.TWO_FACTOR_FAILED, request=request, user=user)
+        raise ValidationError({"token": _("This code is not valid, or it has already been used.")})
+    django_otp.login(request, device)
+    kind = SignInEventKind.RECOVERY_CODE_USED if isinstance(device, StaticDevice) else SignInEventKind.TWO_FACTOR_VERIFIED
+    event_record(kind=kind, request=request, user=user)
+
+
+def recovery_codes_left(*, user: Any) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+@transaction.atomic
+def two_factor_reset(*, user: Any, actor: Any, request: HttpRequest | None = None) -> int:
+    """An administrator removes a user's authenticator and recovery codes: the user enrols again at next sign-in.
+
+    Sessions the user verified with the removed device stop counting as verified on their next request.
+    """
+    if not user_in_roles(actor, (ADMINISTRATOR,)):
+        raise PermissionDenied(_("Only an administrator can reset two-factor sign-in."))
+    if actor.pk == user.pk:
+        raise PermissionDenied(_("Another administrator must reset your own two-factor sign-in."))
+    removed = TOTPDevice.objects.filter(user=user).delete()[0] + StaticDevice.objects.filter(user=user).delete()[0]
+    event_record(kind=SignInEventKind.TWO_FACTOR_RESET, request=request, user=user, actor=actor)
+    transaction.on_commit(lambda: cache.delete(state_cache_key(user.pk)))
+    return removed
