@@ -33,10 +33,14 @@ class RoleSecurityAdmin(ScopedHistoryAdmin):
     list_select_related = ["role"]
     autocomplete_fields = ["role"]
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         extra_context = {
             **(extra_context or {}),
-            "subtitle": _("Roles without a rule here require two-factor sign-in when they are one of: %(roles)s.")
+            "subtitle": _(
+                "Roles without a rule here require two-factor sign-in when they are one of: %(roles)s."
+            )
             % {"roles": ", ".join(two_factor_default_roles())},
         }
         return super().changelist_view(request, extra_context)

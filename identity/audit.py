@@ -47,6 +47,10 @@ def signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: An
         event_record(kind=SignInEventKind.SIGNED_OUT, request=request, user=user)
 
 
-def sign_in_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
+def sign_in_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
     # The user name tried is kept (it may be mistyped or unknown); never the password.
-    event_record(kind=SignInEventKind.SIGN_IN_FAILED, request=request, username=str(credentials.get("username", "")))
+    event_record(
+        kind=SignInEventKind.SIGN_IN_FAILED, request=request, username=str(credentials.get("username", ""))
+    )

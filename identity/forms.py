@@ -9,5 +9,7 @@ class CodeForm(forms.Form):
         label=_("Code"),
         max_length=32,
         help_text=_("The six digits your authenticator app shows, or one of your recovery codes."),
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
     )

@@ -12,7 +12,9 @@ from simple_history.models import HistoricalRecords
 class RoleSecurity(models.Model):
     """Sign-in rules of one role (a Django group)."""
 
-    role = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="security", verbose_name=_("role"))
+    role = models.OneToOneField(
+        Group, on_delete=models.CASCADE, related_name="security", verbose_name=_("role")
+    )
     two_factor_required = models.BooleanField(
         _("two-factor sign-in required"),
         default=False,

@@ -55,10 +55,14 @@ def totp_enrolment_confirm(*, request: HttpRequest, user: Any, token: str) -> li
     """
     device = TOTPDevice.objects.filter(user=user, confirmed=False, name=DEVICE_NAME).order_by("-pk").first()
     if device is None:
-        raise ValidationError({"token": _("Start the enrolment again: no authenticator is waiting for a code.")})
+        raise ValidationError(
+            {"token": _("Start the enrolment again: no authenticator is waiting for a code.")}
+        )
     if not device.verify_token(_token(token)):
         event_record(kind=SignInEventKind.TWO_FACTOR_FAILED, request=request, user=user, detail="enrolment")
-        raise ValidationError({"token": _("This code is not valid. Enter the six digits your app shows now.")})
+        raise ValidationError(
+            {"token": _("This code is not valid. Enter the six digits your app shows now.")}
+        )
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
         device.confirmed = True
@@ -84,7 +88,11 @@ def two_factor_verify(*, request: HttpRequest, user: Any, token: str) -> None:
         event_record(kind=SignInEventKind.TWO_FACTOR_FAILED, request=request, user=user)
         raise ValidationError({"token": _("This code is not valid, or it has already been used.")})
     django_otp.login(request, device)
-    kind = SignInEventKind.RECOVERY_CODE_USED if isinstance(device, StaticDevice) else SignInEventKind.TWO_FACTOR_VERIFIED
+    kind = (
+        SignInEventKind.RECOVERY_CODE_USED
+        if isinstance(device, StaticDevice)
+        else SignInEventKind.TWO_FACTOR_VERIFIED
+    )
     event_record(kind=kind, request=request, user=user)
 
 
@@ -102,7 +110,9 @@ def two_factor_reset(*, user: Any, actor: Any, request: HttpRequest | None = Non
         raise PermissionDenied(_("Only an administrator can reset two-factor sign-in."))
     if actor.pk == user.pk:
         raise PermissionDenied(_("Another administrator must reset your own two-factor sign-in."))
-    removed = TOTPDevice.objects.filter(user=user).delete()[0] + StaticDevice.objects.filter(user=user).delete()[0]
+    removed = (
+        TOTPDevice.objects.filter(user=user).delete()[0] + StaticDevice.objects.filter(user=user).delete()[0]
+    )
     event_record(kind=SignInEventKind.TWO_FACTOR_RESET, request=request, user=user, actor=actor)
     transaction.on_commit(lambda: cache.delete(state_cache_key(user.pk)))
     return removed

@@ -17,12 +17,19 @@ from django.views.decorators.http import require_http_methods
 
 from identity.forms import CodeForm
 from identity.policy import totp_enrolment_pending, user_has_two_factor, user_requires_two_factor
-from identity.services import recovery_codes_left, totp_enrolment_confirm, totp_enrolment_device, two_factor_verify
+from identity.services import (
+    recovery_codes_left,
+    totp_enrolment_confirm,
+    totp_enrolment_device,
+    two_factor_verify,
+)
 
 
 def _next(request: HttpRequest) -> str:
     wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if wanted and url_has_allowed_host_and_scheme(wanted, {request.get_host()}, require_https=request.is_secure()):
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, {request.get_host()}, require_https=request.is_secure()
+    ):
         return wanted
     return reverse("admin:index")
 

@@ -89,6 +89,27 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin/axes/accessattempt/<path:object_id>/": R(
         REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
     ),
+    "identity:enrol": R(OK, OK, OK, OK, OK, OK, LOGIN),
+    "identity:verify": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),  # no authenticator: to enrol
+    "admin:identity_rolesecurity_changelist": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:identity_rolesecurity_add": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:identity_rolesecurity_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:identity_rolesecurity_simple_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:identity_rolesecurity_delete": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:identity_rolesecurity_change": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin/identity/rolesecurity/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
+    "admin:identity_signinevent_changelist": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:identity_signinevent_add": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:identity_signinevent_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:identity_signinevent_delete": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:identity_signinevent_change": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin/identity/signinevent/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
     "admin:axes_accesslog_changelist": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
     "admin:axes_accesslog_add": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
     "admin:axes_accesslog_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),

@@ -39,6 +39,8 @@ MODEL_OBJECTS = {
     ("uploads", "importbatch"): "batch",
     ("reports", "report"): "report",
     ("portal", "userprofile"): "profile",
+    ("identity", "rolesecurity"): "role_security",
+    ("identity", "signinevent"): "sign_in_event",
 }
 
 # A path parameter -> the world's object (its pk) or a fixed value.

@@ -28,6 +28,7 @@ from access.roles import (
 )
 from approvals.models import ApprovalPolicy
 from approvals.services import task_approve
+from identity.models import RoleSecurity, SignInEvent, SignInEventKind
 from jobs.models import Job
 from payments.models import Benefit, PaymentCycle, PaymentPlan, PaymentPoint, PaymentPointType
 from payments.services import (
@@ -271,11 +272,17 @@ def world_build() -> World:
         username="m_north_a", ip_address="10.0.0.1", user_agent="test", http_accept="*/*", path_info="/"
     )
     task_result = _task_result()
+    role_security = RoleSecurity.objects.create(
+        role=Group.objects.get(name=APPROVER), two_factor_required=True
+    )
+    sign_in_event = SignInEvent.objects.create(kind=SignInEventKind.SIGN_IN_FAILED, username="m_north_a")
     registry_schema = RegistrySchema.objects.get(kind="individual")
     registry_schema.save()  # a history record for the record page
 
     world = World(users=users, keys=keys)
     world.objects.update(
+        role_security=role_security,
+        sign_in_event=sign_in_event,
         location=north_a,
         location_level=level,
         registry_schema=registry_schema,

@@ -111,7 +111,9 @@ def test_enrolment_with_a_qr_code_then_recovery_codes_shown_once(client, checker
 def test_the_password_then_a_code(client, checker):
     device, _ = enrol(client, checker)
     other = client.__class__()
-    response = other.post(reverse("admin:login"), {"username": "checker", "password": PASSWORD, "next": INDEX})
+    response = other.post(
+        reverse("admin:login"), {"username": "checker", "password": PASSWORD, "next": INDEX}
+    )
     assert response.status_code == 302
     response = other.get(INDEX)
     assert response["Location"].startswith(VERIFY)
@@ -121,7 +123,9 @@ def test_the_password_then_a_code(client, checker):
     accepted = other.post(VERIFY, {"token": code(device, ahead=1), "next": INDEX})
     assert accepted.status_code == 302 and accepted["Location"] == INDEX
     assert other.get(INDEX).status_code == 200
-    signed_in = SignInEvent.objects.filter(user=checker, kind=SignInEventKind.SIGNED_IN, ip_address="127.0.0.1")
+    signed_in = SignInEvent.objects.filter(
+        user=checker, kind=SignInEventKind.SIGNED_IN, ip_address="127.0.0.1"
+    )
     assert signed_in.count() == 1, "the password sign-in, from its address (force_login has none)"
     assert events(checker, SignInEventKind.TWO_FACTOR_VERIFIED) == 1
     assert events(checker, SignInEventKind.TWO_FACTOR_FAILED) == 1
@@ -211,7 +215,9 @@ def test_the_reset_action_asks_then_resets(client, checker, settings):
     done = client.post(url, {**data, "post": "yes"})
     assert done.status_code == 302
     assert not TOTPDevice.objects.filter(pk=device.pk).exists()
-    assert SignInEvent.objects.filter(user=checker, kind=SignInEventKind.TWO_FACTOR_RESET, actor=root).exists()
+    assert SignInEvent.objects.filter(
+        user=checker, kind=SignInEventKind.TWO_FACTOR_RESET, actor=root
+    ).exists()
     assert not SignInEvent.objects.filter(user=root, kind=SignInEventKind.TWO_FACTOR_RESET).exists()
 
 
