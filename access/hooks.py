@@ -24,6 +24,17 @@ def plan_model_register(model: type) -> None:
     _providers["plan_model"] = model
 
 
+def roles_out_of_force_register(provider: Callable[[Any], Any]) -> None:
+    """`provider(user)` returns the ids of the user's roles not in force today (a grant's dates), as a
+    `values("role_id")` queryset used as a subquery. Without a provider every role a user holds is in force."""
+    _providers["roles_out_of_force"] = provider
+
+
+def optional(name: str) -> Any:
+    """A provider an app may register, or None."""
+    return _providers.get(name)
+
+
 def provided(name: str) -> Any:
     try:
         return _providers[name]

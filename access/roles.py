@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db.models import QuerySet
 
+from access.hooks import optional
+
 User = AbstractBaseUser | AnonymousUser
 
 REGISTRY_OFFICER = "Registry officer"
@@ -23,6 +25,15 @@ SEES_EVERYWHERE_ROLES = (ADMINISTRATOR,)
 SEES_ALL_PLANS_ROLES = (ADMINISTRATOR, AUDITOR, APPROVER)
 
 
+def _roles_in_force(user: User) -> QuerySet[Any]:
+    """The user's roles (groups) in force today: a role granted with dates gives nothing outside them."""
+    groups = user.groups.all()
+    out_of_force = optional("roles_out_of_force")
+    if out_of_force is not None:
+        groups = groups.exclude(pk__in=out_of_force(user))
+    return groups
+
+
 def user_in_roles(user: User, roles: tuple[str, ...]) -> bool:
     """Is this active user a superuser or in one of these roles (groups)? Cached on the user object."""
     if not user.is_authenticated or not user.is_active:
@@ -31,7 +42,7 @@ def user_in_roles(user: User, roles: tuple[str, ...]) -> bool:
         return True
     cache: dict[tuple[str, ...], bool] = user.__dict__.setdefault("_in_roles", {})
     if roles not in cache:
-        cache[roles] = user.groups.filter(name__in=roles).exists()
+        cache[roles] = _roles_in_force(user).filter(name__in=roles).exists()
     return cache[roles]
 
 
@@ -41,10 +52,10 @@ def user_holds_every_role(user: User) -> bool:
 
 
 def user_role_ids(user: User) -> QuerySet[Any]:
-    """The ids of the user's roles (groups), as a subquery: `role__in=user_role_ids(user)`."""
+    """The ids of the user's roles (groups) in force, as a subquery: `role__in=user_role_ids(user)`."""
     if not user.is_authenticated or not user.is_active:
         return Group.objects.none().values("pk")
-    return user.groups.values("pk")
+    return _roles_in_force(user).values("pk")
 
 
 def user_holds_role_id(user: User, role_id: int) -> bool:
@@ -55,6 +66,6 @@ def user_holds_role_id(user: User, role_id: int) -> bool:
         return True
     cached: set[int] | None = user.__dict__.get("_role_ids")
     if cached is None:
-        cached = set(user.groups.values_list("pk", flat=True))
+        cached = set(_roles_in_force(user).values_list("pk", flat=True))
         user.__dict__["_role_ids"] = cached
     return role_id in cached

@@ -9,7 +9,15 @@ class IdentityConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
-        from identity import audit
+        from access.hooks import roles_out_of_force_register
+        from identity import audit, grants
+
+        roles_out_of_force_register(grants.roles_out_of_force)
+        from django.db.models.signals import m2m_changed
+
+        m2m_changed.connect(
+            grants.memberships_changed, sender=grants.membership_model(), dispatch_uid="identity.memberships"
+        )
 
         user_logged_in.connect(audit.signed_in, dispatch_uid="identity.signed_in")
         user_logged_out.connect(audit.signed_out, dispatch_uid="identity.signed_out")

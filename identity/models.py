@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
@@ -39,6 +41,7 @@ class SignInEventKind(models.TextChoices):
     TWO_FACTOR_FAILED = "two_factor_failed", _("two-factor code refused")
     RECOVERY_CODE_USED = "recovery_code_used", _("recovery code used")
     TWO_FACTOR_RESET = "two_factor_reset", _("two-factor reset by an administrator")
+    ROLE_GRANT_ENDED = "role_grant_ended", _("role grant ended")
 
 
 class SignInEvent(models.Model):
@@ -80,3 +83,56 @@ class SignInEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.username} {self.at:%Y-%m-%d %H:%M}"
+
+
+class RoleGrant(models.Model):
+    """A role held by a user, with the dates it is in force: who holds what, until when.
+
+    One row per membership of a user in a role (kept in step with the user's groups whichever way they
+    change); no dates means from now on and without end. Outside its dates the role gives nothing: access
+    (access.roles) and the permission backend leave it out on every request.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="role_grants", verbose_name=_("user")
+    )
+    role = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="grants", verbose_name=_("role"))
+    starts_on = models.DateField(_("from"), null=True, blank=True)
+    ends_on = models.DateField(
+        _("until"), null=True, blank=True, help_text=_("The last day the role is in force. Empty: no end.")
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("granted by"),
+        help_text=_("Told, with the user, a week before the grant ends."),
+    )
+    notice_sent_on = models.DateField(_("end notice sent on"), null=True, blank=True, editable=False)
+    expiry_recorded = models.BooleanField(_("expiry recorded"), default=False, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("role grant")
+        verbose_name_plural = _("role grants")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role"], name="identity_rolegrant_one_per_role"),
+            models.CheckConstraint(
+                condition=models.Q(starts_on__isnull=True)
+                | models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="identity_rolegrant_ends_after_start",
+                violation_error_message=_("A grant cannot end before it starts."),
+            ),
+        ]
+        indexes = [models.Index(fields=["ends_on"], name="identity_rolegrant_ends_on")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.role}"
+
+    def in_force(self, day: Any) -> bool:
+        return (self.starts_on is None or self.starts_on <= day) and (
+            self.ends_on is None or day <= self.ends_on
+        )

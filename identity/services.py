@@ -116,3 +116,45 @@ def two_factor_reset(*, user: Any, actor: Any, request: HttpRequest | None = Non
     event_record(kind=SignInEventKind.TWO_FACTOR_RESET, request=request, user=user, actor=actor)
     transaction.on_commit(lambda: cache.delete(state_cache_key(user.pk)))
     return removed
+
+
+def _grant_dates_check(starts_on: Any, ends_on: Any) -> None:
+    if starts_on and ends_on and ends_on < starts_on:
+        raise ValidationError({"ends_on": _("A grant cannot end before it starts.")})
+
+
+@transaction.atomic
+def role_grant_save(
+    *, user: Any, role: Any, starts_on: Any = None, ends_on: Any = None, actor: Any, grant: Any = None
+) -> Any:
+    """Give a role (or change the dates of one given): the membership and its dates together.
+
+    Only administrators grant roles. The grant is in force from `starts_on` to `ends_on` included;
+    outside them access leaves the role out at once, on the next request.
+    """
+    from identity.models import RoleGrant
+
+    if not user_in_roles(actor, (ADMINISTRATOR,)):
+        raise PermissionDenied(_("Only an administrator can grant roles."))
+    _grant_dates_check(starts_on, ends_on)
+    if grant is None:
+        grant, _created = RoleGrant.objects.get_or_create(user=user, role=role)
+    elif (grant.user_id, grant.role_id) != (user.pk, role.pk):
+        raise ValidationError(
+            {"role": _("A grant's user and role cannot change: remove it and grant the new one.")}
+        )
+    grant.starts_on, grant.ends_on, grant.granted_by = starts_on, ends_on, grant.granted_by or actor
+    grant.notice_sent_on = None
+    grant.expiry_recorded = False
+    grant.full_clean()
+    grant.save()
+    user.groups.add(role)
+    return grant
+
+
+@transaction.atomic
+def role_grant_revoke(*, grant: Any, actor: Any) -> None:
+    """Take a role away: the membership goes, and its grant row with it (on the history)."""
+    if not user_in_roles(actor, (ADMINISTRATOR,)):
+        raise PermissionDenied(_("Only an administrator can take roles away."))
+    grant.user.groups.remove(grant.role)

@@ -240,7 +240,7 @@ SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "identity.backends.RoleGrantModelBackend",  # Django's ModelBackend, with the roles in force only
     "guardian.backends.ObjectPermissionBackend",
 ]
 
