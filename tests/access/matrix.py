@@ -102,6 +102,15 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin/identity/rolesecurity/<path:object_id>/": R(
         REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
     ),
+    "admin:identity_rolegrant_changelist": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:identity_rolegrant_add": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:identity_rolegrant_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:identity_rolegrant_simple_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:identity_rolegrant_delete": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:identity_rolegrant_change": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin/identity/rolegrant/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
     "admin:identity_signinevent_changelist": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
     "admin:identity_signinevent_add": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
     "admin:identity_signinevent_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),

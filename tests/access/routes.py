@@ -41,6 +41,7 @@ MODEL_OBJECTS = {
     ("portal", "userprofile"): "profile",
     ("identity", "rolesecurity"): "role_security",
     ("identity", "signinevent"): "sign_in_event",
+    ("identity", "rolegrant"): "role_grant",
 }
 
 # A path parameter -> the world's object (its pk) or a fixed value.

@@ -28,7 +28,7 @@ from access.roles import (
 )
 from approvals.models import ApprovalPolicy
 from approvals.services import task_approve
-from identity.models import RoleSecurity, SignInEvent, SignInEventKind
+from identity.models import RoleGrant, RoleSecurity, SignInEvent, SignInEventKind
 from jobs.models import Job
 from payments.models import Benefit, PaymentCycle, PaymentPlan, PaymentPoint, PaymentPointType
 from payments.services import (
@@ -283,6 +283,7 @@ def world_build() -> World:
     world.objects.update(
         role_security=role_security,
         sign_in_event=sign_in_event,
+        role_grant=RoleGrant.objects.filter(user=officer_a).first(),
         location=north_a,
         location_level=level,
         registry_schema=registry_schema,
