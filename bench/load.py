@@ -133,7 +133,7 @@ def staff_accounts(*, plan: Any, count: int) -> dict[str, list[dict[str, str]]]:
                     assign_perm("programs.change_benefitplan", user, plan)
             session = SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[BACKEND_SESSION_KEY] = "identity.backends.RoleGrantModelBackend"
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             accounts[kind].append({"session": session.session_key, "csrf": get_random_string(32)})

@@ -40,7 +40,7 @@ def actors(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Act
             sessions = {}
             for actor, user in world.users.items():
                 client = Client()
-                client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+                client.force_login(user, backend="identity.backends.RoleGrantModelBackend")
                 sessions[actor] = client.cookies[settings.SESSION_COOKIE_NAME].value
             yield Actors(world, sessions)
         finally:
