@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from identity.models import SignInEvent, SignInEventKind
+from identity.models import SignInEvent, SignInEventKind, UserSession
 
 
 def _address(request: HttpRequest | None) -> str | None:
@@ -40,11 +40,24 @@ def event_record(
 
 def signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     event_record(kind=SignInEventKind.SIGNED_IN, request=request, user=user)
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    if key:
+        UserSession.objects.update_or_create(
+            session_key=key,
+            defaults={
+                "user": user,
+                "ip_address": _address(request),
+                "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],  # type: ignore[union-attr]
+            },
+        )
 
 
 def signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if user is not None and user.is_authenticated:
         event_record(kind=SignInEventKind.SIGNED_OUT, request=request, user=user)
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    if key:
+        UserSession.objects.filter(session_key=key).delete()
 
 
 def sign_in_failed(

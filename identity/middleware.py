@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import cache
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
-from identity.policy import user_has_two_factor, user_requires_two_factor
-from identity.services import state_cache_key
-
-# What the middleware learned about a user is cached this long (in the cache, not the session: a GET
-# writes nothing): two small queries per user every few minutes, not per request. A role given in the
-# meantime is enforced at the next look; enrolment and reset clear it at once.
-STATE_SECONDS = 300
+from identity.policy import user_two_factor_state
 
 
 class TwoFactorMiddleware:
@@ -47,17 +45,61 @@ class TwoFactorMiddleware:
             and not user.is_verified()  # type: ignore[union-attr]
             and not request.path.startswith(self.open_paths())
         ):
-            has_device, required = self._state(request)
+            has_device, required = user_two_factor_state(user)
             if has_device or required:
                 page = "identity:verify" if has_device else "identity:enrol"
                 return HttpResponseRedirect(f"{reverse(page)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 
-    @staticmethod
-    def _state(request: HttpRequest) -> tuple[bool, bool]:
-        key = state_cache_key(request.user.pk)
-        state = cache.get(key)
-        if state is None:
-            state = (user_has_two_factor(request.user), user_requires_two_factor(request.user))
-            cache.set(key, state, STATE_SECONDS)
-        return bool(state[0]), bool(state[1])
+
+ACTIVE_COOKIE = "portal_active"
+ACTIVE_SALT = "identity.active"
+
+
+def _session_digest(session_key: str) -> str:
+    return hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def idle_seconds(user: Any) -> int:
+    """How long this user's session may stay idle: shorter for the roles that need two factors."""
+    _has_device, privileged = user_two_factor_state(user)
+    minutes = settings.SESSION_IDLE_MINUTES_PRIVILEGED if privileged else settings.SESSION_IDLE_MINUTES
+    return int(minutes * 60)
+
+
+class IdleSessionMiddleware:
+    """A session idle for longer than its limit ends: the next request signs the user out.
+
+    The last activity is a signed, timestamped cookie bound to the session (renewed on each response), not
+    a database write: a GET stays a read, and the cookie cannot be made younger without the secret key.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        key = request.session.session_key
+        if settings.SESSION_IDLE_ENFORCE and user.is_authenticated and key:
+            limit = idle_seconds(user)
+            seen = request.get_signed_cookie(ACTIVE_COOKIE, default=None, salt=ACTIVE_SALT, max_age=limit)
+            if seen != _session_digest(key):
+                logout(request)
+                messages.warning(request, _("You were signed out after a time without activity."))
+                login = reverse("admin:login")
+                return HttpResponseRedirect(f"{login}?{urlencode({'next': request.get_full_path()})}")
+        response = self.get_response(request)
+        user = request.user
+        key = request.session.session_key
+        if settings.SESSION_IDLE_ENFORCE and user.is_authenticated and key:
+            response.set_signed_cookie(
+                ACTIVE_COOKIE,
+                _session_digest(key),
+                salt=ACTIVE_SALT,
+                httponly=True,
+                secure=settings.SESSION_COOKIE_SECURE,
+                samesite="Lax",
+            )
+        elif request.COOKIES.get(ACTIVE_COOKIE) and not user.is_authenticated:
+            response.delete_cookie(ACTIVE_COOKIE)
+        return response

@@ -136,3 +136,26 @@ class RoleGrant(models.Model):
         return (self.starts_on is None or self.starts_on <= day) and (
             self.ends_on is None or day <= self.ends_on
         )
+
+
+class UserSession(models.Model):
+    """A signed-in session of a user, so they can see where they are signed in and end the others."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="portal_sessions",
+        verbose_name=_("user"),
+    )
+    session_key = models.CharField(_("session"), max_length=40, unique=True)
+    signed_in_at = models.DateTimeField(_("signed in at"), auto_now_add=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        indexes = [models.Index(fields=["user", "-signed_in_at"], name="identity_session_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.signed_in_at:%Y-%m-%d %H:%M}"

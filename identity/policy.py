@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.db.models import Q
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -45,3 +46,23 @@ def user_has_two_factor(user: Any) -> bool:
 def totp_enrolment_pending(*, user: Any) -> TOTPDevice | None:
     """The authenticator this user started to enrol and has not confirmed yet."""
     return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
+
+
+# What is known of a user's two factors is cached this long (in the cache, not the session: a GET writes
+# nothing): two small queries per user every few minutes, not per request. A role given in the meantime is
+# enforced at the next look; enrolment and reset clear it at once.
+STATE_SECONDS = 300
+
+
+def state_cache_key(user_pk: int) -> str:
+    return f"identity:two-factor:{user_pk}"
+
+
+def user_two_factor_state(user: Any) -> tuple[bool, bool]:
+    """(has an authenticator, must use one), cached a few minutes per user."""
+    key = state_cache_key(user.pk)
+    state = cache.get(key)
+    if state is None:
+        state = (user_has_two_factor(user), user_requires_two_factor(user))
+        cache.set(key, state, STATE_SECONDS)
+    return bool(state[0]), bool(state[1])

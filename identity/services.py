@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from importlib import import_module
 from typing import Any
 
 import django_otp
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -17,15 +19,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from access.roles import ADMINISTRATOR, user_in_roles
 from identity.audit import event_record
 from identity.models import SignInEventKind
+from identity.policy import state_cache_key
 
 DEVICE_NAME = "authenticator"
 RECOVERY_NAME = "recovery codes"
 RECOVERY_CODES = 10
-
-
-def state_cache_key(user_pk: int) -> str:
-    """Where the middleware caches whether a user has an authenticator and must use one."""
-    return f"identity:two-factor:{user_pk}"
 
 
 def _token(value: str) -> str:
@@ -158,3 +156,33 @@ def role_grant_revoke(*, grant: Any, actor: Any) -> None:
     if not user_in_roles(actor, (ADMINISTRATOR,)):
         raise PermissionDenied(_("Only an administrator can take roles away."))
     grant.user.groups.remove(grant.role)
+
+
+def _session_store(key: str) -> Any:
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+
+
+def user_sessions_live(*, user: Any) -> list[Any]:
+    """The user's sessions that still exist (a session that expired or was flushed is left out)."""
+    from identity.models import UserSession
+
+    sessions = list(UserSession.objects.filter(user=user).order_by("-signed_in_at")[:50])
+    return [
+        session for session in sessions if _session_store(session.session_key).exists(session.session_key)
+    ]
+
+
+@transaction.atomic
+def user_sessions_end(*, user: Any, keep_key: str | None, session_ids: list[int] | None = None) -> int:
+    """End the user's other sessions (all of them, or those chosen): they are signed out at once."""
+    from identity.models import UserSession
+
+    sessions = UserSession.objects.filter(user=user).exclude(session_key=keep_key or "")
+    if session_ids is not None:
+        sessions = sessions.filter(pk__in=session_ids)
+    ended = 0
+    for session in sessions:
+        _session_store(session.session_key).delete()
+        session.delete()
+        ended += 1
+    return ended

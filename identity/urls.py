@@ -6,4 +6,5 @@ app_name = "identity"
 urlpatterns = [
     path("enrol/", views.enrol, name="enrol"),
     path("verify/", views.verify, name="verify"),
+    path("sessions/", views.sessions, name="sessions"),
 ]

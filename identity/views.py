@@ -6,6 +6,7 @@ import base64
 
 import qrcode
 import qrcode.image.svg
+from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -13,6 +14,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from identity.forms import CodeForm
@@ -22,6 +25,8 @@ from identity.services import (
     totp_enrolment_confirm,
     totp_enrolment_device,
     two_factor_verify,
+    user_sessions_end,
+    user_sessions_live,
 )
 
 
@@ -110,3 +115,30 @@ def verify(request: HttpRequest) -> HttpResponse:
         "identity/verify.html",
         {"title": "", "form": form, "next": next_url, "recovery_left": recovery_codes_left(user=user)},
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sessions(request: HttpRequest) -> HttpResponse:
+    """Where the user is signed in; end the other sessions (a lost phone, a shared computer)."""
+    if request.method == "POST":
+        chosen = request.POST.getlist("session")
+        ids = (
+            [int(value) for value in chosen if value.isdigit()]
+            if request.POST.get("action") != "all"
+            else None
+        )
+        ended = user_sessions_end(user=request.user, keep_key=request.session.session_key, session_ids=ids)
+        messages.success(
+            request,
+            ngettext("%(count)d other session ended.", "%(count)d other sessions ended.", ended)
+            % {"count": ended},
+        )
+        return HttpResponseRedirect(reverse("identity:sessions"))
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Your sessions"),
+        "sessions": user_sessions_live(user=request.user),
+        "current_key": request.session.session_key,
+    }
+    return render(request, "identity/sessions.html", context)

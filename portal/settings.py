@@ -122,8 +122,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): signed in with a second factor
     "portal.language.ProfileLanguageMiddleware",
-    "identity.middleware.TwoFactorMiddleware",  # who must use two factors enrols or gives a code first
     "django.contrib.messages.middleware.MessageMiddleware",
+    "identity.middleware.IdleSessionMiddleware",  # an idle session ends (shorter for privileged roles)
+    "identity.middleware.TwoFactorMiddleware",  # who must use two factors enrols or gives a code first
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # 413 before any view (or the CSRF check) reads the body; after the above, so the page has their headers
@@ -307,6 +308,12 @@ TWO_FACTOR_ENFORCE = envbool("TWO_FACTOR_ENFORCE", DJANGO_ENV != "test")
 TWO_FACTOR_DEFAULT_ROLES = envlist("TWO_FACTOR_ROLES", "Approver,Payment officer,Administrator")
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", "Social Protection Portal")
 OTP_TOTP_THROTTLE_FACTOR = 1  # each wrong code doubles the wait before the next try (1 s, 2 s, 4 s...)
+
+# A session left idle this long ends (minutes); shorter for the roles that need two factors. Off only for
+# the test suite, whose idle-session tests turn it on.
+SESSION_IDLE_ENFORCE = envbool("SESSION_IDLE_ENFORCE", DJANGO_ENV != "test")
+SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", 120)
+SESSION_IDLE_MINUTES_PRIVILEGED = envint("SESSION_IDLE_MINUTES_PRIVILEGED", 30)
 
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"

@@ -90,6 +90,7 @@ MATRIX: dict[str, dict[str, str]] = {
         REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
     ),
     "identity:enrol": R(OK, OK, OK, OK, OK, OK, LOGIN),
+    "identity:sessions": R(OK, OK, OK, OK, OK, OK, LOGIN),
     "identity:verify": R(
         REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
     ),  # no authenticator: to enrol
