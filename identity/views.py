@@ -50,8 +50,8 @@ def _qr_svg(url: str) -> str:
 
 
 def _add_errors(form: CodeForm, exc: ValidationError) -> None:
-    for field, messages in exc.message_dict.items():
-        for message in messages:
+    for field, field_messages in exc.message_dict.items():
+        for message in field_messages:
             form.add_error(field if field in form.fields else None, message)
 
 
