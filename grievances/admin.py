@@ -209,6 +209,14 @@ class TicketAddForm(forms.ModelForm):
         pass  # the service validates and builds the ticket (numbers, routing, scope)
 
 
+class _Refused(Exception):
+    """The ticket service refused a new ticket filed in the admin (carries its error)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 SUBJECT_FIELDS = ("household", "individual", "beneficiary", "benefit", "decision")
 STEPS = ("assign", "start", "resolve", "close", "reopen", "reject", "comment", "attach", "request")
 
@@ -321,9 +329,17 @@ class TicketAdmin(ScopedHistoryAdmin):
         subject = next((data[name] for name in SUBJECT_FIELDS if data.get(name)), None)
         chosen = [name for name in SUBJECT_FIELDS if data.get(name)]
         if len(chosen) > 1:
-            raise ValidationError({"household": _("A ticket concerns one record at most.")})
+            raise _Refused(ValidationError({"household": _("A ticket concerns one record at most.")}))
         attachment = data.get("attachment")
-        created = ticket_create(
+        try:
+            created = self._create(request, data, subject, attachment)
+        except (ValidationError, PermissionDenied) as exc:
+            raise _Refused(exc) from exc
+        obj.pk = created.pk
+        obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "status"})
+
+    def _create(self, request: HttpRequest, data: dict[str, Any], subject: Any, attachment: Any) -> Ticket:
+        return ticket_create(
             user=request.user,
             channel=data["channel"],
             category=data["category"],
@@ -337,8 +353,6 @@ class TicketAdmin(ScopedHistoryAdmin):
             priority=data.get("priority") or None,
             attachments=[attachment] if attachment else (),
         )
-        obj.pk = created.pk
-        obj.__dict__.update({k: v for k, v in created.__dict__.items() if k != "status"})
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         pass
@@ -348,11 +362,10 @@ class TicketAdmin(ScopedHistoryAdmin):
     ) -> Any:
         try:
             return super()._changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:  # the service refused the new ticket: show why, keep the form
-            self.message_user(request, error_text(exc), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-        except PermissionDenied as exc:
-            self.message_user(request, str(exc), messages.ERROR)
+        except _Refused as refused:  # the service refused the new ticket: say why, nothing was stored
+            exc = refused.error
+            text = error_text(exc) if isinstance(exc, ValidationError) else str(exc)
+            self.message_user(request, text, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     # --- the ticket page ----------------------------------------------------------------------------
@@ -490,6 +503,8 @@ class TicketAdmin(ScopedHistoryAdmin):
 
     def export_view(self, request: HttpRequest) -> HttpResponse:
         """The list as filtered, as CSV through the safe writer; sensitive cases never leave in bulk."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         changelist = self.get_changelist_instance(request)
         rows = (
             changelist.get_queryset(request)
