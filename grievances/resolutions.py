@@ -74,9 +74,9 @@ def ticket_resolution_request(
     once, when the action's policy needs no approval)."""
     _require(user, "grievances.change_ticket")
     ticket = _locked(ticket=ticket, user=user)
-    _handler(user, ticket)
     if ticket.status != TicketStatus.IN_PROGRESS:
         raise ValidationError({"status": _("Start work on the ticket before asking for a change.")})
+    _handler(user, ticket)
     if ticket.resolution_task_id is not None:
         raise ValidationError({"action": _("This ticket already waits for an approval request.")})
     if action not in REQUESTS:
