@@ -44,3 +44,17 @@ def test_sensitive_tickets_are_seen_only_by_the_designated_role(world, admin_use
     assert client.get(f"/admin/grievances/ticket/{gbv.pk}/change/").status_code == 200
     export = b"".join(client.get("/admin/grievances/ticket/export.csv").streaming_content).decode()
     assert plain.number in export and gbv.number not in export
+
+
+def test_a_complaint_about_a_payment_shows_on_that_payment_line(client):
+    from tests.access.world import OFFICER_A, SUPERUSER, world_build
+
+    matrix = world_build()  # its ticket is about the paid North A line
+    ticket, line = matrix.objects["ticket"], matrix.objects["benefit"]
+    assert ticket.benefit_id == line.pk and ticket.location_id == line.location_id
+    url = f"/admin/payments/benefit/{line.pk}/change/"
+    client.force_login(matrix.users[SUPERUSER])
+    assert ticket.number in client.get(url).content.decode()
+    client.force_login(matrix.users[OFFICER_A])  # sees the line, holds no grievance role
+    page = client.get(url)
+    assert page.status_code == 200 and ticket.number not in page.content.decode()
