@@ -68,7 +68,7 @@ EXPORT_LIMIT = 100_000
 class TeamAdmin(ScopedHistoryAdmin):
     list_display = ["name", "supervisor_role"]
     list_select_related = ["supervisor_role"]
-    search_fields = ["name"]
+    search_fields = ["name__exact"]  # as written: the unique index serves it
     raw_id_fields = ["members", "locations"]
     filter_horizontal = ["categories"]
 
@@ -78,7 +78,7 @@ class CategoryAdmin(ScopedHistoryAdmin):
     list_display = ["name", "parent", "code", "default_priority", "sla_days", "team", "sensitive", "active"]
     list_filter = ["sensitive", "active"]
     list_select_related = ["parent", "team"]
-    search_fields = ["name", "code"]
+    search_fields = ["code__exact"]  # the unique index serves it
     raw_id_fields = ["parent", "team"]
 
 
