@@ -2,5 +2,5 @@
 
 Owns no table yet.
 
-May import: access, files, jobs, approvals, registry, programs, payments.
+May import: access, files, jobs, approvals, notifications, registry, programs, payments.
 """

@@ -92,6 +92,7 @@ OUR_APPS = (
     "approvals",
     "grievances",
     "jobs",
+    "notifications",
     "reports",
     "portal",
     "auth",
