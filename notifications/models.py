@@ -137,7 +137,9 @@ class OutboxMessage(models.Model):
             models.CheckConstraint(
                 condition=models.Q(status__in=OutboxStatus.values), name="outbox_status_valid"
             ),
-            models.CheckConstraint(condition=models.Q(channel__in=Channel.values), name="outbox_channel_valid"),
+            models.CheckConstraint(
+                condition=models.Q(channel__in=Channel.values), name="outbox_channel_valid"
+            ),
         ]
 
     def __str__(self) -> str:

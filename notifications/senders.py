@@ -47,7 +47,10 @@ class HttpSmsBackend:
             url,
             data=json.dumps({"to": to, "text": text}).encode(),
             method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {settings.SMS_HTTP_TOKEN}"},
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {settings.SMS_HTTP_TOKEN}",
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=settings.SMS_HTTP_TIMEOUT) as response:  # noqa: S310

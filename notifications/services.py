@@ -154,7 +154,10 @@ def _delivery_failed(message: OutboxMessage, exc: Exception, *, now: datetime) -
     else:
         next_attempt = now + retry_delay(message.attempts)
         OutboxMessage.objects.filter(pk=message.pk).update(
-            status=OutboxStatus.PENDING, last_error=error[:2000], claimed_at=None, next_attempt_at=next_attempt
+            status=OutboxStatus.PENDING,
+            last_error=error[:2000],
+            claimed_at=None,
+            next_attempt_at=next_attempt,
         )
         logger.warning(
             "Outbox message #%s (%s, %s), attempt %d failed, next at %s: %s",

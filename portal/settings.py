@@ -411,7 +411,9 @@ JOBS_RUNTIME_DIR = Path(env("JOBS_RUNTIME_DIR", str(DATA_DIR / "run")))
 # NOTIFICATIONS_MAX_ATTEMPTS; then it stays failed in the admin's outbox.
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
 )
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", 25)
@@ -424,7 +426,11 @@ SMS_BACKEND = env("SMS_BACKEND", "notifications.senders.ConsoleSmsBackend")
 SMS_HTTP_URL = env("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", "")
 SMS_HTTP_TIMEOUT = envint("SMS_HTTP_TIMEOUT", 10)
-if PRODUCTION and SMS_BACKEND == "notifications.senders.HttpSmsBackend" and not SMS_HTTP_URL.startswith("https://"):
+if (
+    PRODUCTION
+    and SMS_BACKEND == "notifications.senders.HttpSmsBackend"
+    and not SMS_HTTP_URL.startswith("https://")
+):
     raise ImproperlyConfigured("SMS_HTTP_URL must be an https:// URL when SMS_BACKEND is the HTTP gateway")
 NOTIFICATIONS_MAX_ATTEMPTS = max(envint("NOTIFICATIONS_MAX_ATTEMPTS", 6), 1)
 NOTIFICATIONS_RETRY_SECONDS = max(envint("NOTIFICATIONS_RETRY_SECONDS", 60), 1)

@@ -118,6 +118,22 @@ MATRIX: dict[str, dict[str, str]] = {
     ),
     "admin:jobs_job_change": R(OK, INDEX, OK, INDEX, OK, INDEX, LOGIN),
     "admin/jobs/job/<path:object_id>/": R(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN),
+    "admin:notifications_messagetemplate_changelist": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:notifications_messagetemplate_add": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:notifications_messagetemplate_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:notifications_messagetemplate_delete": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:notifications_messagetemplate_change": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin/notifications/messagetemplate/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
+    "admin:notifications_outboxmessage_changelist": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:notifications_outboxmessage_add": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:notifications_outboxmessage_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:notifications_outboxmessage_delete": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:notifications_outboxmessage_change": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin/notifications/outboxmessage/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
     "admin:approvals_task_awaiting": R(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN),
     "admin:approvals_task_requested": R(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN),
     "admin:approvals_task_progress": R(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, LOGIN),

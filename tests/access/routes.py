@@ -20,6 +20,8 @@ MODEL_OBJECTS = {
     ("axes", "accesslog"): "access_log",
     ("axes", "accessfailurelog"): "failure_log",
     ("jobs", "job"): "job",
+    ("notifications", "messagetemplate"): "message_template",
+    ("notifications", "outboxmessage"): "outbox_message",
     ("approvals", "task"): "registry_task",
     ("approvals", "approvalpolicy"): "policy",
     ("registry", "individual"): "individual",

@@ -88,9 +88,15 @@ def memory_sms(settings) -> Iterator[list[dict[str, str]]]:
 def templates(db) -> dict[str, MessageTemplate]:
     return {
         "en": MessageTemplate.objects.create(
-            key="test.ticket", language="en", subject="Ticket {number}", body="Your ticket {number} is {status}."
+            key="test.ticket",
+            language="en",
+            subject="Ticket {number}",
+            body="Your ticket {number} is {status}.",
         ),
         "fr": MessageTemplate.objects.create(
-            key="test.ticket", language="fr", subject="Dossier {number}", body="Votre dossier {number} est {status}."
+            key="test.ticket",
+            language="fr",
+            subject="Dossier {number}",
+            body="Votre dossier {number} est {status}.",
         ),
     }

@@ -95,7 +95,9 @@ def test_a_refusal_is_permanent_and_shows_in_the_admin(
     assert "HTTP 400" in message.last_error
     assert f"Outbox message #{message.pk}" in caplog.text
 
-    listing = admin_client.get(reverse("admin:notifications_outboxmessage_changelist") + "?status__exact=failed")
+    listing = admin_client.get(
+        reverse("admin:notifications_outboxmessage_changelist") + "?status__exact=failed"
+    )
     assert listing.status_code == 200
     page = listing.content.decode()
     assert "+254700000001" in page and "HTTP 400" in page
@@ -115,7 +117,9 @@ def test_a_refusal_is_permanent_and_shows_in_the_admin(
     assert len(gateway.received) == 2
 
 
-def test_an_unreachable_gateway_is_retried(templates, immediate_tasks, settings, django_capture_on_commit_callbacks):
+def test_an_unreachable_gateway_is_retried(
+    templates, immediate_tasks, settings, django_capture_on_commit_callbacks
+):
     settings.SMS_BACKEND = "notifications.senders.HttpSmsBackend"
     settings.SMS_HTTP_URL = "http://127.0.0.1:9/send"  # discard port: connection refused
     message = _send(django_capture_on_commit_callbacks)

@@ -39,7 +39,11 @@ def test_a_language_without_a_template_falls_back_to_the_default(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         message = notification_send(
-            channel="sms", recipient="+351 912 345 678", template="test.ticket", language="pt", context=CONTEXT
+            channel="sms",
+            recipient="+351 912 345 678",
+            template="test.ticket",
+            language="pt",
+            context=CONTEXT,
         )
     assert message.language == "en" and message.subject == ""
     assert memory_sms == [{"to": "+351912345678", "text": "Your ticket G-000007 is closed."}]
@@ -51,7 +55,11 @@ def test_a_rolled_back_transaction_leaves_no_message_and_sends_nothing(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         with pytest.raises(RuntimeError), transaction.atomic():
             notification_send(
-                channel="sms", recipient="+254700000001", template="test.ticket", language="en", context=CONTEXT
+                channel="sms",
+                recipient="+254700000001",
+                template="test.ticket",
+                language="en",
+                context=CONTEXT,
             )
             raise RuntimeError("the caller's write failed")
     assert callbacks == []
