@@ -163,3 +163,44 @@ class PublicFormMixin(forms.Form):
                 str(_("The form could not be accepted: a field meant to stay empty was filled in."))
             )
         return form_token_check(self.data.get("form_token", ""))
+
+
+class ComplaintForm(PublicFormMixin):
+    """What a person gives on the public page; the rules (category, complainant or anonymous) are checked
+    by `grievances.services.ticket_create`, the same as for the API and the admin."""
+
+    category = forms.ChoiceField(label=_("What is it about?"))
+    description = forms.CharField(
+        label=_("Your complaint"), widget=forms.Textarea, max_length=10_000, strip=True
+    )
+    location = forms.ChoiceField(label=_("Where?"), required=False)
+    anonymous = forms.BooleanField(
+        label=_("File it anonymously"),
+        required=False,
+        help_text=_("Then leave your name and contact empty: you follow it with the tracking code only."),
+    )
+    name = forms.CharField(label=_("Your name"), required=False, max_length=200)
+    phone = forms.CharField(
+        label=_("Your phone number"),
+        required=False,
+        max_length=32,
+        help_text=_("To receive an SMS when the complaint moves on."),
+    )
+    email = forms.EmailField(label=_("Your e-mail address"), required=False, max_length=254)
+
+    def __init__(self, *args: object, categories: list[tuple[str, str]], locations: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", "—"), *categories]
+        self.fields["location"].choices = [("", "—"), *locations]
+        self.order_fields(["category", "description", "location", "anonymous", "name", "phone", "email"])
+
+
+class StatusForm(PublicFormMixin):
+    number = forms.CharField(label=_("Ticket number"), max_length=20, strip=True)
+    tracking_code = forms.CharField(label=_("Tracking code"), max_length=16, strip=True)
+
+    def clean_tracking_code(self) -> str:
+        return self.cleaned_data["tracking_code"].replace(" ", "").replace("-", "").upper()
+
+    def clean_number(self) -> str:
+        return self.cleaned_data["number"].upper()
