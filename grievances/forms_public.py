@@ -188,7 +188,13 @@ class ComplaintForm(PublicFormMixin):
     )
     email = forms.EmailField(label=_("Your e-mail address"), required=False, max_length=254)
 
-    def __init__(self, *args: object, categories: list[tuple[str, str]], locations: list[tuple[str, str]], **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        categories: list[tuple[str, str]],
+        locations: list[tuple[str, str]],
+        **kwargs: object,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = [("", "—"), *categories]
         self.fields["location"].choices = [("", "—"), *locations]

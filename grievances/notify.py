@@ -3,8 +3,9 @@
 
 Heard from `grievances.signals.ticket_status_changed`, which is sent after the step's transaction
 committed; the messages are queued in one transaction of their own and sent by the outbox's task.
-Nothing personal is in a message: the ticket number, its new status, where to follow it. A message that
-cannot be queued (no template, a malformed phone number) is logged and the others still go.
+Nothing personal is in a message: the ticket number, its new status, where to follow it. The default
+texts (every language of the portal) are shipped by grievances/migrations/0003_notification_templates.py.
+A message that cannot be queued (no template, a malformed phone number) is logged and the others still go.
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def _status_label(status: str, language: str) -> str:
         return str(TicketStatus(status).label)
 
 
-def _queue(*, channel: str, recipient: str, template: str, language: str, context: dict[str, Any], ticket: Ticket) -> None:
+def _queue(
+    *, channel: str, recipient: str, template: str, language: str, context: dict[str, Any], ticket: Ticket
+) -> None:
     try:
         with transaction.atomic():
             notification_send(
@@ -84,9 +87,7 @@ def _user_language(user: Any) -> str:
 
 
 def ticket_status_notify(sender: Any, *, ticket: Ticket, event: Any, **kwargs: Any) -> None:
-    ticket = (
-        Ticket.objects.select_related("complainant_individual", "assignee").filter(pk=ticket.pk).first()
-    )
+    ticket = Ticket.objects.select_related("complainant_individual", "assignee").filter(pk=ticket.pk).first()
     if ticket is None:
         return
     if event.kind in COMPLAINANT_EVENTS:
@@ -128,56 +129,3 @@ def connect() -> None:
     ticket_status_changed.connect(
         ticket_status_notify, sender=Ticket, dispatch_uid="grievances.notify.ticket_status_notify"
     )
-
-
-# Shipped by the data migration; administrators edit them under Notifications → Message templates.
-DEFAULT_TEMPLATES = [
-    {
-        "key": COMPLAINANT_TEMPLATE,
-        "language": "en",
-        "subject": "Your complaint {number}: {status}",
-        "body": "Your complaint {number} is now: {status}. Follow it at {status_url} with your tracking code.",
-    },
-    {
-        "key": COMPLAINANT_TEMPLATE,
-        "language": "fr",
-        "subject": "Votre plainte {number} : {status}",
-        "body": "Votre plainte {number} est maintenant : {status}. Suivez-la sur {status_url} avec votre code de suivi.",
-    },
-    {
-        "key": COMPLAINANT_TEMPLATE,
-        "language": "pt",
-        "subject": "A sua reclamação {number}: {status}",
-        "body": "A sua reclamação {number} está agora: {status}. Acompanhe-a em {status_url} com o seu código de seguimento.",
-    },
-    {
-        "key": COMPLAINANT_TEMPLATE,
-        "language": "es",
-        "subject": "Su queja {number}: {status}",
-        "body": "Su queja {number} está ahora: {status}. Sígala en {status_url} con su código de seguimiento.",
-    },
-    {
-        "key": ASSIGNEE_TEMPLATE,
-        "language": "en",
-        "subject": "Ticket {number}: {status}",
-        "body": "Ticket {number} is now: {status}.\n{ticket_url}",
-    },
-    {
-        "key": ASSIGNEE_TEMPLATE,
-        "language": "fr",
-        "subject": "Dossier {number} : {status}",
-        "body": "Le dossier {number} est maintenant : {status}.\n{ticket_url}",
-    },
-    {
-        "key": ASSIGNEE_TEMPLATE,
-        "language": "pt",
-        "subject": "Processo {number}: {status}",
-        "body": "O processo {number} está agora: {status}.\n{ticket_url}",
-    },
-    {
-        "key": ASSIGNEE_TEMPLATE,
-        "language": "es",
-        "subject": "Caso {number}: {status}",
-        "body": "El caso {number} está ahora: {status}.\n{ticket_url}",
-    },
-]

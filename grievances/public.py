@@ -49,9 +49,9 @@ MAX_PUBLIC_LOCATIONS = 2000
 def _categories() -> list[tuple[str, str]]:
     return [
         (category.code, str(category))
-        for category in Category.objects.filter(active=True).select_related("parent").order_by(
-            "parent__name", "name"
-        )
+        for category in Category.objects.filter(active=True)
+        .select_related("parent")
+        .order_by("parent__name", "name")
     ]
 
 
@@ -62,7 +62,9 @@ def _locations() -> list[tuple[str, str]]:
     return [(code, "\u2003" * level + name) for code, name, level in rows[:MAX_PUBLIC_LOCATIONS]]
 
 
-def _refused(request: HttpRequest, template: str, context: dict[str, Any], refused: FormRefused) -> HttpResponse:
+def _refused(
+    request: HttpRequest, template: str, context: dict[str, Any], refused: FormRefused
+) -> HttpResponse:
     response = render(request, template, {**context, "refused": refused.message}, status=refused.status)
     if refused.retry_after:
         response["Retry-After"] = str(refused.retry_after)
@@ -131,13 +133,19 @@ def ticket_public_find(*, number: str, tracking_code: str) -> Ticket | None:
     """The ticket with that number and tracking code (both must match), or None."""
     if not number or not tracking_code:
         return None
-    return Ticket.objects.select_related("category").filter(number=number, tracking_code=tracking_code).first()
+    return (
+        Ticket.objects.select_related("category").filter(number=number, tracking_code=tracking_code).first()
+    )
 
 
 def ticket_public_events(ticket: Ticket) -> list[TicketEvent]:
     """The steps that changed its status, and the comments staff marked public, in order."""
     events = TicketEvent.objects.filter(ticket=ticket).order_by("at", "pk")
-    return [event for event in events.only("kind", "at", "to_status", "comment", "public") if event.to_status or event.public]
+    return [
+        event
+        for event in events.only("kind", "at", "to_status", "comment", "public")
+        if event.to_status or event.public
+    ]
 
 
 @never_cache
@@ -158,7 +166,9 @@ def ticket_status(request: HttpRequest) -> HttpResponse:
         return _refused(request, template, {"form": fresh}, refused)
     if not form.is_valid():
         return render(request, template, {"form": form}, status=400)
-    ticket = ticket_public_find(number=form.cleaned_data["number"], tracking_code=form.cleaned_data["tracking_code"])
+    ticket = ticket_public_find(
+        number=form.cleaned_data["number"], tracking_code=form.cleaned_data["tracking_code"]
+    )
     if ticket is None:
         form.add_error(None, _("No complaint has this number and tracking code: check both and try again."))
         return render(request, template, {"form": form}, status=404)

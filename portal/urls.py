@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/demo-data/", include("fixtures.urls")),  # before the admin's catch-all
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("grievances/", include("grievances.urls")),  # the public complaint pages (no sign-in)
 ]
 
 # Uploaded files (evidence photos, upload batches) are never served from MEDIA_URL, in DEBUG or not: only
