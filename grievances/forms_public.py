@@ -67,8 +67,11 @@ def form_token_check(token: str) -> str:
         or not isinstance(payload.get("t"), int)
     ):
         raise FormRefused(str(_("This form was not issued by this site: reload the page and fill it in.")))
+    age = time.time() - payload["t"]
+    if age > max_age:
+        raise FormRefused(str(_("This form was opened too long ago: reload the page and send it again.")))
     minimum = _setting("GRIEVANCE_PUBLIC_MIN_FILL_SECONDS", 3)
-    if time.time() - payload["t"] < minimum:
+    if age < minimum:
         raise FormRefused(
             str(_("The form was sent too quickly after it was opened: wait a few seconds and send it again."))
         )
