@@ -57,7 +57,11 @@ def test_a_complaint_is_filed_with_its_number_and_tracking_code_in_the_persons_l
     ticket = Ticket.objects.get()
     html = response.content.decode()
     assert ticket.number in html and ticket.tracking_code in html
-    assert (ticket.channel, ticket.category, ticket.location) == (Channel.WEB, world.late_payment, world.tree.north_a)
+    assert (ticket.channel, ticket.category, ticket.location) == (
+        Channel.WEB,
+        world.late_payment,
+        world.tree.north_a,
+    )
     assert (ticket.complainant_name, ticket.complainant_phone, ticket.complainant_email) == (
         "Amina Otieno",
         "+254 700 000 001",
