@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
 from grievances.models import EventKind, Ticket, TicketStatus
@@ -41,6 +41,13 @@ COMPLAINANT_EVENTS = {
 
 def _absolute(path: str) -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+def _ticket_url(ticket: Ticket) -> str:
+    try:
+        return _absolute(reverse("admin:grievances_ticket_change", args=[ticket.pk]))
+    except NoReverseMatch:  # the tickets' admin pages are not installed
+        return _absolute(reverse("admin:index"))
 
 
 def _status_label(status: str, language: str) -> str:
@@ -117,7 +124,7 @@ def ticket_status_notify(sender: Any, *, ticket: Ticket, event: Any, **kwargs: A
             context={
                 "number": ticket.number,
                 "status": _status_label(ticket.status, language),
-                "ticket_url": _absolute(reverse("admin:grievances_ticket_change", args=[ticket.pk])),
+                "ticket_url": _ticket_url(ticket),
             },
             ticket=ticket,
         )
