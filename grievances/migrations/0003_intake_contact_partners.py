@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         ('approvals', '0004_task_created_index'),
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
-        ('grievances', '0001_initial'),
+        ('grievances', '0002_ticket_resolved_index'),
         ('payments', '0005_line_indexes_used_by_queries'),
         ('programs', '0003_benefit_plan_ceiling_action'),
         ('registry', '0008_registry_foreign_keys_back'),

@@ -51,7 +51,7 @@ def install(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("grievances", "0002_intake_contact_partners"),
+        ("grievances", "0003_intake_contact_partners"),
         ("notifications", "0001_initial"),
     ]
 
