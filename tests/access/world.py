@@ -28,6 +28,7 @@ from access.roles import (
 )
 from approvals.models import ApprovalPolicy
 from approvals.services import task_approve
+from grievances.partners import GrievancePartner
 from jobs.models import Job
 from notifications.models import MessageTemplate, OutboxMessage
 from payments.models import Benefit, PaymentCycle, PaymentPlan, PaymentPoint, PaymentPointType
@@ -298,6 +299,7 @@ def world_build() -> World:
         attachment=ticket.attachments.get(),
         grievance_category=category,
         grievance_team=team,
+        grievance_partner=GrievancePartner.objects.create(name="Matrix partner"),
         location=north_a,
         location_level=level,
         registry_schema=registry_schema,
