@@ -15,6 +15,7 @@ from portal.roles import (
     PROGRAMME_OFFICER,
     REGISTRY_OFFICER,
     ROLES,
+    SENSITIVE_CASE_OFFICER,
     roles_sync,
 )
 from tests.conftest import make_user
@@ -31,17 +32,18 @@ def perms(role: str) -> set[str]:
     }
 
 
-def test_the_seven_roles_exist():
+def test_the_eight_roles_exist():
     assert set(Group.objects.values_list("name", flat=True)) >= {
         REGISTRY_OFFICER,
         PROGRAMME_OFFICER,
         APPROVER,
         PAYMENT_OFFICER,
         GRIEVANCE_OFFICER,
+        SENSITIVE_CASE_OFFICER,
         AUDITOR,
         ADMINISTRATOR,
     }
-    assert len(ROLES) == 7
+    assert len(ROLES) == 8
     for role in ROLES:
         assert perms(role), f"{role} has no permissions"
 
@@ -109,7 +111,15 @@ def test_only_views_of_history_tables_are_ever_granted():
 
 
 def test_nobody_but_administrators_touches_users():
-    for role in (REGISTRY_OFFICER, PROGRAMME_OFFICER, APPROVER, PAYMENT_OFFICER, GRIEVANCE_OFFICER):
+    roles = (
+        REGISTRY_OFFICER,
+        PROGRAMME_OFFICER,
+        APPROVER,
+        PAYMENT_OFFICER,
+        GRIEVANCE_OFFICER,
+        SENSITIVE_CASE_OFFICER,
+    )
+    for role in roles:
         assert not [p for p in perms(role) if p.startswith(("auth.", "portal.", "axes."))], role
 
 
