@@ -6,5 +6,5 @@ ticket, and the ticket's resolution when the task is executed) and `grievances.s
 and escalation job). Scoped reads in `grievances.selectors` (through `access.records_in_scope`, with the
 sensitive-case rule); `grievances.signals.ticket_status_changed` tells notifiers of each step.
 
-May import: access, files, jobs, identity, approvals, registry, programs, payments.
+May import: access, files, jobs, identity, approvals, notifications, registry, programs, payments.
 """

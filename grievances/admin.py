@@ -469,7 +469,7 @@ class TicketAdmin(ScopedHistoryAdmin):
                     related_ticket=self._related_ticket(request, post.get("related_ticket", "")),
                 )
             elif step == "comment":
-                ticket_comment(ticket=ticket, user=user, comment=comment)
+                ticket_comment(ticket=ticket, user=user, comment=comment, public=post.get("public") == "on")
             elif step == "attach":
                 ticket_attach(ticket=ticket, user=user, attachments=request.FILES.getlist("attachment"))
             elif step == "request":
@@ -595,3 +595,7 @@ class TicketAdmin(ScopedHistoryAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "grievances/bulk_assign.html", context)
+
+
+# The API partners' pages (their keys) live in their own module.
+from grievances import admin_partners  # noqa: E402,F401

@@ -9,11 +9,12 @@ class GrievancesConfig(AppConfig):
     verbose_name = _("Grievances")
 
     def ready(self) -> None:
-        from grievances import receivers
+        from grievances import notify, receivers
         from grievances.subjects import subjects_register_builtin
 
         subjects_register_builtin()
         receivers.connect()
+        notify.connect()  # the complainant and the assignee hear of each step
         _payment_line_complaints()
 
 

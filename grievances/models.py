@@ -221,6 +221,11 @@ class Ticket(FSMModelMixin, models.Model):
     complainant_name = models.CharField(_("complainant name"), max_length=200, blank=True)
     complainant_phone = models.CharField(_("complainant phone"), max_length=32, blank=True)
     anonymous = models.BooleanField(_("anonymous"), default=False)
+    # How to tell the complainant of each step (grievances.notify), and in which language.
+    complainant_email = models.EmailField(_("complainant e-mail"), max_length=254, blank=True)
+    language = models.CharField(
+        _("complainant's language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     # What the complaint is about: at most one of these (a database constraint says so).
     household = models.ForeignKey(
         "registry.Household",
@@ -392,7 +397,12 @@ class Ticket(FSMModelMixin, models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(anonymous=False)
-                | Q(complainant_individual__isnull=True, complainant_name="", complainant_phone=""),
+                | Q(
+                    complainant_individual__isnull=True,
+                    complainant_name="",
+                    complainant_phone="",
+                    complainant_email="",
+                ),
                 name="ticket_anonymous_has_no_complainant",
             ),
             models.CheckConstraint(
@@ -539,6 +549,11 @@ class TicketEvent(models.Model):
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     comment = models.TextField(_("comment"), blank=True)
+    public = models.BooleanField(
+        _("public"),
+        default=False,
+        help_text=_("The complainant sees this comment on the public status page."),
+    )
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -571,3 +586,7 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The API partners' model lives beside their key services; imported here so Django finds it.
+from grievances.partners import GrievancePartner  # noqa: E402,F401

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -42,6 +43,8 @@ from grievances.models import (
 from grievances.selectors import ticket_list, ticket_visible, user_supervises
 from grievances.signals import ticket_status_changed_on_commit
 from grievances.subjects import subject_kind
+from notifications.models import Channel as NotificationChannel
+from notifications.services import recipient_clean
 from registry.models import PATH_STEP, Individual, Location
 
 MAX_DESCRIPTION = 10_000
@@ -126,11 +129,26 @@ def _subject_fields(*, user: User | None, subject: Any) -> tuple[dict[str, Any],
 
 
 def _complainant_check(
-    *, user: User | None, individual: Individual | None, name: str, phone: str, anonymous: bool
+    *,
+    user: User | None,
+    individual: Individual | None,
+    name: str,
+    phone: str,
+    anonymous: bool,
+    email: str = "",
 ) -> None:
-    if anonymous and (individual is not None or name or phone):
+    if phone:
+        try:
+            recipient_clean(NotificationChannel.SMS, phone)  # the number an SMS will be sent to
+        except ValidationError as exc:
+            raise ValidationError({"complainant_phone": exc.messages}) from None
+    if anonymous and (individual is not None or name or phone or email):
         raise ValidationError(
-            {"anonymous": _("An anonymous complaint names no complainant: clear the name, phone and person.")}
+            {
+                "anonymous": _(
+                    "An anonymous complaint names no complainant: clear the name, phone, e-mail and person."
+                )
+            }
         )
     if individual is not None and user is not None:
         kind = subject_kind(individual)
@@ -174,6 +192,12 @@ def _attachments_store(*, ticket: Ticket, user: User | None, files: list[tuple[s
         attachment.save()
 
 
+def _language(code: str) -> str:
+    """The complainant's language among the portal's, else its default."""
+    code = (code or "").split("-")[0].lower()
+    return code if code in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
 def _event(
     ticket: Ticket,
     *,
@@ -214,6 +238,8 @@ def ticket_create(
     priority: int | None = None,
     attachments: Iterable[Any] = (),
     api_client: Any = None,
+    complainant_email: str = "",
+    language: str = "",
 ) -> Ticket:
     """File a ticket, number it, route it to a team and record its first event.
 
@@ -238,6 +264,7 @@ def ticket_create(
         name=complainant_name,
         phone=complainant_phone,
         anonymous=anonymous,
+        email=(complainant_email or "").strip(),
     )
     if priority is not None and priority not in Priority.values:
         raise ValidationError({"priority": _("Unknown priority: %(value)s.") % {"value": priority}})
@@ -259,6 +286,8 @@ def ticket_create(
         complainant_name=complainant_name,
         complainant_phone=complainant_phone,
         anonymous=anonymous,
+        complainant_email=(complainant_email or "").strip(),
+        language=_language(language),
         location=location,
         priority=priority or found.default_priority,
         team=ticket_route(category=found, location=location),
@@ -456,12 +485,17 @@ def ticket_reject(
 
 
 @transaction.atomic
-def ticket_comment(*, ticket: Ticket, user: User, comment: str) -> TicketEvent:
+def ticket_comment(*, ticket: Ticket, user: User, comment: str, public: bool = False) -> TicketEvent:
+    """A comment on the ticket; `public`: the complainant reads it on the public status page."""
     _require(user, "grievances.change_ticket")
     ticket = _locked(ticket=ticket, user=user)
-    return _event(
+    event = _event(
         ticket, kind=EventKind.COMMENT, user=user, comment=_comment(comment, required=True), notify=False
     )
+    if public:
+        TicketEvent.objects.filter(pk=event.pk).update(public=True)
+        event.public = True
+    return event
 
 
 @transaction.atomic

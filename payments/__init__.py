@@ -5,5 +5,5 @@ Owns `PaymentPlan`, `PaymentCycle`, `PaymentPoint`, `Payroll`, `Benefit`, `Benef
 `ReconciliationBatch`, written only by its services. It registers its links and its latest payrolls on a
 plan's page (`programs.hooks`).
 
-May import: access, files, jobs, identity, approvals, registry, programs.
+May import: access, files, jobs, identity, approvals, notifications, registry, programs.
 """

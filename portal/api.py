@@ -13,9 +13,11 @@ api = NinjaAPI(
 
 
 def _add_routers() -> None:
+    from grievances.api import router as grievances_router
     from payments.api import router as payments_router
 
     api.add_router("/payments/", payments_router)
+    api.add_router("/grievances/", grievances_router)
 
 
 _add_routers()

@@ -80,6 +80,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "programs": VIEW,
         "payments": VIEW,
         "grievances": EDIT,
+        "grievances.grievancepartner": VIEW,  # API partners' keys: administrators
         "jobs": VIEW,
         "reports": VIEW,
         **MAKER_APPROVALS,  # a resolution that changes data is requested from the ticket
@@ -105,6 +106,7 @@ OUR_APPS = (
     "approvals",
     "grievances",
     "jobs",
+    "notifications",
     "reports",
     "portal",
     "identity",

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "identity",
     "files",
     "jobs",
+    "notifications",
     "approvals",
     "registry",
     "programs",
@@ -431,6 +432,41 @@ JOBS_SWEEP_SECONDS = envint("JOBS_SWEEP_SECONDS", JOBS_LEASE_SECONDS)
 if JOBS_LEASE_SECONDS < 1 or JOBS_SWEEP_SECONDS < 1:
     raise ImproperlyConfigured("JOBS_LEASE_SECONDS and JOBS_SWEEP_SECONDS must be at least 1 (seconds)")
 JOBS_RUNTIME_DIR = Path(env("JOBS_RUNTIME_DIR", str(DATA_DIR / "run")))
+
+# Notifications (notifications/): e-mail through Django's e-mail backend (the console in the demo), SMS
+# through SMS_BACKEND: notifications.senders.HttpSmsBackend posts JSON {"to", "text"} to SMS_HTTP_URL with
+# "Authorization: Bearer SMS_HTTP_TOKEN"; ConsoleSmsBackend prints. A failed send is tried again after
+# NOTIFICATIONS_RETRY_SECONDS, doubled each time (at most NOTIFICATIONS_RETRY_MAX_SECONDS apart), up to
+# NOTIFICATIONS_MAX_ATTEMPTS; then it stays failed in the admin's outbox.
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "portal@localhost")
+# The portal's address as people reach it, for links in messages (the status page, a ticket's page).
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+SMS_BACKEND = env("SMS_BACKEND", "notifications.senders.ConsoleSmsBackend")
+SMS_HTTP_URL = env("SMS_HTTP_URL", "")
+SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", "")
+SMS_HTTP_TIMEOUT = envint("SMS_HTTP_TIMEOUT", 10)
+if (
+    PRODUCTION
+    and SMS_BACKEND == "notifications.senders.HttpSmsBackend"
+    and not SMS_HTTP_URL.startswith("https://")
+):
+    raise ImproperlyConfigured("SMS_HTTP_URL must be an https:// URL when SMS_BACKEND is the HTTP gateway")
+NOTIFICATIONS_MAX_ATTEMPTS = max(envint("NOTIFICATIONS_MAX_ATTEMPTS", 6), 1)
+NOTIFICATIONS_RETRY_SECONDS = max(envint("NOTIFICATIONS_RETRY_SECONDS", 60), 1)
+NOTIFICATIONS_RETRY_MAX_SECONDS = max(envint("NOTIFICATIONS_RETRY_MAX_SECONDS", 6 * 60 * 60), 1)
+NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = max(envint("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", 10 * 60), 60)
 
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"

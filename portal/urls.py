@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/two-factor/", include("identity.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("grievances/", include("grievances.urls")),  # the public complaint pages (no sign-in)
 ]
 
 # Uploaded files (evidence photos, upload batches) are never served from MEDIA_URL, in DEBUG or not: only

@@ -5,5 +5,5 @@ Owns `BenefitPlan` (and the object permissions that scope officers to plans), `B
 registry's search (`registry.hooks`); the apps above add links and panels to a plan's page through
 `programs.hooks`.
 
-May import: access, files, jobs, identity, approvals, registry.
+May import: access, files, jobs, identity, approvals, notifications, registry.
 """

@@ -5,5 +5,5 @@ Owns `LocationLevel`, `Location`, `Individual`, `IdentityDocument`, `Household`,
 `RegistrySchema` and `SavedSearch`: every write to them, one at a time or in bulk, goes through its
 services. The apps above plug their filters and a person's page into it through `registry.hooks`.
 
-May import: access, files, jobs, identity, approvals.
+May import: access, files, jobs, identity, approvals, notifications.
 """

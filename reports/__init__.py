@@ -4,5 +4,5 @@ exports, pinned on the dashboard.
 Owns `Report`, written only by `reports.services`; its figures are read through the owning apps'
 selectors, scoped to the viewer.
 
-May import: access, files, jobs, identity, approvals, registry, programs, payments.
+May import: access, files, jobs, identity, approvals, notifications, registry, programs, payments.
 """

@@ -135,7 +135,8 @@ def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
 
     A transactional test ends with a flush of every table; post_migrate brings
     back content types, permissions and roles, but not the registry's default
-    custom-field schemas, which later tests (uploads, forms) rely on.
+    custom-field schemas and the default message templates, which later tests (uploads, forms,
+    notifications) rely on.
     """
     marker = request.node.get_closest_marker("django_db")
     transactional = (marker is not None and marker.kwargs.get("transaction")) or bool(
@@ -151,3 +152,8 @@ def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
     defaults = importlib.import_module("registry.migrations.0003_indexes_default_schemas")
     RegistrySchema.objects.get_or_create(kind="individual", defaults={"schema": defaults.INDIVIDUAL_SCHEMA})
     RegistrySchema.objects.get_or_create(kind="household", defaults={"schema": defaults.HOUSEHOLD_SCHEMA})
+    from notifications.models import MessageTemplate
+    from notifications.services import templates_install
+
+    messages = importlib.import_module("grievances.migrations.0004_notification_templates")
+    templates_install(MessageTemplate, messages.TEMPLATES)

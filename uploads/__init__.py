@@ -4,5 +4,5 @@ Owns `ImportBatch`, `StagedRow` and `StagedError`; the registry and programme ro
 belong to those apps. It shows who uploaded a person (`registry.hooks`) and links a plan's uploads
 (`programs.hooks`).
 
-May import: access, files, jobs, identity, approvals, registry, programs, payments.
+May import: access, files, jobs, identity, approvals, notifications, registry, programs, payments.
 """

@@ -26,6 +26,7 @@ from tests.access.answers import (
     OK_WITH,
     OK_WITHOUT,
     REDIRECT,
+    UNAUTHORIZED,
 )
 from tests.access.world import ACTORS, WEB_ACTORS
 
@@ -149,6 +150,22 @@ MATRIX: dict[str, dict[str, str]] = {
     ),
     "admin:jobs_job_change": R(OK, INDEX, OK, INDEX, OK, INDEX, LOGIN),
     "admin/jobs/job/<path:object_id>/": R(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN),
+    "admin:notifications_messagetemplate_changelist": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:notifications_messagetemplate_add": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:notifications_messagetemplate_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:notifications_messagetemplate_delete": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:notifications_messagetemplate_change": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin/notifications/messagetemplate/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
+    "admin:notifications_outboxmessage_changelist": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:notifications_outboxmessage_add": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:notifications_outboxmessage_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:notifications_outboxmessage_delete": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:notifications_outboxmessage_change": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin/notifications/outboxmessage/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
     "admin:approvals_task_awaiting": R(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN),
     "admin:approvals_task_requested": R(REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN),
     "admin:approvals_task_progress": R(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, LOGIN),
@@ -359,6 +376,19 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin/grievances/category/<path:object_id>/": R(
         REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
     ),
+    "admin:grievances_grievancepartner_key": R(OK, MISSING, MISSING, MISSING, OK, OK, LOGIN),
+    "admin:grievances_grievancepartner_changelist": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin:grievances_grievancepartner_add": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:grievances_grievancepartner_history": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin:grievances_grievancepartner_simple_history": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin:grievances_grievancepartner_delete": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:grievances_grievancepartner_change": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin/grievances/grievancepartner/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
+    # the public complaint pages answer everyone, signed in or not
+    "grievances_public:file": R(OK, OK, OK, OK, OK, OK, OK),
+    "grievances_public:status": R(OK, OK, OK, OK, OK, OK, OK),
     "admin:grievances_team_changelist": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
     "admin:grievances_team_add": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
     "admin:grievances_team_history": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
@@ -429,6 +459,10 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin/(?P<url>.*)$": R(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, LOGIN),
     "api:openapi-json": R(OK, OK, OK, OK, OK, OK, OK, OK, OK),
     "api:openapi-view": R(OK, OK, OK, OK, OK, OK, OK, OK, OK),
+    "api:ticket_post": R(*[NOT_ALLOWED] * 9),  # POST only; test_api_tickets.py files with a partner's key
+    "api:ticket_get": R(
+        *[UNAUTHORIZED] * 9
+    ),  # only a grievance partner's key; payment providers' are refused
     "api:reconciliation_post": R(
         NOT_ALLOWED,
         NOT_ALLOWED,

@@ -20,6 +20,8 @@ MODEL_OBJECTS = {
     ("axes", "accesslog"): "access_log",
     ("axes", "accessfailurelog"): "failure_log",
     ("jobs", "job"): "job",
+    ("notifications", "messagetemplate"): "message_template",
+    ("notifications", "outboxmessage"): "outbox_message",
     ("approvals", "task"): "registry_task",
     ("approvals", "approvalpolicy"): "policy",
     ("registry", "individual"): "individual",
@@ -45,6 +47,7 @@ MODEL_OBJECTS = {
     ("grievances", "ticket"): "ticket",
     ("grievances", "category"): "grievance_category",
     ("grievances", "team"): "grievance_team",
+    ("grievances", "grievancepartner"): "grievance_partner",
 }
 
 # A path parameter -> the world's object (its pk) or a fixed value.
@@ -52,6 +55,8 @@ PARAMETERS: dict[str, str | tuple[str]] = {
     "benefit_plan_id": "plan",
     "beneficiary_id": "beneficiary",
     "point_id": "point",
+    "partner_id": "grievance_partner",
+    "number": ("GRV-2000-000001",),  # no such ticket: every caller without a partner's key gets 401
     "payroll_id": "payroll",
     "benefit_id": "benefit",
     "batch_id": "batch",

@@ -29,7 +29,9 @@ from access.roles import (
 from approvals.models import ApprovalPolicy
 from approvals.services import task_approve
 from identity.models import RoleGrant, RoleSecurity, SignInEvent, SignInEventKind
+from grievances.partners import GrievancePartner
 from jobs.models import Job
+from notifications.models import MessageTemplate, OutboxMessage
 from payments.models import Benefit, PaymentCycle, PaymentPlan, PaymentPoint, PaymentPointType
 from payments.services import (
     payment_point_key_rotate,
@@ -305,6 +307,7 @@ def world_build() -> World:
         attachment=ticket.attachments.get(),
         grievance_category=category,
         grievance_team=team,
+        grievance_partner=GrievancePartner.objects.create(name="Matrix partner"),
         location=north_a,
         location_level=level,
         registry_schema=registry_schema,
@@ -334,6 +337,12 @@ def world_build() -> World:
         access_log=access_log,
         failure_log=failure_log,
         task_result=task_result,
+        message_template=MessageTemplate.objects.create(
+            key="matrix.hello", language="en", body="Hello {name}"
+        ),
+        outbox_message=OutboxMessage.objects.create(
+            channel="sms", recipient="+254700000001", template_key="matrix.hello", language="en", body="Hello"
+        ),
         individual_content_type=ContentType.objects.get_for_model(Individual),
     )
     return world
