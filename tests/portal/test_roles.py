@@ -15,6 +15,7 @@ from portal.roles import (
     PROGRAMME_OFFICER,
     REGISTRY_OFFICER,
     ROLES,
+    VERIFIER,
     roles_sync,
 )
 from tests.conftest import make_user
@@ -31,7 +32,7 @@ def perms(role: str) -> set[str]:
     }
 
 
-def test_the_seven_roles_exist():
+def test_the_eight_roles_exist():
     assert set(Group.objects.values_list("name", flat=True)) >= {
         REGISTRY_OFFICER,
         PROGRAMME_OFFICER,
@@ -40,8 +41,9 @@ def test_the_seven_roles_exist():
         GRIEVANCE_OFFICER,
         AUDITOR,
         ADMINISTRATOR,
+        VERIFIER,
     }
-    assert len(ROLES) == 7
+    assert len(ROLES) == 8
     for role in ROLES:
         assert perms(role), f"{role} has no permissions"
 
