@@ -178,6 +178,7 @@ def verification_sample_draw(*, plan: VerificationPlan, size: int, verifier_ids:
     columns = ["plan_id", "benefit_id", "location_id", "stratum_id", "verifier_id", "amount_paid", "status"]
     columns += ["method", "comment", "discrepancy"]
     statement = f"""
+        INSERT INTO {_quote(record.db_table)} ({", ".join(map(_quote, columns))})
         WITH ranked AS (
             SELECT b.id AS benefit_id, b.location_id, l.path AS location_path, {stratum} AS stratum,
                    COALESCE(b.amount_paid, b.amount, 0) AS paid,
@@ -195,7 +196,6 @@ def verification_sample_draw(*, plan: VerificationPlan, size: int, verifier_ids:
             FROM ranked
             WHERE rn <= (%s * stratum_lines + lines - 1) / lines
         )
-        INSERT INTO {_quote(record.db_table)} ({", ".join(map(_quote, columns))})
         SELECT %s, benefit_id, location_id, stratum, {verifier}, paid, %s, '', '', %s FROM chosen
     """
     params = [plan.seed, plan.payroll_id, BenefitStatus.PAID, size, plan.pk]
