@@ -24,8 +24,12 @@ def test_cochran_n0_for_95_and_5_points():
 
 def test_finite_population_correction():
     assert sample_size(population=1000, z=1.96, margin_of_error=0.05) == 278
-    assert sample_size(population=1000, z=1.96, margin_of_error=0.05, finite_population_correction=False) == 385
-    assert sample_size(population=100, confidence_level=Decimal("0.95"), margin_of_error=Decimal("0.05")) == 80
+    assert (
+        sample_size(population=1000, z=1.96, margin_of_error=0.05, finite_population_correction=False) == 385
+    )
+    assert (
+        sample_size(population=100, confidence_level=Decimal("0.95"), margin_of_error=Decimal("0.05")) == 80
+    )
 
 
 def test_other_levels_and_proportions():
@@ -72,7 +76,9 @@ def test_draws_the_computed_size_of_paid_lines_only(world, tree):
     statuses = set(VerificationRecord.objects.filter(plan=plan).values_list("benefit__status", flat=True))
     assert statuses == {BenefitStatus.PAID}
     record = VerificationRecord.objects.filter(plan=plan).select_related("benefit").first()
-    assert record.location_id == record.benefit.location_id and record.amount_paid == record.benefit.amount_paid
+    assert (
+        record.location_id == record.benefit.location_id and record.amount_paid == record.benefit.amount_paid
+    )
 
 
 def test_fixed_size_stratified_proportionally(world, tree):

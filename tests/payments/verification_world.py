@@ -32,7 +32,9 @@ def paid_payroll(world: World, tree: Tree, *, north_a: int = 70, north_b: int = 
     failed, which are never sampled); every line pays 100.00 unless generated otherwise."""
     payroll = sent_payroll(world)
     Benefit.objects.filter(payroll=payroll).update(status=BenefitStatus.PAID, amount_paid=F("amount"))
-    extra = [(tree.north_a, BenefitStatus.PAID)] * (north_a - 3) + [(tree.north_b, BenefitStatus.PAID)] * north_b
+    extra = [(tree.north_a, BenefitStatus.PAID)] * (north_a - 3) + [
+        (tree.north_b, BenefitStatus.PAID)
+    ] * north_b
     extra += [(tree.north_b, BenefitStatus.FAILED)] * failed
     Benefit.objects.bulk_create(
         Benefit(
