@@ -14,6 +14,8 @@ PROGRAMME_OFFICER = "Programme officer"
 APPROVER = "Approver"
 PAYMENT_OFFICER = "Payment officer"
 GRIEVANCE_OFFICER = "Grievance officer"
+# The designated role that alone sees grievances of sensitive categories (gender-based violence, fraud).
+SENSITIVE_CASE_OFFICER = "Sensitive case officer"
 AUDITOR = "Auditor"
 ADMINISTRATOR = "Administrator"
 VERIFIER = "Verifier"
@@ -36,6 +38,12 @@ def user_in_roles(user: User, roles: tuple[str, ...]) -> bool:
     if roles not in cache:
         cache[roles] = user.groups.filter(name__in=roles).exists()
     return cache[roles]
+
+
+def user_sees_sensitive_cases(user: User) -> bool:
+    """Does this user see grievances of sensitive categories? Only holders of the designated role (and
+    superusers); administrators and auditors do not, unless they hold it too."""
+    return user_in_roles(user, (SENSITIVE_CASE_OFFICER,))
 
 
 def user_holds_every_role(user: User) -> bool:

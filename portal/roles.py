@@ -18,6 +18,7 @@ from access.roles import (  # the role names live with the one access rule
     PAYMENT_OFFICER,
     PROGRAMME_OFFICER,
     REGISTRY_OFFICER,
+    SENSITIVE_CASE_OFFICER,
     VERIFIER,
 )
 
@@ -78,9 +79,21 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     GRIEVANCE_OFFICER: {
         "registry": VIEW,
         "programs": VIEW,
+        "payments": VIEW,
         "grievances": EDIT,
         "jobs": VIEW,
         "reports": VIEW,
+        **MAKER_APPROVALS,  # a resolution that changes data is requested from the ticket
+    },
+    # Handles grievances of sensitive categories too (they are hidden from everyone else).
+    SENSITIVE_CASE_OFFICER: {
+        "registry": VIEW,
+        "programs": VIEW,
+        "payments": VIEW,
+        "grievances": EDIT,
+        "jobs": VIEW,
+        "reports": VIEW,
+        **MAKER_APPROVALS,
     },
     # Field and call-centre staff checking payments with the people paid: their sample's lines only.
     VERIFIER: {

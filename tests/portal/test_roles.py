@@ -15,6 +15,7 @@ from portal.roles import (
     PROGRAMME_OFFICER,
     REGISTRY_OFFICER,
     ROLES,
+    SENSITIVE_CASE_OFFICER,
     VERIFIER,
     roles_sync,
 )
@@ -32,7 +33,7 @@ def perms(role: str) -> set[str]:
     }
 
 
-def test_the_eight_roles_exist():
+def test_the_built_in_roles_exist():
     assert set(Group.objects.values_list("name", flat=True)) >= {
         REGISTRY_OFFICER,
         PROGRAMME_OFFICER,
@@ -41,9 +42,10 @@ def test_the_eight_roles_exist():
         GRIEVANCE_OFFICER,
         AUDITOR,
         ADMINISTRATOR,
+        SENSITIVE_CASE_OFFICER,
         VERIFIER,
     }
-    assert len(ROLES) == 8
+    assert len(ROLES) == 9
     for role in ROLES:
         assert perms(role), f"{role} has no permissions"
 

@@ -26,7 +26,7 @@ def remove_role(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("portal", "0007_admin_search_indexes"),
+        ("portal", "0008_sensitive_case_role"),
         ("payments", "0006_verification"),
     ]
 
