@@ -11,6 +11,8 @@ class GrievancesConfig(AppConfig):
     def ready(self) -> None:
         from grievances import receivers
         from grievances.subjects import subjects_register_builtin
+        from grievances.verification import verification_discrepancy_connect
 
         subjects_register_builtin()
         receivers.connect()
+        verification_discrepancy_connect()
