@@ -57,8 +57,8 @@ class SamplingSettings:
     strata_depth: int | None = None
 
 
-def _settings_check(settings: SamplingSettings) -> None:
-    errors: dict[str, str] = {}
+def _settings_errors(settings: SamplingSettings) -> dict[str, Any]:
+    errors: dict[str, Any] = {}
     if not Decimal("0.5") < settings.confidence_level < 1:
         errors["confidence_level"] = _("The confidence level lies between 0.5 and 1, e.g. 0.95.")
     if settings.fixed_size is None and settings.margin_of_error is None:
@@ -71,8 +71,7 @@ def _settings_check(settings: SamplingSettings) -> None:
         errors["fixed_size"] = _("A fixed sample size is at least 1.")
     if settings.strata_depth is not None and settings.strata_depth < 0:
         errors["strata_depth"] = _("A location level's depth is 0 or more.")
-    if errors:
-        raise ValidationError(errors)
+    return errors
 
 
 def _paid_lines(payroll: Payroll) -> Any:
@@ -118,12 +117,14 @@ def verification_plan_create(
     payroll = Payroll.objects.select_related("payment_plan__benefit_plan").get(pk=payroll.pk)
     require_payroll(user, payroll, _("verify"))
     _payroll_verifiable(payroll)
-    _settings_check(settings)
+    errors = _settings_errors(settings)  # every refusal of the form at once, each naming its field
     if not verifiers:
-        raise ValidationError({"verifiers": _("Choose at least one verifier.")})
+        errors["verifiers"] = _("Choose at least one verifier.")
     refusals = [refusal for v in verifiers if (refusal := verifier_refusal(verifier=v, payroll=payroll))]
     if refusals:
-        raise ValidationError({"verifiers": refusals})
+        errors["verifiers"] = refusals
+    if errors:
+        raise ValidationError(errors)
     plan = VerificationPlan(
         payroll=payroll,
         name=name,
