@@ -16,3 +16,18 @@ class GrievancesConfig(AppConfig):
         subjects_register_builtin()
         receivers.connect()
         verification_discrepancy_connect()
+        _payment_line_complaints()
+
+
+def _payment_line_complaints() -> None:
+    """A payment line's page lists the complaints about it that the user may see."""
+    from grievances.selectors import tickets_about
+    from payments.hooks import BenefitPanel, benefit_panel_register
+
+    benefit_panel_register(
+        BenefitPanel(
+            _("Complaints about this payment"),
+            records=lambda *, benefit, user: tickets_about(user=user, field="benefit", record_id=benefit.pk),
+            describe=lambda ticket: f"{ticket.category} ({ticket.get_status_display()})",
+        )
+    )

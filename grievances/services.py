@@ -152,7 +152,10 @@ def _attachments_read(files: Iterable[Any]) -> list[tuple[str, bytes, str]]:
         name = str(getattr(upload, "name", "") or f"attachment-{position}")[-200:]
         size = getattr(upload, "size", None)
         if size is not None:  # refuse an oversized file before reading it
-            attachment_check(name=name, size=int(size), head=b"%PDF-")
+            try:
+                attachment_check(name=name, size=int(size), head=b"%PDF-")
+            except ValidationError as exc:
+                raise ValidationError({"attachments": exc.messages}) from None
         content = upload.read() if hasattr(upload, "read") else bytes(upload)
         try:
             extension = attachment_check(name=name, size=len(content), head=content[:HEAD_BYTES])

@@ -3,8 +3,9 @@
 `ticket_status_changed(sender=Ticket, ticket=, event=)` is sent once the transaction that wrote the step
 has committed (never on a rollback), for every step that changes a ticket's status (`event.kind`:
 created, assigned, started, resolved, closed, reopened, rejected) and for an escalation of one ticket
-(overdue). The SLA job's bulk escalation of many tickets sends `tickets_escalated(sender=Ticket,
-event_ids=)` once instead of one signal per ticket. A receiver that fails is logged; the others run.
+(overdue). The SLA job's bulk escalation of many tickets sends `tickets_escalated(sender=Ticket, at=,
+count=)` once instead of one signal per ticket: its events are those of kind "overdue" at `at`.
+A receiver that fails is logged; the others run.
 """
 
 from __future__ import annotations
@@ -37,6 +38,6 @@ def ticket_status_changed_on_commit(*, ticket: Any, event: Any) -> None:
     )
 
 
-def tickets_escalated_on_commit(*, sender: Any, event_ids: list[int]) -> None:
-    if event_ids:
-        transaction.on_commit(lambda: _send_robust(tickets_escalated, sender, event_ids=event_ids))
+def tickets_escalated_on_commit(*, sender: Any, at: Any, count: int) -> None:
+    if count:
+        transaction.on_commit(lambda: _send_robust(tickets_escalated, sender, at=at, count=count))

@@ -8,6 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from payments.admin.evidence import BenefitEvidenceViews
+from payments.hooks import benefit_panels
 from payments.models import Benefit
 from payments.selectors import benefit_list, benefit_story
 
@@ -37,6 +38,14 @@ class BenefitAdmin(BenefitEvidenceViews):
     raw_id_fields = ("payroll", "beneficiary", "cycle", "recipient", "location")
     show_full_result_count = False
     readonly_fields = ("thumbnail", "story")
+    change_form_template = "payments/benefit_change_form.html"
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """The panels other apps register (complaints about the line), scoped to the user."""
+        original = context.get("original")
+        if original is not None:
+            context["benefit_panels"] = benefit_panels(benefit=original, user=request.user)
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
         return benefit_list(user=request.user)

@@ -330,6 +330,40 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin/payments/benefit/<path:object_id>/": R(
         REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
     ),
+    # Grievances (issue 17): the national and district officers hold no grievance role; the auditor and the
+    # approver view; the ticket (about the paid North A line) is in North A.
+    "admin:grievances_ticket_changelist": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin:grievances_ticket_add": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:grievances_ticket_history": R(OK, MISSING, MISSING, MISSING, OK, OK, LOGIN),
+    "admin:grievances_ticket_simple_history": R(OK, MISSING, MISSING, MISSING, OK, OK, LOGIN),
+    "admin:grievances_ticket_delete": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:grievances_ticket_change": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin/grievances/ticket/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
+    "admin:grievances_ticket_step": R(
+        NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, LOGIN
+    ),
+    "admin:grievances_ticket_attachment": R(OK, MISSING, MISSING, MISSING, OK, OK, LOGIN),
+    "admin:grievances_ticket_export": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin:grievances_category_changelist": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin:grievances_category_add": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:grievances_category_history": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin:grievances_category_simple_history": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin:grievances_category_delete": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:grievances_category_change": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin/grievances/category/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
+    "admin:grievances_team_changelist": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin:grievances_team_add": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:grievances_team_history": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin:grievances_team_simple_history": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin:grievances_team_delete": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:grievances_team_change": R(OK, DENIED, DENIED, DENIED, OK, OK, LOGIN),
+    "admin/grievances/team/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
     "admin:payments_reconciliationbatch_changelist": R(
         OK_WITH, OK_WITH, OK_WITHOUT, OK_WITHOUT, OK_WITH, OK_WITH, LOGIN
     ),

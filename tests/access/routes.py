@@ -41,6 +41,9 @@ MODEL_OBJECTS = {
     ("uploads", "importbatch"): "batch",
     ("reports", "report"): "report",
     ("portal", "userprofile"): "profile",
+    ("grievances", "ticket"): "ticket",
+    ("grievances", "category"): "grievance_category",
+    ("grievances", "team"): "grievance_team",
 }
 
 # A path parameter -> the world's object (its pk) or a fixed value.
@@ -54,6 +57,8 @@ PARAMETERS: dict[str, str | tuple[str]] = {
     "verification_plan_id": "verification_plan",
     "verification_record_id": "verification_record",
     "verification_step": ("activate",),
+    "ticket_id": "ticket",
+    "attachment_id": "attachment",
     "report_id": "report",
     "job_id": "job",
     "saved_search_id": "saved_search",

@@ -276,8 +276,29 @@ def world_build() -> World:
     registry_schema = RegistrySchema.objects.get(kind="individual")
     registry_schema.save()  # a history record for the record page
 
+    # A grievance about the paid North A line, with an attachment; its category and team.
+    from grievances.models import Category, Team
+    from grievances.services import ticket_create
+
+    team = Team.objects.create(name="Matrix desk")
+    team.locations.set([north])
+    category = Category.objects.create(code="matrix-payments", name="Matrix payments", team=team)
+    ticket = ticket_create(
+        user=superuser,
+        channel="walk_in",
+        category=category,
+        description="Matrix complaint",
+        subject=lines[1],
+        attachments=[SimpleUploadedFile("note.txt", b"Received less than expected.")],
+    )
+    ticket.save()  # a history record for the record page
+
     world = World(users=users, keys=keys)
     world.objects.update(
+        ticket=ticket,
+        attachment=ticket.attachments.get(),
+        grievance_category=category,
+        grievance_team=team,
         location=north_a,
         location_level=level,
         registry_schema=registry_schema,
