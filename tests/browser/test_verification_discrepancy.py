@@ -7,7 +7,7 @@ import pytest
 
 from grievances.models import Category, Ticket
 from grievances.verification import PAYMENT_NOT_RECEIVED
-from tests.conftest import Tree, browser_login
+from tests.conftest import Tree, browser_login, make_user
 from tests.payments.conftest import World, world_build
 from tests.payments.verification_world import paid_payroll, started_plan
 
@@ -49,4 +49,11 @@ def test_not_received_becomes_a_ticket_on_the_line(page, world: World, tree: Tre
     browser_login(page, "payer")
     page.goto(f"/admin/payments/payroll/{paid.payroll.pk}/change/")
     expect(page.locator(f"#verification-summary-{plan.pk}")).to_contain_text("1 with a discrepancy")
+    page.click("#logout-form button")
+
+    # The line's page lists the complaint about it, for whoever may see tickets.
+    make_user("root", superuser=True)
+    browser_login(page, "root")
+    page.goto(f"/admin/payments/benefit/{record.benefit_id}/change/")
+    expect(page.locator(".benefit-panel")).to_contain_text(ticket.number)
     assert not [e for e in errors if "Content Security Policy" in e], errors
