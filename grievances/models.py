@@ -371,6 +371,10 @@ class Ticket(FSMModelMixin, models.Model):
                 name="ticket_sla_due_idx",
                 condition=Q(overdue=False, status__in=["received", "assigned", "in_progress"]),
             ),
+            # The dashboard's time to resolution, over the last year.
+            models.Index(
+                fields=["resolved_at"], name="ticket_resolved_idx", condition=Q(resolved_at__isnull=False)
+            ),
             _partial_fk_index("complainant_individual", "ticket_complainant_idx"),
             _partial_fk_index("household", "ticket_household_idx"),
             _partial_fk_index("individual", "ticket_individual_idx"),

@@ -286,7 +286,8 @@ def ticket_create(
 def _locked(*, ticket: Ticket, user: User | None) -> Ticket:
     """The ticket row, locked, as this user may see it (404-like refusal otherwise)."""
     scope = ticket_list(user=user) if user is not None else Ticket.objects.all()
-    locked = scope.select_for_update().filter(pk=ticket.pk).first()
+    # Only the ticket row: the scope's join must not lock the location it names.
+    locked = scope.select_for_update(of=("self",)).filter(pk=ticket.pk).first()
     if locked is None:
         raise PermissionDenied(_("This ticket is not one you can see."))
     return locked

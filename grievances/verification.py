@@ -2,7 +2,7 @@
 
 Payments announces it (`payments.signals.verification_discrepancy`, after its commit, once per record that
 becomes discrepant); this receiver files the ticket in the category "Payment not received" (made by the
-grievances migration 0002) through `ticket_create`, linked to the line, at its location, the recipient as
+grievances migration 0003) through `ticket_create`, linked to the line, at its location, the recipient as
 complainant. A failure is logged by the sender and the verification stays recorded.
 """
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from access.plans import plan_list
 from access.scope import user_location_paths, user_sees_everywhere
 from approvals.selectors import pending_approvals_count_once
+from grievances.selectors import AGE_BANDS, GrievanceFigures, grievance_figures
 from payments.models import BenefitStatus, PaymentCycle
 from portal.models import SummaryGrain, SummaryKind, SummaryRefresh
 from portal.summaries import (
@@ -42,7 +43,6 @@ PERIODS = {"": "All time", "12": "Last 12 months", "24": "Last 24 months", "60":
 FILTER_LOCATION_DEPTH = 1
 SEGMENT = PATH_STEP + 1
 ROLLUP_CACHE_SECONDS = 3600
-GRIEVANCES_MISSING = "grievances module not installed"
 # Payment lines that were issued to be paid: carried lines are issued again in another payroll.
 NOT_ISSUED_LINES = (BenefitStatus.CARRIED, BenefitStatus.CANCELLED)
 MAP_BUBBLE_MAX_PX = 48
@@ -180,6 +180,7 @@ def dashboard_figures(
     filters: SummaryFilters | None = None,
     rollup: RegistryRollup | None = None,
     grain: int = SummaryGrain.LOCATION,
+    grievances: GrievanceFigures | None = None,
 ) -> list[KeyFigure]:
     filters = filters or SummaryFilters()
     rollup = rollup or registry_rollup(user=user, filters=filters, grain=grain)
@@ -219,9 +220,36 @@ def dashboard_figures(
                 reverse("admin:approvals_task_awaiting"),
             )
         )
-    # There is no grievance model yet: the figure says so rather than showing a made-up zero.
-    figures.append(KeyFigure("Open grievances", None, note=GRIEVANCES_MISSING))
+    if grievances is not None:
+        url = reverse("admin:grievances_ticket_changelist")
+        figures.append(KeyFigure("Open grievances", grievances.open_total, f"{url}?status=open"))
+        figures.append(KeyFigure("Overdue grievances", grievances.overdue_open, f"{url}?overdue=yes"))
     return figures
+
+
+def grievances_chart(*, grievances: GrievanceFigures) -> dict[str, Any]:
+    """Open tickets per category (top level), stacked by age since they were received."""
+    categories = sorted({name for name, _ in grievances.open_by_category_age})
+    data = [
+        _bar(
+            label, categories, [grievances.open_by_category_age.get((name, label), 0) for name in categories]
+        )
+        for _, _, label in AGE_BANDS
+    ]
+    return _figure(
+        data, barmode="stack", xaxis={"type": "category"}, yaxis={"title": {"text": "Open tickets"}}
+    )
+
+
+def grievance_resolution_chart(*, grievances: GrievanceFigures) -> dict[str, Any]:
+    """Days to resolution over the last year (median, 90th percentile); share of open tickets overdue."""
+    labels = ["Median days to resolve", "90th percentile (days)", "Open tickets overdue (%)"]
+    values = [
+        grievances.resolution_days_median or 0,
+        grievances.resolution_days_p90 or 0,
+        grievances.overdue_share or 0,
+    ]
+    return _figure([_bar("Grievances", labels, values)], xaxis={"type": "category"}, showlegend=False)
 
 
 def _figure(data: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
@@ -566,8 +594,24 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         )
         cycles = reconciliation_by_cycle(user=user, filters=filters, grain=grain)
         charts.append(Chart("reconciliation", "Reconciliation by cycle", reconciliation_chart(cycles=cycles)))
+    grievances = grievance_figures(user=user) if user.has_perm("grievances.view_ticket") else None
+    if grievances is not None:
+        charts.append(
+            Chart(
+                "grievances", "Open grievances by category and age", grievances_chart(grievances=grievances)
+            )
+        )
+        charts.append(
+            Chart(
+                "grievance-resolution",
+                "Grievances: time to resolution and overdue share",
+                grievance_resolution_chart(grievances=grievances),
+            )
+        )
     return {
-        "key_figures": dashboard_figures(user=user, filters=filters, rollup=rollup, grain=grain),
+        "key_figures": dashboard_figures(
+            user=user, filters=filters, rollup=rollup, grain=grain, grievances=grievances
+        ),
         "charts": charts,
         "filter_form": form,
         "summary_refreshed": refreshed,

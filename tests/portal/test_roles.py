@@ -40,9 +40,9 @@ def test_the_built_in_roles_exist():
         APPROVER,
         PAYMENT_OFFICER,
         GRIEVANCE_OFFICER,
+        SENSITIVE_CASE_OFFICER,
         AUDITOR,
         ADMINISTRATOR,
-        SENSITIVE_CASE_OFFICER,
         VERIFIER,
     }
     assert len(ROLES) == 9
@@ -113,7 +113,15 @@ def test_only_views_of_history_tables_are_ever_granted():
 
 
 def test_nobody_but_administrators_touches_users():
-    for role in (REGISTRY_OFFICER, PROGRAMME_OFFICER, APPROVER, PAYMENT_OFFICER, GRIEVANCE_OFFICER):
+    roles = (
+        REGISTRY_OFFICER,
+        PROGRAMME_OFFICER,
+        APPROVER,
+        PAYMENT_OFFICER,
+        GRIEVANCE_OFFICER,
+        SENSITIVE_CASE_OFFICER,
+    )
+    for role in roles:
         assert not [p for p in perms(role) if p.startswith(("auth.", "portal.", "axes."))], role
 
 

@@ -15,6 +15,6 @@ def remove_category(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("grievances", "0001_initial")]
+    dependencies = [("grievances", "0002_ticket_resolved_index")]
 
     operations = [migrations.RunPython(create_category, remove_category)]
