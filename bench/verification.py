@@ -49,8 +49,8 @@ def lines_by_sql(payroll, count: int) -> list[int]:  # type: ignore[no-untyped-d
             INSERT INTO payments_benefit
                 (payroll_id, beneficiary_id, cycle_id, location_id, reference, amount, status, hold_reason,
                  amount_paid, transaction_id, failure_reason, evidence_agent, evidence_photo)
-            SELECT %s, n, %s, (%s::bigint[])[1 + (n::bigint * 7919) %% %s], 'B-' || lpad(n::text, 9, '0'), 150,
-                   'paid', '', 150, '', '', '', ''
+            SELECT %s, n, %s, (%s::bigint[])[1 + (n::bigint * 7919) %% %s],
+                   'B-' || lpad(n::text, 9, '0'), 150, 'paid', '', 150, '', '', '', ''
             FROM generate_series(1, %s) AS n
             """,
             [payroll.pk, payroll.cycle_id, villages, len(villages), count],
