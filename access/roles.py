@@ -20,11 +20,14 @@ GRIEVANCE_OFFICER = "Grievance officer"
 SENSITIVE_CASE_OFFICER = "Sensitive case officer"
 AUDITOR = "Auditor"
 ADMINISTRATOR = "Administrator"
+VERIFIER = "Verifier"
 
 # Not limited to locations: they see (and administer) everywhere.
 SEES_EVERYWHERE_ROLES = (ADMINISTRATOR,)
 # See every benefit plan (locations still limit their beneficiaries); others need the object permission.
 SEES_ALL_PLANS_ROLES = (ADMINISTRATOR, AUDITOR, APPROVER)
+# May be assigned a payroll's verification sample and record what the people paid say.
+VERIFIES_PAYMENTS_ROLES = (PAYMENT_OFFICER, VERIFIER)
 
 
 def _roles_in_force(user: User) -> QuerySet[Any]:
@@ -77,3 +80,16 @@ def user_holds_role_id(user: User, role_id: int) -> bool:
         cached = set(_roles_in_force(user).values_list("pk", flat=True))
         user.__dict__["_role_ids"] = cached
     return role_id in cached
+
+
+def users_in_roles(roles: tuple[str, ...]) -> QuerySet[Any]:
+    """Active users holding one of these roles (superusers too): the people a form may offer for a task."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    return (
+        get_user_model()
+        .objects.filter(Q(groups__name__in=roles) | Q(is_superuser=True), is_active=True)
+        .distinct()
+        .order_by("username")
+    )

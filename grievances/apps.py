@@ -11,10 +11,12 @@ class GrievancesConfig(AppConfig):
     def ready(self) -> None:
         from grievances import notify, receivers
         from grievances.subjects import subjects_register_builtin
+        from grievances.verification import verification_discrepancy_connect
 
         subjects_register_builtin()
         receivers.connect()
         notify.connect()  # the complainant and the assignee hear of each step
+        verification_discrepancy_connect()
         _payment_line_complaints()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -423,3 +424,201 @@ class ReconciliationBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment_point} {self.idempotency_key}"
+
+
+# Payment verification: a random sample of a paid payroll's lines, asked whether the money arrived.
+
+
+class VerificationPlanStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active: sample drawn, being verified")
+    FINISHED = "finished", _("Finished")
+
+
+class VerificationMethod(models.TextChoices):
+    PHONE = "phone", _("Phone call")
+    VISIT = "visit", _("Visit")
+    PROVIDER_DATA = "provider_data", _("Provider data")
+
+
+class VerificationRecordStatus(models.TextChoices):
+    PENDING = "pending", _("To verify")
+    RECORDED = "recorded", _("Recorded")
+
+
+def verification_seed() -> str:
+    import secrets
+
+    return secrets.token_hex(8)
+
+
+class VerificationPlan(models.Model):
+    """A check of a paid payroll with the people paid: how large a sample, drawn how, verified by whom.
+
+    The sample size comes from a confidence level and a margin of error (Cochran, with the expected
+    proportion and the finite population correction) or is a fixed number; it may be stratified by the
+    lines' location at one level, each stratum getting its proportional share. The sample is drawn in the
+    database, ordered by a hash of the stored seed and the line's id: random, and the same each time.
+    """
+
+    payroll = models.ForeignKey(Payroll, on_delete=models.PROTECT, related_name="verification_plans")
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    status = FSMField(
+        _("status"),
+        max_length=16,
+        choices=VerificationPlanStatus.choices,
+        default=VerificationPlanStatus.DRAFT,
+    )
+    confidence_level = models.DecimalField(
+        _("confidence level"), max_digits=4, decimal_places=3, default=Decimal("0.950")
+    )
+    margin_of_error = models.DecimalField(
+        _("margin of error"),
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        default=Decimal("0.050"),
+        help_text=_("e.g. 0.05 for ±5 points; empty when the sample size is fixed"),
+    )
+    expected_proportion = models.DecimalField(
+        _("expected proportion"),
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.500"),
+        help_text=_("The share expected to have received the money; 0.5 gives the largest sample"),
+    )
+    finite_population_correction = models.BooleanField(_("finite population correction"), default=True)
+    fixed_size = models.PositiveIntegerField(
+        _("fixed sample size"), null=True, blank=True, help_text=_("Instead of a margin of error")
+    )
+    strata_depth = models.PositiveSmallIntegerField(
+        _("stratified by location level"),
+        null=True,
+        blank=True,
+        help_text=_("Depth of the location level (0 for the top); empty: not stratified"),
+    )
+    seed = models.CharField(_("seed"), max_length=32, default=verification_seed, editable=False)
+    population_size = models.PositiveIntegerField(_("paid lines"), null=True, blank=True, editable=False)
+    sample_size = models.PositiveIntegerField(_("sample size"), null=True, blank=True, editable=False)
+    verifiers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="verification_plans", verbose_name=_("verifiers")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords(m2m_fields=[])
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("verification plan")
+        verbose_name_plural = _("verification plans")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confidence_level__gt=Decimal("0.5")) & Q(confidence_level__lt=1),
+                name="verification_confidence_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(margin_of_error__isnull=True)
+                | (Q(margin_of_error__gt=0) & Q(margin_of_error__lt=Decimal("0.5"))),
+                name="verification_margin_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(expected_proportion__gt=0) & Q(expected_proportion__lt=1),
+                name="verification_proportion_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(fixed_size__isnull=False, fixed_size__gt=0) | Q(margin_of_error__isnull=False),
+                name="verification_size_given",
+            ),
+        ]
+        indexes = [models.Index(fields=["payroll", "status"], name="verif_plan_payroll_idx")]
+
+    def __str__(self) -> str:
+        return self.name or f"Verification #{self.pk} of {self.payroll}"
+
+    @transition(field=status, source=VerificationPlanStatus.DRAFT, target=VerificationPlanStatus.ACTIVE)
+    def activate(self) -> None:
+        pass
+
+    @transition(field=status, source=VerificationPlanStatus.ACTIVE, target=VerificationPlanStatus.FINISHED)
+    def finish(self) -> None:
+        pass
+
+
+class VerificationRecord(models.Model):
+    """One sampled payment line and what its recipient said: received or not, how much, when, checked how."""
+
+    plan = models.ForeignKey(VerificationPlan, on_delete=models.CASCADE, related_name="records")
+    benefit = models.ForeignKey(
+        Benefit, on_delete=models.PROTECT, related_name="verifications", verbose_name=_("payment line")
+    )
+    # Copies of the line's location (the scope) and of its stratum, set when the sample is drawn.
+    location = models.ForeignKey(
+        "registry.Location", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    stratum = models.ForeignKey(
+        "registry.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    verifier = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("verifier"),
+    )
+    amount_paid = models.DecimalField(_("amount paid"), max_digits=14, decimal_places=2)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=VerificationRecordStatus.choices,
+        default=VerificationRecordStatus.PENDING,
+    )
+    received = models.BooleanField(_("received"), null=True, blank=True)
+    amount_received = models.DecimalField(
+        _("amount received"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    received_on = models.DateField(_("date received"), null=True, blank=True)
+    method = models.CharField(_("checked by"), max_length=16, choices=VerificationMethod.choices, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    discrepancy = models.BooleanField(_("discrepancy"), default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "pk"]
+        verbose_name = _("verification record")
+        verbose_name_plural = _("verification records")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "benefit"], name="verification_line_once_per_plan"),
+            models.CheckConstraint(
+                condition=Q(amount_received__isnull=True) | Q(amount_received__gte=0),
+                name="verification_amount_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=VerificationRecordStatus.PENDING)
+                | (Q(received__isnull=False) & ~Q(method="") & Q(recorded_at__isnull=False)),
+                name="verification_recorded_complete",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["plan", "status"], name="verif_record_plan_idx"),
+            models.Index(fields=["verifier", "status"], name="verif_record_verifier_idx"),
+            models.Index(fields=["plan", "discrepancy"], name="verif_record_disc_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benefit} ({self.get_status_display()})"

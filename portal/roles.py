@@ -19,6 +19,7 @@ from access.roles import (  # the role names live with the one access rule
     PROGRAMME_OFFICER,
     REGISTRY_OFFICER,
     SENSITIVE_CASE_OFFICER,
+    VERIFIER,
 )
 
 VIEW = ("view",)
@@ -95,6 +96,12 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "reports": VIEW,
         **MAKER_APPROVALS,
     },
+    # Field and call-centre staff checking payments with the people paid: their sample's lines only.
+    VERIFIER: {
+        "payments": NONE,
+        "payments.verificationplan": VIEW,
+        "payments.verificationrecord": ("view", "change"),
+    },
     AUDITOR: {"*": VIEW},
     ADMINISTRATOR: {"*": FULL},
 }
@@ -137,8 +144,10 @@ def roles_sync(
     permission_model: Any = None,
     reset: bool = False,
     models: set[tuple[str, str]] | None = None,
+    roles: tuple[str, ...] = ROLES,
 ) -> None:
-    """Create the role groups and add their default permissions, for `models` (app, model) or all."""
+    """Create the role groups and add their default permissions, for `models` (app, model) or all, and
+    for `roles` or all (a migration adding a role grants only it)."""
     if group_model is None:
         from django.contrib.auth.models import Group, Permission
 
@@ -150,7 +159,7 @@ def roles_sync(
         )
         if models is None or (row[2], row[3]) in models
     ]
-    for role in ROLES:
+    for role in roles:
         group, _ = group_model.objects.get_or_create(name=role)
         wanted = [
             pk

@@ -31,6 +31,7 @@ from payments.services import (
     payroll_send,
     payroll_submit,
 )
+from payments.verification_selectors import payroll_verification_summaries
 
 
 class ReasonForm(forms.Form):
@@ -96,6 +97,7 @@ class PayrollAdmin(PayrollExportViews, PayrollResultViews, ScopedHistoryAdmin):
                 reason_form=ReasonForm(),
                 result_form=ResultFileForm(),
                 figures_url=reverse("admin:payments_payroll_figures", args=[payroll.pk]),
+                verification_summaries=payroll_verification_summaries(payroll=payroll),
             )
         return super().change_view(request, object_id, form_url, extra)
 

@@ -342,6 +342,33 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin/payments/payroll/<path:object_id>/": R(
         REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
     ),
+    "admin:payments_verificationplan_create": R(OK, OK, OK, MISSING, DENIED, DENIED, LOGIN),
+    "admin:payments_verificationplan_step": R(
+        NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, LOGIN
+    ),
+    "admin:payments_verificationplan_simple_history": R(OK, OK, OK, MISSING, OK, OK, LOGIN),
+    "admin:payments_verificationplan_changelist": R(
+        OK_WITH, OK_WITH, OK_WITH, OK_WITHOUT, OK_WITH, OK_WITH, LOGIN
+    ),
+    "admin:payments_verificationplan_add": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:payments_verificationplan_history": R(OK, OK, OK, MISSING, OK, OK, LOGIN),
+    "admin:payments_verificationplan_delete": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:payments_verificationplan_change": R(OK, OK, OK, INDEX, OK, OK, LOGIN),
+    "admin/payments/verificationplan/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
+    "admin:payments_verificationrecord_record": R(OK, OK, OK, MISSING, OK, OK, LOGIN),
+    "admin:payments_verificationrecord_simple_history": R(OK, OK, OK, MISSING, OK, OK, LOGIN),
+    "admin:payments_verificationrecord_changelist": R(
+        OK_WITH, OK_WITH, OK_WITH, OK_WITHOUT, OK_WITH, OK_WITH, LOGIN
+    ),
+    "admin:payments_verificationrecord_add": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:payments_verificationrecord_history": R(OK, OK, OK, MISSING, OK, OK, LOGIN),
+    "admin:payments_verificationrecord_delete": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:payments_verificationrecord_change": R(OK, OK, OK, INDEX, OK, OK, LOGIN),
+    "admin/payments/verificationrecord/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
     "admin:payments_benefit_photo": R(OK, OK, OK, MISSING, OK, OK, LOGIN),
     "admin:payments_benefit_changelist": R(OK_WITH, OK_WITH, OK_WITH, OK_WITHOUT, OK_WITH, OK_WITH, LOGIN),
     "admin:payments_benefit_add": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),

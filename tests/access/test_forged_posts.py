@@ -17,7 +17,14 @@ from django.utils import timezone
 
 from approvals.models import Approval, Task
 from jobs.models import Job
-from payments.models import Benefit, PaymentPoint, Payroll, ReconciliationBatch
+from payments.models import (
+    Benefit,
+    PaymentPoint,
+    Payroll,
+    ReconciliationBatch,
+    VerificationPlan,
+    VerificationRecord,
+)
 from programs.models import Beneficiary, BeneficiaryStatusChange, BenefitPlan
 from registry.models import Household, HouseholdMember, Individual, Location, SavedSearch
 from tests.access.answers import REFUSED, answer
@@ -38,6 +45,7 @@ from uploads.models import ImportBatch
 WATCHED = (
     Task, Approval, Individual, Household, HouseholdMember, Location, SavedSearch, BenefitPlan, Beneficiary,
     BeneficiaryStatusChange, PaymentPoint, Payroll, Benefit, ReconciliationBatch, ImportBatch, Job,
+    VerificationPlan, VerificationRecord,
 )  # fmt: skip
 
 
@@ -93,6 +101,15 @@ def _evidence(world: World) -> dict[str, Any]:
             "taken_at": (timezone.now() - timedelta(hours=1)).isoformat(), "agent": "Forger"}  # fmt: skip
 
 
+def _not_received(world: World) -> dict[str, Any]:
+    return {"received": "no", "method": "phone", "comment": "forged"}
+
+
+def _verification_plan(world: World) -> dict[str, Any]:
+    return {"confidence_level": "0.950", "fixed_size": "1", "expected_proportion": "0.5",
+            "verifiers": [world.users[OFFICER_A].pk]}  # fmt: skip
+
+
 FORGED = [
     Forged("admin:approvals_task_approve", OFFICER_B, lambda w: {"comment": "forged"}, APPROVER_ACTOR),
     Forged("admin:approvals_task_approve", AUDITOR_ACTOR, lambda w: {"comment": "forged"}),
@@ -139,6 +156,13 @@ FORGED = [
     Forged("admin:payments_benefit_change", OFFICER_B, lambda w: {"status": "paid"}),
     Forged("admin:payments_paymentpoint_key", AUDITOR_ACTOR, allowed=SUPERUSER),
     Forged("admin:uploads_importbatch_validate", OFFICER_B),
+    Forged("admin:payments_verificationrecord_record", OFFICER_B, _not_received, OFFICER_A),
+    Forged("admin:payments_verificationrecord_record", AUDITOR_ACTOR, _not_received),
+    Forged("admin:payments_verificationrecord_record", APPROVER_ACTOR, _not_received),
+    Forged("admin:payments_verificationrecord_change", OFFICER_B, _not_received),
+    Forged("admin:payments_verificationplan_step", OFFICER_B),
+    Forged("admin:payments_verificationplan_create", OFFICER_B, _verification_plan, OFFICER_A),
+    Forged("admin:payments_verificationplan_create", AUDITOR_ACTOR, _verification_plan),
     Forged("api:reconciliation_post", PROVIDER_B, _reconciliation, PROVIDER_A, api="json"),
     Forged("api:reconciliation_post", ANONYMOUS, _reconciliation, api="json"),
     Forged("api:reconciliation_post", SUPERUSER, _reconciliation, api="json"),

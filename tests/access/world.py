@@ -241,6 +241,8 @@ def world_build() -> World:
     Benefit.objects.get(pk=lines[1].pk).evidence_photo.save("photo.png", evidence_photo, save=True)
     Benefit.objects.filter(pk=lines[1].pk).update(evidence_agent="Agent", evidence_at=timezone.now())
 
+    verification_plan, verification_record = _verification(officer_a, payroll)
+
     batch = batch_validate(
         batch=batch_create(
             user=officer_a, plan=plan, file=SimpleUploadedFile("people.csv", _upload_csv()), background=False
@@ -325,6 +327,8 @@ def world_build() -> World:
         benefit=lines[1],
         pending_benefit=lines[0],
         reconciliation=reconciliation,
+        verification_plan=verification_plan,
+        verification_record=verification_record,
         batch=batch,
         job=job,
         saved_search=saved_search,
@@ -346,6 +350,29 @@ def world_build() -> World:
         individual_content_type=ContentType.objects.get_for_model(Individual),
     )
     return world
+
+
+def _verification(officer: User, payroll: Any) -> tuple[Any, Any]:
+    """The payroll's one paid line verified by its officer (a payment officer may verify): an active plan
+    whose record was saved (so it has history)."""
+    from payments.models import VerificationMethod
+    from payments.services.verification import (
+        SamplingSettings,
+        VerificationAnswer,
+        verification_plan_activate,
+        verification_plan_create,
+        verification_record_save,
+    )
+
+    plan = verification_plan_create(
+        user=officer, payroll=payroll, settings=SamplingSettings(fixed_size=1), verifiers=[officer]
+    )
+    plan = verification_plan_activate(user=officer, plan=plan)
+    line = plan.records.get().benefit
+    answer = VerificationAnswer(
+        received=True, amount_received=line.amount_paid, received_on=None, method=VerificationMethod.PHONE
+    )
+    return plan, verification_record_save(user=officer, plan=plan, benefit=line, answer=answer)
 
 
 def _export_job(user: User) -> Job:

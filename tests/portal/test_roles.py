@@ -16,6 +16,7 @@ from portal.roles import (
     REGISTRY_OFFICER,
     ROLES,
     SENSITIVE_CASE_OFFICER,
+    VERIFIER,
     roles_sync,
 )
 from tests.conftest import make_user
@@ -32,7 +33,7 @@ def perms(role: str) -> set[str]:
     }
 
 
-def test_the_eight_roles_exist():
+def test_the_built_in_roles_exist():
     assert set(Group.objects.values_list("name", flat=True)) >= {
         REGISTRY_OFFICER,
         PROGRAMME_OFFICER,
@@ -42,8 +43,9 @@ def test_the_eight_roles_exist():
         SENSITIVE_CASE_OFFICER,
         AUDITOR,
         ADMINISTRATOR,
+        VERIFIER,
     }
-    assert len(ROLES) == 8
+    assert len(ROLES) == 9
     for role in ROLES:
         assert perms(role), f"{role} has no permissions"
 
