@@ -15,6 +15,6 @@ def remove_category(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("grievances", "0002_ticket_resolved_index")]
+    dependencies = [("grievances", "0004_notification_templates")]
 
     operations = [migrations.RunPython(create_category, remove_category)]
