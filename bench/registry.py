@@ -13,7 +13,8 @@ Export (CSV to a temporary file): every row for the administrator (`export_all_r
 `export_rows_per_s`), then one region's rows for an officer scoped to it (`export_scoped_rows_per_s`); the
 time ratio scoped/all beside the data ratio says whether the scoped export costs its share
 (`export_time_ratio` ≈ `export_data_ratio`); baseline: the same scoped export walking every id in order and
-filtering by the scope (`baseline_export_scoped_*`, as before issue 24). --only-export skips the pages.
+filtering by the scope (`baseline_export_scoped_*`, as before issue 24); `*_db_s` and `*_people_read` are
+the chunk queries alone and the people rows PostgreSQL read for them. --only-export skips the pages.
 The last line printed is one JSON object with the figures.
 """
 
@@ -215,9 +216,36 @@ def export_figures(figures: dict[str, object], admin, officer) -> None:  # type:
     with mock.patch.object(exports, "location_subtrees_q", return_value=None):
         baseline_rows, baseline_s = export(individual_filterset({}, user=officer))
     assert baseline_rows == scoped_rows, (baseline_rows, scoped_rows)
+    # The database's share alone: the chunk queries, and the people rows PostgreSQL read to answer them.
+    figures["export_scoped_db_s"], figures["export_scoped_people_read"] = database_walk(scoped.qs)
+    with mock.patch.object(exports, "location_subtrees_q", return_value=None):
+        walked = database_walk(individual_filterset({}, user=officer).qs)
+    figures["baseline_export_scoped_db_s"], figures["baseline_export_scoped_people_read"] = walked
     figures["baseline_export_scoped_rows_per_s"] = round(baseline_rows / baseline_s)
     figures["baseline_export_scoped_s"] = round(baseline_s, 2)
     figures["baseline_export_time_ratio"] = round(baseline_s / seconds, 4)
+
+
+def database_walk(queryset) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    """Seconds of the export's chunk queries alone, and the rows of registry_individual they read (the
+    statistics of the one transaction they run in)."""
+    from django.db import connection, transaction
+
+    from registry import exports
+
+    lookups = [lookup for _, lookup in exports.INDIVIDUAL_FIELDS] + ["data", "location_id"]
+    with transaction.atomic():
+        started = time.perf_counter()
+        for _page in exports.export_pages(queryset, lookups):
+            pass
+        seconds = time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables "
+                "WHERE relname = 'registry_individual'"
+            )
+            read = cursor.fetchone()[0]
+    return round(seconds, 2), read
 
 
 def our_search_queries(user, params: dict[str, object]) -> int:  # type: ignore[no-untyped-def]

@@ -91,7 +91,7 @@ def export_chunks(
     lookups = [lookup for _, lookup in core] + ["data", "location_id"]
     extras_for = _individual_extras if dataset == "individual" else _household_extras
     done = 0
-    for page in _pages(queryset, lookups):
+    for page in export_pages(queryset, lookups):
         ids = [row[0] for row in page]
         extras = extras_for(ids)
         blank = extras[None]
@@ -105,7 +105,7 @@ def export_chunks(
             on_chunk(done)
 
 
-def _pages(queryset: QuerySet, lookups: list[str]) -> Iterator[list[tuple[Any, ...]]]:
+def export_pages(queryset: QuerySet, lookups: list[str]) -> Iterator[list[tuple[Any, ...]]]:
     """The rows (`lookups`, the last one location_id) by keyset: over the ids, or, under some location
     subtrees, over (location, id) for LOCATION_BATCH of those locations at a time, each page read through
     the location index (`location_id = ANY(...)`), never by walking every id and filtering."""
