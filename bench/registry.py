@@ -1,6 +1,6 @@
 """Benchmark: registry pages, a 3-filter advanced search and the CSV export at 1,000,000 people (PostgreSQL).
 
-    .venv/bin/python bench/registry.py [--households 222000] [--seed 1] [--runs 7] [--fresh]
+    .venv/bin/python bench/registry.py [--households 222000] [--seed 1] [--runs 7] [--fresh] [--only-export]
 
 Uses its own database (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/h_bench_registry): created and
 migrated when missing, filled with `manage.py generate_demo_data` up to --households (kept between runs unless
@@ -9,6 +9,12 @@ Baselines in the same run: the same search done the naive way (age computed per 
 the paginator): `baseline_search3_ms` is that database work, to compare with `search3_db_ms` (ours);
 `baseline_full_count_ms` is the COUNT(*) a counting paginator pays on every page. Page `*_ms` are whole
 requests (database, Python, templates); `full_counts_*` are unbounded COUNTs on the big tables (0 expected).
+Export (CSV to a temporary file): every row for the administrator (`export_all_rows_per_s`, also
+`export_rows_per_s`), then one region's rows for an officer scoped to it (`export_scoped_rows_per_s`); the
+time ratio scoped/all beside the data ratio says whether the scoped export costs its share
+(`export_time_ratio` ≈ `export_data_ratio`); baseline: the same scoped export walking every id in order and
+filtering by the scope (`baseline_export_scoped_*`, as before issue 24); `*_db_s` and `*_people_read` are
+the chunk queries alone and the people rows PostgreSQL read for them. --only-export skips the pages.
 The last line printed is one JSON object with the figures.
 """
 
@@ -53,6 +59,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--fresh", action="store_true", help="drop the database and generate again")
+    parser.add_argument("--only-export", action="store_true", help="the export figures alone")
     options = parser.parse_args()
 
     url = bench_environment(DEFAULT_URL)
@@ -67,15 +74,12 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     call_command("migrate", verbosity=0)
 
     from portal.models import UserProfile
     from portal.roles import REGISTRY_OFFICER
-    from registry.exports import export_chunks, export_headers, write_csv
-    from registry.filters import individual_filterset
     from registry.models import Household, Individual, Location
 
     have = Individual.objects.count()
@@ -108,31 +112,50 @@ def main() -> None:
     admin_client, officer_client = Client(), Client()
     admin_client.force_login(admin)
     officer_client.force_login(officer)
-    search3 = {"sex": "F", "age_min": "18", "age_max": "59", "location": region.pk}
-    search3_url = "/admin/registry/search/individuals/?" + urlencode(search3)
     figures: dict[str, object] = {"individuals": individuals}
 
-    figures["list_ms"] = median_ms(get_ok(admin_client, "/admin/registry/individual/"), options.runs)
-    figures["list_scoped_ms"] = median_ms(get_ok(officer_client, "/admin/registry/individual/"), options.runs)
+    if not options.only_export:
+        page_figures(figures, options.runs, admin_client, officer_client, household, region, officer, admin)
+    export_figures(figures, admin, officer)
+    figures["peak_rss_mb"] = peak_rss_mb()
+
+    for key, value in figures.items():
+        print(f"{key:>32}: {value}")
+    print(json.dumps(figures))
+
+
+def page_figures(  # type: ignore[no-untyped-def]
+    figures, runs, admin_client, officer_client, household, region, officer, admin
+) -> None:
+    """Registry pages and searches: whole requests, then the database work ours beside the naive way."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from registry.models import Individual
+
+    search3 = {"sex": "F", "age_min": "18", "age_max": "59", "location": region.pk}
+    search3_url = "/admin/registry/search/individuals/?" + urlencode(search3)
+    figures["list_ms"] = median_ms(get_ok(admin_client, "/admin/registry/individual/"), runs)
+    figures["list_scoped_ms"] = median_ms(get_ok(officer_client, "/admin/registry/individual/"), runs)
     figures["household_ms"] = median_ms(
-        get_ok(officer_client, f"/admin/registry/household/{household.pk}/change/"), options.runs
+        get_ok(officer_client, f"/admin/registry/household/{household.pk}/change/"), runs
     )
-    figures["search3_ms"] = median_ms(get_ok(officer_client, search3_url), options.runs)
-    figures["search3_admin_ms"] = median_ms(get_ok(admin_client, search3_url), options.runs)
+    figures["search3_ms"] = median_ms(get_ok(officer_client, search3_url), runs)
+    figures["search3_admin_ms"] = median_ms(get_ok(admin_client, search3_url), runs)
     search_custom = {"location": region.pk, "cf_disability": "true", "household_size_min": "5"}
     figures["search3_custom_ms"] = median_ms(
         get_ok(officer_client, "/admin/registry/search/individuals/?" + urlencode(search_custom)),
-        options.runs,
+        runs,
     )
     figures["search_sorted_name_ms"] = median_ms(
-        get_ok(officer_client, search3_url + "&sort=family_name"), options.runs
+        get_ok(officer_client, search3_url + "&sort=family_name"), runs
     )
     figures["search_sorted_location_admin_ms"] = median_ms(
-        get_ok(admin_client, "/admin/registry/search/individuals/?sort=location"), options.runs
+        get_ok(admin_client, "/admin/registry/search/individuals/?sort=location"), runs
     )
     households = {"location": region.pk, "size_min": "5", "cf_has_electricity": "false"}
     figures["search_households_ms"] = median_ms(
-        get_ok(officer_client, "/admin/registry/search/households/?" + urlencode(households)), options.runs
+        get_ok(officer_client, "/admin/registry/search/households/?" + urlencode(households)), runs
     )
 
     def full_counts_in(client, url: str) -> int:  # type: ignore[no-untyped-def]
@@ -151,41 +174,78 @@ def main() -> None:
     figures["full_counts_search3"] = full_counts_in(officer_client, search3_url)
 
     # Database work alone, ours beside the naive way: age per row and a paginator that counts every match.
-    figures["search3_db_ms"] = median_ms(lambda: our_search_queries(officer, search3), options.runs)
-    figures["baseline_search3_ms"] = median_ms(
-        lambda: naive_search(officer, region), max(3, options.runs // 2)
-    )
-    figures["search3_db_admin_ms"] = median_ms(lambda: our_search_queries(admin, search3), options.runs)
-    figures["baseline_search3_admin_ms"] = median_ms(
-        lambda: naive_search(admin, region), max(3, options.runs // 2)
-    )
+    figures["search3_db_ms"] = median_ms(lambda: our_search_queries(officer, search3), runs)
+    figures["baseline_search3_ms"] = median_ms(lambda: naive_search(officer, region), max(3, runs // 2))
+    figures["search3_db_admin_ms"] = median_ms(lambda: our_search_queries(admin, search3), runs)
+    figures["baseline_search3_admin_ms"] = median_ms(lambda: naive_search(admin, region), max(3, runs // 2))
     figures["baseline_full_count_ms"] = median_ms(
         lambda: Individual.objects.count(), 3
     )  # what a counting paginator pays
 
-    # Export: every row the administrator sees, in the CSV format, written to a temporary file.
-    filterset = individual_filterset({}, user=admin)
-    headers = export_headers("individual", filterset.schema)
-    rss_before = peak_rss_mb()
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as target:
-        rows = write_csv(target, headers, export_chunks("individual", filterset.qs, filterset.schema))
-    seconds = time.perf_counter() - started
-    figures["export_rows"] = rows
-    figures["export_rows_per_s"] = round(rows / seconds)
-    figures["export_peak_rss_growth_mb"] = round(peak_rss_mb() - rss_before, 1)
-    # The same for the region officer: a tenth of the rows, found among all of them.
-    scoped = individual_filterset({}, user=officer)
-    started = time.perf_counter()
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as target:
-        scoped_rows = write_csv(target, headers, export_chunks("individual", scoped.qs, scoped.schema))
-    figures["export_scoped_rows"] = scoped_rows
-    figures["export_scoped_rows_per_s"] = round(scoped_rows / (time.perf_counter() - started))
-    figures["peak_rss_mb"] = peak_rss_mb()
 
-    for key, value in figures.items():
-        print(f"{key:>28}: {value}")
-    print(json.dumps(figures))
+def export_figures(figures: dict[str, object], admin, officer) -> None:  # type: ignore[no-untyped-def]
+    """The CSV export of every row (administrator) and of one region (its officer), and the old walk."""
+    from unittest import mock
+
+    from registry import exports
+    from registry.exports import export_chunks, export_headers, write_csv
+    from registry.filters import individual_filterset
+
+    def export(filterset) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as target:
+            rows = write_csv(target, headers, export_chunks("individual", filterset.qs, filterset.schema))
+        return rows, time.perf_counter() - started
+
+    everything = individual_filterset({}, user=admin)
+    headers = export_headers("individual", everything.schema)
+    rss_before = peak_rss_mb()
+    rows, seconds = export(everything)
+    figures["export_rows"] = rows
+    figures["export_rows_per_s"] = figures["export_all_rows_per_s"] = round(rows / seconds)
+    figures["export_all_s"] = round(seconds, 2)
+    figures["export_peak_rss_growth_mb"] = round(peak_rss_mb() - rss_before, 1)
+    scoped = individual_filterset({}, user=officer)
+    scoped_rows, scoped_s = export(scoped)
+    figures["export_scoped_rows"] = scoped_rows
+    figures["export_scoped_rows_per_s"] = round(scoped_rows / scoped_s)
+    figures["export_scoped_s"] = round(scoped_s, 2)
+    figures["export_data_ratio"] = round(scoped_rows / rows, 4)
+    figures["export_time_ratio"] = round(scoped_s / seconds, 4)
+    # Before: the scoped export walked every id in order, the scope a filter on each row read.
+    with mock.patch.object(exports, "location_subtrees_q", return_value=None):
+        baseline_rows, baseline_s = export(individual_filterset({}, user=officer))
+    assert baseline_rows == scoped_rows, (baseline_rows, scoped_rows)
+    # The database's share alone: the chunk queries, and the people rows PostgreSQL read to answer them.
+    figures["export_scoped_db_s"], figures["export_scoped_people_read"] = database_walk(scoped.qs)
+    with mock.patch.object(exports, "location_subtrees_q", return_value=None):
+        walked = database_walk(individual_filterset({}, user=officer).qs)
+    figures["baseline_export_scoped_db_s"], figures["baseline_export_scoped_people_read"] = walked
+    figures["baseline_export_scoped_rows_per_s"] = round(baseline_rows / baseline_s)
+    figures["baseline_export_scoped_s"] = round(baseline_s, 2)
+    figures["baseline_export_time_ratio"] = round(baseline_s / seconds, 4)
+
+
+def database_walk(queryset) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    """Seconds of the export's chunk queries alone, and the rows of registry_individual they read (the
+    statistics of the one transaction they run in)."""
+    from django.db import connection, transaction
+
+    from registry import exports
+
+    lookups = [lookup for _, lookup in exports.INDIVIDUAL_FIELDS] + ["data", "location_id"]
+    with transaction.atomic():
+        started = time.perf_counter()
+        for _page in exports.export_pages(queryset, lookups):
+            pass
+        seconds = time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COALESCE(seq_tup_read, 0) + COALESCE(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables "
+                "WHERE relname = 'registry_individual'"
+            )
+            read = cursor.fetchone()[0]
+    return round(seconds, 2), read
 
 
 def our_search_queries(user, params: dict[str, object]) -> int:  # type: ignore[no-untyped-def]

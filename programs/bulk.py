@@ -9,7 +9,8 @@ this contract:
     household plans    household_id, location_id, data   (e.g. `registry.matching.households_of(...)`)
 
 `data` is the plan data as JSON text (NULL: the constant given, else '{}'). Rows already enrolled in the
-plan are left out; one INSERT ... SELECT writes the rest, in the source's order.
+plan are left out by the plan's unique index (ON CONFLICT DO NOTHING); one INSERT ... SELECT writes the
+rest, in the source's order.
 """
 
 from __future__ import annotations
@@ -88,36 +89,24 @@ def beneficiaries_enrol(
 ) -> int:
     """Enrol the source's individuals or households (contract: module docstring) not yet in the plan.
 
-    `data`: the plan data of every row whose `data` is NULL. `skip_enrolled`
-    False: the caller's source already leaves out who is enrolled.
+    `data`: the plan data of every row whose `data` is NULL. `skip_enrolled` False: the caller's source
+    already leaves out who is enrolled (a row enrolled all the same fails on the unique constraint).
     """
     fk = "household_id" if plan.is_household else "individual_id"
     default = json.dumps(data or {}, cls=DjangoJSONEncoder)
-    not_enrolled, not_enrolled_params = "", []
-    if skip_enrolled:
-        not_enrolled = (
-            f"WHERE NOT EXISTS (SELECT 1 FROM {BENEFICIARY} b "
-            f"WHERE b.benefit_plan_id = %s AND b.{fk} = p.{fk})"
-        )
-        not_enrolled_params = [plan.pk]
-    enrolled = _insert(
+    # The duplicate check is the unique index's own probe (ON CONFLICT on the plan's one-row-per-person
+    # index), not an anti-join against the table this statement writes: such a join is planned before
+    # the first row is written, and on an empty or freshly filled plan PostgreSQL picks a nested loop that
+    # rescans every row already inserted, once per row (over 11 minutes at 1,000,000 people).
+    # "WHERE true": SQLite's parser needs a WHERE before ON CONFLICT in an INSERT ... SELECT.
+    skip = f" WHERE true ON CONFLICT (benefit_plan_id, {fk}) WHERE {fk} IS NOT NULL DO NOTHING"
+    return _insert(
         f"INSERT INTO {BENEFICIARY} (benefit_plan_id, {fk}, location_id, status, status_reason, "
         f"status_changed_at, enrolled_at, enrolment_task_id, data) "
         f"SELECT %s, p.{fk}, p.location_id, %s, %s, %s, %s, %s, {json_value('COALESCE(p.data, %s)')} "
-        f"FROM {source.relation('p')} {not_enrolled}",
-        [
-            plan.pk,
-            status,
-            reason,
-            _db_datetime(at),
-            _db_datetime(at),
-            task_id,
-            default,
-            *source.params,
-            *not_enrolled_params,
-        ],
+        f"FROM {source.relation('p')}{skip if skip_enrolled else ''}",
+        [plan.pk, status, reason, _db_datetime(at), _db_datetime(at), task_id, default, *source.params],
     )
-    return enrolled
 
 
 def _insert(sql: str, params: Sequence[Any]) -> int:

@@ -469,8 +469,9 @@ def plan_enrol(
 ) -> dict[str, Any]:
     """Enrol what the selection picks now, in one INSERT ... SELECT (the executor's body).
 
-    The selection runs again here, in `user`'s scope; those already enrolled are skipped,
-    and exceeding the maximum fails with nothing written.
+    The selection runs again here, in `user`'s scope, once: those already enrolled are skipped by the
+    plan's unique index as the rows are written, and exceeding the maximum fails with nothing written
+    (the transaction is rolled back).
     """
     with transaction.atomic():
         # The plan row lock serialises enrolments of one plan, so the maximum holds.
@@ -478,17 +479,12 @@ def plan_enrol(
         _require_manager(user, plan)
         _enrol_checks(plan, status)
         data = plan_data_validate(plan, data or {})
-        source = enrolment_source(plan=plan, user=user, selection=selection).exclude(_enrolled_q(plan))
-        to_enrol = source.order_by().count()
-        if progress is not None:
-            progress(done=0, total=to_enrol, message="Enrolling")
+        source = enrolment_source(plan=plan, user=user, selection=selection)
+        current = None
         if plan.max_beneficiaries is not None:
             current = plan.beneficiaries.filter(status__in=CURRENT_STATUSES).count()
-            if current + to_enrol > plan.max_beneficiaries:
-                raise ValidationError(
-                    f"Enrolling {to_enrol:,} more would exceed the maximum of {plan.max_beneficiaries:,} "
-                    f"beneficiaries of {plan} ({current:,} already enrolled): nothing was enrolled."
-                )
+        if progress is not None:
+            progress(done=0, message="Enrolling")
         fk = "household_id" if plan.is_household else "individual_id"
         enrolled = beneficiaries_enrol(
             plan=plan,
@@ -500,10 +496,14 @@ def plan_enrol(
             at=timezone.now(),
             task_id=task.pk if task is not None else None,
             data=data,
-            skip_enrolled=False,
         )
+        if current is not None and current + enrolled > plan.max_beneficiaries:
+            raise ValidationError(
+                f"Enrolling {enrolled:,} more would exceed the maximum of {plan.max_beneficiaries:,} "
+                f"beneficiaries of {plan} ({current:,} already enrolled): nothing was enrolled."
+            )
         if progress is not None:
-            progress(done=enrolled, total=to_enrol, message="Enrolled")
+            progress(done=enrolled, total=enrolled, message="Enrolled")
     return {"enrolled": enrolled, "status": str(status)}
 
 

@@ -184,7 +184,7 @@ def test_officer_not_assigned_cannot_enrol(south_officer, household_plan, regist
 def test_enrolment_is_one_insert(officer, household_plan, registry, django_assert_max_num_queries):
     from programs.services import plan_enrol
 
-    # Lock, selection count, maximum count and one INSERT ... SELECT: not one query per row.
+    # Lock, checks, maximum count and one INSERT ... SELECT: not one query per row.
     with django_assert_max_num_queries(12):
         result = plan_enrol(plan=household_plan, user=officer, selection=EnrolmentSelection())
     assert result["enrolled"] == 6
