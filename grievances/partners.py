@@ -3,9 +3,6 @@ when it is made; only its hash is kept (as payment providers' keys)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
@@ -13,6 +10,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from simple_history.models import HistoricalRecords
 
 from access.roles import User
+from identity.apikeys import api_key_holder, api_key_new
 
 
 class PartnerChannel(models.TextChoices):
@@ -20,11 +18,6 @@ class PartnerChannel(models.TextChoices):
 
     PARTNER_API = "partner_api", _lazy("Partner API")
     FIELD_AGENT = "field_agent", _lazy("Field agent")
-
-
-def partner_key_hash(key: str) -> str:
-    # Keys are long random tokens: a fast hash is enough, and lets the API find the partner by it.
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class GrievancePartner(models.Model):
@@ -54,14 +47,10 @@ def partner_key_rotate(*, user: User, partner: GrievancePartner) -> str:
     """A new API key for the partner: returned once, stored only as its hash; the old key stops at once."""
     if not (user.is_authenticated and user.is_active and user.has_perm("grievances.change_grievancepartner")):
         raise ValidationError(_("You may not change API partners."))
-    key = f"gp_{secrets.token_urlsafe(32)}"
-    partner.api_key_hash = partner_key_hash(key)
-    partner.api_key_prefix = key[:8]
+    key, partner.api_key_hash, partner.api_key_prefix = api_key_new(prefix="gp")
     partner.save(update_fields=["api_key_hash", "api_key_prefix"])
     return key
 
 
 def partner_by_key(key: str) -> GrievancePartner | None:
-    if not key:
-        return None
-    return GrievancePartner.objects.filter(api_key_hash=partner_key_hash(key), is_active=True).first()
+    return api_key_holder(GrievancePartner.objects.filter(is_active=True), key)  # type: ignore[return-value]

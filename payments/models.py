@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 
 from django.conf import settings
@@ -98,11 +97,6 @@ class PaymentPointType(models.TextChoices):
     BANK = "bank", "Bank"
     MOBILE_MONEY = "mobile_money", "Mobile money"
     CASH_AGENT = "cash_agent", "Cash agent"
-
-
-def api_key_hash(key: str) -> str:
-    # Keys are long random tokens: a fast hash is enough, and lets the API find the point by it.
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class PaymentPoint(models.Model):

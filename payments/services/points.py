@@ -3,7 +3,6 @@ payment scope (the locations a payroll they generate covers). Cycles need no ser
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -11,7 +10,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from access.scope import paths_q, user_location_paths, user_sees_everywhere
-from payments.models import PaymentPoint, api_key_hash
+from identity.apikeys import api_key_holder, api_key_new
+from payments.models import PaymentPoint
 from payments.services.checks import User, require_permission
 from registry.models import Location
 
@@ -89,14 +89,10 @@ def payment_points_usable(*, user: User) -> QuerySet[PaymentPoint]:
 def payment_point_key_rotate(*, user: User, payment_point: PaymentPoint) -> str:
     """A new API key for the provider: returned once, stored only as its hash."""
     require_permission(user, "payments.change_paymentpoint", "change payment points")
-    key = f"pp_{secrets.token_urlsafe(32)}"
-    payment_point.api_key_hash = api_key_hash(key)
-    payment_point.api_key_prefix = key[:8]
+    key, payment_point.api_key_hash, payment_point.api_key_prefix = api_key_new(prefix="pp")
     payment_point.save(update_fields=["api_key_hash", "api_key_prefix"])
     return key
 
 
 def payment_point_by_key(key: str) -> PaymentPoint | None:
-    if not key:
-        return None
-    return PaymentPoint.objects.filter(api_key_hash=api_key_hash(key), is_active=True).first()
+    return api_key_holder(PaymentPoint.objects.filter(is_active=True), key)  # type: ignore[return-value]

@@ -28,8 +28,8 @@ from access.roles import (
 )
 from approvals.models import ApprovalPolicy
 from approvals.services import task_approve
-from identity.models import RoleGrant, RoleSecurity, SignInEvent, SignInEventKind
 from grievances.partners import GrievancePartner
+from identity.models import RoleGrant, RoleSecurity, SignInEvent, SignInEventKind
 from jobs.models import Job
 from notifications.models import MessageTemplate, OutboxMessage
 from payments.models import Benefit, PaymentCycle, PaymentPlan, PaymentPoint, PaymentPointType

@@ -184,7 +184,8 @@ def test_lists_open_for_the_officer(client: Client, world: World, name: str) -> 
 
 
 def test_a_new_provider_key_is_shown_once_and_only_its_hash_kept(client: Client, world: World) -> None:
-    from payments.models import PaymentPoint, api_key_hash
+    from identity.apikeys import api_key_hash
+    from payments.models import PaymentPoint
     from tests.conftest import make_user
 
     login(client, make_user("boss", superuser=True))

@@ -10,7 +10,8 @@ import pytest
 from django.core.cache import caches
 from django.test import Client
 
-from payments.models import PaymentPoint, PaymentPointType, api_key_hash
+from identity.apikeys import api_key_hash
+from payments.models import PaymentPoint, PaymentPointType
 
 URL = "/api/payments/reconciliations"
 LIMIT = 3

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from payments.models import PaymentPoint, PaymentPointType, api_key_hash
+from identity.apikeys import api_key_hash
+from payments.models import PaymentPoint, PaymentPointType
 
 API_ROUTES = [
     "/api/payments/reconciliations",
