@@ -2,7 +2,7 @@
 
 Payments announces it (`payments.signals.verification_discrepancy`, after its commit, once per record that
 becomes discrepant); this receiver files the ticket in the category "Payment not received" (made by the
-grievances migration 0003) through `ticket_create`, linked to the line, at its location, the recipient as
+grievances migration 0005, and again here if an administrator removed it) through `ticket_create`, linked to the line, at its location, the recipient as
 complainant. A failure is logged by the sender and the verification stays recorded.
 """
 
@@ -40,8 +40,13 @@ def verification_ticket_description(record: Any, line: Any) -> str:
 
 def verification_discrepancy_ticket(sender: Any, record: Any, line: Any, **kwargs: Any) -> Any:
     """Open the ticket about the payment line (the system files it: no staff user, no scope check)."""
+    from grievances.models import Category
     from grievances.services import ticket_create
 
+    # The system's own category: a verification's ticket is never lost because it was removed.
+    Category.objects.get_or_create(
+        code=PAYMENT_NOT_RECEIVED, defaults={"name": "Payment not received", "sla_days": 14}
+    )
     return ticket_create(
         user=None,
         channel=CHANNELS.get(record.method, Channel.FIELD_AGENT),
