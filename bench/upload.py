@@ -1,24 +1,26 @@
 """Benchmark: a beneficiary file validated and committed through the upload pipeline, on PostgreSQL, into a
 registry that already holds people.
 
-    .venv/bin/python bench/upload.py --rows 1000000 --registry-individuals 1000000 [--seed 7] [--statements]
-        [--baseline-ref REF] [--row-baseline-rows 20000] [--keep-file]
+    .venv/bin/python bench/upload.py --rows 1000000 --registry-individuals 1000000 [--seed 7]
+        [--statements] [--index-usage] [--baseline-ref REF] [--row-baseline-rows 20000] [--keep-file]
 
-DATABASE_URL (default postgres://postgres@127.0.0.1:5432/h_bench_uploads) names the prepared registry, kept between
-runs: created and migrated when missing, and filled with the demo generator (`generate_demo_data --households
-N/4.5`) until it holds --registry-individuals people (a registry that holds fewer is topped up, so a 10M one can
-start as a copy of a 1M one). Each run works on a copy of it (`CREATE DATABASE <name>_run TEMPLATE <name>`,
-dropped afterwards), so ours and the baseline start from the same data. One generated CSV file (households of 1 to
-7 people, 16 columns, new household codes and national ids, in the registry's villages) goes through:
-  1. the baseline: the same pipeline (validate: stream, COPY into staging, set-based checks; approval; commit) with
-     the code of --baseline-ref (default: the commit before issue 24's upload work), its schema and indexes;
+DATABASE_URL (default postgres://postgres@127.0.0.1:5432/h_bench_uploads) names the prepared registry,
+kept between runs: created and migrated when missing, and filled with the demo generator
+(`generate_demo_data --households N/4.5`) until it holds --registry-individuals people (one that holds
+fewer is topped up, so a 10M registry can start as a copy of a 1M one). Each side runs on a copy of it
+(`CREATE DATABASE <name>_run TEMPLATE <name>`, dropped afterwards), so ours and the baseline start from the
+same data. One generated CSV file (households of 1 to 7 people, 16 columns, new household codes and national
+ids, in the registry's villages) goes through:
+  1. the baseline: the same pipeline (validate: stream, COPY into staging, set-based checks; approval;
+     commit) with the code of --baseline-ref (default: the commit before issue 24's upload work), its
+     schema and its indexes;
   2. ours: the code of this checkout, after its migrations (timed apart: `migrate_s`);
-  3. with --row-baseline-rows N: django-import-export's ModelResource of individuals on the first N rows (row by
-     row, as most Django teams would write it), and a raw COPY of the file into a bare table (the physical limit).
-Each side runs in a process of its own. `checks_s` is the validation's set-based checks (statistics, duplicates,
-households, counts), `households_s` the household checks alone; `upload_s` = `validate_s` + `commit_s`.
-With --statements, the commit's SQL statements that took 0.2 s or more are printed with their time, and the
-COMMIT's own time (the end of the transaction: WAL flush and any check still deferred).
+  3. with --row-baseline-rows N: django-import-export's ModelResource of individuals on the first N rows
+     (row by row, as most Django teams would write it), and a raw COPY of the file into a bare table.
+Each side runs in a process of its own. `checks_s` is the validation's set-based checks (statistics,
+duplicates, households, counts), `households_s` the household checks alone; `upload_s` = `validate_s` +
+`commit_s`. With --statements, the commit's SQL statements that took 0.2 s or more are printed with their
+time, and the COMMIT's own time (the end of the transaction: WAL flush and any check still deferred).
 The last line printed is one JSON object with the figures.
 """
 
@@ -150,7 +152,8 @@ def registry_empty() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE programs_beneficiary, registry_householdmember, registry_identitydocument, "
-            "registry_individual, registry_household, uploads_stagedrow, uploads_stagederror RESTART IDENTITY CASCADE"
+            "registry_individual, registry_household, uploads_stagedrow, uploads_stagederror "
+            "RESTART IDENTITY CASCADE"
         )
 
 
@@ -295,7 +298,7 @@ def ours(path: Path, *, maker, checker, plan, timer: StatementTimer | None = Non
 
 
 def baseline(path: Path, *, rows: int) -> dict[str, float]:
-    """django-import-export, row by row: a ModelResource of individuals with the location looked up by code."""
+    """django-import-export, row by row: a ModelResource of individuals, the location looked up by code."""
     import tablib
     from import_export import fields, resources, widgets
 
@@ -535,8 +538,9 @@ def baseline_source(ref: str) -> Path:
 def _side_line(label: str, figures: dict) -> str:
     rate = figures["rows"] / max(figures["upload_s"], 0.001)
     return (
-        f"{label}: {figures['rows']:,} rows validated in {figures['validate_s']} s (checks {figures['checks_s']} s, "
-        f"households {figures['households_s']} s) + committed in {figures['commit_s']} s = {figures['upload_s']} s, "
+        f"{label}: {figures['rows']:,} rows validated in {figures['validate_s']} s "
+        f"(checks {figures['checks_s']} s, households {figures['households_s']} s) "
+        f"+ committed in {figures['commit_s']} s = {figures['upload_s']} s, "
         f"{rate:,.0f} rows/s ({figures['new']:,} new people, {figures['households']:,} households, "
         f"{figures['errors']:,} errors); peak memory {figures['peak_mb']} MB (largest parsing worker "
         f"{figures['worker_peak_mb']} MB); load average {figures['context']['load_average_1m']}"
@@ -544,7 +548,8 @@ def _side_line(label: str, figures: dict) -> str:
 
 
 def main() -> None:
-    # Long on purpose: the bench's whole sequence (prepare, file, each side on its copy, figures) reads in order.
+    # Long on purpose: the bench's whole sequence (prepare, file, each side on its copy, figures) reads in
+    # order.
     import sys
 
     if len(sys.argv) == 4 and sys.argv[1] == "--worker":
@@ -567,7 +572,8 @@ def main() -> None:
         "--baseline-rows",
         type=int,
         default=None,
-        help="django-import-export rows compared per row, and a raw COPY (default 20,000 on an empty registry, else 0)",
+        help="django-import-export rows compared per row, and a raw COPY "
+        "(default 20,000 on an empty registry, else 0)",
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep-file", action="store_true")
@@ -592,7 +598,8 @@ def main() -> None:
         url=url,
     )
     print(
-        f"registry: {prepared['individuals']:,} individuals (prepared in {time.perf_counter() - started:,.1f} s)"
+        f"registry: {prepared['individuals']:,} individuals "
+        f"(prepared in {time.perf_counter() - started:,.1f} s)"
     )
     workdir = Path(tempfile.mkdtemp(prefix="bench-upload-"))
     path = workdir / f"beneficiaries-{args.rows}.csv"
@@ -633,7 +640,8 @@ def main() -> None:
         print(
             f"ours {mine['upload_s']} s against the baseline's {base['upload_s']} s "
             f"({base['upload_s'] / max(mine['upload_s'], 0.001):.2f}×): checks {mine['checks_s']} s against "
-            f"{base['checks_s']} s, households {mine['households_s']} s against {base['households_s']} s, commit "
+            f"{base['checks_s']} s, households {mine['households_s']} s against {base['households_s']} s, "
+            "commit "
             f"{mine['commit_s']} s against {base['commit_s']} s"
         )
     row_baseline, copy = mine.get("row_baseline"), mine.get("raw_copy")
@@ -641,13 +649,15 @@ def main() -> None:
     if row_baseline:
         base_rate = row_baseline["rows"] / max(row_baseline["seconds"], 0.001)
         print(
-            f"per row: django-import-export ModelResource, {row_baseline['rows']:,} rows in {row_baseline['seconds']} s, "
-            f"{base_rate:,.0f} rows/s (individuals only) -> ours is {our_rate / base_rate:,.1f}× faster per row"
+            f"per row: django-import-export ModelResource, {row_baseline['rows']:,} rows in "
+            f"{row_baseline['seconds']} s, {base_rate:,.0f} rows/s (individuals only) -> ours is "
+            f"{our_rate / base_rate:,.1f}× faster per row"
         )
     if copy:
         copy_rate = copy["rows"] / max(copy["seconds"], 0.001)
         print(
-            f"raw COPY: {copy['rows']:,} rows into a bare table in {copy['seconds']} s, {copy_rate:,.0f} rows/s "
+            f"raw COPY: {copy['rows']:,} rows into a bare table in {copy['seconds']} s, "
+            f"{copy_rate:,.0f} rows/s "
             f"(physical limit; ours is {copy_rate / our_rate:,.1f}× slower)"
         )
     if not args.keep_file:

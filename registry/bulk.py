@@ -399,16 +399,17 @@ def people_create(
     households_lock(source)
 
     relation = source.relation("s")
-    # Without per-row FK triggers where the role may (their checks: a quarter of the commit's time at 1M rows),
-    # the references then checked set-based; rows go in their parents' key order (sequential index inserts).
+    # Without per-row FK triggers where the role may (their checks: a quarter of the commit's time at 1M
+    # rows), the references then checked set-based; rows go in their parents' key order (sequential index
+    # inserts).
     triggers_off = row_triggers_skippable()
     households_after = int(scalar(f"SELECT COALESCE(MAX(id), 0) FROM {HOUSEHOLD}")) if triggers_off else 0
     with _row_triggers_off(triggers_off):
         step("Creating households")
         created.households = run(
-            f"INSERT INTO {HOUSEHOLD} (code, location_id, address, data, size, registration_date, created_at, "
-            f"updated_at) SELECT s.household_key, s.location_id, '', {json_value('s.household_data')}, g.n, "
-            f"%s, %s, %s "
+            f"INSERT INTO {HOUSEHOLD} (code, location_id, address, data, size, registration_date, "
+            f"created_at, updated_at) SELECT s.household_key, s.location_id, '', "
+            f"{json_value('s.household_data')}, g.n, %s, %s, %s "
             f"FROM {relation} JOIN (SELECT r.household_key, COUNT(*) AS n FROM {source.relation('r')} "
             f"WHERE r.household_key <> '' GROUP BY r.household_key) g ON g.household_key = s.household_key "
             f"WHERE s.role = 'head' AND s.household_id IS NULL ORDER BY s.row_number",
@@ -424,8 +425,8 @@ def people_create(
         rows_params = [created.id_offset, *source.params]
         created.individuals = run(
             f"INSERT INTO {INDIVIDUAL} (id, given_name, family_name, other_names, sex, birth_date, "
-            f"birth_date_estimated, phone, location_id, registration_date, registration_source, status, data, "
-            f"created_at, updated_at) "
+            f"birth_date_estimated, phone, location_id, registration_date, registration_source, status, "
+            f"data, created_at, updated_at) "
             f"SELECT x.iid, x.given_name, x.family_name, x.other_names, x.sex, x.birth_date, "
             f"x.birth_date_estimated, "
             f"x.phone, x.location_id, %s, %s, %s, {json_value('x.data')}, %s, %s FROM ({rows_sql}) x",

@@ -339,16 +339,17 @@ def household_problems(source: Source, *, by_code: bool = False, keep: str = "")
     """One aggregate over the source (contract of `registry.bulk`) gives each household's facts; the temporary
     table named (`PROBLEMS`) holds, while the block runs, those that break rules 1, 2 or the location
     (`broken` = 1: usually none or few) and those `keep` (an SQL condition over the facts) names, each with
-    `first_row`/`last_row` (its rows' span), `existing` (its registered id) and `set_aside` (0; a household the
-    caller sets to 1 takes no part in `problem_refusals`). `by_code`: see `_household_facts`.
+    `first_row`/`last_row` (its rows' span), `existing` (its registered id) and `set_aside` (0; a household
+    the caller sets to 1 takes no part in `problem_refusals`). `by_code`: see `_household_facts`.
     """
     broken = f"CASE WHEN code <> '' AND ({BROKEN}) THEN 1 ELSE 0 END"
+    kept = f" OR {keep}" if keep else ""
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {PROBLEMS}")
         cursor.execute(
             f"CREATE TEMPORARY TABLE {PROBLEMS} AS SELECT * FROM (SELECT h.*, {broken} AS broken, "
-            f"0 AS set_aside FROM (SELECT f.*, CASE WHEN {HEAD_STANDS} THEN 1 ELSE 0 END AS head_stands FROM ("
-            f"{_household_facts(source, by_code=by_code)}) f) h) p WHERE broken = 1{f' OR {keep}' if keep else ''}",
+            f"0 AS set_aside FROM (SELECT f.*, CASE WHEN {HEAD_STANDS} THEN 1 ELSE 0 END AS head_stands "
+            f"FROM ({_household_facts(source, by_code=by_code)}) f) h) p WHERE broken = 1{kept}",
             list(source.params),
         )
         if connection.vendor == "postgresql":
