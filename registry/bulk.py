@@ -57,7 +57,7 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from registry import rules
@@ -339,7 +339,14 @@ def _row_triggers_off(enabled: bool) -> Iterator[None]:
         return
     previous = scalar("SELECT current_setting('session_replication_role')")
     run("SELECT set_config('session_replication_role', 'replica', true)")
-    yield
+    try:
+        yield
+    except DatabaseError:
+        raise  # the transaction is aborted: its rollback ends the setting
+    except BaseException:
+        # A refusal a caller might catch and go on from: its later writes fire their triggers again.
+        run("SELECT set_config('session_replication_role', %s, true)", [previous])
+        raise
     run("SELECT set_config('session_replication_role', %s, true)", [previous])
 
 
