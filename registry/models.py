@@ -206,7 +206,7 @@ class IdentityDocument(models.Model):
 class Household(models.Model):
     """A group of people living together; its size is derived from its current members."""
 
-    code = models.CharField(max_length=64, unique=True)
+    code = models.CharField(max_length=64)  # unique: household_code_unique (Meta)
     # household_location_idx serves it.
     location = models.ForeignKey(
         Location, on_delete=models.PROTECT, related_name="households", db_index=False
@@ -228,6 +228,13 @@ class Household(models.Model):
             models.Index(fields=["location"], name="household_location_idx"),
             models.Index(fields=["size"], name="household_size_idx"),
             models.Index(fields=["registration_date"], name="household_registered_idx"),
+        ]
+        constraints = [
+            # One index for the code, not two: with varchar_pattern_ops the unique index serves equality (the
+            # admin's search, the upload's matching) and prefixes (the "code starts with" filter) alike.
+            models.UniqueConstraint(
+                fields=["code"], name="household_code_unique", opclasses=["varchar_pattern_ops"]
+            ),
         ]
 
     def __str__(self) -> str:

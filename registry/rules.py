@@ -194,12 +194,18 @@ def primary_recipient_sql(*, row: str, source: Source) -> tuple[str, list[Any]]:
     )
 
 
-def _household_facts(source: Source) -> str:
+def _household_facts(source: Source, *, by_code: bool = False) -> str:
     """Per household of the source: its heads, designated primary recipients and locations (the head's,
     the others' lowest and highest), and what the registry holds for an existing household (at most one
-    current head and one primary recipient)."""
+    current head and one primary recipient).
+
+    The existing household is the source's `household_id`; `by_code`: the registered household of that code
+    (the source's `household_id` unread), and the rows without a code form one group of code '' too.
+    """
+    existing = "" if by_code else "MIN(r.household_id) AS existing, "
+    coded = "" if by_code else " WHERE r.household_key <> ''"
     facts = (
-        f"SELECT r.household_key AS code, MIN(r.household_id) AS existing, "
+        f"SELECT r.household_key AS code, {existing}"
         f"SUM(CASE WHEN {_IS_HEAD} THEN 1 ELSE 0 END) AS heads, "
         f"MIN(CASE WHEN {_IS_HEAD} THEN r.row_number END) AS first_head, "
         f"MAX(CASE WHEN {_IS_HEAD} THEN r.row_number END) AS last_head, "
@@ -209,15 +215,24 @@ def _household_facts(source: Source) -> str:
         f"MIN(CASE WHEN NOT {_IS_HEAD} THEN r.location_id END) AS low_location, "
         f"MAX(CASE WHEN NOT {_IS_HEAD} THEN r.location_id END) AS high_location, "
         f"MIN(r.row_number) AS first_row, MAX(r.row_number) AS last_row "
-        f"FROM {source.relation('r')} WHERE r.household_key <> '' GROUP BY r.household_key"
+        f"FROM {source.relation('r')}{coded} GROUP BY r.household_key"
     )
+    if by_code:
+        facts = (
+            f"SELECT c.*, hh.id AS existing FROM ({facts}) c "
+            f"LEFT JOIN {HOUSEHOLD} hh ON hh.code = c.code AND c.code <> ''"
+        )
+    # Per existing household, through the partial unique indexes; a household new to the registry reads none.
+    # OFFSET 0 keeps the caller's conditions from copying the lookups into each use of their columns (eight
+    # copies made the plan look costly enough for PostgreSQL's JIT: 8 s of compiling for 0.3 s of work).
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     return (
-        f"SELECT g.*, CASE WHEN head.id IS NULL THEN 0 ELSE 1 END AS registry_head, "
-        f"CASE WHEN payee.id IS NULL THEN 0 ELSE 1 END AS registry_primary FROM ({facts}) g "
-        f"LEFT JOIN {MEMBER} head ON head.household_id = g.existing AND head.end_date IS NULL "
-        f"AND head.role = '{HEAD}' "
-        f"LEFT JOIN {MEMBER} payee ON payee.household_id = g.existing AND payee.end_date IS NULL "
-        f"AND payee.is_primary_recipient"
+        f"SELECT g.*, CASE WHEN g.existing IS NOT NULL AND EXISTS (SELECT 1 FROM {MEMBER} head "
+        f"WHERE head.household_id = g.existing AND head.end_date IS NULL AND head.role = '{HEAD}') "
+        f"THEN 1 ELSE 0 END AS registry_head, "
+        f"CASE WHEN g.existing IS NOT NULL AND EXISTS (SELECT 1 FROM {MEMBER} payee "
+        f"WHERE payee.household_id = g.existing AND payee.end_date IS NULL AND payee.is_primary_recipient) "
+        f"THEN 1 ELSE 0 END AS registry_primary FROM ({facts}) g{fence}"
     )
 
 
@@ -306,67 +321,88 @@ def _problem_rows(source: Source) -> str:
     instead of a hash join scanning the source); SQLite loops that way by itself.
     """
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(SUM(last_row - first_row + 1), 0) FROM {PROBLEMS}")
+        cursor.execute(f"SELECT COALESCE(SUM(last_row - first_row + 1), 0) FROM {PROBLEMS} WHERE {REFUSING}")
         span = cursor.fetchone()[0]
+    refusing = f"(SELECT * FROM {PROBLEMS} WHERE {REFUSING}) p"
     if span > INDEXED_SPAN or connection.vendor != "postgresql":
         in_range = "" if span > INDEXED_SPAN else " AND s.row_number BETWEEN p.first_row AND p.last_row"
-        return f"{PROBLEMS} p JOIN {source.relation('s')} ON s.household_key = p.code{in_range}"
+        return f"{refusing} JOIN {source.relation('s')} ON s.household_key = p.code{in_range}"
     return (
-        f"{PROBLEMS} p CROSS JOIN LATERAL (SELECT * FROM {source.relation('s')} "
+        f"{refusing} CROSS JOIN LATERAL (SELECT * FROM {source.relation('s')} "
         f"WHERE s.row_number BETWEEN p.first_row AND p.last_row AND s.household_key = p.code OFFSET 0) s"
     )
+
+
+# The households whose rows the rules refuse: broken, and not set aside by the caller.
+REFUSING = "broken = 1 AND set_aside = 0"
+
+
+@contextmanager
+def household_problems(source: Source, *, by_code: bool = False, keep: str = "") -> Iterator[str]:
+    """One aggregate over the source (contract of `registry.bulk`) gives each household's facts; the temporary
+    table named (`PROBLEMS`) holds, while the block runs, those that break rules 1, 2 or the location
+    (`broken` = 1: usually none or few) and those `keep` (an SQL condition over the facts) names, each with
+    `first_row`/`last_row` (its rows' span), `existing` (its registered id) and `set_aside` (0; a household
+    the caller sets to 1 takes no part in `problem_refusals`). `by_code`: see `_household_facts`.
+    """
+    broken = f"CASE WHEN code <> '' AND ({BROKEN}) THEN 1 ELSE 0 END"
+    kept = f" OR {keep}" if keep else ""
+    with _jit_off(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {PROBLEMS}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {PROBLEMS} AS SELECT * FROM (SELECT h.*, {broken} AS broken, "
+            f"0 AS set_aside FROM (SELECT f.*, CASE WHEN {HEAD_STANDS} THEN 1 ELSE 0 END AS head_stands "
+            f"FROM ({_household_facts(source, by_code=by_code)}) f) h) p WHERE broken = 1{kept}",
+            list(source.params),
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {PROBLEMS}")  # its true size, so that the few households drive the joins
+    try:
+        yield PROBLEMS
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {PROBLEMS}")
+
+
+def problem_refusals(
+    source: Source, *, consume: Callable[[str, list[Any]], int], among: str = "among these rows"
+) -> int:
+    """Inside `household_problems(source)`: the rows its broken households' rules refuse. `consume(sql,
+    params)` receives a SELECT of them, (row_number, column, message), e.g. to insert them into the caller's
+    error table; it returns how many it took. Returns that count (0: none, and no row was read)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {PROBLEMS} WHERE {REFUSING} LIMIT 1")
+        if cursor.fetchone() is None:
+            return 0
+    refused = (
+        f"(s.role = '{HEAD}' AND (p.heads > 1 OR p.registry_head = 1)) "
+        "OR (s.is_primary_recipient AND (p.primaries > 1 OR p.registry_primary = 1))"
+    )
+    rows = (
+        f"SELECT s.row_number, s.location_id, p.*, "
+        f"CASE WHEN s.role = '{HEAD}' THEN 1 ELSE 0 END AS is_head, "
+        f"CASE WHEN s.is_primary_recipient THEN 1 ELSE 0 END AS is_primary, "
+        f"CASE WHEN {refused} THEN 1 ELSE 0 END AS refused, "
+        f"(SELECT l.code FROM {LOCATION} l WHERE l.id = s.location_id) AS location_code, "
+        f"(SELECT l.code FROM {LOCATION} l WHERE l.id = p.head_location) AS head_location_code "
+        f"FROM {_problem_rows(source)}"
+    )
+    selects = " UNION ALL ".join(
+        f"SELECT row_number, '{column}' AS field, {message} AS message FROM r WHERE {condition}"
+        for condition, column, message in _rules(among)
+    )
+    with _jit_off():
+        return consume(f"WITH r AS ({rows}) {selects}", list(source.params))
 
 
 def household_refusals(
     source: Source, *, consume: Callable[[str, list[Any]], int], among: str = "among these rows"
 ) -> int:
-    """Rules 1 and 2, and the location, over the source's households (contract of `registry.bulk`).
-
-    One aggregate over the source gives each household's facts; the households that break a rule (usually
-    none or few) go to a temporary table, and only then are their rows read again. `consume(sql, params)`
-    receives a SELECT of the refused rows, (row_number, column, message), e.g. to insert them into the
-    caller's error table, while the temporary table exists; it returns how many it took. Returns that count
-    (0: none).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {PROBLEMS}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {PROBLEMS} AS SELECT * FROM ("
-            f"SELECT f.*, CASE WHEN {HEAD_STANDS} THEN 1 ELSE 0 END AS head_stands FROM ("
-            f"{_household_facts(source)}) f) p WHERE {BROKEN}",
-            list(source.params),
-        )
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {PROBLEMS} LIMIT 1")
-            if cursor.fetchone() is None:
-                return 0
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    f"ANALYZE {PROBLEMS}"
-                )  # its true size, so that the few households drive the join
-        refused = (
-            f"(s.role = '{HEAD}' AND (p.heads > 1 OR p.registry_head = 1)) "
-            "OR (s.is_primary_recipient AND (p.primaries > 1 OR p.registry_primary = 1))"
-        )
-        rows = (
-            f"SELECT s.row_number, s.location_id, p.*, "
-            f"CASE WHEN s.role = '{HEAD}' THEN 1 ELSE 0 END AS is_head, "
-            f"CASE WHEN s.is_primary_recipient THEN 1 ELSE 0 END AS is_primary, "
-            f"CASE WHEN {refused} THEN 1 ELSE 0 END AS refused, "
-            f"(SELECT l.code FROM {LOCATION} l WHERE l.id = s.location_id) AS location_code, "
-            f"(SELECT l.code FROM {LOCATION} l WHERE l.id = p.head_location) AS head_location_code "
-            f"FROM {_problem_rows(source)}"
-        )
-        selects = " UNION ALL ".join(
-            f"SELECT row_number, '{column}' AS field, {message} AS message FROM r WHERE {condition}"
-            for condition, column, message in _rules(among)
-        )
-        with _jit_off():
-            return consume(f"WITH r AS ({rows}) {selects}", list(source.params))
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE {PROBLEMS}")
+    """Rules 1 and 2, and the location, over the source's households (contract of `registry.bulk`): the
+    households that break a rule (usually none or few) are found in one aggregate, and only then are their
+    rows read again (`problem_refusals`)."""
+    with household_problems(source):
+        return problem_refusals(source, consume=consume, among=among)
 
 
 def household_rows_refuse(source: Source) -> None:

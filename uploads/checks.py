@@ -281,30 +281,45 @@ RULE_COLUMNS = {
 
 
 def _new_households(batch_id: int) -> Source:
-    """The batch's new rows as the registry's household rules read them (contract of `registry.bulk`)."""
+    """The batch's new rows as the registry's household rules read them (contract of `registry.bulk`; the
+    household by its code, `rules.household_problems(by_code=True)`)."""
     return Source(
-        f"SELECT row_number, household_code AS household_key, existing_household_id AS household_id, "
-        f"household_role AS role, primary_recipient AS is_primary_recipient, location_id FROM {S} "
+        f"SELECT row_number, household_code AS household_key, household_role AS role, "
+        f"primary_recipient AS is_primary_recipient, location_id FROM {S} "
         f"WHERE batch_id = %s AND status = '{RowStatus.NEW}'",
         [batch_id],
     )
 
 
-def _households_outside_refuse(*, batch_id: int, scope_paths: list[str]) -> None:
+def _household_rows(batch_id: int, condition: str) -> str:
+    """FROM ... giving the new rows (`s`) of the households of the problems table (`p`) that `condition`
+    names, each read within its rows' span (the staging table's index on row numbers)."""
+    return (
+        f"FROM {rules.PROBLEMS} p JOIN {S} s ON s.batch_id = {int(batch_id)} "
+        f"AND s.row_number BETWEEN p.first_row AND p.last_row AND s.household_code = p.code "
+        f"AND s.status = '{RowStatus.NEW}' WHERE {condition}"
+    )
+
+
+def _households_outside_refuse(*, batch_id: int, scope_paths: list[str]) -> int:
     """New rows joining an existing household outside the uploader's area are errors that say only that the
-    household code is registered: nobody adds people to (and resizes) a household they may not see."""
-    since = _errors_watermark()
-    outside = matching.households_outside(_new_households(batch_id), scope_paths=scope_paths)
-    if _error_insert(
-        f"SELECT %s, row_number, 'household_code', REPLACE(%s, '{{code}}', household_key) "
-        f"FROM {outside.relation('o')}",
-        [
-            batch_id,
-            _("The household code {code} is already registered: this upload cannot add people to it."),
-            *outside.params,
-        ],
+    household code is registered: nobody adds people to (and resizes) a household they may not see. Those
+    households are set aside: the household rules say nothing more about them."""
+    outside = matching.households_outside(
+        Source(f"SELECT code AS household_key, existing AS household_id FROM {rules.PROBLEMS}"),
+        scope_paths=scope_paths,
+    )
+    if not _run(
+        f"UPDATE {rules.PROBLEMS} SET set_aside = 1 WHERE code IN (SELECT o.household_key FROM "
+        f"{outside.relation('o')})",
+        outside.params,
     ):
-        _errors_mark(batch_id, since=since)
+        return 0
+    return _error_insert(
+        f"SELECT {int(batch_id)}, s.row_number, 'household_code', REPLACE(%s, '{{code}}', s.household_code) "
+        f"{_household_rows(batch_id, 'p.set_aside = 1')}",
+        [_("The household code {code} is already registered: this upload cannot add people to it.")],
+    )
 
 
 def households_check(*, batch_id: int, plan: BenefitPlan, scope_paths: list[str] | None = None) -> None:
@@ -312,18 +327,12 @@ def households_check(*, batch_id: int, plan: BenefitPlan, scope_paths: list[str]
     location; existing households keep theirs) over the batch's new rows, refused rows listed as errors. A
     household plan also needs every new person in a household. An existing household outside the uploader's
     area (`scope_paths`; None: everywhere) takes no one from the file.
+
+    One aggregate over the batch's new rows (`rules.household_problems`) finds the households that are
+    registered already or break a rule (and whether some rows have no household); only their rows are read
+    again, by row number.
     """
     since = _errors_watermark()
-    existing = matching.households_existing(
-        Source(f"SELECT household_code AS household_key {_NEW_ROWS}", [batch_id])
-    )
-    found = _run(
-        f"UPDATE {S} SET existing_household_id = h.household_id FROM {existing.relation('h')} "
-        f"WHERE {S}.batch_id = %s AND {S}.status = '{RowStatus.NEW}' AND {S}.household_code = h.household_key",
-        [*existing.params, batch_id],
-    )
-    if found and scope_paths is not None:
-        _households_outside_refuse(batch_id=batch_id, scope_paths=scope_paths)
     field = " ".join(f"WHEN '{name}' THEN '{column}'" for name, column in RULE_COLUMNS.items())
 
     def errors_insert(sql: str, params: list) -> int:
@@ -332,20 +341,30 @@ def households_check(*, batch_id: int, plan: BenefitPlan, scope_paths: list[str]
             [batch_id, *params],
         )
 
-    inserted = rules.household_refusals(
-        _new_households(batch_id), consume=errors_insert, among="in this file"
-    )
-    if plan.is_household:
-        inserted += _error_insert(
-            f"SELECT batch_id, row_number, 'household_code', 'Plan ' || %s || ' enrols households: "
-            f"household_code is required.' {_NEW_ROWS} AND household_code = ''",
-            [plan.code, batch_id],
-        )
+    source = _new_households(batch_id)
+    keep = "existing IS NOT NULL" + (" OR code = ''" if plan.is_household else "")
+    inserted = 0
+    with rules.household_problems(source, by_code=True, keep=keep) as problems:
+        if _exists(f"SELECT 1 FROM {problems} WHERE existing IS NOT NULL"):
+            _run(
+                f"UPDATE {S} SET existing_household_id = p.existing FROM {problems} p "
+                f"WHERE p.existing IS NOT NULL AND {S}.batch_id = %s AND {S}.status = '{RowStatus.NEW}' "
+                f"AND {S}.row_number BETWEEN p.first_row AND p.last_row AND {S}.household_code = p.code",
+                [batch_id],
+            )
+            if scope_paths is not None:
+                inserted += _households_outside_refuse(batch_id=batch_id, scope_paths=scope_paths)
+        inserted += rules.problem_refusals(source, consume=errors_insert, among="in this file")
+        if plan.is_household and _exists(f"SELECT 1 FROM {problems} WHERE code = ''"):
+            inserted += _error_insert(
+                f"SELECT {int(batch_id)}, s.row_number, 'household_code', %s "
+                + _household_rows(batch_id, "p.code = ''"),
+                [
+                    _("Plan %(plan)s enrols households: household_code is required.") % {"plan": plan.code},
+                ],
+            )
     if inserted:
         _errors_mark(batch_id, since=since)
-
-
-_NEW_ROWS = f"FROM {S} WHERE batch_id = %s AND status = '{RowStatus.NEW}'"
 
 
 def batch_counts(*, batch_id: int) -> dict[str, int]:
