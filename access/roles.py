@@ -23,16 +23,23 @@ SEES_EVERYWHERE_ROLES = (ADMINISTRATOR,)
 SEES_ALL_PLANS_ROLES = (ADMINISTRATOR, AUDITOR, APPROVER)
 
 
+def _roles_held(user: User) -> dict[int, str]:
+    """The user's roles (group id: name), read once per user object (a request's user): every role check
+    of the request answers from it."""
+    cached: dict[int, str] | None = user.__dict__.get("_roles_held")
+    if cached is None:
+        cached = dict(user.groups.values_list("pk", "name"))
+        user.__dict__["_roles_held"] = cached
+    return cached
+
+
 def user_in_roles(user: User, roles: tuple[str, ...]) -> bool:
     """Is this active user a superuser or in one of these roles (groups)? Cached on the user object."""
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:
         return True
-    cache: dict[tuple[str, ...], bool] = user.__dict__.setdefault("_in_roles", {})
-    if roles not in cache:
-        cache[roles] = user.groups.filter(name__in=roles).exists()
-    return cache[roles]
+    return not set(roles).isdisjoint(_roles_held(user).values())
 
 
 def user_holds_every_role(user: User) -> bool:
@@ -41,10 +48,11 @@ def user_holds_every_role(user: User) -> bool:
 
 
 def user_role_ids(user: User) -> QuerySet[Any]:
-    """The ids of the user's roles (groups), as a subquery: `role__in=user_role_ids(user)`."""
+    """The ids of the user's roles (groups), for `role__in=user_role_ids(user)`: the ids read once per
+    request, so the filter is a short list of constants, not a join per query."""
     if not user.is_authenticated or not user.is_active:
         return Group.objects.none().values("pk")
-    return user.groups.values("pk")
+    return Group.objects.filter(pk__in=sorted(_roles_held(user))).values("pk")
 
 
 def user_holds_role_id(user: User, role_id: int) -> bool:
@@ -53,8 +61,4 @@ def user_holds_role_id(user: User, role_id: int) -> bool:
         return False
     if user.is_superuser:
         return True
-    cached: set[int] | None = user.__dict__.get("_role_ids")
-    if cached is None:
-        cached = set(user.groups.values_list("pk", flat=True))
-        user.__dict__["_role_ids"] = cached
-    return role_id in cached
+    return role_id in _roles_held(user)
