@@ -179,11 +179,16 @@ def pending_count_display(count: int) -> str:
 
 
 def user_can_see_target(*, task: Task, user: User) -> bool:
-    registered = action_find(task.action)
-    if registered is None or not task.content_type_id or user_sees_all_tasks(user):
-        return True
-    target = task.target
-    return target is None or registered.user_can_view(user, target)
+    """Asked by the task page, its decision and retry checks: answered once per task object and user."""
+    answers: dict[int | None, bool] = task.__dict__.setdefault("_user_can_see_target", {})
+    if user.pk not in answers:
+        registered = action_find(task.action)
+        if registered is None or not task.content_type_id or user_sees_all_tasks(user):
+            answers[user.pk] = True
+        else:
+            target = task.target
+            answers[user.pk] = target is None or registered.user_can_view(user, target)
+    return answers[user.pk]
 
 
 def task_decision_refusal(*, task: Task, user: User) -> str | None:
