@@ -30,6 +30,11 @@ def roles_out_of_force_register(provider: Callable[[Any], Any]) -> None:
     _providers["roles_out_of_force"] = provider
 
 
+def role_holders_in_force_register(provider: Callable[[tuple[str, ...]], Any]) -> None:
+    """`provider(roles)` returns the ids of the users holding one of these roles in force (a subquery)."""
+    _providers["role_holders_in_force"] = provider
+
+
 def optional(name: str) -> Any:
     """A provider an app may register, or None."""
     return _providers.get(name)

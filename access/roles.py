@@ -39,16 +39,23 @@ def _roles_in_force(user: User) -> QuerySet[Any]:
     return groups
 
 
+def _roles_held(user: User) -> dict[int, str]:
+    """The user's roles in force (group id: name), read once per user object (a request's user): every
+    role check of the request answers from it."""
+    cached: dict[int, str] | None = user.__dict__.get("_roles_held")
+    if cached is None:
+        cached = dict(_roles_in_force(user).values_list("pk", "name"))
+        user.__dict__["_roles_held"] = cached
+    return cached
+
+
 def user_in_roles(user: User, roles: tuple[str, ...]) -> bool:
     """Is this active user a superuser or in one of these roles (groups)? Cached on the user object."""
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:
         return True
-    cache: dict[tuple[str, ...], bool] = user.__dict__.setdefault("_in_roles", {})
-    if roles not in cache:
-        cache[roles] = _roles_in_force(user).filter(name__in=roles).exists()
-    return cache[roles]
+    return not set(roles).isdisjoint(_roles_held(user).values())
 
 
 def user_sees_sensitive_cases(user: User) -> bool:
@@ -63,10 +70,11 @@ def user_holds_every_role(user: User) -> bool:
 
 
 def user_role_ids(user: User) -> QuerySet[Any]:
-    """The ids of the user's roles (groups) in force, as a subquery: `role__in=user_role_ids(user)`."""
+    """The ids of the user's roles (groups), for `role__in=user_role_ids(user)`: the ids read once per
+    request, so the filter is a short list of constants, not a join per query."""
     if not user.is_authenticated or not user.is_active:
         return Group.objects.none().values("pk")
-    return _roles_in_force(user).values("pk")
+    return Group.objects.filter(pk__in=sorted(_roles_held(user))).values("pk")
 
 
 def user_holds_role_id(user: User, role_id: int) -> bool:
@@ -75,11 +83,7 @@ def user_holds_role_id(user: User, role_id: int) -> bool:
         return False
     if user.is_superuser:
         return True
-    cached: set[int] | None = user.__dict__.get("_role_ids")
-    if cached is None:
-        cached = set(_roles_in_force(user).values_list("pk", flat=True))
-        user.__dict__["_role_ids"] = cached
-    return role_id in cached
+    return role_id in _roles_held(user)
 
 
 def users_in_roles(roles: tuple[str, ...]) -> QuerySet[Any]:
@@ -87,9 +91,11 @@ def users_in_roles(roles: tuple[str, ...]) -> QuerySet[Any]:
     from django.contrib.auth import get_user_model
     from django.db.models import Q
 
+    holders = optional("role_holders_in_force")
+    holding = Q(pk__in=holders(roles)) if holders is not None else Q(groups__name__in=roles)
     return (
         get_user_model()
-        .objects.filter(Q(groups__name__in=roles) | Q(is_superuser=True), is_active=True)
+        .objects.filter(holding | Q(is_superuser=True), is_active=True)
         .distinct()
         .order_by("username")
     )

@@ -23,26 +23,44 @@ SEE_ALL_ROLES = (ADMINISTRATOR,)
 DEFAULT_ROLE = APPROVER  # a task's level when no policy names one
 
 
-def _visible_q(user: User) -> tuple[Q, Q | None]:
+# The header badge and the dashboard's figure count at most this many tasks and then say "99+".
+PENDING_COUNT_CAP = 99
+
+# What is waiting for a user, by action: the content types of those tasks' targets (None: no target).
+Waiting = dict[str, set[int | None]]
+
+
+def _visible_q(user: User, waiting: Waiting | None = None) -> tuple[Q, Q | None]:
     """Target visibility as SQL, and the tasks only a per-object `can_view` can answer (None: no such task).
 
     `visible(user)` scopes the tasks whose target is of its queryset's model; an
     action's targets of another model, and actions with only `can_view`, are
     checked one by one where that is affordable (the tasks waiting for a user).
+    With `waiting`, the SQL covers those actions and target types alone: the caller keeps to them.
     """
     scoped = Q()
     limited: list[str] = []
     per_object: Q | None = None
     for name, action in actions_registered().items():
+        if waiting is not None and name not in waiting:
+            continue
+        present = waiting[name] if waiting is not None else None
         if action.visible is not None:
             limited.append(name)
             other_model = Q(action=name)
+            uncovered = set(present) if present is not None else None
             scoped |= Q(action=name, object_id__isnull=True)
             for targets in action.visible_querysets(user):
                 content_type = ContentType.objects.get_for_model(targets.model, for_concrete_model=False)
                 other_model &= ~Q(content_type=content_type)
+                if uncovered is not None:
+                    if content_type.pk not in uncovered:
+                        continue
+                    uncovered.discard(content_type.pk)
                 scoped |= Q(action=name, content_type=content_type, object_id__in=targets.values("pk"))
             scoped |= other_model
+            if uncovered is not None and not uncovered - {None}:
+                continue  # every waiting target is of a model `visible` answers: nothing to check by hand
         elif action.can_view is not None:
             other_model = Q(action=name)
         else:
@@ -60,15 +78,33 @@ def _hidden_by_can_view(user: User, tasks: QuerySet[Task]) -> list[int]:
     return hidden
 
 
-def _awaiting_in_sql(user: User) -> tuple[QuerySet[Task], Q | None]:
-    """What SQL alone can say is waiting for the user, and which of it still needs a per-object check."""
+def _waiting_at_my_roles(user: User) -> tuple[QuerySet[Task], bool]:
+    """Pending tasks at a level the user may decide (any target), and whether they hold every role."""
     qs = Task.objects.filter(state=TaskState.PENDING, current_role__isnull=False).exclude(maker=user)
     every_role = user_holds_every_role(user)
     if not every_role:
         qs = qs.filter(current_role__in=user_role_ids(user))
     qs = qs.exclude(pk__in=Approval.objects.filter(user=user, decision=Decision.APPROVE).values("task_id"))
-    visible, per_object = _visible_q(user)
-    return qs.filter(visible), (None if every_role else per_object)
+    return qs, every_role
+
+
+def _awaiting_in_sql(user: User) -> tuple[QuerySet[Task], Q | None]:
+    """What SQL alone can say is waiting for the user, and which of it still needs a per-object check.
+
+    One small query first reads which actions (and target types) wait at the user's levels, so the
+    visibility SQL names only those: most users have none (nothing more is asked), and an approver's
+    query is a few conditions instead of one per registered action (the whole query was most of an
+    admin page's cost, to build in Python and to plan).
+    """
+    qs, every_role = _waiting_at_my_roles(user)
+    waiting: Waiting = {}
+    for action, content_type_id in qs.order_by().values_list("action", "content_type_id").distinct():
+        waiting.setdefault(action, set()).add(content_type_id)
+    if not waiting:
+        return Task.objects.none(), None
+    visible, per_object = _visible_q(user, waiting)
+    qs = qs.filter(action__in=sorted(waiting)).filter(visible)
+    return qs, (None if every_role else per_object)
 
 
 def tasks_awaiting(user: User) -> QuerySet[Task]:
@@ -108,35 +144,51 @@ def task_list(*, user: User) -> QuerySet[Task]:
     return qs.filter(Q(maker=user) | Q(pk__in=Approval.objects.filter(user=user).values("task_id")) | visible)
 
 
-def pending_approvals_count(user: User) -> int:
-    """The figure in the header and on the dashboard: one query unless some task needs a per-object check."""
+def pending_approvals_count(user: User, *, cap: int | None = None) -> int:
+    """The figure in the header and on the dashboard. With `cap`, counting stops past it (cap + 1 means
+    "more than cap"): a bounded read however many tasks wait. Two small queries unless some task needs a
+    per-object check."""
     if not user.is_authenticated or not user.is_active or not user.is_staff:
         return 0
     qs, per_object = _awaiting_in_sql(user)
     if per_object is None:
-        return qs.count()
+        if cap is None:
+            return qs.count()
+        return qs.order_by().values("pk")[: cap + 1].count()
     counts = qs.aggregate(total=Count("pk"), to_check=Count("pk", filter=per_object))
     if not counts["to_check"]:
-        return counts["total"]
-    return counts["total"] - len(_hidden_by_can_view(user, qs.filter(per_object)))
+        total = counts["total"]
+    else:
+        total = counts["total"] - len(_hidden_by_can_view(user, qs.filter(per_object)))
+    return total if cap is None else min(total, cap + 1)
 
 
 def pending_approvals_count_once(user: User) -> int:
-    """`pending_approvals_count`, counted once per user object (a request's): the header badge and the
-    dashboard's key figure both show it."""
+    """`pending_approvals_count` up to PENDING_COUNT_CAP + 1, counted once per user object (a request's):
+    the header badge and the dashboard's key figure both show it ("99+" past the cap)."""
     cached = getattr(user, "_pending_approvals_count", None)
     if cached is None:
-        cached = pending_approvals_count(user)
+        cached = pending_approvals_count(user, cap=PENDING_COUNT_CAP)
         user._pending_approvals_count = cached  # type: ignore[union-attr]
     return cached
 
 
+def pending_count_display(count: int) -> str:
+    """A capped count as the header and the dashboard show it: "99+" past the cap."""
+    return f"{PENDING_COUNT_CAP}+" if count > PENDING_COUNT_CAP else str(count)
+
+
 def user_can_see_target(*, task: Task, user: User) -> bool:
-    registered = action_find(task.action)
-    if registered is None or not task.content_type_id or user_sees_all_tasks(user):
-        return True
-    target = task.target
-    return target is None or registered.user_can_view(user, target)
+    """Asked by the task page, its decision and retry checks: answered once per task object and user."""
+    answers: dict[int | None, bool] = task.__dict__.setdefault("_user_can_see_target", {})
+    if user.pk not in answers:
+        registered = action_find(task.action)
+        if registered is None or not task.content_type_id or user_sees_all_tasks(user):
+            answers[user.pk] = True
+        else:
+            target = task.target
+            answers[user.pk] = target is None or registered.user_can_view(user, target)
+    return answers[user.pk]
 
 
 def task_decision_refusal(*, task: Task, user: User) -> str | None:

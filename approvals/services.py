@@ -166,7 +166,9 @@ def approval_request(
 
 
 def _lock(task: Task) -> Task:
-    return Task.objects.select_for_update().select_related("maker").get(pk=task.pk)
+    # The task's row alone: FOR UPDATE over the join would also lock its maker's user row, so every
+    # decision on one maker's tasks queued behind the others (seconds under load).
+    return Task.objects.select_for_update(of=("self",)).select_related("maker").get(pk=task.pk)
 
 
 def _target_missing(task: Task) -> bool:

@@ -9,10 +9,11 @@ class IdentityConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
-        from access.hooks import roles_out_of_force_register
+        from access.hooks import role_holders_in_force_register, roles_out_of_force_register
         from identity import audit, grants
 
         roles_out_of_force_register(grants.roles_out_of_force)
+        role_holders_in_force_register(grants.role_holders_in_force)
         from django.db.models.signals import m2m_changed
 
         m2m_changed.connect(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from identity.models import RoleGrant
@@ -22,6 +22,18 @@ def roles_out_of_force(user: Any) -> QuerySet[Any]:
         .filter(Q(starts_on__gt=today) | Q(ends_on__lt=today))
         .values("role_id")
     )
+
+
+def _out_of_force(today: Any) -> Q:
+    return Q(starts_on__gt=today) | Q(ends_on__lt=today)
+
+
+def role_holders_in_force(roles: tuple[str, ...]) -> QuerySet[Any]:
+    """The ids of the users holding one of these roles in force today (a lazy subquery for access)."""
+    ended = RoleGrant.objects.filter(user_id=OuterRef("user_id"), role_id=OuterRef("group_id")).filter(
+        _out_of_force(timezone.localdate())
+    )
+    return membership_model().objects.filter(group__name__in=roles).exclude(Exists(ended)).values("user_id")
 
 
 def memberships_changed(

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from access.plans import plan_list
 from access.scope import user_location_paths, user_sees_everywhere
-from approvals.selectors import pending_approvals_count_once
+from approvals.selectors import pending_approvals_count_once, pending_count_display
 from grievances.selectors import AGE_BANDS, GrievanceFigures, grievance_figures
 from payments.models import BenefitStatus, PaymentCycle
 from portal.models import SummaryGrain, SummaryKind, SummaryRefresh
@@ -54,6 +54,7 @@ class KeyFigure:
     value: int | None  # None: not available, shown as "—" with `note` as its tooltip
     url: str = ""
     note: str = ""
+    display: str = ""  # shown instead of the value when set (a capped count: "99+")
 
 
 @dataclass
@@ -213,11 +214,13 @@ def dashboard_figures(
                 )
             )
     if user.is_authenticated and user.has_perm("approvals.view_task"):
+        waiting = pending_approvals_count_once(user)
         figures.append(
             KeyFigure(
                 "Approvals waiting for me",
-                pending_approvals_count_once(user),
+                waiting,
                 reverse("admin:approvals_task_awaiting"),
+                display=pending_count_display(waiting),
             )
         )
     if grievances is not None:

@@ -79,11 +79,13 @@ class PortalAdminSite(admin.AdminSite):
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         from functools import cache
 
-        from approvals.selectors import pending_approvals_count_once
+        from approvals.selectors import pending_approvals_count_once, pending_count_display
 
         context = super().each_context(request)
-        # A callable: the template runs the one cheap count only where it shows it.
-        context["pending_approvals_count"] = cache(lambda: pending_approvals_count_once(request.user))
+        # A callable: the template runs the one bounded count only where it shows it ("99+" past the cap).
+        context["pending_approvals_count"] = cache(
+            lambda: pending_count_display(pending_approvals_count_once(request.user))
+        )
         return context
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:

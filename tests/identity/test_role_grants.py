@@ -171,3 +171,15 @@ def test_an_ended_grant_is_recorded_on_the_audit_trail_once(tree, administrator)
     assert role_grants_daily()["ended"] == 0
     event = SignInEvent.objects.get(user=clerk, kind=SignInEventKind.ROLE_GRANT_ENDED)
     assert event.detail == APPROVER
+
+
+def test_the_people_offered_for_a_role_are_those_holding_it_in_force(tree):
+    from access.roles import users_in_roles
+
+    current = make_user("current", roles=(APPROVER,))
+    ended = make_user("ended", roles=(APPROVER, REGISTRY_OFFICER))
+    RoleGrant.objects.filter(user=ended, role=role(APPROVER)).update(ends_on=TODAY - timedelta(days=1))
+    offered = set(users_in_roles((APPROVER,)).values_list("username", flat=True))
+    assert "current" in offered and "ended" not in offered
+    assert "ended" in set(users_in_roles((APPROVER, REGISTRY_OFFICER)).values_list("username", flat=True))
+    assert current.is_active
