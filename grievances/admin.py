@@ -127,12 +127,9 @@ class CategoryFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         if not self.value():
             return queryset
-        ids = (
-            Category.objects.filter(pk=self.value())
-            .values("pk")
-            .union(Category.objects.filter(parent_id=self.value()).values("pk"))
-        )
-        return queryset.filter(category__in=[row["pk"] for row in ids])
+        value = self.value()
+        ids = Category.objects.filter(Q(pk=value) | Q(parent_id=value)).values_list("pk", flat=True)
+        return queryset.filter(category__in=list(ids))
 
 
 class TeamFilter(admin.SimpleListFilter):
