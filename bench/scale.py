@@ -10,14 +10,14 @@ set-based fill of bench/dashboard.py: 16.1M lines at 10M people); that stays. Th
 
   sizes            pg_database_size, and the table and index sizes of the largest tables, per million people
                    and per million payment lines;
-  refresh_full_s   `portal.summaries.summaries_refresh()` + `summaries_vacuum()`, as the refresh job does;
   upload           a generated file of --upload-rows rows (bench/upload.py's households of 1 to 7, 16 columns,
                    spread over the registry's own villages) validated (staging, checks) and committed through
                    maker-checker (`upload_1m_into_registry_s` = validate + commit); then
   refresh_after_upload_s  the dashboard reflecting it: `portal.summaries.summaries_refresh_incremental()` when
                    that exists, else the full refresh (the output says which), in the upload's transaction;
+  refresh_full_s   `portal.summaries.summaries_refresh()` + `summaries_vacuum()`, as the refresh job does;
   enrol_individuals_s  a new individual plan (programs' `plan_create`, `plan_activate`) and every individual
-                   enrolled into it by `plan_enrol` (one INSERT ... SELECT and its history rows).
+                   enrolled into it by `plan_enrol` (the executor's body: one INSERT ... SELECT).
 
 The upload's commit, the refresh after it and the enrolment run inside one outer transaction each that is
 rolled back once timed, after `SET CONSTRAINTS ALL IMMEDIATE` (the deferred foreign-key checks a COMMIT would
@@ -25,6 +25,8 @@ run are in the time): the database is left as it was, and the next run measures 
 the upload's ImportBatch and its approval task (failed by `task_fail_after_job`, staged rows cleared), the
 bench's two users and its upload plan; dead rows that autovacuum reclaims.
 
+--skip leaves steps out: sizes, upload, after-upload (the refresh after the upload), refresh, enrol.
+--no-fill leaves a registry without beneficiaries as it is (the figures then have no payment lines).
 --compare FILE prints each figure beside the same figure of an earlier run (its last JSON line, e.g. the
 1M run), to show growth. Baselines printed beside: the issue's recorded figures at 10M and the goals.
 
@@ -67,7 +69,7 @@ BASELINES = {
         90.0,
     ),
 }
-STEPS = ("sizes", "refresh", "upload", "enrol")
+STEPS = ("sizes", "upload", "after-upload", "refresh", "enrol")
 
 
 class Rollback(Exception):
@@ -222,7 +224,7 @@ def upload_actors() -> tuple[Any, Any, Any]:
     return maker, checker, plan
 
 
-def upload_and_refresh(*, rows: int, seed: int) -> dict[str, Any]:
+def upload_and_refresh(*, rows: int, seed: int, refresh: bool = True) -> dict[str, Any]:
     """An upload validated and committed (rolled back after), and the dashboard's refresh that follows it."""
     from django.conf import settings
 
@@ -273,13 +275,16 @@ def upload_and_refresh(*, rows: int, seed: int) -> dict[str, Any]:
             figures["upload_new_people"] = batch.new_rows
             figures["upload_errors"] = batch.error_rows
             started = time.perf_counter()
-            if incremental is not None:
+            if not refresh:
+                figures["refresh_after_upload_kind"] = "skipped"
+            elif incremental is not None:
                 incremental()
             else:
                 from portal.summaries import summaries_refresh
 
                 summaries_refresh()
-            figures["refresh_after_upload_s"] = round(time.perf_counter() - started, 1)
+            if refresh:
+                figures["refresh_after_upload_s"] = round(time.perf_counter() - started, 1)
     finally:
         staging_clear(batch_id=batch.pk)
         if task is not None:
@@ -361,7 +366,8 @@ def main_scale(options: argparse.Namespace) -> None:
         raise SystemExit(f"{url} holds {individuals:,} individuals: generate the registry first")
     print(f"{individuals:,} individuals, {Household.objects.count():,} households", flush=True)
     started = time.perf_counter()
-    bench_module("dashboard").payments_prepare()
+    if not options.no_fill:
+        bench_module("dashboard").payments_prepare()
     lines = Benefit.objects.count()
     print(f"{lines:,} payment lines (fill checked in {time.perf_counter() - started:.0f} s)", flush=True)
     context = server_context()
@@ -380,10 +386,14 @@ def main_scale(options: argparse.Namespace) -> None:
         found = sizes(individuals=individuals, lines=lines)
         sizes_print(found, individuals=individuals)
         record(found)
+    if "upload" not in skip:
+        record(
+            upload_and_refresh(
+                rows=options.upload_rows, seed=options.seed, refresh="after-upload" not in skip
+            )
+        )
     if "refresh" not in skip:
         record(refresh_full())
-    if "upload" not in skip:
-        record(upload_and_refresh(rows=options.upload_rows, seed=options.seed))
     if "enrol" not in skip:
         record(enrol_everyone())
     figures["peak_rss_mb"] = peak_rss_mb()
@@ -569,6 +579,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=24)
     parser.add_argument("--skip", default="", help=f"steps to leave out, comma-separated: {', '.join(STEPS)}")
     parser.add_argument("--compare", help="an earlier run's output (its last line is read)")
+    parser.add_argument(
+        "--no-fill", action="store_true", help="no plan and payment lines written when there are none"
+    )
     parser.add_argument("--partitioning", action="store_true", help="the payment lines' partitioning test")
     parser.add_argument("--lines", type=int, default=16_000_000)
     parser.add_argument("--cycles", type=int, default=16)
