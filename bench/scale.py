@@ -10,12 +10,13 @@ set-based fill of bench/dashboard.py: 16.1M lines at 10M people); that stays. Th
 
   sizes            pg_database_size, and the table and index sizes of the largest tables, per million people
                    and per million payment lines;
+  refresh_full_s   `portal.summaries.summaries_refresh()` + `summaries_vacuum()`, as the refresh job does (so
+                   the summaries are current before the upload);
   upload           a generated file of --upload-rows rows (bench/upload.py's households of 1 to 7, 16 columns,
                    spread over the registry's own villages) validated (staging, checks) and committed through
                    maker-checker (`upload_1m_into_registry_s` = validate + commit); then
   refresh_after_upload_s  the dashboard reflecting it: `portal.summaries.summaries_refresh_incremental()` when
                    that exists, else the full refresh (the output says which), in the upload's transaction;
-  refresh_full_s   `portal.summaries.summaries_refresh()` + `summaries_vacuum()`, as the refresh job does;
   enrol_individuals_s  a new individual plan (programs' `plan_create`, `plan_activate`) and every individual
                    enrolled into it by `plan_enrol` (the executor's body: one INSERT ... SELECT).
 
@@ -25,7 +26,7 @@ run are in the time): the database is left as it was, and the next run measures 
 the upload's ImportBatch and its approval task (failed by `task_fail_after_job`, staged rows cleared), the
 bench's two users and its upload plan; dead rows that autovacuum reclaims.
 
---skip leaves steps out: sizes, upload, after-upload (the refresh after the upload), refresh, enrol.
+--skip leaves steps out: sizes, refresh, upload, after-upload (the refresh after the upload), enrol.
 --no-fill leaves a registry without beneficiaries as it is (the figures then have no payment lines).
 --compare FILE prints each figure beside the same figure of an earlier run (its last JSON line, e.g. the
 1M run), to show growth. Baselines printed beside: the issue's recorded figures at 10M and the goals.
@@ -69,7 +70,7 @@ BASELINES = {
         90.0,
     ),
 }
-STEPS = ("sizes", "upload", "after-upload", "refresh", "enrol")
+STEPS = ("sizes", "refresh", "upload", "after-upload", "enrol")
 
 
 class Rollback(Exception):
@@ -386,14 +387,14 @@ def main_scale(options: argparse.Namespace) -> None:
         found = sizes(individuals=individuals, lines=lines)
         sizes_print(found, individuals=individuals)
         record(found)
+    if "refresh" not in skip:  # first: the summaries are current when the upload comes
+        record(refresh_full())
     if "upload" not in skip:
         record(
             upload_and_refresh(
                 rows=options.upload_rows, seed=options.seed, refresh="after-upload" not in skip
             )
         )
-    if "refresh" not in skip:
-        record(refresh_full())
     if "enrol" not in skip:
         record(enrol_everyone())
     figures["peak_rss_mb"] = peak_rss_mb()
