@@ -27,7 +27,6 @@ from django.utils.translation import gettext_lazy
 
 from access.downloads import protected_file_response
 from access.history import ScopedHistoryAdmin
-from approvals.admin import CappedCountPaginator
 from approvals.services import error_text
 from files.spreadsheets import csv_stream
 from grievances.models import (
@@ -58,6 +57,7 @@ from grievances.services import (
     ticket_start,
     tickets_assign_bulk,
 )
+from registry.admin.editing import EstimatedCountPaginator
 from registry.selectors import location_list
 
 BULK_ASSIGN_LIMIT = 500
@@ -127,12 +127,9 @@ class CategoryFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
         if not self.value():
             return queryset
-        ids = (
-            Category.objects.filter(pk=self.value())
-            .values("pk")
-            .union(Category.objects.filter(parent_id=self.value()).values("pk"))
-        )
-        return queryset.filter(category__in=[row["pk"] for row in ids])
+        value = self.value()
+        ids = Category.objects.filter(Q(pk=value) | Q(parent_id=value)).values_list("pk", flat=True)
+        return queryset.filter(category__in=list(ids))
 
 
 class TeamFilter(admin.SimpleListFilter):
@@ -255,7 +252,7 @@ class TicketAdmin(ScopedHistoryAdmin):
     ]
     search_fields = ["number"]  # exact: see get_search_results
     show_full_result_count = False
-    paginator = CappedCountPaginator
+    paginator = EstimatedCountPaginator  # the planner's estimate: a filtered count would scan the table
     list_per_page = 50
     sortable_by = ["number", "created_at"]
     actions = ["bulk_assign"]

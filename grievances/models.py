@@ -222,9 +222,14 @@ class Ticket(FSMModelMixin, models.Model):
     complainant_phone = models.CharField(_("complainant phone"), max_length=32, blank=True)
     anonymous = models.BooleanField(_("anonymous"), default=False)
     # How to tell the complainant of each step (grievances.notify), and in which language.
-    complainant_email = models.EmailField(_("complainant e-mail"), max_length=254, blank=True)
+    # Database defaults too: the set-based writers (SLA job, benches, demo data) name only their columns.
+    complainant_email = models.EmailField(_("complainant e-mail"), max_length=254, blank=True, db_default="")
     language = models.CharField(
-        _("complainant's language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+        _("complainant's language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        db_default=settings.LANGUAGE_CODE,
     )
     # What the complaint is about: at most one of these (a database constraint says so).
     household = models.ForeignKey(
@@ -552,6 +557,7 @@ class TicketEvent(models.Model):
     public = models.BooleanField(
         _("public"),
         default=False,
+        db_default=False,  # the SLA job inserts events in bulk, naming only its columns
         help_text=_("The complainant sees this comment on the public status page."),
     )
     data = models.JSONField(default=dict, blank=True)
