@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db.models import QuerySet
+from django.utils.functional import LazyObject, empty
 
 from access.hooks import optional
 
@@ -39,13 +40,24 @@ def _roles_in_force(user: User) -> QuerySet[Any]:
     return groups
 
 
+def _real(user: User) -> Any:
+    """The user object behind request.user's lazy wrappers (auth's, django-otp's), where caches belong: the
+    permission backend is handed the real object, access the wrapper, and both must share one cache."""
+    while isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
+    return user
+
+
 def _roles_held(user: User) -> dict[int, str]:
     """The user's roles in force (group id: name), read once per user object (a request's user): every
     role check of the request answers from it."""
-    cached: dict[int, str] | None = user.__dict__.get("_roles_held")
+    real = _real(user)
+    cached: dict[int, str] | None = real.__dict__.get("_roles_held")
     if cached is None:
-        cached = dict(_roles_in_force(user).values_list("pk", "name"))
-        user.__dict__["_roles_held"] = cached
+        cached = dict(_roles_in_force(real).values_list("pk", "name"))
+        real.__dict__["_roles_held"] = cached
     return cached
 
 
