@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import IntegerField, Q, QuerySet, Value
 
 from access.scope import path_scope_q, user_location_paths, user_sees_everywhere
-from portal.models import SummaryGrain
+from portal.models import BeneficiarySummary, PaymentSummary, RegistrySummary, SummaryGrain
 from registry.models import PATH_STEP
 
 User = AbstractBaseUser | AnonymousUser
@@ -19,6 +19,12 @@ SEGMENT = PATH_STEP + 1  # one level of a location path: 8 digits and a dot
 # The coarser grains the refresh writes, finest first: each is summed from the one before it.
 COARSE_GRAINS = (SummaryGrain.SECOND, SummaryGrain.TOP)
 FINE = Value(int(SummaryGrain.LOCATION), output_field=IntegerField())
+# Each summary's group keys (besides grain and location) and its sums.
+COARSE_SPECS: dict[type, tuple[list[str], list[str]]] = {
+    RegistrySummary: (["kind", "sex", "age_band", "registered_month"], ["count"]),
+    BeneficiarySummary: (["benefit_plan", "status", "enrolled_month"], ["count"]),
+    PaymentSummary: (["benefit_plan", "cycle", "cycle_start", "status"], ["count", "amount", "amount_paid"]),
+}
 
 
 def insert_select(model: type, columns: list[str], queryset: QuerySet) -> int:
@@ -31,10 +37,20 @@ def insert_select(model: type, columns: list[str], queryset: QuerySet) -> int:
         return cursor.rowcount
 
 
-def insert_coarser(model: type, *, grain: int, source: int, keys: list[str], sums: list[str]) -> int:
+def insert_coarser(
+    model: type,
+    *,
+    grain: int,
+    source: int,
+    keys: list[str],
+    sums: list[str],
+    where: str = "",
+    params: tuple | list = (),
+) -> int:
     """Sum the `source` grain's rows up to the ancestor at level `grain` (INSERT ... SELECT ... GROUP BY).
 
     The ancestor's id is the path's segment at that level; rows registered above it keep their location.
+    `where` (SQL on the source rows, with `params`) restricts it to some areas or plans (an increment).
     """
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
@@ -53,11 +69,17 @@ def insert_coarser(model: type, *, grain: int, source: int, keys: list[str], sum
         f"INSERT INTO {table} ({quote('grain')}, {location}, {path}, {', '.join(key_columns + sum_columns)}) "
         f"SELECT {int(grain)}, {area_id}, {area_path}, {', '.join(key_columns)}, "
         f"{', '.join(f'SUM({c})' for c in sum_columns)} "
-        f"FROM {table} WHERE {quote('grain')} = %s GROUP BY {groups} ORDER BY 3"
+        f"FROM {table} WHERE {quote('grain')} = %s {f'AND ({where})' if where else ''} "
+        f"GROUP BY {groups} ORDER BY 3"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [int(source)])
+        cursor.execute(sql, [int(source), *params])
         return cursor.rowcount
+
+
+def area_prefix_length(grain: int) -> int:
+    """The length of a path's prefix naming its ancestor at level `grain`."""
+    return SEGMENT * (int(grain) + 1)
 
 
 @dataclass(frozen=True)

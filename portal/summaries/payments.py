@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from payments.models import Benefit, PayrollStatus
 from portal.models import PaymentSummary, SummaryGrain
@@ -18,11 +18,16 @@ ISSUED_PAYROLL_STATES = (
 )
 
 
-def payment_summaries_write() -> None:
-    """Replace the per-location rows of issued payment lines: INSERT ... SELECT ... GROUP BY."""
-    PaymentSummary.objects.all().delete()
+def payment_summaries_write(where: Q | None = None) -> None:
+    """Write the per-location rows of issued payment lines: INSERT ... SELECT ... GROUP BY.
+
+    With `where` (a condition on lines), only those are counted (the caller deleted their rows); else every
+    row is replaced.
+    """
+    if where is None:
+        PaymentSummary.objects.all().delete()
     lines = (
-        Benefit.objects.filter(payroll__status__in=ISSUED_PAYROLL_STATES)
+        Benefit.objects.filter(where or Q(), payroll__status__in=ISSUED_PAYROLL_STATES)
         .annotate(summary_grain=FINE)
         .values(
             "payroll__payment_plan__benefit_plan_id",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, DateField, QuerySet
+from django.db.models import Count, DateField, Q, QuerySet
 from django.db.models.functions import TruncMonth
 
 from access.plans import plan_list, user_sees_all_plans
@@ -13,11 +13,17 @@ from portal.summaries.grains import FINE, SummaryFilters, User, insert_select, s
 from programs.models import Beneficiary
 
 
-def beneficiary_summaries_write() -> None:
-    """Replace the per-location rows of beneficiaries: INSERT ... SELECT ... GROUP BY."""
-    BeneficiarySummary.objects.all().delete()
+def beneficiary_summaries_write(where: Q | None = None) -> None:
+    """Write the per-location rows of beneficiaries: INSERT ... SELECT ... GROUP BY.
+
+    With `where` (a condition on beneficiaries), only those are counted (the caller deleted their rows);
+    else every row is replaced.
+    """
+    if where is None:
+        BeneficiarySummary.objects.all().delete()
     beneficiaries = (
-        Beneficiary.objects.annotate(
+        Beneficiary.objects.filter(where or Q())
+        .annotate(
             summary_grain=FINE,
             month=TruncMonth("enrolled_at", output_field=DateField()),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from django.db.models import Case, CharField, Count, DateField, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, DateField, Q, QuerySet, Value, When
 from django.db.models.functions import TruncMonth
 
 from portal.models import RegistrySummary, SummaryGrain, SummaryKind
@@ -44,11 +44,32 @@ def age_band_expression(today: date) -> Case:
     )
 
 
-def registry_summaries_write(*, today: date, step: Callable[[int, str], None]) -> None:
-    """Replace the per-location rows of people (step 0), then households (step 1): INSERT ... SELECT."""
-    RegistrySummary.objects.all().delete()
+REGISTRY_COLUMNS = [
+    "kind",
+    "grain",
+    "location",
+    "location_path",
+    "sex",
+    "age_band",
+    "registered_month",
+    "count",
+]
+
+
+def registry_summaries_write(
+    *, today: date, step: Callable[[int, str], None], location_ids: list[int] | None = None
+) -> None:
+    """Write the per-location rows of people (step 0), then households (step 1): INSERT ... SELECT.
+
+    With `location_ids`, only those locations' people and households are counted (the caller deleted
+    their rows); else every row is replaced.
+    """
+    where = Q() if location_ids is None else Q(location_id__in=location_ids)
+    if location_ids is None:
+        RegistrySummary.objects.all().delete()
     people = (
-        Individual.objects.annotate(
+        Individual.objects.filter(where)
+        .annotate(
             summary_kind=Value(SummaryKind.INDIVIDUAL.value, output_field=CharField()),
             summary_grain=FINE,
             band=age_band_expression(today),
@@ -58,20 +79,11 @@ def registry_summaries_write(*, today: date, step: Callable[[int, str], None]) -
         .annotate(n=Count("pk"))
         .order_by("location__path")
     )
-    columns = [
-        "kind",
-        "grain",
-        "location",
-        "location_path",
-        "sex",
-        "age_band",
-        "registered_month",
-        "count",
-    ]
-    insert_select(RegistrySummary, columns, people)
+    insert_select(RegistrySummary, REGISTRY_COLUMNS, people)
     step(1, "Counting households")
     households = (
-        Household.objects.annotate(
+        Household.objects.filter(where)
+        .annotate(
             summary_kind=Value(SummaryKind.HOUSEHOLD.value, output_field=CharField()),
             summary_grain=FINE,
             no_sex=Value("", output_field=CharField()),
@@ -84,7 +96,7 @@ def registry_summaries_write(*, today: date, step: Callable[[int, str], None]) -
         .annotate(n=Count("pk"))
         .order_by("location__path")
     )
-    insert_select(RegistrySummary, columns, households)
+    insert_select(RegistrySummary, REGISTRY_COLUMNS, households)
 
 
 def registry_summary_list(
