@@ -44,22 +44,30 @@ def summaries_refresh_soon() -> None:
 
 
 def _upload_committed(task: Any) -> None:
-    """New people: the locations of the batch's individuals (an id range), in the registry and its plan."""
-    from registry.models import Individual
-
     batch = task.target
     if batch is not None:  # read again: the executor stored the id range after the task was loaded
         batch = type(batch).objects.filter(pk=batch.pk).first()
-    if batch is None or batch.first_individual_id is None:
-        return
+    if batch is not None and batch.first_individual_id is not None:
+        upload_changes_mark(
+            first_individual_id=batch.first_individual_id,
+            last_individual_id=batch.last_individual_id,
+            plan_id=batch.benefit_plan_id,
+        )
+
+
+def upload_changes_mark(*, first_individual_id: int, last_individual_id: int, plan_id: int | None) -> None:
+    """New people: the locations of an upload's individuals (an id range), in the registry and its plan."""
+    from registry.models import Individual
+
     locations = set(
-        Individual.objects.filter(pk__range=(batch.first_individual_id, batch.last_individual_id))
+        Individual.objects.filter(pk__range=(first_individual_id, last_individual_id))
         .order_by()
         .values_list("location_id", flat=True)
         .distinct()
     )
     _mark(REGISTRY, [(None, location) for location in locations])
-    _mark(BENEFICIARY, [(batch.benefit_plan_id, location) for location in locations])
+    if plan_id is not None:
+        _mark(BENEFICIARY, [(plan_id, location) for location in locations])
 
 
 def _registry_updated(task: Any) -> None:
@@ -154,16 +162,21 @@ def refresh_after_reconciliation(sender: Any, *, batch: Any = None, changed: int
     (cycle, location) of each line it accepted, in the provider's transaction."""
     if not changed:
         return
-    from payments.models import Benefit
-
     references = [
         line.get("reference")
         for line in ((getattr(batch, "response", None) or {}).get("lines") or [])
         if line.get("result") == "accepted"
     ]
+    reconciliation_changes_mark(references)
+    summaries_refresh_soon()
+
+
+def reconciliation_changes_mark(references: list[str]) -> None:
+    """The (cycle, location) of each line a provider's results changed (found by their unique reference)."""
+    from payments.models import Benefit
+
     if references:
         keys = (
             Benefit.objects.filter(reference__in=references).values_list("cycle_id", "location_id").distinct()
         )
         _mark(PAYMENT, list(keys))
-    summaries_refresh_soon()
