@@ -159,6 +159,7 @@ class PaymentSummary(models.Model):
 
 class SummaryChangeKind(models.TextChoices):
     REGISTRY = "registry", "People and households"
+    PEOPLE_ADDED = "people_added", "New people (an id range), nothing else changed"
     BENEFICIARY = "beneficiary", "Beneficiaries"
     PAYMENT = "payment", "Payment lines"
 
@@ -168,12 +169,15 @@ class SummaryChange(models.Model):
 
     `scope_id` is the benefit plan (beneficiaries) or the payment cycle (payment lines), None for the
     registry; `location_id` None means every location of that scope. Duplicates are fine: the refresh reads
-    the distinct keys and deletes what it read.
+    the distinct keys and deletes what it read. PEOPLE_ADDED: individuals `first_id` to `last_id` are new
+    (with their new households), enrolled in plan `scope_id` if any: their counts are added to the rows.
     """
 
     kind = models.CharField(max_length=16, choices=SummaryChangeKind.choices)
     scope_id = models.BigIntegerField(null=True)
     location_id = models.BigIntegerField(null=True)
+    first_id = models.BigIntegerField(null=True)
+    last_id = models.BigIntegerField(null=True)
 
     def __str__(self) -> str:
         return f"{self.kind} {self.scope_id} at {self.location_id}"

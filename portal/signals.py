@@ -52,20 +52,38 @@ def _upload_committed(task: Any) -> None:
             first_individual_id=batch.first_individual_id,
             last_individual_id=batch.last_individual_id,
             plan_id=batch.benefit_plan_id,
+            updated=batch.update_rows,
         )
 
 
-def upload_changes_mark(*, first_individual_id: int, last_individual_id: int, plan_id: int | None) -> None:
-    """New people: the locations of an upload's individuals (an id range), in the registry and its plan."""
+def upload_changes_mark(
+    *, first_individual_id: int, last_individual_id: int, plan_id: int | None, updated: int = 0
+) -> None:
+    """An upload's new people (an id range): when it only added people to an individual plan, their counts
+    are added (reading them alone); else their locations are recounted (updated people may have moved, a
+    household plan may enrol households that already were)."""
+    from portal.models import SummaryChange
+    from programs.models import BenefitPlan
     from registry.models import Individual
 
+    individual_plan = plan_id is not None and not BenefitPlan.objects.get(pk=plan_id).is_household
+    if not updated:
+        SummaryChange.objects.create(
+            kind=SummaryChangeKind.PEOPLE_ADDED,
+            scope_id=plan_id if individual_plan else None,
+            first_id=first_individual_id,
+            last_id=last_individual_id,
+        )
+        if individual_plan or plan_id is None:
+            return
     locations = set(
         Individual.objects.filter(pk__range=(first_individual_id, last_individual_id))
         .order_by()
         .values_list("location_id", flat=True)
         .distinct()
     )
-    _mark(REGISTRY, [(None, location) for location in locations])
+    if updated:
+        _mark(REGISTRY, [(None, location) for location in locations])
     if plan_id is not None:
         _mark(BENEFICIARY, [(plan_id, location) for location in locations])
 

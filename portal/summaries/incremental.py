@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from payments.models import Payroll
@@ -30,11 +30,17 @@ from portal.models import (
     SummaryKind,
     SummaryRefresh,
 )
-from portal.summaries.grains import COARSE_GRAINS, COARSE_SPECS, area_prefix_length, insert_coarser
+from portal.summaries.grains import (
+    COARSE_GRAINS,
+    COARSE_SPECS,
+    area_prefix_length,
+    insert_coarser,
+    work_memory_raise,
+)
 from portal.summaries.payments import payment_summaries_write
 from portal.summaries.programmes import beneficiary_summaries_write
 from portal.summaries.registry import registry_summaries_write
-from registry.models import Location
+from registry.models import Household, HouseholdMember, Location
 
 # PostgreSQL advisory lock held by every refresh, full or incremental, for its transaction: two refreshes
 # deleting and re-inserting the same rows at once would each insert them.
@@ -56,10 +62,17 @@ class ChangedKeys:
     plan_locations: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
     cycles: set[int] = field(default_factory=set)
     cycle_locations: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # (plan or None, first individual id, last individual id): new people, added to the counts.
+    people_added: set[tuple[int | None, int, int]] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(
-            self.locations or self.plans or self.plan_locations or self.cycles or self.cycle_locations
+            self.locations
+            or self.plans
+            or self.plan_locations
+            or self.cycles
+            or self.cycle_locations
+            or self.people_added
         )
 
 
@@ -73,11 +86,13 @@ def summary_changes_take() -> ChangedKeys:
     """Delete every change row and return their distinct keys (one statement: none is lost meanwhile)."""
     table = connection.ops.quote_name(SummaryChange._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} RETURNING kind, scope_id, location_id")
+        cursor.execute(f"DELETE FROM {table} RETURNING kind, scope_id, location_id, first_id, last_id")
         rows = set(cursor.fetchall())
     keys = ChangedKeys()
-    for kind, scope, location in rows:
-        if kind == SummaryChangeKind.REGISTRY and location is not None:
+    for kind, scope, location, first, last in rows:
+        if kind == SummaryChangeKind.PEOPLE_ADDED and first is not None and last is not None:
+            keys.people_added.add((scope, first, last))
+        elif kind == SummaryChangeKind.REGISTRY and location is not None:
             keys.locations.add(location)
         elif kind == SummaryChangeKind.BENEFICIARY and scope is not None:
             (keys.plans.add(scope) if location is None else keys.plan_locations[scope].add(location))
@@ -205,6 +220,105 @@ def _payment_rewrite(cycles: set[int], cycle_locations: dict[int, set[int]]) -> 
         )
 
 
+DELTA_GRAIN, MERGED_GRAIN = 200, 201  # rows being added, and their sums, before they become per-location rows
+
+
+def _merge_added(model: type, *, kind_q: Q, kind_sql: str, kind_params: list) -> list[str]:
+    """Fold the rows written at DELTA_GRAIN into the per-location rows (sums of equal keys); their paths.
+
+    Three statements over the touched locations' rows only: their sums written at MERGED_GRAIN, the old
+    and added rows deleted, the sums made per-location rows.
+    """
+    quote = connection.ops.quote_name
+    paths = sorted(
+        set(model.objects.filter(kind_q, grain=DELTA_GRAIN).values_list("location_path", flat=True))
+    )
+    if not paths:
+        return []
+    keys, sums = COARSE_SPECS[model]
+    table = quote(model._meta.db_table)
+    key_columns = [quote(model._meta.get_field(k).column) for k in keys] + [quote("location_id")]
+    key_columns.append(quote("location_path"))
+    sum_columns = [quote(model._meta.get_field(k).column) for k in sums]
+    marks = ", ".join(["%s"] * len(paths))
+    where = f"{quote('grain')} IN (%s, %s) AND {quote('location_path')} IN ({marks})"
+    where += f" AND {kind_sql}" if kind_sql else ""
+    params = [int(SummaryGrain.LOCATION), DELTA_GRAIN, *paths, *kind_params]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({quote('grain')}, {', '.join(key_columns + sum_columns)}) "
+            f"SELECT {MERGED_GRAIN}, {', '.join(key_columns)}, {', '.join(f'SUM({c})' for c in sum_columns)} "
+            f"FROM {table} WHERE {where} GROUP BY {', '.join(key_columns)}",
+            params,
+        )
+        cursor.execute(f"DELETE FROM {table} WHERE {where}", params)
+        cursor.execute(
+            f"UPDATE {table} SET {quote('grain')} = %s WHERE {quote('grain')} = %s",
+            [int(SummaryGrain.LOCATION), MERGED_GRAIN],
+        )
+    return paths
+
+
+def _people_add(added: set[tuple[int | None, int, int]], keys: ChangedKeys, today: date) -> None:
+    """Add new people (id ranges), their new households and enrolments to the counts: only those rows are
+    read, however many people their locations already hold. Locations (and plans) recounted in this
+    refresh already count them and are left out."""
+    recounted = sorted(keys.locations)
+    people, households, beneficiaries = Q(pk__in=[]), Q(pk__in=[]), Q(pk__in=[])
+    for plan, first, last in sorted(added, key=repr):
+        people |= Q(pk__range=(first, last))
+        members = HouseholdMember.objects.filter(individual_id__gte=first, individual_id__lte=last).values(
+            "household_id"
+        )
+        older = HouseholdMember.objects.filter(household_id=OuterRef("pk"), individual_id__lt=first)
+        new_households = Q(pk__in=members) & ~Exists(older)
+        households |= new_households
+        if plan is not None and plan not in keys.plans:
+            enrolled = Q(individual_id__gte=first, individual_id__lte=last) | Q(
+                household_id__in=Household.objects.filter(new_households).values("pk")
+            )
+            beneficiaries |= (
+                Q(benefit_plan_id=plan)
+                & enrolled
+                & ~Q(location_id__in=sorted(keys.plan_locations.get(plan, ())))
+            )
+    kinds = list(SummaryKind.values)
+    registry_summaries_write(
+        today=today,
+        step=lambda done, message: None,
+        added=(people & ~Q(location_id__in=recounted), households & ~Q(location_id__in=recounted)),
+        grain=DELTA_GRAIN,
+    )
+    paths = _merge_added(
+        RegistrySummary, kind_q=Q(kind__in=kinds), kind_sql=_in_sql("kind", kinds), kind_params=kinds
+    )
+    _coarse_rewrite(
+        RegistrySummary,
+        paths=paths,
+        slice_sql=_in_sql("kind", kinds),
+        slice_params=kinds,
+        slice_q=Q(kind__in=kinds),
+    )
+    beneficiary_summaries_write(beneficiaries, grain=DELTA_GRAIN)
+    plans = sorted(
+        set(BeneficiarySummary.objects.filter(grain=DELTA_GRAIN).values_list("benefit_plan_id", flat=True))
+    )
+    if plans:
+        paths = _merge_added(
+            BeneficiarySummary,
+            kind_q=Q(benefit_plan_id__in=plans),
+            kind_sql=_in_sql("benefit_plan_id", plans),
+            kind_params=plans,
+        )
+        _coarse_rewrite(
+            BeneficiarySummary,
+            paths=paths,
+            slice_sql=_in_sql("benefit_plan_id", plans),
+            slice_params=plans,
+            slice_q=Q(benefit_plan_id__in=plans),
+        )
+
+
 def age_bands_day(today: date | None = None) -> date:
     """The day the summaries' age bands were counted on: the last full rebuild's (today without one)."""
     last_full = SummaryRefresh.objects.filter(full=True).order_by("-refreshed_at").first()
@@ -226,6 +340,10 @@ def summaries_refresh_incremental(*, today: date | None = None) -> SummaryRefres
     started = time.monotonic()
     with transaction.atomic():
         refresh_run_lock()
+        work_memory_raise()
+        if connection.vendor == "postgresql":  # a few thousand groups: hash them, never sort a million rows
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_sort = off")
         keys = summary_changes_take()
         if not keys:
             return None
@@ -233,6 +351,8 @@ def summaries_refresh_incremental(*, today: date | None = None) -> SummaryRefres
         _registry_rewrite(keys.locations, bands_on)
         _beneficiary_rewrite(keys.plans, keys.plan_locations)
         _payment_rewrite(keys.cycles, keys.cycle_locations)
+        if keys.people_added:
+            _people_add(keys.people_added, keys, bands_on)
         return SummaryRefresh.objects.create(
             refreshed_at=timezone.now(), seconds=time.monotonic() - started, full=False, age_bands_on=bands_on
         )

@@ -9,11 +9,11 @@ from django.db.models.functions import TruncMonth
 
 from access.plans import plan_list, user_sees_all_plans
 from portal.models import BeneficiarySummary, SummaryGrain
-from portal.summaries.grains import FINE, SummaryFilters, User, insert_select, scope_q
+from portal.summaries.grains import FINE_GRAIN, SummaryFilters, User, insert_grouped, location_join, scope_q
 from programs.models import Beneficiary
 
 
-def beneficiary_summaries_write(where: Q | None = None) -> None:
+def beneficiary_summaries_write(where: Q | None = None, *, grain: int = FINE_GRAIN) -> None:
     """Write the per-location rows of beneficiaries: INSERT ... SELECT ... GROUP BY.
 
     With `where` (a condition on beneficiaries), only those are counted (the caller deleted their rows);
@@ -23,18 +23,18 @@ def beneficiary_summaries_write(where: Q | None = None) -> None:
         BeneficiarySummary.objects.all().delete()
     beneficiaries = (
         Beneficiary.objects.filter(where or Q())
-        .annotate(
-            summary_grain=FINE,
-            month=TruncMonth("enrolled_at", output_field=DateField()),
-        )
-        .values("benefit_plan_id", "status", "summary_grain", "location_id", "location__path", "month")
+        .annotate(month=TruncMonth("enrolled_at", output_field=DateField()))
+        .values("benefit_plan_id", "status", "location_id", "month")
         .annotate(n=Count("pk"))
-        .order_by("location__path")
+        .order_by()
     )
-    insert_select(
+    insert_grouped(
         BeneficiarySummary,
         ["benefit_plan", "status", "grain", "location", "location_path", "enrolled_month", "count"],
         beneficiaries,
+        select=f"a.benefit_plan_id, a.status, {int(grain)}, a.location_id, l.path, a.month, a.n",
+        joins=location_join(),
+        ordered=where is None,
     )
 
 

@@ -19,7 +19,7 @@ from portal.models import (
     SummaryGrain,
     SummaryRefresh,
 )
-from portal.summaries.grains import COARSE_GRAINS, COARSE_SPECS, User, insert_coarser
+from portal.summaries.grains import COARSE_GRAINS, COARSE_SPECS, User, insert_coarser, work_memory_raise
 from portal.summaries.incremental import refresh_run_lock
 from portal.summaries.payments import payment_summaries_write
 from portal.summaries.programmes import beneficiary_summaries_write
@@ -82,6 +82,7 @@ def summaries_refresh(
 
     with transaction.atomic():
         refresh_run_lock()
+        work_memory_raise()
         SummaryChange.objects.all().delete()  # this rebuild counts every change committed so far
         step(0, "Counting people and households")
         registry_summaries_write(today=today, step=step)

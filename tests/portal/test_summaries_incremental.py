@@ -33,6 +33,7 @@ from tests.uploads.conftest import (  # noqa: F401  (fixtures)
     household_plan,
     household_rows,
     immediate_tasks,
+    individual_plan,
     media_root,
     upload,
 )
@@ -270,3 +271,51 @@ def test_the_incremental_job_queues_the_days_full_rebuild_when_due(
         job = summaries_refresh_start(user=None, after_write=True, incremental=True)
     assert Job.objects.get(pk=job.pk).state == JobState.SUCCEEDED
     assert SummaryRefresh.objects.filter(full=True).count() == 2  # the due full rebuild ran after it
+
+
+def test_new_people_are_added_to_the_counts_without_recounting_their_locations(tree):
+    plan = registry_two_regions(tree)
+    untouched = set(
+        RegistrySummary.objects.filter(grain=99, location_path=tree.north_b.path).values_list("pk")
+    )
+    first = person(tree.north_a, sex="M")  # joins the F 30-39 January row's location: a new row beside it
+    same_key = person(tree.south)  # the same keys as a South row: that row's count grows
+    last = person(tree.south)
+    for individual in (first, same_key, last):
+        enrol(plan, individual, status="potential")
+    summary_changes_mark(SummaryChangeKind.REGISTRY, [(None, tree.south.pk)])  # also recounted: not twice
+    SummaryChange.objects.create(
+        kind=SummaryChangeKind.PEOPLE_ADDED, scope_id=plan.pk, first_id=first.pk, last_id=last.pk
+    )
+    summaries_refresh_incremental()
+    assert not RegistrySummary.objects.filter(grain__gte=200).exists()
+    south = RegistrySummary.objects.get(
+        grain=99, kind="individual", location_path=tree.south.path, sex="F", age_band="30-39"
+    )
+    assert south.count == 3
+    assert set(
+        RegistrySummary.objects.filter(grain=99, location_path=tree.north_b.path).values_list("pk")
+    ) == (untouched)
+    assert_equal_to_full_rebuild()
+
+
+def test_an_upload_into_an_individual_plan_adds_its_people(
+    tree, maker, checker, individual_plan, immediate_tasks, django_capture_on_commit_callbacks, monkeypatch
+):
+    from portal.summaries import incremental
+
+    added = []
+    original = incremental._people_add
+    monkeypatch.setattr(incremental, "_people_add", lambda *a, **k: added.append(a[0]) or original(*a, **k))
+    enrol(cash_plan("SOUTH-CASH"), person(tree.south))
+    enrol(individual_plan, person(tree.north_a))
+    summaries_refresh(today=TODAY)
+    batch = upload(maker, individual_plan, csv_bytes(household_rows("H1")))
+    task = approve(batch_commit_request(batch=batch, user=maker), checker, django_capture_on_commit_callbacks)
+    assert task.state == TaskState.EXECUTED, task.error
+    batch.refresh_from_db()
+    # The job added the three new people (and their enrolments) instead of recounting North A.
+    assert added == [{(individual_plan.pk, batch.first_individual_id, batch.last_individual_id)}]
+    assert Job.objects.get(kind=INCREMENTAL).state == JobState.SUCCEEDED
+    assert not SummaryChange.objects.exists()
+    assert_equal_to_full_rebuild()
