@@ -3,14 +3,15 @@
     .venv/bin/python bench/summaries.py [--households 10000]
 
 Uses the registry benchmark's database (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/h_summ_bench,
-filled with `manage.py generate_demo_data --households 222000`), migrated, with the dashboard bench's plan and two
-payment cycles (`dashboard.payments_prepare`, written the first time).
-Baseline: the full rebuild as it was (`summaries_refresh` before this change: every summary deleted and counted
-again from the registry, the beneficiaries and the payment lines in one transaction), timed on the same data.
+filled with `manage.py generate_demo_data --households 222000`), migrated, with the dashboard bench's plan
+and two payment cycles (`dashboard.payments_prepare`, written the first time).
+Baseline: the full rebuild as it was (`summaries_refresh` before this change: every summary deleted and
+counted again from the registry, the beneficiaries and the payment lines in one transaction), timed on the same data.
 Ours: the full rebuild as it is now, then four writes, each followed by `summaries_refresh_incremental()`
 (timed), the changes marked as the portal's receivers mark them:
-  upload        --households new households (about 4.5 people each) generated into one region by the registry's
-                bulk loader and enrolled in the plan (as an upload's commit does): its locations are recounted;
+  upload        --households new households (about 4.5 people each) generated into one region by the
+                registry's bulk loader and enrolled in the plan (as an upload's commit does): their counts are
+                added (only the new rows are read), the region's districts and the region summed again;
   enrolment     the people of one region enrolled in a new plan: that plan is recounted;
   payroll       an approved payroll of every active beneficiary in a new cycle: that cycle is recounted;
   reconciliation 1,000 pending lines reported paid: their (cycle, location) pairs are recounted.
@@ -37,24 +38,99 @@ def timed(fn) -> float:  # type: ignore[no-untyped-def]
     return round(time.perf_counter() - started, 2)
 
 
+def _insert_select(model, columns: list[str], queryset) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+
+    sql, params = queryset.query.sql_with_params()
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(model._meta.get_field(c).column) for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({names}) {sql}", params)
+
+
 def baseline_full_refresh() -> None:
-    """The full rebuild as it was before incremental refreshes: the same INSERT ... SELECTs, one transaction."""
+    """The full rebuild as it was before this change (main at 2fd8130): GROUP BY the location's path joined to
+    every row of the big tables, the payment lines joined to their payroll, plan and cycle row by row; one
+    transaction, then the coarser grains and ANALYZE as today."""
     from django.db import transaction
+    from django.db.models import CharField, Count, DateField, IntegerField, Sum, Value
+    from django.db.models.functions import TruncMonth
     from django.utils import timezone
 
-    from portal.models import SummaryRefresh
-    from portal.summaries.payments import payment_summaries_write
-    from portal.summaries.programmes import beneficiary_summaries_write
+    from payments.models import Benefit
+    from portal.models import BeneficiarySummary, PaymentSummary, RegistrySummary, SummaryRefresh
+    from portal.summaries import ISSUED_PAYROLL_STATES, age_band_expression
     from portal.summaries.refresh import _coarse_grains_write, _statistics_update
-    from portal.summaries.registry import registry_summaries_write
+    from programs.models import Beneficiary
+    from registry.models import Household, Individual
 
+    fine = Value(99, output_field=IntegerField())
+    columns = ["kind", "grain", "location", "location_path", "sex", "age_band", "registered_month", "count"]
+    today = timezone.localdate()
     with transaction.atomic():
-        registry_summaries_write(today=timezone.localdate(), step=lambda done, message: None)
-        beneficiary_summaries_write()
-        payment_summaries_write()
+        RegistrySummary.objects.all().delete()
+        people = (
+            Individual.objects.annotate(
+                k=Value("individual", output_field=CharField()),
+                g=fine,
+                band=age_band_expression(today),
+                month=TruncMonth("registration_date", output_field=DateField()),
+            )
+            .values("k", "g", "location_id", "location__path", "sex", "band", "month")
+            .annotate(n=Count("pk"))
+            .order_by("location__path")
+        )
+        _insert_select(RegistrySummary, columns, people)
+        households = (
+            Household.objects.annotate(
+                k=Value("household", output_field=CharField()),
+                g=fine,
+                s=Value("", output_field=CharField()),
+                b=Value("", output_field=CharField()),
+                month=TruncMonth("registration_date", output_field=DateField()),
+            )
+            .values("k", "g", "location_id", "location__path", "s", "b", "month")
+            .annotate(n=Count("pk"))
+            .order_by("location__path")
+        )
+        _insert_select(RegistrySummary, columns, households)
+        BeneficiarySummary.objects.all().delete()
+        beneficiaries = (
+            Beneficiary.objects.annotate(g=fine, month=TruncMonth("enrolled_at", output_field=DateField()))
+            .values("benefit_plan_id", "status", "g", "location_id", "location__path", "month")
+            .annotate(n=Count("pk"))
+            .order_by("location__path")
+        )
+        _insert_select(
+            BeneficiarySummary,
+            ["benefit_plan", "status", "grain", "location", "location_path", "enrolled_month", "count"],
+            beneficiaries,
+        )
+        PaymentSummary.objects.all().delete()
+        lines = (
+            Benefit.objects.filter(payroll__status__in=ISSUED_PAYROLL_STATES)
+            .annotate(g=fine)
+            .values(
+                "payroll__payment_plan__benefit_plan_id",
+                "cycle_id",
+                "cycle__start_date",
+                "status",
+                "g",
+                "location_id",
+                "location__path",
+            )
+            .annotate(n=Count("pk"), issued=Sum("amount"), paid=Sum("amount_paid"))
+            .order_by("location__path")
+        )
+        _insert_select(
+            PaymentSummary,
+            ["benefit_plan", "cycle", "cycle_start", "status", "grain", "location", "location_path", "count"]
+            + ["amount", "amount_paid"],
+            lines,
+        )
         _coarse_grains_write()
         _statistics_update()
-        SummaryRefresh.objects.create(refreshed_at=timezone.now(), age_bands_on=timezone.localdate())
+        SummaryRefresh.objects.create(refreshed_at=timezone.now(), age_bands_on=today)
 
 
 def upload_into_region(households: int, region) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -89,7 +165,8 @@ def upload_into_region(households: int, region) -> tuple[int, int]:  # type: ign
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Beneficiary._meta.db_table} (benefit_plan_id, individual_id, location_id, status, "
-            "status_reason, status_changed_at, enrolled_at, data) SELECT %s, id, location_id, 'potential', '', "
+            "status_reason, status_changed_at, enrolled_at, data) "
+            "SELECT %s, id, location_id, 'potential', '', "
             "now(), now(), '{}'::jsonb FROM registry_individual WHERE id > %s AND id <= %s",
             [plan.pk, before, last],
         )
