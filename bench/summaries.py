@@ -6,7 +6,8 @@ Uses the registry benchmark's database (DATABASE_URL, default postgres://postgre
 filled with `manage.py generate_demo_data --households 222000`), migrated, with the dashboard bench's plan
 and two payment cycles (`dashboard.payments_prepare`, written the first time).
 Baseline: the full rebuild as it was (`summaries_refresh` before this change: every summary deleted and
-counted again from the registry, the beneficiaries and the payment lines in one transaction), timed on the same data.
+counted again from the registry, the beneficiaries and the payment lines in one transaction), timed on the
+same data.
 Ours: the full rebuild as it is now, then four writes, each followed by `summaries_refresh_incremental()`
 (timed), the changes marked as the portal's receivers mark them:
   upload        --households new households (about 4.5 people each) generated into one region by the
@@ -188,7 +189,8 @@ def enrol_region(region) -> int:  # type: ignore[no-untyped-def]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Beneficiary._meta.db_table} (benefit_plan_id, individual_id, location_id, status, "
-            "status_reason, status_changed_at, enrolled_at, data) SELECT %s, i.id, i.location_id, 'active', '', "
+            "status_reason, status_changed_at, enrolled_at, data) "
+            "SELECT %s, i.id, i.location_id, 'active', '', "
             "now(), now(), '{}'::jsonb FROM registry_individual i JOIN registry_location l "
             "ON l.id = i.location_id WHERE l.path LIKE %s",
             [plan.pk, region.path + "%"],
@@ -197,7 +199,7 @@ def enrol_region(region) -> int:  # type: ignore[no-untyped-def]
 
 
 def payroll_approved() -> int:
-    """A new cycle with an approved payroll of every active beneficiary of the bench plan; returns the cycle."""
+    """A new cycle with an approved payroll of every active beneficiary of the bench plan; its id."""
     from django.db import connection
 
     from payments.models import Benefit, PaymentCycle, PaymentPlan, Payroll
@@ -219,7 +221,8 @@ def payroll_approved() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {Benefit._meta.db_table} (payroll_id, beneficiary_id, cycle_id, recipient_id, "
-            "location_id, reference, amount, status, hold_reason, amount_paid, transaction_id, failure_reason, "
+            "location_id, reference, amount, status, hold_reason, amount_paid, transaction_id, "
+            "failure_reason, "
             "evidence_agent, evidence_photo) SELECT %s, id, %s, individual_id, location_id, %s || '-' || id, "
             f"100, 'pending', '', NULL, '', '', '', '' FROM {Beneficiary._meta.db_table} "
             "WHERE benefit_plan_id = %s AND status = 'active'",
@@ -229,7 +232,7 @@ def payroll_approved() -> int:
 
 
 def lines_reconciled(count: int) -> list[str]:
-    """`count` pending lines of the sent cycle reported paid (one UPDATE, as the reconciliation API writes)."""
+    """`count` pending lines of the sent cycle reported paid (one UPDATE, as the reconciliation API does)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -253,7 +256,8 @@ def tables_equal_to_full_rebuild() -> bool:
     with connection.cursor() as cursor:
         for table in SUMMARY_TABLES:
             cursor.execute(
-                "SELECT string_agg(column_name, ', ' ORDER BY ordinal_position) FROM information_schema.columns "
+                "SELECT string_agg(column_name, ', ' ORDER BY ordinal_position) "
+                "FROM information_schema.columns "
                 "WHERE table_name = %s AND column_name <> 'id'",
                 [table],
             )
@@ -267,7 +271,8 @@ def tables_equal_to_full_rebuild() -> bool:
             cols = columns[table]
             cursor.execute(
                 f"SELECT (SELECT count(*) FROM (SELECT {cols} FROM {table} EXCEPT ALL "
-                f"SELECT {cols} FROM bench_{table}) a), (SELECT count(*) FROM (SELECT {cols} FROM bench_{table} "
+                f"SELECT {cols} FROM bench_{table}) a), "
+                f"(SELECT count(*) FROM (SELECT {cols} FROM bench_{table} "
                 f"EXCEPT ALL SELECT {cols} FROM {table}) b)"
             )
             missing, extra = cursor.fetchone()
