@@ -220,40 +220,42 @@ def _payment_rewrite(cycles: set[int], cycle_locations: dict[int, set[int]]) -> 
         )
 
 
-DELTA_GRAIN = 200  # rows being added, before they are folded into the per-location rows
+DELTA_GRAIN, MERGED_GRAIN = 200, 201  # rows being added, and their sums, before they become per-location rows
 
 
-def _merge_added(model: type, *, kind_q: Q) -> list[str]:
-    """Fold the rows written at DELTA_GRAIN (one per key) into the per-location rows; return their paths.
+def _merge_added(model: type, *, kind_q: Q, kind_sql: str, kind_params: list) -> list[str]:
+    """Fold the rows written at DELTA_GRAIN into the per-location rows (sums of equal keys); their paths.
 
-    Only the added keys are touched, whatever the locations hold: a per-location row with the same key
-    grows by the added count, the added row then goes; an added key new to its location becomes its row.
+    Three statements over the touched locations' rows only: their sums written at MERGED_GRAIN, the old
+    and added rows deleted, the sums made per-location rows.
     """
     quote = connection.ops.quote_name
-    delta = model.objects.filter(kind_q, grain=DELTA_GRAIN)
-    paths = sorted(set(delta.values_list("location_path", flat=True)))
+    paths = sorted(
+        set(model.objects.filter(kind_q, grain=DELTA_GRAIN).values_list("location_path", flat=True))
+    )
     if not paths:
         return []
-    keys, _sums = COARSE_SPECS[model]
+    keys, sums = COARSE_SPECS[model]
     table = quote(model._meta.db_table)
-    columns = [quote(model._meta.get_field(k).column) for k in keys]
-    columns += [quote("location_id"), quote("location_path")]
-    same = " AND ".join(f"(u.{c} = d.{c} OR (u.{c} IS NULL AND d.{c} IS NULL))" for c in columns)
-    grain, count = quote("grain"), quote("count")
-    fine = int(SummaryGrain.LOCATION)
+    key_columns = [quote(model._meta.get_field(k).column) for k in keys] + [quote("location_id")]
+    key_columns.append(quote("location_path"))
+    sum_columns = [quote(model._meta.get_field(k).column) for k in sums]
+    marks = ", ".join(["%s"] * len(paths))
+    where = f"{quote('grain')} IN (%s, %s) AND {quote('location_path')} IN ({marks})"
+    where += f" AND {kind_sql}" if kind_sql else ""
+    params = [int(SummaryGrain.LOCATION), DELTA_GRAIN, *paths, *kind_params]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS u SET {count} = u.{count} + d.{count} FROM {table} AS d "
-            f"WHERE u.{grain} = %s AND d.{grain} = %s AND {same}",
-            [fine, DELTA_GRAIN],
+            f"INSERT INTO {table} ({quote('grain')}, {', '.join(key_columns + sum_columns)}) "
+            f"SELECT {MERGED_GRAIN}, {', '.join(key_columns)}, {', '.join(f'SUM({c})' for c in sum_columns)} "
+            f"FROM {table} WHERE {where} GROUP BY {', '.join(key_columns)}",
+            params,
         )
-        outer = same.replace("d.", f"{table}.")  # the added row being deleted, by its table's name
+        cursor.execute(f"DELETE FROM {table} WHERE {where}", params)
         cursor.execute(
-            f"DELETE FROM {table} WHERE {grain} = %s "
-            f"AND EXISTS (SELECT 1 FROM {table} AS u WHERE u.{grain} = %s AND {outer})",
-            [DELTA_GRAIN, fine],
+            f"UPDATE {table} SET {quote('grain')} = %s WHERE {quote('grain')} = %s",
+            [int(SummaryGrain.LOCATION), MERGED_GRAIN],
         )
-        cursor.execute(f"UPDATE {table} SET {grain} = %s WHERE {grain} = %s", [fine, DELTA_GRAIN])
     return paths
 
 
@@ -287,7 +289,9 @@ def _people_add(added: set[tuple[int | None, int, int]], keys: ChangedKeys, toda
         added=(people & ~Q(location_id__in=recounted), households & ~Q(location_id__in=recounted)),
         grain=DELTA_GRAIN,
     )
-    paths = _merge_added(RegistrySummary, kind_q=Q(kind__in=kinds))
+    paths = _merge_added(
+        RegistrySummary, kind_q=Q(kind__in=kinds), kind_sql=_in_sql("kind", kinds), kind_params=kinds
+    )
     _coarse_rewrite(
         RegistrySummary,
         paths=paths,
@@ -300,7 +304,12 @@ def _people_add(added: set[tuple[int | None, int, int]], keys: ChangedKeys, toda
         set(BeneficiarySummary.objects.filter(grain=DELTA_GRAIN).values_list("benefit_plan_id", flat=True))
     )
     if plans:
-        paths = _merge_added(BeneficiarySummary, kind_q=Q(benefit_plan_id__in=plans))
+        paths = _merge_added(
+            BeneficiarySummary,
+            kind_q=Q(benefit_plan_id__in=plans),
+            kind_sql=_in_sql("benefit_plan_id", plans),
+            kind_params=plans,
+        )
         _coarse_rewrite(
             BeneficiarySummary,
             paths=paths,
