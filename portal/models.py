@@ -109,6 +109,12 @@ class SummaryRefresh(models.Model):
 
     refreshed_at = models.DateTimeField()
     seconds = models.FloatField(default=0)
+    full = models.BooleanField(
+        default=True, help_text="A full rebuild; else an incremental refresh of the keys changed since"
+    )
+    age_bands_on = models.DateField(
+        null=True, help_text="The day age bands were counted on (a full rebuild's; increments keep it)"
+    )
 
     class Meta:
         get_latest_by = "refreshed_at"
@@ -149,3 +155,29 @@ class PaymentSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} {self.status} in cycle {self.cycle_id} at {self.location_path}"
+
+
+class SummaryChangeKind(models.TextChoices):
+    REGISTRY = "registry", "People and households"
+    PEOPLE_ADDED = "people_added", "New people (an id range), nothing else changed"
+    BENEFICIARY = "beneficiary", "Beneficiaries"
+    PAYMENT = "payment", "Payment lines"
+
+
+class SummaryChange(models.Model):
+    """A key whose summary rows are stale: written by the apps' writes, consumed by the incremental refresh.
+
+    `scope_id` is the benefit plan (beneficiaries) or the payment cycle (payment lines), None for the
+    registry; `location_id` None means every location of that scope. Duplicates are fine: the refresh reads
+    the distinct keys and deletes what it read. PEOPLE_ADDED: individuals `first_id` to `last_id` are new
+    (with their new households), enrolled in plan `scope_id` if any: their counts are added to the rows.
+    """
+
+    kind = models.CharField(max_length=16, choices=SummaryChangeKind.choices)
+    scope_id = models.BigIntegerField(null=True)
+    location_id = models.BigIntegerField(null=True)
+    first_id = models.BigIntegerField(null=True)
+    last_id = models.BigIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.scope_id} at {self.location_id}"

@@ -1,10 +1,16 @@
 """Summary tables behind the dashboard: the set-based refresh (a service) and the scoped reads (selectors).
 
 By concern: `registry` (people, households), `programmes` (beneficiaries), `payments` (payroll lines),
-`grains` (the grains, the inserts and the scope they share), `refresh` (the driver and its job).
+`grains` (the grains, the inserts and the scope they share), `refresh` (the full rebuild and the queue),
+`incremental` (recount only the locations, plans and cycles changed since the last refresh).
 """
 
 from portal.summaries.grains import COARSE_GRAINS, SEGMENT, SummaryFilters, User, summary_grain
+from portal.summaries.incremental import (
+    summaries_full_due,
+    summaries_refresh_incremental,
+    summary_changes_mark,
+)
 from portal.summaries.payments import ISSUED_PAYROLL_STATES, payment_summary_list
 from portal.summaries.programmes import beneficiary_summary_list
 from portal.summaries.refresh import (
@@ -38,9 +44,12 @@ __all__ = [
     "beneficiary_summary_list",
     "payment_summary_list",
     "registry_summary_list",
+    "summaries_full_due",
     "summaries_refresh",
+    "summaries_refresh_incremental",
     "summaries_refresh_start",
     "summaries_vacuum",
+    "summary_changes_mark",
     "summary_grain",
     "summary_refreshed_last",
 ]

@@ -4,31 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, DateField, QuerySet
+from django.db.models import Count, DateField, Q, QuerySet
 from django.db.models.functions import TruncMonth
 
 from access.plans import plan_list, user_sees_all_plans
 from portal.models import BeneficiarySummary, SummaryGrain
-from portal.summaries.grains import FINE, SummaryFilters, User, insert_select, scope_q
+from portal.summaries.grains import FINE_GRAIN, SummaryFilters, User, insert_grouped, location_join, scope_q
 from programs.models import Beneficiary
 
 
-def beneficiary_summaries_write() -> None:
-    """Replace the per-location rows of beneficiaries: INSERT ... SELECT ... GROUP BY."""
-    BeneficiarySummary.objects.all().delete()
+def beneficiary_summaries_write(where: Q | None = None, *, grain: int = FINE_GRAIN) -> None:
+    """Write the per-location rows of beneficiaries: INSERT ... SELECT ... GROUP BY.
+
+    With `where` (a condition on beneficiaries), only those are counted (the caller deleted their rows);
+    else every row is replaced.
+    """
+    if where is None:
+        BeneficiarySummary.objects.all().delete()
     beneficiaries = (
-        Beneficiary.objects.annotate(
-            summary_grain=FINE,
-            month=TruncMonth("enrolled_at", output_field=DateField()),
-        )
-        .values("benefit_plan_id", "status", "summary_grain", "location_id", "location__path", "month")
+        Beneficiary.objects.filter(where or Q())
+        .annotate(month=TruncMonth("enrolled_at", output_field=DateField()))
+        .values("benefit_plan_id", "status", "location_id", "month")
         .annotate(n=Count("pk"))
-        .order_by("location__path")
+        .order_by()
     )
-    insert_select(
+    insert_grouped(
         BeneficiarySummary,
         ["benefit_plan", "status", "grain", "location", "location_path", "enrolled_month", "count"],
         beneficiaries,
+        select=f"a.benefit_plan_id, a.status, {int(grain)}, a.location_id, l.path, a.month, a.n",
+        joins=location_join(),
+        ordered=where is None,
     )
 
 

@@ -11,8 +11,16 @@ from django.utils import timezone
 
 from jobs.models import Job, JobState
 from jobs.services import job_start
-from portal.models import BeneficiarySummary, PaymentSummary, RegistrySummary, SummaryGrain, SummaryRefresh
-from portal.summaries.grains import COARSE_GRAINS, User, insert_coarser
+from portal.models import (
+    BeneficiarySummary,
+    PaymentSummary,
+    RegistrySummary,
+    SummaryChange,
+    SummaryGrain,
+    SummaryRefresh,
+)
+from portal.summaries.grains import COARSE_GRAINS, COARSE_SPECS, User, insert_coarser, work_memory_raise
+from portal.summaries.incremental import refresh_run_lock
 from portal.summaries.payments import payment_summaries_write
 from portal.summaries.programmes import beneficiary_summaries_write
 from portal.summaries.registry import registry_summaries_write
@@ -24,16 +32,7 @@ REFRESH_QUEUE_LOCK = 7_310_004_201
 
 def _coarse_grains_write() -> None:
     """The coarser grains of the three summaries, each summed from the next finer one (small tables)."""
-    specs: list[tuple[type, list[str], list[str]]] = [
-        (RegistrySummary, ["kind", "sex", "age_band", "registered_month"], ["count"]),
-        (BeneficiarySummary, ["benefit_plan", "status", "enrolled_month"], ["count"]),
-        (
-            PaymentSummary,
-            ["benefit_plan", "cycle", "cycle_start", "status"],
-            ["count", "amount", "amount_paid"],
-        ),
-    ]
-    for model, keys, sums in specs:
+    for model, (keys, sums) in COARSE_SPECS.items():
         source = SummaryGrain.LOCATION
         for grain in COARSE_GRAINS:
             insert_coarser(model, grain=grain, source=source, keys=keys, sums=sums)
@@ -82,6 +81,9 @@ def summaries_refresh(
             progress(done=done, total=REFRESH_STEPS, message=message)
 
     with transaction.atomic():
+        refresh_run_lock()
+        work_memory_raise()
+        SummaryChange.objects.all().delete()  # this rebuild counts every change committed so far
         step(0, "Counting people and households")
         registry_summaries_write(today=today, step=step)
         step(2, "Counting beneficiaries")
@@ -92,7 +94,7 @@ def summaries_refresh(
         _coarse_grains_write()
         _statistics_update()
         refresh = SummaryRefresh.objects.create(
-            refreshed_at=timezone.now(), seconds=time.monotonic() - started
+            refreshed_at=timezone.now(), seconds=time.monotonic() - started, full=True, age_bands_on=today
         )
     return refresh
 
@@ -101,28 +103,43 @@ def summary_refreshed_last() -> SummaryRefresh | None:
     return SummaryRefresh.objects.order_by("-refreshed_at").first()
 
 
-def summaries_refresh_start(*, user: User | None, after_write: bool = False) -> Job:
-    """Queue a refresh job, unless one is already queued or running (then that one is returned).
+def summaries_refresh_start(
+    *, user: User | None, after_write: bool = False, incremental: bool = False
+) -> Job:
+    """Queue a refresh job, unless one that stands in for it is already queued (or running); return that one.
 
     `user` is who pressed Refresh; None when a committed upload, payroll or reconciliation asked for it.
     `after_write`: only a queued job stands in for a new one; a running refresh may have read the tables
-    before the write committed, so one more is queued behind it.
+    before the write committed, so one more is queued behind it. `incremental`: recount the changed keys
+    only (`summaries_refresh_incremental`); a queued full rebuild stands in for it too, and many changes
+    coalesce into the one queued incremental job.
     """
-    from portal.tasks import summaries_refresh_task
+    from portal.tasks import summaries_refresh_incremental_task, summaries_refresh_task
 
-    kind = f"{summaries_refresh_task.func.__module__}.{summaries_refresh_task.func.__name__}"
+    def kind_of(job_task: object) -> str:
+        func = job_task.func  # type: ignore[attr-defined]
+        return f"{func.__module__}.{func.__name__}"
+
+    full_kind, incremental_kind = kind_of(summaries_refresh_task), kind_of(summaries_refresh_incremental_task)
+    kinds = [full_kind, incremental_kind] if incremental else [full_kind]
     # A job stuck in the queue (no worker) stops blocking new ones after a while.
     recent = timezone.now() - timedelta(minutes=15)
-    states = (JobState.QUEUED,) if after_write else (JobState.QUEUED, JobState.RUNNING)
+    states = (JobState.QUEUED,) if after_write or incremental else (JobState.QUEUED, JobState.RUNNING)
     with transaction.atomic():
         # Several web processes may ask at once: one at a time looks and queues (PostgreSQL holds the lock
         # until the transaction that queued the job commits, so the next one sees that job).
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_QUEUE_LOCK])
-        waiting = Job.objects.filter(kind=kind, state__in=states, created_at__gte=recent).first()
+        waiting = Job.objects.filter(kind__in=kinds, state__in=states, created_at__gte=recent).first()
         if waiting is not None:
             return waiting
+        if incremental:
+            return job_start(
+                task=summaries_refresh_incremental_task,
+                label="Refresh the dashboard's summaries where they changed",
+                user=user,
+            )  # type: ignore[arg-type]
         return job_start(
             task=summaries_refresh_task, label="Refresh the dashboard's summary tables", user=user
         )  # type: ignore[arg-type]

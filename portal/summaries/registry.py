@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from django.db.models import Case, CharField, Count, DateField, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, DateField, Q, QuerySet, Value, When
 from django.db.models.functions import TruncMonth
 
 from portal.models import RegistrySummary, SummaryGrain, SummaryKind
-from portal.summaries.grains import FINE, SummaryFilters, User, insert_select, scope_q
+from portal.summaries.grains import FINE_GRAIN, SummaryFilters, User, insert_grouped, location_join, scope_q
 from registry.models import Household, Individual
 
 AGE_BAND_YEARS = 10
@@ -44,47 +44,71 @@ def age_band_expression(today: date) -> Case:
     )
 
 
-def registry_summaries_write(*, today: date, step: Callable[[int, str], None]) -> None:
-    """Replace the per-location rows of people (step 0), then households (step 1): INSERT ... SELECT."""
-    RegistrySummary.objects.all().delete()
+REGISTRY_COLUMNS = [
+    "kind",
+    "grain",
+    "location",
+    "location_path",
+    "sex",
+    "age_band",
+    "registered_month",
+    "count",
+]
+
+
+def registry_summaries_write(
+    *,
+    today: date,
+    step: Callable[[int, str], None],
+    location_ids: list[int] | None = None,
+    added: tuple[Q, Q] | None = None,
+    grain: int = FINE_GRAIN,
+) -> None:
+    """Write the per-location rows of people (step 0), then households (step 1): INSERT ... SELECT.
+
+    With `location_ids`, only those locations' people and households are counted (the caller deleted
+    their rows); with `added` (conditions on people, on households), only those (an increment, written at
+    `grain` for the caller to merge); else every row is replaced.
+    """
+    where = Q() if location_ids is None else Q(location_id__in=location_ids)
+    people_where, households_where = added or (where, where)
+    ordered = location_ids is None and added is None
+    if ordered:
+        RegistrySummary.objects.all().delete()
     people = (
-        Individual.objects.annotate(
-            summary_kind=Value(SummaryKind.INDIVIDUAL.value, output_field=CharField()),
-            summary_grain=FINE,
-            band=age_band_expression(today),
-            month=TruncMonth("registration_date", output_field=DateField()),
+        Individual.objects.filter(people_where)
+        .annotate(
+            band=age_band_expression(today), month=TruncMonth("registration_date", output_field=DateField())
         )
-        .values("summary_kind", "summary_grain", "location_id", "location__path", "sex", "band", "month")
+        .values("location_id", "sex", "band", "month")
         .annotate(n=Count("pk"))
-        .order_by("location__path")
+        .order_by()
     )
-    columns = [
-        "kind",
-        "grain",
-        "location",
-        "location_path",
-        "sex",
-        "age_band",
-        "registered_month",
-        "count",
-    ]
-    insert_select(RegistrySummary, columns, people)
+    insert_grouped(
+        RegistrySummary,
+        REGISTRY_COLUMNS,
+        people,
+        select=f"'{SummaryKind.INDIVIDUAL.value}', {int(grain)}, a.location_id, l.path, a.sex, a.band, "
+        "a.month, a.n",
+        joins=location_join(),
+        ordered=ordered,
+    )
     step(1, "Counting households")
     households = (
-        Household.objects.annotate(
-            summary_kind=Value(SummaryKind.HOUSEHOLD.value, output_field=CharField()),
-            summary_grain=FINE,
-            no_sex=Value("", output_field=CharField()),
-            no_band=Value("", output_field=CharField()),
-            month=TruncMonth("registration_date", output_field=DateField()),
-        )
-        .values(
-            "summary_kind", "summary_grain", "location_id", "location__path", "no_sex", "no_band", "month"
-        )
+        Household.objects.filter(households_where)
+        .annotate(month=TruncMonth("registration_date", output_field=DateField()))
+        .values("location_id", "month")
         .annotate(n=Count("pk"))
-        .order_by("location__path")
+        .order_by()
     )
-    insert_select(RegistrySummary, columns, households)
+    insert_grouped(
+        RegistrySummary,
+        REGISTRY_COLUMNS,
+        households,
+        select=f"'{SummaryKind.HOUSEHOLD.value}', {int(grain)}, a.location_id, l.path, '', '', a.month, a.n",
+        joins=location_join(),
+        ordered=ordered,
+    )
 
 
 def registry_summary_list(

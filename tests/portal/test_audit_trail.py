@@ -15,6 +15,7 @@ NOT_AUDITED = {
     "portal.BeneficiarySummary": "counts rebuilt from the plans by the dashboard's refresh",
     "portal.PaymentSummary": "counts rebuilt from the payrolls by the dashboard's refresh",
     "portal.SummaryRefresh": "itself the log of the dashboard's refreshes",
+    "portal.SummaryChange": "a queue of stale summary keys, consumed by the next refresh",
 }
 
 

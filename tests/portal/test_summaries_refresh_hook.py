@@ -24,7 +24,7 @@ from tests.uploads.conftest import (  # noqa: F401  (fixtures)
 )
 from uploads.services import batch_commit_request
 
-REFRESH = "portal.tasks.summaries_refresh_task"
+REFRESH = "portal.tasks.summaries_refresh_incremental_task"
 
 
 def refresh_jobs():  # type: ignore[no-untyped-def]
@@ -94,9 +94,9 @@ def test_refresh_is_queued_after_the_commit_and_not_twice(
     assert list(refresh_jobs()) == [job]  # the queued refresh will count both uploads
 
     # Once that refresh has run, the next commit queues a new one.
-    from portal.tasks import summaries_refresh_task
+    from portal.tasks import summaries_refresh_incremental_task
 
-    summaries_refresh_task.func(job.pk)
+    summaries_refresh_incremental_task.func(job.pk)
     assert RegistrySummary.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         task_executed.send(sender=Task, task=second, action="uploads.commit")
