@@ -35,6 +35,8 @@ class PortalConfig(AppConfig):
 
         user_logged_in.connect(language_remember_at_login, dispatch_uid="portal.language")
 
+        _upload_batches_as_ticket_subjects()
+
         from approvals.signals import task_executed
         from payments.signals import reconciliation_lines_changed
         from portal.signals import refresh_after_reconciliation, refresh_after_task
@@ -43,3 +45,14 @@ class PortalConfig(AppConfig):
         reconciliation_lines_changed.connect(
             refresh_after_reconciliation, dispatch_uid="portal.summaries_after_reconciliation"
         )
+
+
+def _upload_batches_as_ticket_subjects() -> None:
+    """A complaint may concern an upload batch (grievances and uploads are siblings: the portal links them)."""
+    from grievances.subjects import subject_kind_register
+    from uploads.models import ImportBatch
+    from uploads.selectors import batch_list
+
+    subject_kind_register(
+        ImportBatch, visible=lambda user: batch_list(user=user), location=lambda batch: None
+    )
