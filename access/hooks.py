@@ -35,7 +35,7 @@ def role_holders_in_force_register(provider: Callable[[tuple[str, ...]], Any]) -
     _providers["role_holders_in_force"] = provider
 
 
-def optional(name: str) -> Any:
+def provided_if_any(name: str) -> Any:
     """A provider an app may register, or None."""
     return _providers.get(name)
 

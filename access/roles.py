@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db.models import QuerySet
 from django.utils.functional import LazyObject, empty
 
-from access.hooks import optional
+from access.hooks import provided_if_any
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -34,7 +34,7 @@ VERIFIES_PAYMENTS_ROLES = (PAYMENT_OFFICER, VERIFIER)
 def _roles_in_force(user: User) -> QuerySet[Any]:
     """The user's roles (groups) in force today: a role granted with dates gives nothing outside them."""
     groups = user.groups.all()
-    out_of_force = optional("roles_out_of_force")
+    out_of_force = provided_if_any("roles_out_of_force")
     if out_of_force is not None:
         groups = groups.exclude(pk__in=out_of_force(user))
     return groups
@@ -103,7 +103,7 @@ def users_in_roles(roles: tuple[str, ...]) -> QuerySet[Any]:
     from django.contrib.auth import get_user_model
     from django.db.models import Q
 
-    holders = optional("role_holders_in_force")
+    holders = provided_if_any("role_holders_in_force")
     holding = Q(pk__in=holders(roles)) if holders is not None else Q(groups__name__in=roles)
     return (
         get_user_model()

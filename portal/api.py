@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
+from ninja.errors import ValidationError as NinjaValidationError
 
 api = NinjaAPI(
     title="Social Protection Portal API",
@@ -10,6 +13,23 @@ api = NinjaAPI(
     urls_namespace="api",
     description="For payment providers and field apps. Authenticate with the X-API-Key header.",
 )
+
+
+@api.exception_handler(NinjaValidationError)
+def request_invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    """A request the schema refuses (a missing header, a wrong type) gets the API's one error shape: a
+    sentence in `detail`, and each fault with its JSON pointer (`/header/Idempotency-Key`)."""
+    errors = [
+        {
+            "pointer": "/" + "/".join(str(part) for part in error.get("loc", ())),
+            "detail": str(error.get("msg", "")),
+        }
+        for error in exc.errors
+    ]
+    detail = _("The request is not valid: %(count)d problem(s), each named by its pointer.") % {
+        "count": len(errors)
+    }
+    return api.create_response(request, {"detail": detail, "errors": errors}, status=422)
 
 
 def _add_routers() -> None:
