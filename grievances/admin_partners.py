@@ -18,7 +18,7 @@ from grievances.partners import GrievancePartner, partner_key_rotate
 class GrievancePartnerAdmin(ScopedHistoryAdmin):
     list_display = ("name", "channel", "is_active", "api_key_prefix")
     list_filter = ("channel", "is_active")
-    search_fields = ("name",)
+    search_fields = ("name__exact",)
     readonly_fields = ("api_key",)
 
     @admin.display(description=_("API key"))

@@ -41,7 +41,8 @@ def totp_enrolment_device(*, user: Any) -> TOTPDevice:
 def _recovery_codes_new(user: Any) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
-    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
+    # 16 characters (django-otp's token column), 60 random bits each: 8 hex digits, a hyphen, 7 more.
+    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)[:7]}" for _ in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
     return codes
 

@@ -17,7 +17,7 @@ from notifications.services import outbox_retry
 class MessageTemplateAdmin(admin.ModelAdmin[MessageTemplate]):
     list_display = ["key", "language", "subject", "updated_at"]
     list_filter = ["language"]
-    search_fields = ["^key"]
+    search_fields = ["key__exact"]
     ordering = ["key", "language"]
 
 
@@ -34,7 +34,7 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
         "error_short",
     ]
     list_filter = ["status", "channel"]
-    search_fields = ["=recipient"]
+    search_fields = ["recipient__exact"]
     date_hierarchy = None
     show_full_result_count = False
     actions = ["send_again"]

@@ -69,12 +69,19 @@ def test_less_than_paid_is_a_discrepancy_full_amount_is_not(
     first, second = [record.benefit for record in plan.records.order_by("pk")[:2]]
     with django_capture_on_commit_callbacks(execute=True):
         full = verification_record_save(
-            user=paid.verifier, plan=plan, benefit=first, answer=answer(True, "100.00")
+            # The sample is random: each line's own paid amount, not a guess of it.
+            user=paid.verifier,
+            plan=plan,
+            benefit=first,
+            answer=answer(True, str(first.amount_paid or first.amount)),
         )
     assert not full.discrepancy and heard == []
     with django_capture_on_commit_callbacks(execute=True):
         short = verification_record_save(
-            user=paid.verifier, plan=plan, benefit=second, answer=answer(True, "60")
+            user=paid.verifier,
+            plan=plan,
+            benefit=second,
+            answer=answer(True, str((second.amount_paid or second.amount) - 1)),
         )
     assert short.discrepancy and [call["line"].pk for call in heard] == [second.pk]
 
