@@ -75,5 +75,9 @@ def bench_environment(default_url: str) -> str:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("DJANGO_DEBUG", "false")  # no query log growing through long runs
+    # The benches time pages and jobs, not signing in: their staff sign in once, without a second factor
+    # or an idle limit (inherited by the servers a bench starts).
+    os.environ.setdefault("TWO_FACTOR_ENFORCE", "false")
+    os.environ.setdefault("SESSION_IDLE_ENFORCE", "false")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     return url
