@@ -238,7 +238,7 @@ def test_text_the_database_cannot_store_is_refused(client: Client, world: World,
     assert [line["result"] for line in answer["lines"]] == ["rejected", "accepted"]
     assert "not text" in answer["lines"][0]["error"] and "\x00" not in answer["lines"][0]["reference"]
     broken = post(client, world.key, {"lines": [paid(lines[1], transaction_id="T\ud800")]}, idempotency="k2")
-    assert broken.status_code == 422 and broken.json()["detail"][0]["loc"][-1] == "transaction_id"
+    assert broken.status_code == 422 and broken.json()["errors"][0]["pointer"].endswith("/transaction_id")
     assert evidence(client, world.key, "PR\u00001").status_code == 422
 
 
