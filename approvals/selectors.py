@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
 from access.roles import (
@@ -163,12 +164,34 @@ def pending_approvals_count(user: User, *, cap: int | None = None) -> int:
     return total if cap is None else min(total, cap + 1)
 
 
+# The badge's count is kept in the cache this long per user: every page shows it, and counting is two
+# queries and the visibility rules of each waiting action. Any task created or changed moves TASKS_VERSION
+# on (at once and after its commit), so a decision shows on the next page of this process, and of every
+# process when the cache is shared (Redis); a role or policy change shows within these seconds.
+PENDING_COUNT_SECONDS = 20
+TASKS_VERSION = "approvals:tasks-version"
+
+
+def tasks_version_bump() -> None:
+    try:
+        cache.incr(TASKS_VERSION)
+    except ValueError:  # not in the cache (yet, or no longer)
+        cache.set(TASKS_VERSION, 1, None)
+
+
 def pending_approvals_count_once(user: User) -> int:
-    """`pending_approvals_count` up to PENDING_COUNT_CAP + 1, counted once per user object (a request's):
-    the header badge and the dashboard's key figure both show it ("99+" past the cap)."""
+    """`pending_approvals_count` up to PENDING_COUNT_CAP + 1, counted once per user object (a request's) and
+    at most every PENDING_COUNT_SECONDS while no task changes: the header badge and the dashboard's key
+    figure both show it ("99+" past the cap)."""
     cached = getattr(user, "_pending_approvals_count", None)
     if cached is None:
-        cached = pending_approvals_count(user, cap=PENDING_COUNT_CAP)
+        if not user.is_authenticated:
+            return 0
+        key = f"approvals:pending:{user.pk}:{cache.get(TASKS_VERSION, 0)}"
+        cached = cache.get(key)
+        if cached is None:
+            cached = pending_approvals_count(user, cap=PENDING_COUNT_CAP)
+            cache.set(key, cached, PENDING_COUNT_SECONDS)
         user._pending_approvals_count = cached  # type: ignore[union-attr]
     return cached
 

@@ -306,6 +306,8 @@ class Benefit(models.Model):
         ]
         indexes = [
             models.Index(fields=["payroll", "status"], name="benefit_payroll_status_idx"),
+            # The dashboard's refresh after a reconciliation recounts the lines of some locations of a cycle.
+            models.Index(fields=["cycle", "location"], name="benefit_cycle_location_idx"),
             models.Index(
                 fields=["transaction_id"], condition=~Q(transaction_id=""), name="benefit_transaction_idx"
             ),

@@ -8,6 +8,15 @@ class PortalAdminConfig(admin_apps.AdminConfig):
     default = False
     default_site = "portal.sites.PortalAdminSite"
 
+    def ready(self) -> None:
+        super().ready()
+        from django.contrib.admin import ModelAdmin
+
+        from portal.sites import action_checkbox
+
+        # Every admin list's row checkbox: the same HTML, written directly (see portal.sites.action_checkbox).
+        ModelAdmin.action_checkbox = action_checkbox  # type: ignore[method-assign]
+
 
 def cache_tables_create(using: str = "default", **kwargs: object) -> None:
     """The database cache's table (the API throttle's counts) comes with migrate: no extra set-up step."""

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 SECTIONS = ("Registry", "Programmes", "Payments", "Approvals", "Grievances", "Reports", "Administration")
 SECTION_BY_APP = {
@@ -29,6 +32,17 @@ SECTION_BY_MODEL = {
 }
 
 
+def action_checkbox(model_admin: admin.ModelAdmin, obj: Any) -> str:
+    """A list row's selection checkbox: the HTML Django's CheckboxInput renders (tests compare them), written
+    with format_html instead of three widget templates per row, which cost a fifth of a 50-row list page."""
+    return format_html(
+        '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+        helpers.ACTION_CHECKBOX_NAME,
+        str(obj.pk),
+        format_html(_("Select this object for an action - {}"), str(obj)),
+    )
+
+
 class PortalAdminSite(admin.AdminSite):
     site_header = "Social Protection Portal"
     site_title = "Social Protection Portal"
@@ -36,7 +50,14 @@ class PortalAdminSite(admin.AdminSite):
     index_template = "portal/dashboard.html"
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
-        """Regroup the apps' models into the delivery-chain sections, in chain order."""
+        """Regroup the apps' models into the delivery-chain sections, in chain order; built once per request
+        (the sidebar and the dashboard both show it: each model's permissions are asked once)."""
+        built: dict[str | None, list[dict[str, Any]]] = request.__dict__.setdefault("_portal_app_lists", {})
+        if app_label not in built:
+            built[app_label] = self._app_list_build(request, app_label)
+        return built[app_label]
+
+    def _app_list_build(self, request: HttpRequest, app_label: str | None) -> list[dict[str, Any]]:
         app_list = super().get_app_list(request, app_label)
         if app_label:
             return app_list

@@ -659,7 +659,9 @@ def beneficiary_data_change(
 ) -> dict[str, Any]:
     """Apply an approved plan-data change (the executor's body), if the data still reads as it did."""
     beneficiary = (
-        Beneficiary.objects.select_for_update().select_related("benefit_plan").get(pk=beneficiary.pk)
+        Beneficiary.objects.select_for_update(of=("self",))
+        .select_related("benefit_plan")
+        .get(pk=beneficiary.pk)
     )
     _data_editable(user, beneficiary)
     stored = dict(beneficiary.data or {})

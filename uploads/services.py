@@ -107,7 +107,11 @@ def staging_clear(*, batch_id: int) -> None:
 
 
 def _batch_locked(pk: int) -> ImportBatch:
-    return ImportBatch.objects.select_for_update().select_related("benefit_plan", "uploaded_by").get(pk=pk)
+    return (
+        ImportBatch.objects.select_for_update(of=("self",))
+        .select_related("benefit_plan", "uploaded_by")
+        .get(pk=pk)
+    )
 
 
 def batch_validate(

@@ -38,7 +38,11 @@ def require_payroll(user: User, payroll: Payroll, what: str) -> None:
 
 def payroll_locked(payroll: Payroll) -> Payroll:
     """The payroll read again with its row locked until the transaction ends."""
-    return Payroll.objects.select_for_update().select_related("payment_plan__benefit_plan").get(pk=payroll.pk)
+    return (
+        Payroll.objects.select_for_update(of=("self",))
+        .select_related("payment_plan__benefit_plan")
+        .get(pk=payroll.pk)
+    )
 
 
 def state_error(payroll: Payroll, doing: str) -> ValidationError:

@@ -210,7 +210,11 @@ def _payment_rewrite(cycles: set[int], cycle_locations: dict[int, set[int]]) -> 
         PaymentSummary.objects.filter(
             grain=SummaryGrain.LOCATION, cycle_id=cycle, location_path__in=paths
         ).delete()
-        payment_summaries_write(Q(payroll_id__in=_cycle_payrolls([cycle]), location_id__in=sorted(locations)))
+        # cycle_id too: the lines' (cycle, location) index finds those locations' lines, not every line of
+        # the cycle's payrolls.
+        payment_summaries_write(
+            Q(cycle_id=cycle, payroll_id__in=_cycle_payrolls([cycle]), location_id__in=sorted(locations))
+        )
         _coarse_rewrite(
             PaymentSummary,
             paths=paths,
