@@ -376,7 +376,8 @@ class Sampler(threading.Thread):
                     "', held by ' || COALESCE((SELECT string_agg(DISTINCT b.application_name, ',') "
                     "FROM pg_stat_activity b WHERE b.pid = ANY(pg_blocking_pids(a.pid))), '?') || ' (' || "
                     "COALESCE((SELECT string_agg(DISTINCT LEFT(b.query, 80), ' | ') FROM pg_stat_activity b "
-                    "WHERE b.pid = ANY(pg_blocking_pids(a.pid))), '?') || '); waiting: ' || LEFT(a.query, 100) "
+                    "WHERE b.pid = ANY(pg_blocking_pids(a.pid))), '?') || '); waiting: ' || "
+                    "LEFT(a.query, 100) "
                     "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE NOT l.granted AND a.datname = current_database()"
                 )
