@@ -89,6 +89,13 @@ def user_role_ids(user: User) -> QuerySet[Any]:
     return Group.objects.filter(pk__in=sorted(_roles_held(user))).values("pk")
 
 
+def user_role_ids_held(user: User) -> list[int]:
+    """The ids of the user's roles in force, sorted (read once per request): e.g. for a cache key."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return sorted(_roles_held(user))
+
+
 def user_holds_role_id(user: User, role_id: int) -> bool:
     """Does this active user hold the role (group) with this id? Superusers hold every role. Cached."""
     if not user.is_authenticated or not user.is_active:

@@ -398,6 +398,8 @@ if _redis_url:
         raise ImproperlyConfigured(
             "REDIS_URL is set but the redis package is missing: pip install redis"
         ) from exc
+# The admin sidebar (each model admin's permissions) is kept this long per user, language and roles.
+PORTAL_APP_LIST_CACHE_SECONDS = envint("PORTAL_APP_LIST_CACHE_SECONDS", 30)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": (
