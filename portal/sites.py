@@ -76,7 +76,7 @@ class PortalAdminSite(admin.AdminSite):
         each model admin's permissions (and the importable plans) for it cost a tenth of a page. Kept
         PORTAL_APP_LIST_CACHE_SECONDS, keyed by the roles in force: a role given or taken changes the key; an
         object permission shows within those seconds (the pages themselves check it on every request)."""
-        from access.roles import user_role_ids_held
+        from access.roles import user_holds_every_role, user_role_ids_held
 
         user = request.user
         seconds = settings.PORTAL_APP_LIST_CACHE_SECONDS
@@ -85,7 +85,7 @@ class PortalAdminSite(admin.AdminSite):
         roles = ".".join(str(pk) for pk in user_role_ids_held(user))
         joined = user.date_joined.timestamp()  # type: ignore[union-attr]
         return (
-            f"portal:app-list:{user.pk}:{joined}:{int(user.is_superuser)}:{int(user.is_active)}:"
+            f"portal:app-list:{user.pk}:{joined}:{int(user_holds_every_role(user))}:"
             f"{get_language()}:{app_label or ''}:{roles}"
         )
 
