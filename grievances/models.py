@@ -25,7 +25,6 @@ from simple_history.models import HistoricalRecords
 # A tracking code is read over the phone and typed on the public page: no 0/O, 1/I/L.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 TRACKING_LENGTH = 12  # 31**12 ≈ 2**59: not guessable, and the public page is rate-limited
-DEFAULT_REOPEN_DAYS = 30
 
 
 def tracking_code_new() -> str:
@@ -34,7 +33,7 @@ def tracking_code_new() -> str:
 
 def reopen_days() -> int:
     """Days after its resolution during which a ticket may be reopened (setting GRIEVANCES_REOPEN_DAYS)."""
-    return int(getattr(settings, "GRIEVANCES_REOPEN_DAYS", DEFAULT_REOPEN_DAYS))
+    return int(settings.GRIEVANCES_REOPEN_DAYS)
 
 
 class Priority(models.IntegerChoices):

@@ -70,14 +70,13 @@ def tickets_about(*, user: User, field: str, record_id: int) -> QuerySet[Ticket]
 # --- the dashboard's figures ---------------------------------------------------------------------------
 
 AGE_BANDS = ((0, 7, "< 1 week"), (7, 30, "1–4 weeks"), (30, 90, "1–3 months"), (90, None, "> 3 months"))
-DEFAULT_SENSITIVE_MIN_COUNT = 10
 RESOLUTION_WINDOW_DAYS = 365
 PYTHON_PERCENTILE_SAMPLE = 20_000
 
 
 def sensitive_min_count() -> int:
     """Below this many tickets, a sensitive category's figures are not shown on dashboards."""
-    return int(getattr(settings, "GRIEVANCES_SENSITIVE_MIN_COUNT", DEFAULT_SENSITIVE_MIN_COUNT))
+    return int(settings.GRIEVANCES_SENSITIVE_MIN_COUNT)
 
 
 @dataclass
