@@ -318,7 +318,16 @@ class Ticket(FSMModelMixin, models.Model):
         related_name="+",
         db_index=False,
     )
-    api_client = models.CharField(_("API client"), max_length=120, blank=True)
+    # The API partner (a partner organisation's or the field agents' app) that filed it, if any.
+    partner = models.ForeignKey(
+        "GrievancePartner",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        db_index=False,
+        verbose_name=_("API partner"),
+    )
     created_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
     due_at = models.DateTimeField(_("due"), editable=False)
     assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -392,6 +401,7 @@ class Ticket(FSMModelMixin, models.Model):
             _partial_fk_index("decision", "ticket_decision_idx"),
             _partial_fk_index("resolution_task", "ticket_resolution_task_idx"),
             _partial_fk_index("related_ticket", "ticket_related_idx"),
+            _partial_fk_index("partner", "ticket_partner_idx"),
             models.Index(
                 fields=["subject_type", "subject_id"],
                 name="ticket_other_subject_idx",
