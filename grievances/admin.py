@@ -37,7 +37,7 @@ from grievances.models import (
     Ticket,
     TicketStatus,
 )
-from grievances.resolutions import RESOLUTION_ACTIONS, ticket_resolution_request
+from grievances.resolutions import RESOLUTION_CHOICES, ticket_resolution_request
 from grievances.selectors import (
     ticket_attachments,
     ticket_events,
@@ -436,7 +436,7 @@ class TicketAdmin(ScopedHistoryAdmin):
                 },
                 assignable=_assignable_users(ticket) if can_change else [],
                 reject_reasons=RejectReason.choices,
-                resolution_actions=RESOLUTION_ACTIONS,
+                resolution_actions=RESOLUTION_CHOICES,
             )
         return super().change_view(request, object_id, form_url, extra_context=context)
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access.roles import User
 from approvals.models import Task, TaskState
@@ -25,6 +26,12 @@ REGISTRY_EDIT = "registry.update"
 BENEFICIARY_STATUS = "programs.beneficiary_status"
 PAYMENT_REISSUE = "payments.benefit_reissue"
 RESOLUTION_ACTIONS = (REGISTRY_EDIT, BENEFICIARY_STATUS, PAYMENT_REISSUE)
+# The ticket page's choice of change, each named for the officer.
+RESOLUTION_CHOICES = (
+    (REGISTRY_EDIT, gettext_lazy("Correct the person's or household's record")),
+    (BENEFICIARY_STATUS, gettext_lazy("Change the beneficiary's status")),
+    (PAYMENT_REISSUE, gettext_lazy("Re-issue the failed payment line into the next payroll")),
+)
 
 
 def _registry_edit(
@@ -140,4 +147,4 @@ def resolution_task_ended(*, task: Task, outcome: str) -> None:
         _event(ticket, kind=EventKind.APPROVAL_ENDED, user=None, comment=comment, data=data, notify=False)
 
 
-__all__ = ["RESOLUTION_ACTIONS", "resolution_task_ended", "ticket_resolution_request"]
+__all__ = ["RESOLUTION_ACTIONS", "RESOLUTION_CHOICES", "resolution_task_ended", "ticket_resolution_request"]

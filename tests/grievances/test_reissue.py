@@ -71,7 +71,7 @@ def _next_payroll(payments) -> Payroll:
 
 
 def test_the_reissue_resolves_the_ticket_and_goes_into_the_next_payroll(
-    world, paid, django_capture_on_commit_callbacks
+    world, paid, django_capture_on_commit_callbacks, client, admin_user
 ):
     payments, payroll, failed, _ = paid
     ticket, grace = _ticket_in_progress(world, failed)
@@ -112,6 +112,12 @@ def test_the_reissue_resolves_the_ticket_and_goes_into_the_next_payroll(
     assert BenefitEvent.objects.filter(benefit=failed, kind=BenefitEventKind.REISSUED).exists()
     event = BenefitEvent.objects.get(benefit=new_line, kind=BenefitEventKind.REISSUED_IN)
     assert failed.reference in event.note
+    # The line pages show it both ways.
+    client.force_login(admin_user)
+    page = client.get(f"/admin/payments/benefit/{failed.pk}/change/").content.decode()
+    assert "Re-issued as" in page and new_line.reference in page
+    page = client.get(f"/admin/payments/benefit/{new_line.pk}/change/").content.decode()
+    assert "Re-issue of" in page and failed.reference in page
     # A payroll after that one takes it no more.
     march = PaymentCycle.objects.create(
         code="2026-03", start_date=date(2026, 3, 1), end_date=date(2026, 3, 31)
