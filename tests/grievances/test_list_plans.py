@@ -76,10 +76,14 @@ def test_status_and_category_read_the_composite_index(on_postgresql, world):
 
 def test_overdue_tickets_of_a_place_read_the_partial_location_index(on_postgresql, world):
     _bulk(world, 3000, start=0, overdue=True, location=world.tree.north_b)
-    _bulk(world, 3000, start=10_000, overdue=False, location=world.tree.north_a)
+    _bulk(world, 3000, start=10_000, overdue=False, location=world.tree.south)
     _bulk(world, 5, start=20_000, overdue=True, location=world.tree.north_a)
     url = f"/admin/grievances/ticket/?overdue=yes&location={world.tree.north_a.pk}"
-    assert "ticket_overdue_location_idx" in _page_plan(url)
+    indexes = _page_plan(url)
+    # The place's few rows by a location index (the partial one, or the full one when the planner prices
+    # them alike), never the 3,000 other overdue tickets walked by the overdue index.
+    assert indexes & {"ticket_overdue_location_idx", "ticket_location_idx"}, indexes
+    assert "ticket_overdue_idx" not in indexes, indexes
 
 
 def test_the_sla_job_marks_in_batches_with_one_event_each(on_postgresql, world):
