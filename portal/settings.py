@@ -300,7 +300,8 @@ UPLOADS_MAX_ROWS = envint("UPLOADS_MAX_ROWS", 2_000_000)
 GRIEVANCES_REOPEN_DAYS = envint("GRIEVANCES_REOPEN_DAYS", 30)
 GRIEVANCES_SENSITIVE_MIN_COUNT = envint("GRIEVANCES_SENSITIVE_MIN_COUNT", 10)
 # The public complaint page (grievances.forms_public): a form filled faster than this is refused, and one
-# older than this; complaints and status look-ups per client address and window; how deep its location list goes.
+# older than this; complaints and status look-ups per client address and window; how deep its location list
+# goes.
 GRIEVANCE_PUBLIC_MIN_FILL_SECONDS = envint("GRIEVANCE_PUBLIC_MIN_FILL_SECONDS", 3)
 GRIEVANCE_PUBLIC_FORM_MAX_AGE_SECONDS = envint("GRIEVANCE_PUBLIC_FORM_MAX_AGE_SECONDS", 2 * 60 * 60)
 GRIEVANCE_PUBLIC_RATE_LIMIT = envint("GRIEVANCE_PUBLIC_RATE_LIMIT", 5)
