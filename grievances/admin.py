@@ -37,7 +37,7 @@ from grievances.models import (
     Ticket,
     TicketStatus,
 )
-from grievances.resolutions import RESOLUTION_ACTIONS, ticket_resolution_request
+from grievances.resolutions import RESOLUTION_CHOICES, ticket_resolution_request
 from grievances.selectors import (
     ticket_attachments,
     ticket_events,
@@ -58,6 +58,7 @@ from grievances.services import (
     tickets_assign_bulk,
 )
 from registry.admin.editing import EstimatedCountPaginator
+from registry.models import Location
 from registry.selectors import location_list
 
 BULK_ASSIGN_LIMIT = 500
@@ -172,7 +173,10 @@ class LocationFilter(admin.SimpleListFilter):
         )
         if path_prefix is None:
             return queryset.none()
-        return queryset.filter(location__path__startswith=path_prefix)
+        # The place's ids first (one query on the location tree's path index), then the tickets by their
+        # location index: a district is one id, read in key order; a join on path prefixes was not.
+        ids = list(Location.objects.filter(path__startswith=path_prefix).values_list("pk", flat=True))
+        return queryset.filter(location_id__in=ids)
 
 
 class TicketAddForm(forms.ModelForm):
@@ -359,11 +363,43 @@ class TicketAdmin(ScopedHistoryAdmin):
     ) -> Any:
         try:
             return super()._changeform_view(request, object_id, form_url, extra_context)
-        except _Refused as refused:  # the service refused the new ticket: say why, nothing was stored
-            exc = refused.error
-            text = error_text(exc) if isinstance(exc, ValidationError) else str(exc)
-            self.message_user(request, text, messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
+        except _Refused as refused:  # the service refused the new ticket: nothing was stored
+            return self._add_refused(request, form_url, extra_context, refused.error)
+
+    def _add_refused(
+        self, request: HttpRequest, form_url: str, extra_context: Any, error: Exception
+    ) -> HttpResponse:
+        """The add page again, bound to what the user typed, each refusal shown on its field (those naming
+        no field of the form above it), as Django shows a form's own errors."""
+        form = self.get_form(request, None)(request.POST, request.FILES)
+        form.is_valid()
+        if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+            chosen = [name for name in SUBJECT_FIELDS if form.cleaned_data.get(name)]
+            for field, errors in error.message_dict.items():
+                if field == "subject" and chosen:
+                    field = chosen[0]  # the service names the record it refuses "subject"
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, error_text(error) if isinstance(error, ValidationError) else str(error))
+        admin_form = helpers.AdminForm(
+            form, list(self.get_fieldsets(request, None)), {}, self.get_readonly_fields(request, None), self
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Add %s") % self.opts.verbose_name,
+            "subtitle": None,
+            "adminform": admin_form,
+            "object_id": None,
+            "original": None,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + admin_form.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            **(extra_context or {}),
+        }
+        return self.render_change_form(request, context, add=True, change=False, form_url=form_url)
 
     # --- the ticket page ----------------------------------------------------------------------------
 
@@ -400,7 +436,7 @@ class TicketAdmin(ScopedHistoryAdmin):
                 },
                 assignable=_assignable_users(ticket) if can_change else [],
                 reject_reasons=RejectReason.choices,
-                resolution_actions=RESOLUTION_ACTIONS,
+                resolution_actions=RESOLUTION_CHOICES,
             )
         return super().change_view(request, object_id, form_url, extra_context=context)
 

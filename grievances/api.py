@@ -164,7 +164,7 @@ def ticket_post(request: HttpRequest, body: TicketIn) -> Status:
             anonymous=body.anonymous,
             location=location,
             language=language,
-            api_client=partner.name,
+            partner=partner,
         )
     except ValidationError as exc:
         if not hasattr(exc, "error_dict"):
@@ -195,7 +195,7 @@ def ticket_post(request: HttpRequest, body: TicketIn) -> Status:
 def ticket_get(request: HttpRequest, number: str) -> Status:
     """Only a ticket this partner filed; its status and steps, with the comments marked public."""
     partner: GrievancePartner = request.auth  # type: ignore[attr-defined]
-    ticket = Ticket.objects.filter(number=number, api_client=partner.name).first()
+    ticket = Ticket.objects.filter(number=number, partner=partner).first()
     if ticket is None:
         return Status(404, {"detail": f"No ticket {number} filed by {partner.name}."})
     events = TicketEvent.objects.filter(ticket=ticket).order_by("at", "pk")

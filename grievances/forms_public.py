@@ -2,9 +2,9 @@
 field, a signed form token with a minimum fill time that is spent once (a replayed form is refused), and
 a count of submissions per client address (the shared "throttle" cache).
 
-Settings (read with defaults): GRIEVANCE_PUBLIC_MIN_FILL_SECONDS (3), GRIEVANCE_PUBLIC_FORM_MAX_AGE_SECONDS
-(7200), GRIEVANCE_PUBLIC_RATE_LIMIT (5 complaints) and GRIEVANCE_PUBLIC_STATUS_RATE_LIMIT (30 look-ups)
-per GRIEVANCE_PUBLIC_RATE_WINDOW_SECONDS (3600) and address.
+Settings (portal/settings.py, from the environment): GRIEVANCE_PUBLIC_MIN_FILL_SECONDS (3),
+GRIEVANCE_PUBLIC_FORM_MAX_AGE_SECONDS (7200), GRIEVANCE_PUBLIC_RATE_LIMIT (5 complaints) and
+GRIEVANCE_PUBLIC_STATUS_RATE_LIMIT (30 look-ups) per GRIEVANCE_PUBLIC_RATE_WINDOW_SECONDS (3600) and address.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from axes.helpers import get_client_ip_address
@@ -24,10 +25,6 @@ from django.utils.translation import gettext_lazy as _
 
 THROTTLE_CACHE = "throttle"
 TOKEN_SALT = "grievances.public.form"
-
-
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
 
 
 class FormRefused(Exception):
@@ -50,7 +47,7 @@ def form_token_issue() -> str:
 def form_token_check(token: str) -> str:
     """The token's nonce, once its signature, age and fill time are right; FormRefused otherwise.
     Nothing is written: the nonce is spent by `form_token_spend` when the complaint is accepted."""
-    max_age = _setting("GRIEVANCE_PUBLIC_FORM_MAX_AGE_SECONDS", 2 * 60 * 60)
+    max_age = settings.GRIEVANCE_PUBLIC_FORM_MAX_AGE_SECONDS
     try:
         payload = signing.loads(token or "", salt=TOKEN_SALT, max_age=max_age)
     except signing.SignatureExpired:
@@ -70,7 +67,7 @@ def form_token_check(token: str) -> str:
     age = time.time() - payload["t"]
     if age > max_age:
         raise FormRefused(str(_("This form was opened too long ago: reload the page and send it again.")))
-    minimum = _setting("GRIEVANCE_PUBLIC_MIN_FILL_SECONDS", 3)
+    minimum = settings.GRIEVANCE_PUBLIC_MIN_FILL_SECONDS
     if age < minimum:
         raise FormRefused(
             str(_("The form was sent too quickly after it was opened: wait a few seconds and send it again."))
@@ -80,7 +77,7 @@ def form_token_check(token: str) -> str:
 
 def form_token_spend(nonce: str) -> None:
     """Mark the nonce used; FormRefused when it was used before (the same form sent twice)."""
-    timeout = _setting("GRIEVANCE_PUBLIC_FORM_MAX_AGE_SECONDS", 2 * 60 * 60) + 60
+    timeout = settings.GRIEVANCE_PUBLIC_FORM_MAX_AGE_SECONDS + 60
     if not caches[THROTTLE_CACHE].add(f"grievance-form:{nonce}", 1, timeout=timeout):
         raise FormRefused(
             str(
@@ -107,13 +104,12 @@ def _address(request: HttpRequest) -> str:
 @dataclass(frozen=True)
 class RateLimit:
     name: str
-    limit_setting: str
-    default_limit: int
+    limit: Callable[[], int]  # reads its setting at each request, so a changed setting counts at once
 
     def hit(self, request: HttpRequest) -> None:
         """Count one request from the client's address; FormRefused (429) past the limit in the window."""
-        window = max(_setting("GRIEVANCE_PUBLIC_RATE_WINDOW_SECONDS", 60 * 60), 1)
-        limit = _setting(self.limit_setting, self.default_limit)
+        window = max(settings.GRIEVANCE_PUBLIC_RATE_WINDOW_SECONDS, 1)
+        limit = self.limit()
         now = time.time()
         bucket = int(now // window)
         left = max(int((bucket + 1) * window - now) + 1, 1)
@@ -139,8 +135,8 @@ class RateLimit:
             )
 
 
-FILE_LIMIT = RateLimit("file", "GRIEVANCE_PUBLIC_RATE_LIMIT", 5)
-STATUS_LIMIT = RateLimit("status", "GRIEVANCE_PUBLIC_STATUS_RATE_LIMIT", 30)
+FILE_LIMIT = RateLimit("file", lambda: settings.GRIEVANCE_PUBLIC_RATE_LIMIT)
+STATUS_LIMIT = RateLimit("status", lambda: settings.GRIEVANCE_PUBLIC_STATUS_RATE_LIMIT)
 
 
 class HoneypotWidget(forms.TextInput):

@@ -25,7 +25,6 @@ from simple_history.models import HistoricalRecords
 # A tracking code is read over the phone and typed on the public page: no 0/O, 1/I/L.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 TRACKING_LENGTH = 12  # 31**12 ≈ 2**59: not guessable, and the public page is rate-limited
-DEFAULT_REOPEN_DAYS = 30
 
 
 def tracking_code_new() -> str:
@@ -34,7 +33,7 @@ def tracking_code_new() -> str:
 
 def reopen_days() -> int:
     """Days after its resolution during which a ticket may be reopened (setting GRIEVANCES_REOPEN_DAYS)."""
-    return int(getattr(settings, "GRIEVANCES_REOPEN_DAYS", DEFAULT_REOPEN_DAYS))
+    return int(settings.GRIEVANCES_REOPEN_DAYS)
 
 
 class Priority(models.IntegerChoices):
@@ -319,7 +318,16 @@ class Ticket(FSMModelMixin, models.Model):
         related_name="+",
         db_index=False,
     )
-    api_client = models.CharField(_("API client"), max_length=120, blank=True)
+    # The API partner (a partner organisation's or the field agents' app) that filed it, if any.
+    partner = models.ForeignKey(
+        "GrievancePartner",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        db_index=False,
+        verbose_name=_("API partner"),
+    )
     created_at = models.DateTimeField(_("received at"), default=timezone.now, editable=False)
     due_at = models.DateTimeField(_("due"), editable=False)
     assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -328,12 +336,15 @@ class Ticket(FSMModelMixin, models.Model):
     overdue = models.BooleanField(_("overdue"), default=False, editable=False)
     overdue_at = models.DateTimeField(null=True, blank=True, editable=False)
     escalation_level = models.PositiveSmallIntegerField(default=0, editable=False)
+    # No index: no screen filters by it, and the SLA job sets it on every ticket it escalates (one index
+    # entry less per row of its UPDATE); removing a role (rare) scans the tickets once.
     escalated_to = models.ForeignKey(
         Group,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
         verbose_name=_("escalated to"),
     )
     resolution = models.TextField(_("resolution"), blank=True)
@@ -375,6 +386,14 @@ class Ticket(FSMModelMixin, models.Model):
             models.Index(fields=["assignee", "id"], name="ticket_assignee_idx"),
             models.Index(fields=["location", "id"], name="ticket_location_idx"),
             models.Index(fields=["id"], name="ticket_overdue_idx", condition=Q(overdue=True)),
+            # Two filters at once, as the list's filters combine them: status and category (a category
+            # filter is the category and its sub-categories, an IN list: the rows of each are read by the
+            # index and the page sorted, never the table walked in key order); overdue tickets of a place
+            # (the location filter gives the place's ids; one id reads the index in order).
+            models.Index(fields=["status", "category", "id"], name="ticket_status_category_idx"),
+            models.Index(
+                fields=["location", "id"], name="ticket_overdue_location_idx", condition=Q(overdue=True)
+            ),
             # The SLA job's scan: open tickets not yet overdue, by due date.
             models.Index(
                 fields=["due_at"],
@@ -393,6 +412,7 @@ class Ticket(FSMModelMixin, models.Model):
             _partial_fk_index("decision", "ticket_decision_idx"),
             _partial_fk_index("resolution_task", "ticket_resolution_task_idx"),
             _partial_fk_index("related_ticket", "ticket_related_idx"),
+            _partial_fk_index("partner", "ticket_partner_idx"),
             models.Index(
                 fields=["subject_type", "subject_id"],
                 name="ticket_other_subject_idx",

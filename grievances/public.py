@@ -56,8 +56,8 @@ def _categories() -> list[tuple[str, str]]:
 
 
 def _locations() -> list[tuple[str, str]]:
-    """The upper levels of the tree (GRIEVANCE_PUBLIC_LOCATION_DEPTH, default 1: regions and districts)."""
-    depth = int(getattr(settings, "GRIEVANCE_PUBLIC_LOCATION_DEPTH", 1))
+    """The upper levels of the tree (setting GRIEVANCE_PUBLIC_LOCATION_DEPTH, 1: regions and districts)."""
+    depth = settings.GRIEVANCE_PUBLIC_LOCATION_DEPTH
     rows = Location.objects.filter(depth__lte=depth).order_by("path").values_list("code", "name", "depth")
     return [(code, "\u2003" * level + name) for code, name, level in rows[:MAX_PUBLIC_LOCATIONS]]
 

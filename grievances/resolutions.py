@@ -1,8 +1,9 @@
 """Resolutions that change data: the maker-checker request made from a ticket, and the ticket's end.
 
 A ticket in progress whose fix changes a record (correct a person's phone number, reinstate a suspended
-beneficiary) asks for it through the owning app's request service (`registry.update`,
-`programs.beneficiary_status`: each checks its own rules and queues an `approvals.Task`); the ticket links
+beneficiary, re-issue a failed payment line into the next payroll) asks for it through the owning app's
+request service (`registry.update`, `programs.beneficiary_status`, `payments.benefit_reissue`: each checks
+its own rules and queues an `approvals.Task`); the ticket links
 the task and resolves when the task is executed (`approvals.signals.task_ended`). A rejected, cancelled or
 failed task is recorded on the ticket, which stays in progress for another resolution.
 """
@@ -14,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access.roles import User
 from approvals.models import Task, TaskState
@@ -22,7 +24,14 @@ from grievances.services import _event, _handler, _locked, _require, _resolve
 
 REGISTRY_EDIT = "registry.update"
 BENEFICIARY_STATUS = "programs.beneficiary_status"
-RESOLUTION_ACTIONS = (REGISTRY_EDIT, BENEFICIARY_STATUS)
+PAYMENT_REISSUE = "payments.benefit_reissue"
+RESOLUTION_ACTIONS = (REGISTRY_EDIT, BENEFICIARY_STATUS, PAYMENT_REISSUE)
+# The ticket page's choice of change, each named for the officer.
+RESOLUTION_CHOICES = (
+    (REGISTRY_EDIT, gettext_lazy("Correct the person's or household's record")),
+    (BENEFICIARY_STATUS, gettext_lazy("Change the beneficiary's status")),
+    (PAYMENT_REISSUE, gettext_lazy("Re-issue the failed payment line into the next payroll")),
+)
 
 
 def _registry_edit(
@@ -57,7 +66,19 @@ def _beneficiary_status(*, ticket: Ticket, user: User, reason: str, transition: 
     )
 
 
-REQUESTS = {REGISTRY_EDIT: _registry_edit, BENEFICIARY_STATUS: _beneficiary_status}
+def _payment_reissue(*, ticket: Ticket, user: User, reason: str, **_: Any) -> Any:
+    from payments.services import benefit_reissue_request
+
+    if ticket.benefit_id is None:
+        raise ValidationError({"action": _("The ticket concerns no payment line.")})
+    return benefit_reissue_request(user=user, benefit=ticket.benefit, reason=reason)
+
+
+REQUESTS = {
+    REGISTRY_EDIT: _registry_edit,
+    BENEFICIARY_STATUS: _beneficiary_status,
+    PAYMENT_REISSUE: _payment_reissue,
+}
 
 
 @transaction.atomic
@@ -126,4 +147,4 @@ def resolution_task_ended(*, task: Task, outcome: str) -> None:
         _event(ticket, kind=EventKind.APPROVAL_ENDED, user=None, comment=comment, data=data, notify=False)
 
 
-__all__ = ["RESOLUTION_ACTIONS", "resolution_task_ended", "ticket_resolution_request"]
+__all__ = ["RESOLUTION_ACTIONS", "RESOLUTION_CHOICES", "resolution_task_ended", "ticket_resolution_request"]

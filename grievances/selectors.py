@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import Aggregate, Case, CharField, Count, F, FloatField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Extract
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from access.records import records_in_scope
 from access.roles import User, user_holds_role_id
@@ -69,15 +70,20 @@ def tickets_about(*, user: User, field: str, record_id: int) -> QuerySet[Ticket]
 
 # --- the dashboard's figures ---------------------------------------------------------------------------
 
-AGE_BANDS = ((0, 7, "< 1 week"), (7, 30, "1–4 weeks"), (30, 90, "1–3 months"), (90, None, "> 3 months"))
-DEFAULT_SENSITIVE_MIN_COUNT = 10
+# (lowest age in days, highest, label): labels are translated when a query or a chart reads them.
+AGE_BANDS = (
+    (0, 7, gettext_lazy("< 1 week")),
+    (7, 30, gettext_lazy("1–4 weeks")),
+    (30, 90, gettext_lazy("1–3 months")),
+    (90, None, gettext_lazy("> 3 months")),
+)
 RESOLUTION_WINDOW_DAYS = 365
 PYTHON_PERCENTILE_SAMPLE = 20_000
 
 
 def sensitive_min_count() -> int:
     """Below this many tickets, a sensitive category's figures are not shown on dashboards."""
-    return int(getattr(settings, "GRIEVANCES_SENSITIVE_MIN_COUNT", DEFAULT_SENSITIVE_MIN_COUNT))
+    return int(settings.GRIEVANCES_SENSITIVE_MIN_COUNT)
 
 
 @dataclass
@@ -105,11 +111,11 @@ def _counted_scope(user: User) -> QuerySet[Ticket]:
 
 def _age_band(now: Any) -> Case:
     whens = [
-        When(created_at__gt=now - timedelta(days=low), then=Value(AGE_BANDS[index - 1][2]))
+        When(created_at__gt=now - timedelta(days=low), then=Value(str(AGE_BANDS[index - 1][2])))
         for index, (low, _high, _label) in enumerate(AGE_BANDS)
         if index > 0
     ]
-    return Case(*whens, default=Value(AGE_BANDS[-1][2]), output_field=CharField())
+    return Case(*whens, default=Value(str(AGE_BANDS[-1][2])), output_field=CharField())
 
 
 class _Percentile(Aggregate):

@@ -40,6 +40,7 @@ from grievances.models import (
     TicketStatus,
     reopen_days,
 )
+from grievances.partners import GrievancePartner
 from grievances.selectors import ticket_list, ticket_visible, user_supervises
 from grievances.signals import ticket_status_changed_on_commit
 from grievances.subjects import subject_kind
@@ -237,7 +238,7 @@ def ticket_create(
     location: Location | None = None,
     priority: int | None = None,
     attachments: Iterable[Any] = (),
-    api_client: Any = None,
+    partner: GrievancePartner | None = None,
     complainant_email: str = "",
     language: str = "",
 ) -> Ticket:
@@ -292,7 +293,7 @@ def ticket_create(
         priority=priority or found.default_priority,
         team=ticket_route(category=found, location=location),
         created_by=user if _staff(user) else None,
-        api_client=str(api_client or "")[:120],
+        partner=partner,
         created_at=now,
         due_at=now + timedelta(days=found.sla_days),
         **subject_fields,

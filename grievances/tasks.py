@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tasks import task
 
 from jobs.kinds import job_kind_register
@@ -22,7 +23,7 @@ def sla_check_task(job_id: int) -> None:
 
     with job_running(job_id) as progress:
         result = tickets_mark_overdue(progress=progress)
-        progress(done=2, total=2, message="SLA check done")
+        progress(done=result["overdue"], total=result["overdue"], message=_("SLA check done"))
         job_set_result(job_id, result=result)
 
 

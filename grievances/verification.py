@@ -2,8 +2,9 @@
 
 Payments announces it (`payments.signals.verification_discrepancy`, after its commit, once per record that
 becomes discrepant); this receiver files the ticket in the category "Payment not received" (made by the
-grievances migration 0005, and again here if an administrator removed it) through `ticket_create`, linked to the line, at its location, the recipient as
-complainant. A failure is logged by the sender and the verification stays recorded.
+grievances migration 0005, and again here if an administrator removed it) through `ticket_create`, linked
+to the line, at its location, the recipient as complainant. A failure is logged by the sender and the
+verification stays recorded.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The payments' approvable actions: approve a payroll (extra levels above an amount), release held lines."""
+"""The payments' approvable actions: approve a payroll (extra levels above an amount), release held lines,
+re-issue a failed line into the next payroll."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 from approvals.actions import Description, action_register
 from approvals.models import Task
 from payments.models import Benefit, BenefitStatus, Payroll
-from payments.selectors import payroll_decidable_list
+from payments.selectors import benefit_list, payroll_decidable_list
 from payments.services import (
     APPROVE_ACTION,
+    REISSUE_ACTION,
     RELEASE_ACTION,
+    benefit_reissue_execute,
     benefit_release_execute,
     payroll_approve_execute,
 )
@@ -60,6 +63,20 @@ def release_execute(*, target: Payroll, payload: dict[str, Any], task: Task, **k
     return benefit_release_execute(payroll=target, payload=payload, task=task)
 
 
+def reissue_describe(*, target: Benefit, payload: dict[str, Any]) -> Description:
+    return Description(
+        count=1,
+        total=Decimal(payload["amount"]),
+        sample=[f"{target.reference}: {target.amount}"],
+        summary=f"Pay failed line {target.reference} ({payload.get('amount')}) again "
+        f"in the next payroll of {target.payroll.payment_plan}.",
+    )
+
+
+def reissue_execute(*, target: Benefit, payload: dict[str, Any], task: Task, **kwargs: Any) -> dict[str, Any]:
+    return benefit_reissue_execute(benefit=target, payload=payload, task=task)
+
+
 def register() -> None:
     action_register(
         APPROVE_ACTION,
@@ -76,4 +93,12 @@ def register() -> None:
         describer=release_describe,
         visible=lambda user: payroll_decidable_list(user=user),
         amount=_amount,
+    )
+    action_register(
+        REISSUE_ACTION,
+        label="Re-issue a failed payment line",
+        executor=reissue_execute,
+        describer=reissue_describe,
+        visible=lambda user: benefit_list(user=user),
+        amount=lambda *, target, payload: Decimal(payload["amount"]) if payload.get("amount") else None,
     )

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
@@ -326,6 +327,9 @@ class BenefitEventKind(models.TextChoices):
     FAILED = "failed", _("Reported failed")
     CARRIED = "carried", _("Carried into another payroll")
     CANCELLED = "cancelled", _("Cancelled")
+    REISSUE_APPROVED = "reissue_approved", _("Re-issue into the next payroll approved")
+    REISSUED = "reissued", _("Re-issued into another payroll")
+    REISSUED_IN = "reissued_in", _("Re-issued from a failed line")
 
 
 class BenefitEvent(models.Model):
@@ -387,6 +391,62 @@ class BenefitEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.at:%Y-%m-%d %H:%M})"
+
+
+class BenefitReissue(models.Model):
+    """A failed payment line to be paid again in the next payroll of its payment plan (a grievance's
+    resolution, approved through `payments.benefit_reissue`). Scheduled when the approval runs; issued when
+    the next payroll's generation copies it (set-based), which links the new line: each way traceable."""
+
+    original = models.OneToOneField(
+        Benefit, on_delete=models.PROTECT, related_name="reissue", verbose_name=_("failed line")
+    )
+    payment_plan = models.ForeignKey(
+        PaymentPlan,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("payment plan"),
+    )
+    new_line = models.OneToOneField(
+        Benefit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reissued_from",
+        verbose_name=_("new line"),
+    )
+    task = models.ForeignKey(
+        "approvals.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    scheduled_at = models.DateTimeField(_("scheduled at"), default=timezone.now)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = _("payment line re-issue")
+        verbose_name_plural = _("payment line re-issues")
+        # The generation's lookup: the plan's re-issues still waiting for a payroll.
+        indexes = [
+            models.Index(
+                fields=["payment_plan"],
+                name="benefit_reissue_waiting_idx",
+                condition=Q(issued_at__isnull=True),
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(new_line__isnull=True) | Q(issued_at__isnull=False),
+                name="benefit_reissue_issued_has_line",
+            ),
+            models.CheckConstraint(
+                condition=~Q(new_line=models.F("original")), name="benefit_reissue_not_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_id} → {self.new_line_id or '…'}"
 
 
 class ProviderRequestKind(models.TextChoices):

@@ -57,7 +57,8 @@ class PortalConfig(AppConfig):
 
 
 def _upload_batches_as_ticket_subjects() -> None:
-    """A complaint may concern an upload batch (grievances and uploads are siblings: the portal links them)."""
+    """A complaint may concern an upload batch (grievances and uploads are siblings: the portal links
+    them)."""
     from grievances.subjects import subject_kind_register
     from uploads.models import ImportBatch
     from uploads.selectors import batch_list

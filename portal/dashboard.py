@@ -235,7 +235,9 @@ def grievances_chart(*, grievances: GrievanceFigures) -> dict[str, Any]:
     categories = sorted({name for name, _ in grievances.open_by_category_age})
     data = [
         _bar(
-            label, categories, [grievances.open_by_category_age.get((name, label), 0) for name in categories]
+            str(label),
+            categories,
+            [grievances.open_by_category_age.get((name, str(label)), 0) for name in categories],
         )
         for _, _, label in AGE_BANDS
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -37,7 +38,7 @@ class BenefitAdmin(BenefitEvidenceViews):
     search_fields = ("reference__exact", "transaction_id__exact")  # as printed: indexed, case kept
     raw_id_fields = ("payroll", "beneficiary", "cycle", "recipient", "location")
     show_full_result_count = False
-    readonly_fields = ("thumbnail", "story")
+    readonly_fields = ("thumbnail", "reissue_shown", "story")
     change_form_template = "payments/benefit_change_form.html"
 
     def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -49,6 +50,29 @@ class BenefitAdmin(BenefitEvidenceViews):
 
     def get_queryset(self, request: HttpRequest):  # type: ignore[no-untyped-def]
         return benefit_list(user=request.user)
+
+    @admin.display(description=_("Re-issue"))
+    def reissue_shown(self, obj: Benefit) -> str:
+        """Both ways: the failed line re-issued (waiting for the next payroll, or the new line), or the line
+        it re-issues. Two small lookups by unique keys."""
+        from payments.models import BenefitReissue
+
+        def link(line_id: int, reference: str) -> str:
+            return format_html(
+                '<a href="{}">{}</a>', reverse("admin:payments_benefit_change", args=[line_id]), reference
+            )
+
+        made = BenefitReissue.objects.filter(original=obj).select_related("new_line", "payment_plan").first()
+        if made is not None:
+            if made.new_line is None:
+                return str(
+                    _("Approved: paid again in the next payroll of %(plan)s.") % {"plan": made.payment_plan}
+                )
+            return format_html("{} {}", _("Re-issued as"), link(made.new_line_id, made.new_line.reference))
+        source = BenefitReissue.objects.filter(new_line=obj).select_related("original").first()
+        if source is not None:
+            return format_html("{} {}", _("Re-issue of"), link(source.original_id, source.original.reference))
+        return "—"
 
     @admin.display(description=_("Story of the line"))
     def story(self, obj: Benefit) -> str:

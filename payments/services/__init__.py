@@ -32,6 +32,12 @@ from payments.services.reconciliation import (
     payroll_results_record,
     reconciliation_apply,
 )
+from payments.services.reissue import (
+    REISSUE_ACTION,
+    benefit_reissue_execute,
+    benefit_reissue_request,
+    benefit_reissues_issue,
+)
 from payments.services.steps import (
     APPROVE_ACTION,
     RELEASE_ACTION,
@@ -54,9 +60,13 @@ __all__ = [
     "MAX_LINES",
     "MAX_PHOTO_BYTES",
     "MAX_RESULT_FILE_BYTES",
+    "REISSUE_ACTION",
     "RELEASE_ACTION",
     "PaymentScope",
     "benefit_evidence_attach",
+    "benefit_reissue_execute",
+    "benefit_reissue_request",
+    "benefit_reissues_issue",
     "benefit_release_execute",
     "benefit_release_request",
     "evidence_batch_apply",

@@ -378,6 +378,9 @@ def payroll_generate(
                 note=_generation_note(payroll.payment_plan.benefit_plan),
                 user=payroll.created_by,
             )
+            from payments.services.reissue import benefit_reissues_issue  # it reuses LINE_COLUMNS
+
+            reissued = benefit_reissues_issue(payroll=payroll)
             payroll.generated()
             payroll.save()
     except Exception as exc:
@@ -385,4 +388,4 @@ def payroll_generate(
             status=PayrollStatus.FAILED, error=error_text(exc)[:2000]
         )
         raise
-    return {"lines": written, "without_amount": explained}
+    return {"lines": written + reissued, "without_amount": explained, "reissued": reissued}

@@ -244,7 +244,8 @@ def payroll_carry_over(*, user: User, payroll: Payroll, cycle: PaymentCycle | No
     require_payroll(user, payroll, "carry over the lines of")
     if payroll.status not in (PayrollStatus.RECONCILING, PayrollStatus.RECONCILED):
         raise state_error(payroll, "carried over")
-    failed = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.FAILED)
+    # A line scheduled for re-issue (a grievance's approved resolution) goes into the plan's next payroll.
+    failed = Benefit.objects.filter(payroll=payroll, status=BenefitStatus.FAILED, reissue__isnull=True)
     if not failed.exists():
         raise ValidationError(f"{payroll} has no failed line to carry over.")
     new = Payroll.objects.create(

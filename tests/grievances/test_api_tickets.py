@@ -51,7 +51,7 @@ def test_a_field_agent_files_a_complaint(client, keys, world):
     ticket = Ticket.objects.get()
     assert answer["number"] == ticket.number and answer["tracking_code"] == ticket.tracking_code
     assert answer["status"] == "received"
-    assert (ticket.channel, ticket.api_client, ticket.language) == (Channel.FIELD_AGENT, "Field app", "pt")
+    assert (ticket.channel, ticket.partner.name, ticket.language) == (Channel.FIELD_AGENT, "Field app", "pt")
     assert ticket.team == world.north_team
 
 

@@ -75,3 +75,40 @@ def test_a_good_attachment_is_stored_and_served_only_to_who_sees_the_ticket(worl
     assert response.status_code == 200 and response["X-Content-Type-Options"] == "nosniff"
     client.force_login(User.objects.get(username="southg"))
     assert client.get(url).status_code == 404
+
+
+def test_the_admin_add_page_keeps_the_input_and_shows_the_refusal_on_its_field(world, client):
+    client.force_login(User.objects.get(pk=world.grace.pk))
+    stranger = Individual.objects.create(
+        given_name="Kofi", family_name="Mensah", sex="M", location=world.tree.south
+    )
+    response = client.post(
+        "/admin/grievances/ticket/add/",
+        {
+            "channel": "walk_in",
+            "category": world.payments.pk,
+            "description": "The agent asked for a fee",
+            "anonymous": "on",
+            "complainant_name": "Amina",
+            "location": world.tree.north_a.pk,
+            "priority": "",
+        },
+    )
+    assert response.status_code == 200  # the form again, not a redirect
+    form = response.context["adminform"].form
+    assert form.is_bound and "anonymous" in form.errors
+    page = response.content.decode()
+    assert "The agent asked for a fee" in page and 'value="Amina"' in page
+    response = client.post(
+        "/admin/grievances/ticket/add/",
+        {
+            "channel": "walk_in",
+            "category": world.payments.pk,
+            "description": "About someone elsewhere",
+            "individual": stranger.pk,
+            "location": world.tree.north_a.pk,
+        },
+    )
+    form = response.context["adminform"].form
+    assert "outside" in " ".join(form.errors["individual"])
+    assert not Ticket.objects.exists()

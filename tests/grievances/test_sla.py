@@ -55,3 +55,25 @@ def test_the_command_runs_it(world):
     Ticket.objects.filter(pk=ticket.pk).update(due_at=timezone.now() - timedelta(hours=1))
     call_command("grievances_sla", "--now")
     assert Ticket.objects.get(pk=ticket.pk).overdue
+
+
+def test_batches_mark_every_ticket_once_and_signal_once(world, django_capture_on_commit_callbacks):
+    from grievances.signals import tickets_escalated
+
+    tickets = [_file(world) for _ in range(5)]
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(due_at=timezone.now() - timedelta(days=2))
+    heard = []
+
+    def receiver(sender, **kwargs):
+        heard.append(kwargs["count"])
+
+    tickets_escalated.connect(receiver, dispatch_uid="test-batches")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            result = tickets_mark_overdue(batch_size=2)  # batches of 2, 2, 1
+    finally:
+        tickets_escalated.disconnect(dispatch_uid="test-batches")
+    assert result["overdue"] == 5 and heard == [5]
+    assert Ticket.objects.filter(overdue=True, escalation_level=1).count() == 5
+    for ticket in tickets:
+        assert ticket.events.filter(kind=EventKind.OVERDUE).count() == 1
