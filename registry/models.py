@@ -6,7 +6,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from simple_history.models import HistoricalRecords
 
@@ -133,16 +133,23 @@ class Individual(models.Model):
     class Meta:
         # Each index is paid by every row an upload or the generator writes (a million rows: about 3 s per
         # index), so only indexes a screen uses, each as cheap to maintain as it can be:
-        # - names: one (family, given) and one given-name index on UPPER(name) in the "C" collation (bytewise,
-        #   the cheapest comparison). They serve prefix search (LIKE 'OKA%'), equality (duplicate matching)
-        #   and the name order of lists (registry.selectors.name_order_key); created by migration 0007.
+        # - names: one (family, given, birth date, location) and one given-name index on UPPER(name) in the "C"
+        #   collation (bytewise, the cheapest comparison). They serve prefix search (LIKE 'OKA%'), an upload's
+        #   matching of people (names, birth date and location: one probe per row, migration 0010) and the
+        #   name order of lists (registry.selectors.name_order_key); created by migrations 0007 and 0010.
         # - status and registration source: partial indexes on the values that are rare by nature (people
         #   who died or moved; registrations not from a file), the ones a filter needs an index for; a filter
         #   on the common value reads the list's own order and stops at a page. Rows an upload writes (active,
         #   from a file) enter neither.
         # - sex (two or three values) is never selective enough for one.
         indexes = [
-            models.Index(Upper("family_name"), Upper("given_name"), name="individual_name_idx"),
+            models.Index(
+                Upper("family_name"),
+                Upper("given_name"),
+                F("birth_date"),
+                F("location"),
+                name="individual_name_idx",
+            ),
             models.Index(Upper("given_name"), name="individual_given_idx"),
             models.Index(fields=["location", "status"], name="individual_location_idx"),
             models.Index(fields=["birth_date"], name="individual_birth_date_idx"),

@@ -210,3 +210,31 @@ def test_deletes_through_django_cascade_and_protect(tree, make_individual, make_
         tree.north_a.delete()
     household.delete()
     assert not HouseholdMember.objects.filter(household_id=household.pk).exists()
+
+
+def test_an_uploads_name_match_probes_the_name_index_with_birth_date_and_location():
+    # At 10M people a common pair of names is over a thousand entries: matching by names alone read each one's
+    # row for its birth date and location (migration 0010). The probe now carries all four.
+    from registry.bulk import Source
+    from registry.matching import name_matches
+
+    if connection.vendor != "postgresql":
+        assert "individual_name_idx" in _constraints("registry_individual")
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'individual_name_idx'")
+        definition = cursor.fetchone()[0]
+    assert "birth_date, location_id" in definition, definition
+    source = Source(
+        "SELECT 1 AS key, 'DIALLO' AS family_key, 'AMINA' AS given_key, DATE '1990-01-01' AS birth_date, "
+        "1::bigint AS location_id",
+        [],
+    )
+    matches = name_matches(source)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+    plan = _plan(f"SELECT * FROM {matches.relation('m')}", matches.params)
+    assert "individual_name_idx" in plan, plan
+    condition = next(line for line in plan.splitlines() if "Index Cond" in line)
+    assert "birth_date" in condition and "location_id" in condition, plan
