@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
-from access.hooks import provided
-from access.roles import SEES_ALL_PLANS_ROLES, User, user_in_roles
+from access.hooks import provided, provided_if_any
+from access.roles import SEES_ALL_PLANS_ROLES, User, _real, user_in_roles
 from access.scope import user_sees_everywhere
 
 VIEW_PLAN = "programs.view_benefitplan"
@@ -30,8 +30,21 @@ def user_manages_all_plans(user: User) -> bool:
     return _active(user) and user_sees_everywhere(user)
 
 
+def plan_ids_out_of_force(user: User) -> frozenset[int]:
+    """Plans whose scope grant to this user is not in force today (its dates): their object permissions
+    give nothing. Read once per user object (a request's user), so an ended grant stops on the next request."""
+    real = _real(user)
+    cached: frozenset[int] | None = real.__dict__.get("_plans_out_of_force")
+    if cached is None:
+        provider = provided_if_any("plans_out_of_force")
+        cached = frozenset(provider(real)) if provider is not None and real.is_authenticated else frozenset()
+        real.__dict__["_plans_out_of_force"] = cached
+    return cached
+
+
 def plans_with_permission(user: User, permissions: str | list[str]) -> QuerySet[Any]:
-    """Plans on which the user holds one of these object permissions (a role's global grant is not one).
+    """Plans on which the user holds one of these object permissions (a role's global grant is not one),
+    leaving out the plans whose scope grant is not in force today.
 
     The query is built once per user object (a request's user): a page asks it many times (sidebar,
     approvals count, lists). It stays lazy, so the grants are read when the query runs.
@@ -41,7 +54,7 @@ def plans_with_permission(user: User, permissions: str | list[str]) -> QuerySet[
     if key not in cache:
         cache[key] = get_objects_for_user(
             user, permissions, klass=provided("plan_model"), any_perm=True, accept_global_perms=False
-        )
+        ).exclude(pk__in=sorted(plan_ids_out_of_force(user)))
     return cache[key].all()
 
 

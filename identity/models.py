@@ -42,6 +42,7 @@ class SignInEventKind(models.TextChoices):
     RECOVERY_CODE_USED = "recovery_code_used", _("recovery code used")
     TWO_FACTOR_RESET = "two_factor_reset", _("two-factor reset by an administrator")
     ROLE_GRANT_ENDED = "role_grant_ended", _("role grant ended")
+    SCOPE_GRANT_ENDED = "scope_grant_ended", _("scope grant ended")
 
 
 class SignInEvent(models.Model):

@@ -17,12 +17,13 @@ from portal.models import UserProfile
 
 class UserProfileInline(admin.StackedInline):
     model = UserProfile
+    fk_name = "user"
     can_delete = False
     extra = 1
     max_num = 1
     min_num = 1  # every user made here gets a profile, so their scope is visible and editable
-    fields = ["phone", "preferred_language", "locations"]
-    autocomplete_fields = ["locations"]
+    fields = ["phone", "preferred_language", "supervisor", "locations"]
+    autocomplete_fields = ["locations", "supervisor"]
     verbose_name = "Profile and location scope"
     verbose_name_plural = "Profile and location scope"
 
@@ -69,4 +70,4 @@ class UserProfileAdmin(ScopedHistoryAdmin):
     list_display = ["user", "phone", "preferred_language"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]  # one table, indexed
-    autocomplete_fields = ["user", "locations"]
+    autocomplete_fields = ["user", "locations", "supervisor"]
