@@ -32,7 +32,7 @@ def user_manages_all_plans(user: User) -> bool:
 
 def plan_ids_out_of_force(user: User) -> frozenset[int]:
     """Plans whose scope grant to this user is not in force today (its dates): their object permissions
-    give nothing. Read once per user object (a request's user), so an ended grant stops on the next request."""
+    give nothing. Read once per user object (a request's user): an ended grant stops on the next request."""
     real = _real(user)
     cached: frozenset[int] | None = real.__dict__.get("_plans_out_of_force")
     if cached is None:

@@ -51,24 +51,40 @@ def _state_q(state: str, today: date) -> Q:
 
 def _given_at(history: Any) -> Subquery:
     return Subquery(
-        history.objects.filter(id=OuterRef("pk"), history_type="+").order_by("history_date").values("history_date")[:1]
+        history.objects.filter(id=OuterRef("pk"), history_type="+")
+        .order_by("history_date")
+        .values("history_date")[:1]
     )
 
 
-HOLDING_COLUMNS = ("h_kind", "h_what", "h_user", "h_username", "h_name", "h_from", "h_until", "h_given", "h_by")
+HOLDING_COLUMNS = (
+    "h_kind",
+    "h_what",
+    "h_user",
+    "h_username",
+    "h_name",
+    "h_from",
+    "h_until",
+    "h_given",
+    "h_by",
+)
 
 
 def _holding_part(queryset: QuerySet[Any], filters: HoldingFilters, today: date) -> QuerySet[Any]:
     if filters.username:
         queryset = queryset.filter(user__username=filters.username)
     if filters.ending_within is not None:
-        queryset = queryset.filter(ends_on__gte=today, ends_on__lte=today + timedelta(days=filters.ending_within))
+        queryset = queryset.filter(
+            ends_on__gte=today, ends_on__lte=today + timedelta(days=filters.ending_within)
+        )
     if filters.state:
         queryset = queryset.filter(_state_q(filters.state, today))
     return queryset
 
 
-def holding_list(*, user: Any, filters: HoldingFilters, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+def holding_list(
+    *, user: Any, filters: HoldingFilters, offset: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
     """One page of who holds what; `limit + 1` rows are read so the page knows whether another follows."""
     query = holding_query(user=user, filters=filters)
     return list(query[offset : offset + limit + 1]) if query is not None else []
@@ -99,7 +115,9 @@ def holding_query(*, user: Any, filters: HoldingFilters) -> QuerySet[Any] | None
                 h_what=F("role__name"),
                 h_given=_given_at(RoleGrant.history.model),
                 **common,
-            ).values(*HOLDING_COLUMNS).order_by()
+            )
+            .values(*HOLDING_COLUMNS)
+            .order_by()
         )
     if filters.kind in ("", ScopeKind.LOCATION, ScopeKind.PLAN) and filters.role_id is None:
         scopes = _holding_part(ScopeGrant.objects.all(), filters, today)
@@ -111,7 +129,9 @@ def holding_query(*, user: Any, filters: HoldingFilters) -> QuerySet[Any] | None
                 h_what=Coalesce(F("location__name"), F("benefit_plan__name")),
                 h_given=_given_at(ScopeGrant.history.model),
                 **common,
-            ).values(*HOLDING_COLUMNS).order_by()
+            )
+            .values(*HOLDING_COLUMNS)
+            .order_by()
         )
     if not parts:
         return None
@@ -149,14 +169,16 @@ def _dated(queryset: QuerySet[Any], field: str, filters: AuditFilters) -> QueryS
     return queryset
 
 
-def audit_trail(*, user: Any, filters: AuditFilters, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+def audit_trail(
+    *, user: Any, filters: AuditFilters, offset: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
     """One page (`limit + 1` rows read) of the user's audit trail."""
     query = audit_query(user=user, filters=filters)
     return list(query[offset : offset + limit + 1]) if query is not None else []
 
 
 def audit_query(*, user: Any, filters: AuditFilters) -> QuerySet[Any] | None:
-    """The audit trail of everything about one user, newest first: sign-ins and failures (by the user name given,
+    """The audit trail of one user, newest first: sign-ins and failures (by the user name given,
     so attempts at an unknown or mistyped account of that name show too), two-factor enrolment, codes and
     resets, and every role and scope grant given, changed, taken away (their history) or expired."""
     if not user_reads_grants(user) or not filters.username:
@@ -181,7 +203,8 @@ def audit_query(*, user: Any, filters: AuditFilters) -> QuerySet[Any] | None:
                 a_from=Value(None, output_field=CharField()),
                 a_until=Value(None, output_field=CharField()),
             )
-            .values(*AUDIT_COLUMNS).order_by()
+            .values(*AUDIT_COLUMNS)
+            .order_by()
         )
     if filters.topic in ("", "grants"):
         if filters.topic == "grants":
@@ -200,7 +223,8 @@ def audit_query(*, user: Any, filters: AuditFilters) -> QuerySet[Any] | None:
                     a_from=none,
                     a_until=none,
                 )
-                .values(*AUDIT_COLUMNS).order_by()
+                .values(*AUDIT_COLUMNS)
+                .order_by()
             )
         role_history = RoleGrant.history.model.objects.filter(user__username=filters.username)
         parts.append(
@@ -215,7 +239,8 @@ def audit_query(*, user: Any, filters: AuditFilters) -> QuerySet[Any] | None:
                 a_from=Cast("starts_on", output_field=CharField()),
                 a_until=Cast("ends_on", output_field=CharField()),
             )
-            .values(*AUDIT_COLUMNS).order_by()
+            .values(*AUDIT_COLUMNS)
+            .order_by()
         )
         scope_history = ScopeGrant.history.model.objects.filter(user__username=filters.username)
         parts.append(
@@ -230,7 +255,8 @@ def audit_query(*, user: Any, filters: AuditFilters) -> QuerySet[Any] | None:
                 a_from=Cast("starts_on", output_field=CharField()),
                 a_until=Cast("ends_on", output_field=CharField()),
             )
-            .values(*AUDIT_COLUMNS).order_by()
+            .values(*AUDIT_COLUMNS)
+            .order_by()
         )
     query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     return query.order_by("-a_at")

@@ -29,7 +29,7 @@ def _out_of_force(today: Any) -> Q:
 
 
 def locations_out_of_force(user: Any) -> QuerySet[Any]:
-    """The ids of the locations on this user's profile whose grant has not started or has ended (a subquery)."""
+    """The ids of the locations on this user's profile whose grant is out of force today (a subquery)."""
     return (
         ScopeGrant.objects.filter(user_id=user.pk, kind=ScopeKind.LOCATION)
         .filter(_out_of_force(timezone.localdate()))
@@ -59,7 +59,9 @@ def profile_locations_changed(
         else:
             pairs = [(instance.user_id, pk) for pk in pk_set or ()]
         for user_id, location_id in pairs:
-            ScopeGrant.objects.get_or_create(user_id=user_id, kind=ScopeKind.LOCATION, location_id=location_id)
+            ScopeGrant.objects.get_or_create(
+                user_id=user_id, kind=ScopeKind.LOCATION, location_id=location_id
+            )
     elif action in ("post_remove", "pre_clear"):
         grants = ScopeGrant.objects.filter(kind=ScopeKind.LOCATION)
         if reverse:

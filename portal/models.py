@@ -1,4 +1,4 @@
-"""Users' profiles (contact, language, supervisor, the locations that scope what they see) and scope grants."""
+"""Users' profiles (contact, language, supervisor, the locations that scope them) and scope grants."""
 
 from __future__ import annotations
 
@@ -53,7 +53,10 @@ class ScopeGrant(models.Model):
     """
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scope_grants", verbose_name=_("user")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="scope_grants",
+        verbose_name=_("user"),
     )
     kind = models.CharField(_("scope"), max_length=8, choices=ScopeKind.choices)
     location = models.ForeignKey(

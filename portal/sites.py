@@ -66,10 +66,13 @@ class PortalAdminSite(admin.AdminSite):
         from django.urls import include, path
 
         from portal.dashboard import dashboard_refresh_view
+        from portal.grant_views import holdings_view, user_audit_view
         from registry.urls import search_urls
 
         return [
             path("registry/search/", include(search_urls(self))),
+            path("grants/", self.admin_view(holdings_view), name="portal_grants"),
+            path("grants/audit/", self.admin_view(user_audit_view), name="portal_user_audit"),
             path(
                 "dashboard/refresh/", self.admin_view(dashboard_refresh_view), name="portal_dashboard_refresh"
             ),

@@ -1,4 +1,4 @@
-"""Daily (e.g. from cron): notices a week before role and scope grants end, and ended grants on the audit trail."""
+"""Daily (e.g. from cron): notices a week before role and scope grants end; ended grants on the audit trail."""
 
 from django.core.management.base import BaseCommand
 
