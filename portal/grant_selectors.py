@@ -158,6 +158,7 @@ TWO_FACTOR_KINDS = (
     "recovery_code_used",
     "two_factor_reset",
 )
+GRANT_ENDED_KINDS = ("role_grant_ended", "scope_grant_ended")
 AUDIT_COLUMNS = ("a_at", "a_source", "a_code", "a_what", "a_actor", "a_address", "a_from", "a_until")
 
 
@@ -177,86 +178,69 @@ def audit_trail(
     return list(query[offset : offset + limit + 1]) if query is not None else []
 
 
+def _audit_part(
+    queryset: QuerySet[Any], date_field: str, filters: AuditFilters, **columns: Any
+) -> QuerySet[Any]:
+    """One part of the UNION: the columns given, NULL for the others, in AUDIT_COLUMNS order."""
+    none = Value(None, output_field=CharField())
+    values = {name: columns.get(name, none) for name in AUDIT_COLUMNS}
+    values["a_at"] = F(date_field)
+    return _dated(queryset, date_field, filters).annotate(**values).values(*AUDIT_COLUMNS).order_by()
+
+
+def _history_columns(source: Any) -> dict[str, Any]:
+    return {
+        "a_source": source,
+        "a_code": F("history_type"),
+        "a_actor": F("history_user__username"),
+        "a_from": Cast("starts_on", output_field=CharField()),
+        "a_until": Cast("ends_on", output_field=CharField()),
+    }
+
+
 def audit_query(*, user: Any, filters: AuditFilters) -> QuerySet[Any] | None:
     """The audit trail of one user, newest first: sign-ins and failures (by the user name given,
     so attempts at an unknown or mistyped account of that name show too), two-factor enrolment, codes and
     resets, and every role and scope grant given, changed, taken away (their history) or expired."""
     if not user_reads_grants(user) or not filters.username:
         return None
-    none = Value(None, output_field=CharField())
-    parts = []
-    if filters.topic != "grants":
-        events = SignInEvent.objects.filter(username=filters.username)
-        if filters.topic == "sign_in":
-            events = events.filter(kind__in=SIGN_IN_KINDS)
-        elif filters.topic == "two_factor":
-            events = events.filter(kind__in=TWO_FACTOR_KINDS)
-        parts.append(
-            _dated(events, "at", filters)
-            .annotate(
-                a_at=F("at"),
-                a_source=Value("event", output_field=CharField()),
-                a_code=F("kind"),
-                a_what=F("detail"),
-                a_actor=F("actor__username"),
-                a_address=Cast("ip_address", output_field=CharField()),
-                a_from=Value(None, output_field=CharField()),
-                a_until=Value(None, output_field=CharField()),
-            )
-            .values(*AUDIT_COLUMNS)
-            .order_by()
+    events = SignInEvent.objects.filter(username=filters.username)
+    kinds = {"sign_in": SIGN_IN_KINDS, "two_factor": TWO_FACTOR_KINDS, "grants": GRANT_ENDED_KINDS}
+    if filters.topic in kinds:
+        events = events.filter(kind__in=kinds[filters.topic])
+    parts = [
+        _audit_part(
+            events,
+            "at",
+            filters,
+            a_source=Value("event", output_field=CharField()),
+            a_code=F("kind"),
+            a_what=F("detail"),
+            a_actor=F("actor__username"),
+            a_address=Cast("ip_address", output_field=CharField()),
         )
+    ]
     if filters.topic in ("", "grants"):
-        if filters.topic == "grants":
-            expired = SignInEvent.objects.filter(
-                username=filters.username, kind__in=("role_grant_ended", "scope_grant_ended")
-            )
-            parts.append(
-                _dated(expired, "at", filters)
-                .annotate(
-                    a_at=F("at"),
-                    a_source=Value("event", output_field=CharField()),
-                    a_code=F("kind"),
-                    a_what=F("detail"),
-                    a_actor=F("actor__username"),
-                    a_address=none,
-                    a_from=none,
-                    a_until=none,
-                )
-                .values(*AUDIT_COLUMNS)
-                .order_by()
-            )
-        role_history = RoleGrant.history.model.objects.filter(user__username=filters.username)
-        parts.append(
-            _dated(role_history, "history_date", filters)
-            .annotate(
-                a_at=F("history_date"),
-                a_source=Value("role", output_field=CharField()),
-                a_code=F("history_type"),
+        roles = RoleGrant.history.model.objects.filter(user__username=filters.username)
+        scopes = ScopeGrant.history.model.objects.filter(user__username=filters.username)
+        parts += [
+            _audit_part(
+                roles,
+                "history_date",
+                filters,
                 a_what=F("role__name"),
-                a_actor=F("history_user__username"),
-                a_address=none,
-                a_from=Cast("starts_on", output_field=CharField()),
-                a_until=Cast("ends_on", output_field=CharField()),
-            )
-            .values(*AUDIT_COLUMNS)
-            .order_by()
-        )
-        scope_history = ScopeGrant.history.model.objects.filter(user__username=filters.username)
-        parts.append(
-            _dated(scope_history, "history_date", filters)
-            .annotate(
-                a_at=F("history_date"),
-                a_source=Cast("kind", output_field=CharField()),
-                a_code=F("history_type"),
+                **_history_columns(Value("role", output_field=CharField())),
+            ),
+            _audit_part(
+                scopes,
+                "history_date",
+                filters,
                 a_what=Coalesce(F("location__name"), F("benefit_plan__name")),
-                a_actor=F("history_user__username"),
-                a_address=none,
-                a_from=Cast("starts_on", output_field=CharField()),
-                a_until=Cast("ends_on", output_field=CharField()),
-            )
-            .values(*AUDIT_COLUMNS)
-            .order_by()
-        )
-    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    return query.order_by("-a_at")
+                **_history_columns(Cast("kind", output_field=CharField())),
+            ),
+        ]
+    return (
+        parts[0].union(*parts[1:], all=True).order_by("-a_at")
+        if len(parts) > 1
+        else parts[0].order_by("-a_at")
+    )
