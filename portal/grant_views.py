@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
@@ -250,3 +251,24 @@ def user_audit_view(request: HttpRequest) -> HttpResponse:
         "searched": bool(request.GET) and form.is_valid(),
     }
     return TemplateResponse(request, "portal/user_audit.html", context)
+
+
+def grant_app_list_entries(request: HttpRequest) -> list[dict[str, Any]]:
+    """Sidebar entries (Administration) for the two pages, shaped like the admin's model entries."""
+    if not user_reads_grants(request.user):
+        return []
+    pages = (
+        (_("Who holds what"), "WhoHoldsWhat", "admin:portal_grants"),
+        (_("Audit trail of a user"), "UserAuditTrail", "admin:portal_user_audit"),
+    )
+    return [
+        {
+            "name": name,
+            "object_name": object_name,
+            "admin_url": reverse(url),
+            "add_url": None,
+            "view_only": True,
+            "perms": {"view": True},
+        }
+        for name, object_name, url in pages
+    ]

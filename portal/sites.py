@@ -60,6 +60,10 @@ class PortalAdminSite(admin.AdminSite):
             from registry.views import search_app_list_entries
 
             sections["Registry"]["models"].extend(search_app_list_entries(request))
+        if "Administration" in sections:
+            from portal.grant_views import grant_app_list_entries
+
+            sections["Administration"]["models"].extend(grant_app_list_entries(request))
         return [sections[name] for name in SECTIONS if name in sections]
 
     def get_urls(self):  # type: ignore[no-untyped-def]

@@ -118,9 +118,11 @@ def test_the_export_goes_through_the_safe_writer(client, tree, administrator):
 def test_only_administrators_and_auditors_read_them(client, holders, auditor, maker):
     client.force_login(auditor)
     assert client.get(GRANTS).status_code == 200
+    assert f'href="{GRANTS}"' in client.get(reverse("admin:index")).content.decode(), "in the sidebar"
     assert client.get(AUDIT, {"user": "clerk"}).status_code == 200
     client.force_login(maker)
     assert client.get(GRANTS).status_code == 403
+    assert f'href="{GRANTS}"' not in client.get(reverse("admin:index")).content.decode()
     assert client.get(AUDIT, {"user": "clerk"}).status_code == 403
     assert client.get(GRANTS, {"export": "csv"}).status_code == 403
 
