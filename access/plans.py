@@ -54,7 +54,10 @@ def plans_with_permission(user: User, permissions: str | list[str]) -> QuerySet[
     if key not in cache:
         cache[key] = get_objects_for_user(
             user, permissions, klass=provided("plan_model"), any_perm=True, accept_global_perms=False
-        ).exclude(pk__in=sorted(plan_ids_out_of_force(user)))
+        )
+        out_of_force = provided_if_any("plans_out_of_force")
+        if out_of_force is not None and user.is_authenticated:
+            cache[key] = cache[key].exclude(pk__in=out_of_force(_real(user)))  # a subquery, no extra query
     return cache[key].all()
 
 
