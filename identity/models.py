@@ -109,7 +109,7 @@ class RoleGrant(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("granted by"),
-        help_text=_("Told, with the user, a week before the grant ends."),
+        help_text=_("Told, with the user, a week before the grant ends when the user has no supervisor."),
     )
     notice_sent_on = models.DateField(_("end notice sent on"), null=True, blank=True, editable=False)
     expiry_recorded = models.BooleanField(_("expiry recorded"), default=False, editable=False)
