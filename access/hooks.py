@@ -35,6 +35,18 @@ def role_holders_in_force_register(provider: Callable[[tuple[str, ...]], Any]) -
     _providers["role_holders_in_force"] = provider
 
 
+def locations_out_of_force_register(provider: Callable[[Any], Any]) -> None:
+    """`provider(user)` returns the ids of the locations on the user's profile whose scope grant is not in
+    force today, as a `values("location_id")` queryset used as a subquery."""
+    _providers["locations_out_of_force"] = provider
+
+
+def plans_out_of_force_register(provider: Callable[[Any], Any]) -> None:
+    """`provider(user)` returns the ids of the benefit plans the user holds object permissions on whose
+    scope grant is not in force today (a `values("benefit_plan_id")` queryset)."""
+    _providers["plans_out_of_force"] = provider
+
+
 def provided_if_any(name: str) -> Any:
     """A provider an app may register, or None."""
     return _providers.get(name)

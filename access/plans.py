@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
-from access.hooks import provided
-from access.roles import SEES_ALL_PLANS_ROLES, User, user_in_roles
+from access.hooks import provided, provided_if_any
+from access.roles import SEES_ALL_PLANS_ROLES, User, _real, user_in_roles
 from access.scope import user_sees_everywhere
 
 VIEW_PLAN = "programs.view_benefitplan"
@@ -30,8 +30,21 @@ def user_manages_all_plans(user: User) -> bool:
     return _active(user) and user_sees_everywhere(user)
 
 
+def plan_ids_out_of_force(user: User) -> frozenset[int]:
+    """Plans whose scope grant to this user is not in force today (its dates): their object permissions
+    give nothing. Read once per user object (a request's user): an ended grant stops on the next request."""
+    real = _real(user)
+    cached: frozenset[int] | None = real.__dict__.get("_plans_out_of_force")
+    if cached is None:
+        provider = provided_if_any("plans_out_of_force")
+        cached = frozenset(provider(real)) if provider is not None and real.is_authenticated else frozenset()
+        real.__dict__["_plans_out_of_force"] = cached
+    return cached
+
+
 def plans_with_permission(user: User, permissions: str | list[str]) -> QuerySet[Any]:
-    """Plans on which the user holds one of these object permissions (a role's global grant is not one).
+    """Plans on which the user holds one of these object permissions (a role's global grant is not one),
+    leaving out the plans whose scope grant is not in force today.
 
     The query is built once per user object (a request's user): a page asks it many times (sidebar,
     approvals count, lists). It stays lazy, so the grants are read when the query runs.
@@ -42,6 +55,9 @@ def plans_with_permission(user: User, permissions: str | list[str]) -> QuerySet[
         cache[key] = get_objects_for_user(
             user, permissions, klass=provided("plan_model"), any_perm=True, accept_global_perms=False
         )
+        out_of_force = provided_if_any("plans_out_of_force")
+        if out_of_force is not None and user.is_authenticated:
+            cache[key] = cache[key].exclude(pk__in=out_of_force(_real(user)))  # a subquery, no extra query
     return cache[key].all()
 
 

@@ -42,6 +42,7 @@ class SignInEventKind(models.TextChoices):
     RECOVERY_CODE_USED = "recovery_code_used", _("recovery code used")
     TWO_FACTOR_RESET = "two_factor_reset", _("two-factor reset by an administrator")
     ROLE_GRANT_ENDED = "role_grant_ended", _("role grant ended")
+    SCOPE_GRANT_ENDED = "scope_grant_ended", _("scope grant ended")
 
 
 class SignInEvent(models.Model):
@@ -108,7 +109,7 @@ class RoleGrant(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("granted by"),
-        help_text=_("Told, with the user, a week before the grant ends."),
+        help_text=_("Told, with the user, a week before the grant ends when the user has no supervisor."),
     )
     notice_sent_on = models.DateField(_("end notice sent on"), null=True, blank=True, editable=False)
     expiry_recorded = models.BooleanField(_("expiry recorded"), default=False, editable=False)

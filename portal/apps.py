@@ -45,6 +45,7 @@ class PortalConfig(AppConfig):
         user_logged_in.connect(language_remember_at_login, dispatch_uid="portal.language")
 
         _upload_batches_as_ticket_subjects()
+        _scope_grants_connect()
 
         from approvals.signals import task_executed
         from payments.signals import reconciliation_lines_changed
@@ -54,6 +55,30 @@ class PortalConfig(AppConfig):
         reconciliation_lines_changed.connect(
             refresh_after_reconciliation, dispatch_uid="portal.summaries_after_reconciliation"
         )
+
+
+def _scope_grants_connect() -> None:
+    """Scope grants follow profiles' locations and plan permissions; access reads their dates."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+    from guardian.models import UserObjectPermission
+
+    from access.hooks import locations_out_of_force_register, plans_out_of_force_register
+    from portal import grants
+    from portal.models import UserProfile
+
+    locations_out_of_force_register(grants.locations_out_of_force)
+    plans_out_of_force_register(grants.plans_out_of_force)
+    m2m_changed.connect(
+        grants.profile_locations_changed,
+        sender=UserProfile.locations.through,
+        dispatch_uid="portal.scope_grants_locations",
+    )
+    post_save.connect(
+        grants.plan_permission_saved, sender=UserObjectPermission, dispatch_uid="portal.scope_grants_plans"
+    )
+    post_delete.connect(
+        grants.plan_permission_deleted, sender=UserObjectPermission, dispatch_uid="portal.scope_grants_plans"
+    )
 
 
 def _upload_batches_as_ticket_subjects() -> None:

@@ -1,9 +1,12 @@
-"""Users' profiles: contact, language and the locations that scope what they see."""
+"""Users' profiles (contact, language, supervisor, the locations that scope them) and scope grants."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 
@@ -18,10 +21,121 @@ class UserProfile(models.Model):
         help_text="The user sees records in these locations and everything under them. "
         "Administrators see every location.",
     )
+    supervisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="supervised_profiles",
+        verbose_name=_("supervisor"),
+        help_text=_(
+            "The user's line manager: told, with the user, a week before one of their roles or scopes ends "
+            "(the person who granted it when empty)."
+        ),
+    )
     history = HistoricalRecords(m2m_fields=[locations])
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+
+class ScopeKind(models.TextChoices):
+    LOCATION = "location", _("location")
+    PLAN = "plan", _("benefit plan")
+
+
+class ScopeGrant(models.Model):
+    """A location or a benefit plan a user is scoped to, with the dates it is in force.
+
+    One row per location on the user's profile and per benefit plan on which the user holds object
+    permissions (kept in step with both whichever way they change, as identity.RoleGrant is with roles).
+    Outside its dates the scope gives nothing: access leaves it out on every request.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="scope_grants",
+        verbose_name=_("user"),
+    )
+    kind = models.CharField(_("scope"), max_length=8, choices=ScopeKind.choices)
+    location = models.ForeignKey(
+        "registry.Location",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="scope_grants",
+        verbose_name=_("location"),
+    )
+    benefit_plan = models.ForeignKey(
+        "programs.BenefitPlan",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="scope_grants",
+        verbose_name=_("benefit plan"),
+    )
+    starts_on = models.DateField(_("from"), null=True, blank=True)
+    ends_on = models.DateField(
+        _("until"), null=True, blank=True, help_text=_("The last day the scope is in force. Empty: no end.")
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("granted by"),
+    )
+    notice_sent_on = models.DateField(_("end notice sent on"), null=True, blank=True, editable=False)
+    expiry_recorded = models.BooleanField(_("expiry recorded"), default=False, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("scope grant")
+        verbose_name_plural = _("scope grants")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="location", location__isnull=False, benefit_plan__isnull=True)
+                    | models.Q(kind="plan", location__isnull=True, benefit_plan__isnull=False)
+                ),
+                name="portal_scopegrant_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "location"],
+                condition=models.Q(kind="location"),
+                name="portal_scopegrant_one_per_location",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "benefit_plan"],
+                condition=models.Q(kind="plan"),
+                name="portal_scopegrant_one_per_plan",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(starts_on__isnull=True)
+                | models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="portal_scopegrant_ends_after_start",
+                violation_error_message=_("A grant cannot end before it starts."),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["ends_on"], name="portal_scopegrant_ends_on"),
+            models.Index(fields=["kind", "ends_on"], name="portal_scopegrant_kind_ends"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.target}"
+
+    @property
+    def target(self) -> Any:
+        return self.location if self.kind == ScopeKind.LOCATION else self.benefit_plan
+
+    def in_force(self, day: Any) -> bool:
+        return (self.starts_on is None or self.starts_on <= day) and (
+            self.ends_on is None or day <= self.ends_on
+        )
 
 
 class SummaryKind(models.TextChoices):

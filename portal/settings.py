@@ -238,12 +238,13 @@ for _database in DATABASES.values():
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The summaries' covering indexes INCLUDE columns on PostgreSQL; SQLite (the demo) builds them without,
 # which is harmless: its warning would only be noise in `make demo`.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# guardian.W001 looks for its backend by name: ours (identity.backends) is a subclass of it.
+SILENCED_SYSTEM_CHECKS = ["models.W040", "guardian.W001"]
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "identity.backends.RoleGrantModelBackend",  # Django's ModelBackend, with the roles in force only
-    "guardian.backends.ObjectPermissionBackend",
+    "identity.backends.ScopeGrantObjectPermissionBackend",  # guardian's, with the plan scopes in force only
 ]
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -113,16 +113,23 @@ class PortalAdminSite(admin.AdminSite):
             from registry.views import search_app_list_entries
 
             sections["Registry"]["models"].extend(search_app_list_entries(request))
+        if "Administration" in sections:
+            from portal.grant_views import grant_app_list_entries
+
+            sections["Administration"]["models"].extend(grant_app_list_entries(request))
         return [sections[name] for name in SECTIONS if name in sections]
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         from django.urls import include, path
 
         from portal.dashboard import dashboard_refresh_view
+        from portal.grant_views import holdings_view, user_audit_view
         from registry.urls import search_urls
 
         return [
             path("registry/search/", include(search_urls(self))),
+            path("grants/", self.admin_view(holdings_view), name="portal_grants"),
+            path("grants/audit/", self.admin_view(user_audit_view), name="portal_user_audit"),
             path(
                 "dashboard/refresh/", self.admin_view(dashboard_refresh_view), name="portal_dashboard_refresh"
             ),

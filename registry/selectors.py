@@ -7,14 +7,20 @@ from django.db import connection
 from django.db.models import Func, QuerySet
 from django.db.models.functions import Collate, Upper
 
+from access.hooks import provided_if_any
 from access.records import records_in_scope
 from access.scope import paths_q, user_location_paths, user_sees_everywhere
 from registry.models import Household, Individual, Location
 
 
 def location_paths_of(user: AbstractBaseUser | AnonymousUser) -> list[str]:
-    """Paths of the locations on the user's profile; handed to `access` by the registry's ready()."""
-    return list(Location.objects.filter(user_profiles__user=user).values_list("path", flat=True))
+    """Paths of the locations on the user's profile in force today (a scope grant's dates); handed to
+    `access` by the registry's ready()."""
+    locations = Location.objects.filter(user_profiles__user=user)
+    out_of_force = provided_if_any("locations_out_of_force")
+    if out_of_force is not None:
+        locations = locations.exclude(pk__in=out_of_force(user))
+    return list(locations.values_list("path", flat=True))
 
 
 def location_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Location]:

@@ -157,3 +157,5 @@ def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
 
     messages = importlib.import_module("grievances.migrations.0004_notification_templates")
     templates_install(MessageTemplate, messages.TEMPLATES)
+    grant_notices = importlib.import_module("portal.migrations.0011_scope_grants")
+    templates_install(MessageTemplate, grant_notices.TEMPLATES)

@@ -482,6 +482,18 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin/portal/userprofile/<path:object_id>/": R(
         REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
     ),
+    "admin:portal_scopegrant_changelist": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:portal_scopegrant_add": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:portal_scopegrant_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:portal_scopegrant_simple_history": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:portal_scopegrant_delete": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:portal_scopegrant_change": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin/portal/scopegrant/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
+    # Who holds what, and one user's audit trail: administrators and auditors only.
+    "admin:portal_grants": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
+    "admin:portal_user_audit": R(OK, DENIED, DENIED, DENIED, OK, DENIED, LOGIN),
     "admin:app_list": R(OK, OK, OK, OK, OK, OK, LOGIN),
     "admin/(?P<url>.*)$": R(MISSING, MISSING, MISSING, MISSING, MISSING, MISSING, LOGIN),
     "api:openapi-json": R(OK, OK, OK, OK, OK, OK, OK, OK, OK),

@@ -43,6 +43,7 @@ MODEL_OBJECTS = {
     ("uploads", "importbatch"): "batch",
     ("reports", "report"): "report",
     ("portal", "userprofile"): "profile",
+    ("portal", "scopegrant"): "scope_grant",
     ("identity", "rolesecurity"): "role_security",
     ("identity", "signinevent"): "sign_in_event",
     ("identity", "rolegrant"): "role_grant",

@@ -40,7 +40,7 @@ from payments.services import (
     payroll_submit,
     reconciliation_apply,
 )
-from portal.models import UserProfile
+from portal.models import ScopeGrant, UserProfile
 from programs.models import Beneficiary, BeneficiaryStatusChange, BenefitPlan, PlanStatus, PlanType
 from programs.services import beneficiary_status_request
 from registry.approval_actions import registry_update_request
@@ -305,6 +305,7 @@ def world_build() -> World:
         role_security=role_security,
         sign_in_event=sign_in_event,
         role_grant=RoleGrant.objects.filter(user=officer_a).first(),
+        scope_grant=ScopeGrant.objects.filter(user=officer_a).first(),
         ticket=ticket,
         attachment=ticket.attachments.get(),
         grievance_category=category,

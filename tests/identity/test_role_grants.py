@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -16,8 +15,9 @@ from django.utils import timezone
 
 from access.roles import APPROVER, REGISTRY_OFFICER, user_in_roles, user_role_ids
 from identity.models import RoleGrant, SignInEvent, SignInEventKind
-from identity.notices import role_grants_daily
 from identity.services import role_grant_revoke, role_grant_save
+from notifications.models import OutboxMessage
+from portal.grants_daily import grants_daily as role_grants_daily
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -158,10 +158,10 @@ def test_a_week_before_the_end_the_user_and_the_granter_are_told_once(tree, admi
         user=clerk, role=role(REGISTRY_OFFICER), ends_on=TODAY + timedelta(days=20), actor=administrator
     )
     assert role_grants_daily()["noticed"] == 1
-    assert len(mail.outbox) == 1
-    assert set(mail.outbox[0].to) == {"clerk@example.org", "admin@example.org"}
-    assert APPROVER in mail.outbox[0].subject
-    assert role_grants_daily()["noticed"] == 0 and len(mail.outbox) == 1
+    queued = OutboxMessage.objects.filter(template_key="grant.ending")
+    assert set(queued.values_list("recipient", flat=True)) == {"clerk@example.org", "admin@example.org"}
+    assert all(APPROVER in message.subject for message in queued)
+    assert role_grants_daily()["noticed"] == 0 and queued.count() == 2
 
 
 def test_an_ended_grant_is_recorded_on_the_audit_trail_once(tree, administrator):
