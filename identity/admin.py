@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -20,7 +22,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from access.history import ScopedHistoryAdmin
 from access.roles import ADMINISTRATOR, user_in_roles
 from files.spreadsheets import CSV_CONTENT_TYPE, csv_stream
-from identity.models import RoleGrant, RoleSecurity, SignInEvent
+from identity.hooks import location_codes_unknown
+from identity.models import DirectoryIdentity, DirectoryRoleMapping, RoleGrant, RoleSecurity, SignInEvent
 from identity.policy import two_factor_default_roles
 from identity.services import role_grant_revoke, role_grant_save, two_factor_reset
 
@@ -158,8 +161,8 @@ def role_grants_export(modeladmin: admin.ModelAdmin, request: HttpRequest, query
 class RoleGrantAdmin(ScopedHistoryAdmin):
     """Who holds which role, from when and until when; giving, changing and taking roles go through services."""
 
-    list_display = ["user", "role", "starts_on", "ends_on", "in_force_now", "granted_by"]
-    list_filter = [GrantStateFilter, "role"]
+    list_display = ["user", "role", "starts_on", "ends_on", "in_force_now", "source", "granted_by"]
+    list_filter = [GrantStateFilter, "role", "source"]
     list_select_related = ["user", "role", "granted_by"]
     search_fields = ["user__username__exact"]
     search_help_text = _("The exact user name.")
@@ -201,3 +204,67 @@ class RoleGrantAdmin(ScopedHistoryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return user_in_roles(request.user, (ADMINISTRATOR,))
+
+
+class DirectoryRoleMappingForm(forms.ModelForm):
+    class Meta:
+        model = DirectoryRoleMapping
+        fields = ["claim_value", "role", "location_codes"]
+
+    def clean_claim_value(self) -> str:
+        return self.cleaned_data["claim_value"].strip()
+
+    def clean_location_codes(self) -> str:
+        codes = [code.strip() for code in self.cleaned_data["location_codes"].split(",") if code.strip()]
+        unknown = location_codes_unknown(codes)
+        if unknown:
+            raise forms.ValidationError(
+                _("No location has the code: %(codes)s.") % {"codes": ", ".join(unknown)}
+            )
+        return ", ".join(dict.fromkeys(codes))
+
+
+@admin.register(DirectoryRoleMapping)
+class DirectoryRoleMappingAdmin(ScopedHistoryAdmin):
+    """Single sign-on: which value of the directory's role claim gives which role and locations."""
+
+    form = DirectoryRoleMappingForm
+    list_display = ["claim_value", "role", "location_codes"]
+    list_select_related = ["role"]
+    list_filter = ["role"]
+    search_fields = ["claim_value"]
+    autocomplete_fields = ["role"]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {
+            **(extra_context or {}),
+            "subtitle": _(
+                "Claim %(claim)s of the directory's ID token or user information is read at each "
+                "single sign-on; a user none of whose values gives a role here is refused."
+            )
+            % {"claim": settings.OIDC_ROLES_CLAIM},
+        }
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(DirectoryIdentity)
+class DirectoryIdentityAdmin(ScopedHistoryAdmin):
+    """Which directory account signs in as which portal user: made at the first single sign-on, or added
+    here to link an existing portal account; deleting one unlinks it."""
+
+    list_display = ["user", "subject", "issuer", "linked_at", "last_sign_in_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username__exact", "subject__exact"]
+    search_help_text = _("The exact user name or directory subject.")
+    autocomplete_fields = ["user"]
+    fields = ["user", "issuer", "subject", "linked_at", "last_sign_in_at"]
+    readonly_fields = ["linked_at", "last_sign_in_at"]
+    show_full_result_count = False
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"issuer": settings.OIDC_ISSUER, **super().get_changeform_initial_data(request)}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*self.readonly_fields, "user", "issuer", "subject"] if obj else list(self.readonly_fields)

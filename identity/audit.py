@@ -39,7 +39,9 @@ def event_record(
 
 
 def signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    event_record(kind=SignInEventKind.SIGNED_IN, request=request, user=user)
+    # A single sign-on says so (identity.sso_views), with any remark on what the directory sent.
+    detail = getattr(request, "sign_in_detail", "")
+    event_record(kind=SignInEventKind.SIGNED_IN, request=request, user=user, detail=detail)
     key = getattr(getattr(request, "session", None), "session_key", None)
     if key:
         UserSession.objects.update_or_create(
@@ -63,7 +65,10 @@ def signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: An
 def sign_in_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
-    # The user name tried is kept (it may be mistyped or unknown); never the password.
+    # The user name tried is kept (it may be mistyped or unknown); never the password. A single sign-on
+    # that failed (no user name: the provider's callback) is recorded with its reason by identity.sso_views.
+    if "username" not in credentials:
+        return
     event_record(
         kind=SignInEventKind.SIGN_IN_FAILED, request=request, username=str(credentials.get("username", ""))
     )

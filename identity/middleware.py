@@ -15,10 +15,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from identity.policy import user_two_factor_state
+from identity.sso import PROVIDER_MFA_SESSION_KEY
 
 
 class TwoFactorMiddleware:
-    """After django-otp's OTPMiddleware: send an unverified user to verify (has an authenticator) or enrol."""
+    """After django-otp's OTPMiddleware: send an unverified user to verify (has an authenticator) or enrol.
+
+    A single sign-on whose provider asserted multi-factor sign-in counts as verified when the settings say
+    so (OIDC_MFA_SATISFIES_TWO_FACTOR, identity.sso.provider_mfa_asserted).
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -33,6 +38,8 @@ class TwoFactorMiddleware:
                 reverse("admin:login"),
                 reverse("admin:logout"),
                 reverse("admin:jsi18n"),
+                reverse("sso:start"),
+                reverse("sso:callback"),
                 "/" + settings.STATIC_URL.lstrip("/"),
             )
         return self._open_paths
@@ -43,6 +50,7 @@ class TwoFactorMiddleware:
             settings.TWO_FACTOR_ENFORCE
             and user.is_authenticated
             and not user.is_verified()  # type: ignore[union-attr]
+            and not request.session.get(PROVIDER_MFA_SESSION_KEY)
             and not request.path.startswith(self.open_paths())
         ):
             has_device, required = user_two_factor_state(user)

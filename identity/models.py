@@ -43,6 +43,7 @@ class SignInEventKind(models.TextChoices):
     TWO_FACTOR_RESET = "two_factor_reset", _("two-factor reset by an administrator")
     ROLE_GRANT_ENDED = "role_grant_ended", _("role grant ended")
     SCOPE_GRANT_ENDED = "scope_grant_ended", _("scope grant ended")
+    SSO_REFUSED = "sso_refused", _("single sign-on refused")
 
 
 class SignInEvent(models.Model):
@@ -86,6 +87,11 @@ class SignInEvent(models.Model):
         return f"{self.get_kind_display()} {self.username} {self.at:%Y-%m-%d %H:%M}"
 
 
+class RoleGrantSource(models.TextChoices):
+    PORTAL = "portal", _("given in the portal")
+    DIRECTORY = "directory", _("single sign-on")
+
+
 class RoleGrant(models.Model):
     """A role held by a user, with the dates it is in force: who holds what, until when.
 
@@ -110,6 +116,16 @@ class RoleGrant(models.Model):
         related_name="+",
         verbose_name=_("granted by"),
         help_text=_("Told, with the user, a week before the grant ends when the user has no supervisor."),
+    )
+    source = models.CharField(
+        _("given by"),
+        max_length=16,
+        choices=RoleGrantSource.choices,
+        default=RoleGrantSource.PORTAL,
+        help_text=_(
+            "Single sign-on: the ministry's directory gave it, and ends it at the next sign-in after "
+            "the directory takes it away."
+        ),
     )
     notice_sent_on = models.DateField(_("end notice sent on"), null=True, blank=True, editable=False)
     expiry_recorded = models.BooleanField(_("expiry recorded"), default=False, editable=False)
@@ -160,3 +176,80 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.signed_in_at:%Y-%m-%d %H:%M}"
+
+
+class DirectoryRoleMapping(models.Model):
+    """One value of the directory's role claim and what it gives in the portal: a role, locations, or both.
+
+    Read at each single sign-on: a user gets the roles and locations of every row whose value their role
+    claim carries; a user whose claim matches no row with a role is refused.
+    """
+
+    claim_value = models.CharField(
+        _("claim value"),
+        max_length=200,
+        help_text=_("A group or role name exactly as the directory sends it, e.g. sp-approvers."),
+    )
+    role = models.ForeignKey(
+        Group,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="directory_mappings",
+        verbose_name=_("role"),
+    )
+    location_codes = models.CharField(
+        _("location codes"),
+        max_length=1000,
+        blank=True,
+        help_text=_("Codes of the locations it gives, separated by commas (each with everything under it)."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("directory role mapping")
+        verbose_name_plural = _("directory role mappings")
+        ordering = ["claim_value", "role__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim_value", "role"], name="identity_mapping_one_per_role"),
+            models.CheckConstraint(
+                condition=models.Q(role__isnull=False) | ~models.Q(location_codes=""),
+                name="identity_mapping_gives_something",
+                violation_error_message=_("A mapping must give a role, locations or both."),
+            ),
+        ]
+        indexes = [models.Index(fields=["claim_value"], name="identity_mapping_claim")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_value} → {self.role or self.location_codes}"
+
+    def location_code_list(self) -> list[str]:
+        return [code.strip() for code in self.location_codes.split(",") if code.strip()]
+
+
+class DirectoryIdentity(models.Model):
+    """The directory account (issuer and subject) a portal user signs in with through single sign-on."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="directory_identities",
+        verbose_name=_("user"),
+    )
+    issuer = models.CharField(_("issuer"), max_length=300)
+    subject = models.CharField(
+        _("subject"), max_length=255, help_text=_("The directory's identifier of the account (sub).")
+    )
+    linked_at = models.DateTimeField(_("linked at"), auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(_("last single sign-on"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("directory account")
+        verbose_name_plural = _("directory accounts")
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="identity_directory_one_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ← {self.subject}"

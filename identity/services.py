@@ -187,3 +187,130 @@ def user_sessions_end(*, user: Any, keep_key: str | None, session_ids: list[int]
         session.delete()
         ended += 1
     return ended
+
+
+def _directory_username(claims: dict[str, Any]) -> str:
+    from identity.sso import claim_values
+
+    for path in (settings.OIDC_USERNAME_CLAIM, "email"):
+        values = claim_values(claims, path) if path else []
+        if values:
+            return values[0][:150]
+    return f"sso-{claims['sub']}"[:150]
+
+
+def directory_role_grants_sync(
+    *, user: Any, roles: set[Any], request: HttpRequest | None = None
+) -> list[Any]:
+    """The roles the directory gives a user, through their grants (source "single sign-on").
+
+    Each role given and not held is granted; each role the directory gave earlier and gives no more is
+    taken away (its grant row goes, on the history, and the end is on the audit trail). Roles given in the
+    portal are left as they are. Returns the roles taken away.
+    """
+    from identity.models import RoleGrant, RoleGrantSource
+
+    grants = {grant.role_id: grant for grant in RoleGrant.objects.filter(user=user).select_related("role")}
+    wanted = {role.pk for role in roles}
+    given = [role for role in roles if role.pk not in grants]
+    for role in given:
+        RoleGrant.objects.create(user=user, role=role, source=RoleGrantSource.DIRECTORY)
+    if given:
+        user.groups.add(*given)  # memberships_changed finds the grants made above
+    ended = [
+        g.role for g in grants.values() if g.source == RoleGrantSource.DIRECTORY and g.role_id not in wanted
+    ]
+    if ended:
+        user.groups.remove(*ended)
+        for role in ended:
+            event_record(
+                kind=SignInEventKind.ROLE_GRANT_ENDED,
+                request=request,
+                user=user,
+                detail=f"single sign-on: {role.name} no longer given by the directory",
+            )
+    if given or ended:
+        transaction.on_commit(lambda: cache.delete(state_cache_key(user.pk)))
+    return ended
+
+
+def directory_sign_in(*, issuer: str, claims: dict[str, Any], request: HttpRequest | None = None) -> Any:
+    """The portal user of a directory account whose ID token was verified: created or updated, with the
+    roles and locations its claims map to (DirectoryRoleMapping).
+
+    Refused (identity.sso.SsoRefused) when the claims map to no role: the roles the directory gave earlier
+    are ended first, so access follows the directory even when the person cannot sign in any more.
+    """
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from identity.hooks import location_codes_unknown, user_locations_set
+    from identity.models import DirectoryIdentity, DirectoryRoleMapping
+    from identity.sso import INACTIVE, NO_ROLE, NOT_LINKED, SsoRefused, claim_values
+
+    subject = str(claims["sub"])
+    username = _directory_username(claims)
+    values = claim_values(claims, settings.OIDC_ROLES_CLAIM)
+    mappings = list(DirectoryRoleMapping.objects.filter(claim_value__in=values).select_related("role"))
+    roles = {mapping.role for mapping in mappings if mapping.role_id}
+    refusal = None
+    with transaction.atomic():
+        link = (
+            DirectoryIdentity.objects.select_for_update()
+            .select_related("user")
+            .filter(issuer=issuer, subject=subject)
+            .first()
+        )
+        user = link.user if link else None
+        if user is not None and not user.is_active:
+            raise SsoRefused(
+                "account disabled in the portal", INACTIVE, username=user.get_username(), user=user
+            )
+        if not roles:
+            if user is not None:
+                directory_role_grants_sync(user=user, roles=set(), request=request)
+            shown = ", ".join(values)[:200] or "none"
+            refusal = SsoRefused(
+                f"no role mapped to the claim values: {shown}", NO_ROLE, username=username, user=user
+            )
+        else:
+            User = get_user_model()
+            names = {
+                "email": str(claims.get("email") or "")[:254],
+                "first_name": str(claims.get("given_name") or "")[:150],
+                "last_name": str(claims.get("family_name") or "")[:150],
+            }
+            if user is None:
+                if User._default_manager.filter(username=username).exists():
+                    raise SsoRefused(
+                        "a portal account of this user name is linked to no directory account",
+                        NOT_LINKED,
+                        username=username,
+                    )
+                user = User._default_manager.create_user(username=username, is_staff=True, **names)
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+                link = DirectoryIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+            else:
+                changed = [field for field, value in names.items() if value and getattr(user, field) != value]
+                for field in changed:
+                    setattr(user, field, names[field])
+                if changed:
+                    user.save(update_fields=changed)
+            link.last_sign_in_at = timezone.now()
+            link.save(update_fields=["last_sign_in_at"])
+            directory_role_grants_sync(user=user, roles=roles, request=request)
+            codes = {code for mapping in mappings for code in mapping.location_code_list()}
+            if settings.OIDC_LOCATIONS_CLAIM:
+                codes |= set(claim_values(claims, settings.OIDC_LOCATIONS_CLAIM))
+            if (
+                settings.OIDC_LOCATIONS_CLAIM
+                or DirectoryRoleMapping.objects.exclude(location_codes="").exists()
+            ):
+                user_locations_set(user, sorted(codes))
+                unknown = location_codes_unknown(codes)
+                if unknown and request is not None:
+                    request.sign_in_detail = f"unknown location codes: {', '.join(unknown)}"[:250]
+    if refusal is not None:
+        raise refusal
+    return user

@@ -47,6 +47,11 @@ class PortalConfig(AppConfig):
         _upload_batches_as_ticket_subjects()
         _scope_grants_connect()
 
+        from identity.hooks import user_locations_register
+        from portal import directory
+
+        user_locations_register(setter=directory.user_locations_set, unknown=directory.location_codes_unknown)
+
         from approvals.signals import task_executed
         from payments.signals import reconciliation_lines_changed
         from portal.signals import refresh_after_reconciliation, refresh_after_task

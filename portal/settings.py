@@ -244,6 +244,7 @@ SILENCED_SYSTEM_CHECKS = ["models.W040", "guardian.W001"]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "identity.backends.RoleGrantModelBackend",  # Django's ModelBackend, with the roles in force only
+    "identity.sso.DirectoryBackend",  # single sign-on's callback only (idle unless OIDC_ISSUER is set)
     "identity.backends.ScopeGrantObjectPermissionBackend",  # guardian's, with the plan scopes in force only
 ]
 
@@ -330,6 +331,43 @@ OTP_TOTP_THROTTLE_FACTOR = 1  # each wrong code doubles the wait before the next
 SESSION_IDLE_ENFORCE = envbool("SESSION_IDLE_ENFORCE", DJANGO_ENV != "test")
 SESSION_IDLE_MINUTES = envint("SESSION_IDLE_MINUTES", 120)
 SESSION_IDLE_MINUTES_PRIVILEGED = envint("SESSION_IDLE_MINUTES_PRIVILEGED", 30)
+
+# Single sign-on (identity.sso, README's "Single sign-on"): sign-in through the ministry's OpenID Connect
+# provider with mozilla-django-oidc. Off unless OIDC_ISSUER and OIDC_RP_CLIENT_ID are set; local accounts
+# keep working beside it (break-glass administrators). The provider's endpoints come from its discovery
+# document (OIDC_ISSUER/.well-known/openid-configuration, fetched at the first sign-in and cached) unless
+# each is given here.
+OIDC_ISSUER = env("OIDC_ISSUER", "").rstrip("/")
+OIDC_PROVIDER_NAME = env("OIDC_PROVIDER_NAME", "")  # the button says "Sign in with <name>"
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", "")  # or OIDC_RP_CLIENT_SECRET_FILE
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", "")
+# Which claim carries the user's roles or groups (a dotted path reads inside an object: Keycloak's
+# "realm_access.roles"), which one their location codes (empty: none), which one their user name.
+OIDC_ROLES_CLAIM = env("OIDC_ROLES_CLAIM", "groups")
+OIDC_LOCATIONS_CLAIM = env("OIDC_LOCATIONS_CLAIM", "")
+OIDC_USERNAME_CLAIM = env("OIDC_USERNAME_CLAIM", "preferred_username")
+# Does the provider's multi-factor sign-in stand for the portal's two-factor step? Only when this is on
+# and the ID token's `amr` names one of OIDC_MFA_AMR_VALUES or its `acr` is one of OIDC_MFA_ACR_VALUES;
+# otherwise the portal's own authenticator code is asked as after a password.
+OIDC_MFA_SATISFIES_TWO_FACTOR = envbool("OIDC_MFA_SATISFIES_TWO_FACTOR", False)
+OIDC_MFA_AMR_VALUES = envlist("OIDC_MFA_AMR_VALUES", "mfa,otp,hwk,swk,sc")
+OIDC_MFA_ACR_VALUES = envlist("OIDC_MFA_ACR_VALUES", "")
+OIDC_CLOCK_LEEWAY_SECONDS = envint("OIDC_CLOCK_LEEWAY_SECONDS", 60)
+OIDC_TIMEOUT = envint("OIDC_TIMEOUT_SECONDS", 10)
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso:callback"
+OIDC_CREATE_USER = True
+OIDC_STORE_ID_TOKEN = False
+OIDC_STORE_ACCESS_TOKEN = False
+if PRODUCTION and OIDC_ISSUER and not OIDC_ISSUER.startswith("https://"):
+    raise ImproperlyConfigured(f"OIDC_ISSUER={OIDC_ISSUER!r} must be an https:// address in production")
 
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "admin:index"

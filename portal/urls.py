@@ -10,6 +10,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/demo-data/", include("fixtures.urls")),  # before the admin's catch-all
     path("admin/two-factor/", include("identity.urls")),
+    path("admin/sso/", include("identity.sso_urls")),  # single sign-on (404 unless configured)
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("grievances/", include("grievances.urls")),  # the public complaint pages (no sign-in)

@@ -47,6 +47,8 @@ MODEL_OBJECTS = {
     ("identity", "rolesecurity"): "role_security",
     ("identity", "signinevent"): "sign_in_event",
     ("identity", "rolegrant"): "role_grant",
+    ("identity", "directoryrolemapping"): "directory_mapping",
+    ("identity", "directoryidentity"): "directory_identity",
     ("grievances", "ticket"): "ticket",
     ("grievances", "category"): "grievance_category",
     ("grievances", "team"): "grievance_team",

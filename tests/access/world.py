@@ -29,7 +29,14 @@ from access.roles import (
 from approvals.models import ApprovalPolicy
 from approvals.services import task_approve
 from grievances.partners import GrievancePartner
-from identity.models import RoleGrant, RoleSecurity, SignInEvent, SignInEventKind
+from identity.models import (
+    DirectoryIdentity,
+    DirectoryRoleMapping,
+    RoleGrant,
+    RoleSecurity,
+    SignInEvent,
+    SignInEventKind,
+)
 from jobs.models import Job
 from notifications.models import MessageTemplate, OutboxMessage
 from payments.models import Benefit, PaymentCycle, PaymentPlan, PaymentPoint, PaymentPointType
@@ -280,6 +287,12 @@ def world_build() -> World:
         role=Group.objects.get(name=APPROVER), two_factor_required=True
     )
     sign_in_event = SignInEvent.objects.create(kind=SignInEventKind.SIGN_IN_FAILED, username="m_north_a")
+    directory_mapping = DirectoryRoleMapping.objects.create(
+        claim_value="matrix-approvers", role=Group.objects.get(name=APPROVER)
+    )
+    directory_identity = DirectoryIdentity.objects.create(
+        user=officer_a, issuer="https://directory.example", subject="matrix-officer-a"
+    )
     registry_schema = RegistrySchema.objects.get(kind="individual")
     registry_schema.save()  # a history record for the record page
 
@@ -304,6 +317,8 @@ def world_build() -> World:
     world.objects.update(
         role_security=role_security,
         sign_in_event=sign_in_event,
+        directory_mapping=directory_mapping,
+        directory_identity=directory_identity,
         role_grant=RoleGrant.objects.filter(user=officer_a).first(),
         scope_grant=ScopeGrant.objects.filter(user=officer_a).first(),
         ticket=ticket,
