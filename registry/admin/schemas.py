@@ -62,7 +62,7 @@ class RegistrySchemaAdmin(ScopedHistoryAdmin):
             raise PermissionDenied
 
         def save(schema: dict[str, Any]) -> str:
-            registry_schema_save(kind=record.kind, schema=schema)
+            self._warn_missing_required(request, registry_schema_save(kind=record.kind, schema=schema))
             return _("The custom fields of %(kind)s are saved.") % {"kind": record.get_kind_display().lower()}
 
         done = reverse("admin:registry_registryschema_change", args=[record.pk])
@@ -136,12 +136,18 @@ class RegistrySchemaAdmin(ScopedHistoryAdmin):
         obj.pk = saved.pk
         obj.refresh_from_db()
         obj._state.adding = False
+        self._warn_missing_required(request, saved)
+
+    def _warn_missing_required(self, request: HttpRequest, saved: RegistrySchema) -> None:
         for name in saved.schema.get("required", []):
             missing = records_missing_required(saved.kind, name)
             if missing:
                 self.message_user(
                     request,
-                    f"{missing:,} existing record(s) have no value for the required field {name!r}; "
-                    "their stored data is unchanged and the field is asked for when they are next edited.",
+                    _(
+                        "%(count)s existing record(s) have no value for the required field %(name)s; "
+                        "their stored data is unchanged and the field is asked for when they are next edited."
+                    )
+                    % {"count": f"{missing:,}", "name": repr(name)},
                     messages.WARNING,
                 )
