@@ -1,5 +1,6 @@
 """The custom-fields form of the registry's schemas: it writes the schema; labels renamed and fields removed
-keep the data; a change stored values would break is refused on the row with their count; keys never change."""
+keep the data; a change stored values would break is refused on the row with their count; keys
+never change."""
 
 from __future__ import annotations
 
