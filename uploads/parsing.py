@@ -249,7 +249,7 @@ def _choice_converter(column: Column, words: dict[str, str] | None = None) -> Co
 
 
 def _choices_converter(column: Column) -> Converter:
-    """Several choices in one cell, separated by ";" (or ","): a list of distinct choices, in the file's order."""
+    """Several choices in one cell, separated by ";" (or ","): distinct choices, in the file's order."""
     one = _choice_converter(column)
 
     def convert(text: str) -> list[str]:
