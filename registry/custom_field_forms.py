@@ -47,7 +47,7 @@ class CustomFieldForm(forms.Form):
         max_length=63,
         help_text=_("Lower-case letters, digits and _, starting with a letter. It cannot change later."),
     )
-    type = forms.ChoiceField(label=_("Type"), choices=FIELD_TYPES)
+    type = forms.ChoiceField(label=_("Type"), choices=FIELD_TYPES, initial="text")
     help_text = forms.CharField(label=_("Help text"), required=False, max_length=500)
     section = forms.CharField(
         label=_("Section"),

@@ -43,16 +43,16 @@ class RegistrySchemaAdmin(ScopedHistoryAdmin):
     def get_urls(self):  # type: ignore[no-untyped-def]
         urls = [
             path(
-                "<int:schema_id>/fields/",
+                "<int:object_id>/fields/",
                 self.admin_site.admin_view(self.fields_view),
                 name="registry_registryschema_fields",
             ),
         ]
         return urls + super().get_urls()
 
-    def fields_view(self, request: HttpRequest, schema_id: int) -> HttpResponse:
+    def fields_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         """The custom fields as a form: it writes the schema through `registry_schema_save`."""
-        record = self.get_queryset(request).filter(pk=schema_id).first()
+        record = self.get_queryset(request).filter(pk=object_id).first()
         if record is None:
             raise Http404(_("No such schema."))
         if not self.has_view_or_change_permission(request, record):

@@ -39,6 +39,9 @@ def test_add_a_field_through_the_form_and_see_it_on_the_person(page, administrat
     page.fill("#id_fields-1-choices", "farming | Farming | Agriculture\nfishing | Fishing | Pêche")
     page.fill("#id_fields-1-section", "Economy")
     page.click("#custom-fields-save")
+    page.wait_for_load_state()
+    errors_shown = page.locator(".errorlist").all_inner_texts()
+    assert not errors_shown, errors_shown
     page.wait_for_selector(".messagelist .success")
     schema = RegistrySchema.objects.get(kind="individual").schema
     assert schema["properties"]["livelihood"]["enum"] == ["farming", "fishing"]
