@@ -43,6 +43,7 @@ from programs.models import (
     PlanStatus,
 )
 from programs.schemas import plan_data_validate, plan_schema_check
+from registry.custom_fields import schema_change_check
 from registry.models import Household, Individual, IndividualStatus
 from registry.selectors import household_list, individual_list
 
@@ -128,6 +129,14 @@ def _plan_changes_check(plan: BenefitPlan, changes: dict[str, Any]) -> None:
         frozen = sorted(set(changes) - set(ACTIVE_PLAN_EDITABLE))
         if frozen:
             raise ValidationError(f"{plan} is active: {', '.join(frozen)} can no longer change.")
+    if "beneficiary_schema" in changes:
+        # Checked when asked and again when approved: stored plan data must still fit the new schema.
+        schema_change_check(
+            plan.beneficiaries.all(),
+            old=plan.beneficiary_schema or {},
+            new=changes["beneficiary_schema"] or {},
+            field="beneficiary_schema",
+        )
     if "plan_type" in changes and plan.beneficiaries.exists():
         raise ValidationError({"plan_type": f"{plan} has beneficiaries: its type can no longer change."})
     if changes.get("max_beneficiaries") is not None:

@@ -55,10 +55,12 @@ def custom_fields(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def property_type(prop: dict[str, Any]) -> str:
-    """One of number, integer, boolean, date, enum, string."""
+    """One of number, integer, boolean, date, enum, many (several choices), string."""
     kind = prop.get("type", "string")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "string")
+    if kind == "array":
+        return "many"
     if "enum" in prop or ("oneOf" in prop and all("const" in o for o in prop["oneOf"])):
         return "enum"
     if kind == "string" and prop.get("format") == "date":
@@ -398,6 +400,11 @@ def custom_field_filter(key: str, prop: dict[str, Any]) -> ConditionFilter:
     if kind == "enum":
         values = {str(v): v for v in prop.get("enum") or [o.get("const") for o in prop.get("oneOf", [])]}
         return ChoicesFilter(label=label, json_key=key, choices=enum_choices(prop), values=values)
+    if kind == "many":
+        # Any of the ticked choices among the stored ones: `data @> {"key": ["value"]}` on PostgreSQL.
+        items = (prop.get("items") or {}).get("enum") or []
+        choices = enum_choices({**prop, "enum": items})
+        return ChoicesFilter(label=label, json_key=key, choices=choices, values={str(v): [v] for v in items})
     return JsonTextFilter(label=label, json_key=key)
 
 

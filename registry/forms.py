@@ -7,9 +7,10 @@ from datetime import date
 from typing import Any
 
 from django import forms
-from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
+from registry.custom_fields import schema_form_field, schema_sections
 from registry.models import (
     Household,
     HouseholdMember,
@@ -22,7 +23,6 @@ from registry.schemas import (
     ORDER_KEY,
     CustomField,
     custom_data_validate,
-    schema_check,
     schema_fields,
     schema_for,
     schema_property_names,
@@ -37,25 +37,8 @@ def custom_field_name(name: str) -> str:
 
 
 def custom_form_field(field: CustomField, *, stored: Any = None) -> forms.Field:
-    """The Django form field for one schema property."""
-    common: dict[str, Any] = {"label": field.label, "help_text": field.help_text, "required": field.required}
-    if field.type == "boolean":
-        return forms.NullBooleanField(widget=forms.NullBooleanSelect, **common)
-    if field.type == "integer":
-        return forms.IntegerField(min_value=field.minimum, max_value=field.maximum, **common)
-    if field.type == "number":
-        return forms.FloatField(min_value=field.minimum, max_value=field.maximum, **common)
-    if field.choices:
-        choices = [("", "---------")] + [
-            (choice, choice.replace("_", " ").capitalize()) for choice in field.choices
-        ]
-        if stored not in (None, "") and stored not in field.choices:
-            # A value from before the choices changed: shown, so it is neither hidden nor silently dropped.
-            choices.append((stored, f"{stored} (no longer a choice)"))
-        return forms.ChoiceField(choices=choices, **common)
-    if field.format == "date":
-        return forms.DateField(widget=AdminDateWidget, **common)
-    return forms.CharField(max_length=field.max_length, min_length=field.min_length, **common)
+    """The Django form field for one schema property, labelled in the active language."""
+    return schema_form_field(field, stored=stored)
 
 
 def _initial(field: CustomField, value: Any) -> Any:
@@ -98,7 +81,7 @@ class CustomFieldsFormMixin:
             if name in self.errors:  # type: ignore[attr-defined]
                 continue
             value = cleaned.get(name)
-            if value is None or value == "":
+            if value is None or value == "" or value == []:
                 data.pop(field.name, None)
             else:
                 data[field.name] = value.isoformat() if isinstance(value, date) else value
@@ -125,6 +108,21 @@ def custom_fields_form(base: type[forms.ModelForm], *, kind: str) -> type[forms.
 
 def custom_field_names(kind: str) -> list[str]:
     return [custom_field_name(field.name) for field in schema_fields(schema_for(kind))]
+
+
+def custom_fieldsets(kind: str) -> list[tuple[str, dict[str, Any]]]:
+    """The admin fieldsets of the custom fields: one per section, in the order the fields come."""
+    fieldsets: list[tuple[str, dict[str, Any]]] = []
+    for section, keys in schema_sections(schema_for(kind)):
+        title = section or _("Custom fields")
+        fieldsets.append((title, {"fields": [custom_field_name(key) for key in keys]}))
+    return fieldsets
+
+
+def removed_custom_values(kind: str, data: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    """Stored values whose key the schema no longer has (a removed field keeps its old values)."""
+    properties = schema_for(kind).get("properties", {})
+    return [(key, value) for key, value in (data or {}).items() if key not in properties]
 
 
 class IndividualForm(forms.ModelForm):
@@ -254,27 +252,8 @@ class IndentedJSONField(forms.JSONField):
 
 
 class RegistrySchemaForm(forms.ModelForm):
-    """The schema as JSON text, checked (valid JSON Schema, supported subset) before it is stored."""
-
-    schema = IndentedJSONField(
-        widget=forms.Textarea(
-            attrs={"rows": 24, "cols": 100, "class": "vLargeTextField", "spellcheck": "false"}
-        ),
-        help_text=(
-            'A JSON Schema object: {"type": "object", "properties": {"name": {"type": "string", '
-            '"title": "Label"}}, '
-            '"required": []}. Types: string (with "enum" for a choice list, "format": "date", "maxLength"), '
-            'number and integer ("minimum", "maximum"), boolean. "title" is the label, "description" '
-            "the help."
-        ),
-    )
+    """A new schema names its kind only; its fields are then edited in the custom-fields form."""
 
     class Meta:
         model = RegistrySchema
-        fields = ["kind", "schema"]
-
-    def clean_schema(self) -> dict[str, Any]:
-        try:
-            return schema_check(self.cleaned_data["schema"])
-        except ValidationError as exc:
-            raise ValidationError(exc.message_dict["schema"]) from None
+        fields = ["kind"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -19,12 +19,26 @@ from registry.models import Household, Individual, RegistrySchema, SchemaKind
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # PostgreSQL's jsonb does not keep key order, so the order of the fields is kept beside them.
 ORDER_KEY = "x-order"
-SUPPORTED_TYPES = ("string", "number", "integer", "boolean")
+# Annotations the validator ignores: the label per language, the section a form groups the field in,
+# and the choices' labels (a list in the default language, read by the expressions, and per language).
+LABELS_KEY = "x-labels"
+SECTION_KEY = "x-section"
+ENUM_LABELS_KEY = "x-enum-labels"
+CHOICE_LABELS_KEY = "x-choice-labels"
+ANNOTATIONS = {LABELS_KEY, SECTION_KEY}
+CHOICE_ANNOTATIONS = {ENUM_LABELS_KEY, CHOICE_LABELS_KEY}
+SUPPORTED_TYPES = ("string", "number", "integer", "boolean", "array")
 SUPPORTED_KEYWORDS = {
-    "string": {"type", "title", "description", "enum", "format", "maxLength", "minLength", "default"},
-    "number": {"type", "title", "description", "minimum", "maximum", "default"},
-    "integer": {"type", "title", "description", "minimum", "maximum", "default"},
-    "boolean": {"type", "title", "description", "default"},
+    "string": {"type", "title", "description", "enum", "format", "maxLength", "minLength", "default"}
+    | ANNOTATIONS
+    | CHOICE_ANNOTATIONS,
+    "number": {"type", "title", "description", "minimum", "maximum", "default"} | ANNOTATIONS,
+    "integer": {"type", "title", "description", "minimum", "maximum", "default"} | ANNOTATIONS,
+    "boolean": {"type", "title", "description", "default"} | ANNOTATIONS,
+    # Several choices: a list of distinct texts, each one of `items.enum`.
+    "array": {"type", "title", "description", "items", "uniqueItems", "minItems", "maxItems", "default"}
+    | ANNOTATIONS
+    | CHOICE_ANNOTATIONS,
 }
 TOP_LEVEL_KEYWORDS = {
     "$schema",
@@ -56,6 +70,27 @@ class CustomField:
     max_length: int | None = None
     min_length: int | None = None
     format: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    choice_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    section: str = ""
+    enum_labels: tuple[str, ...] = ()
+
+    def label_in(self, language: str | None) -> str:
+        """The label in `language` ("pt-br" falls back to "pt"), else the default label."""
+        if language:
+            for code in (language, language.split("-")[0]):
+                if self.labels.get(code):
+                    return self.labels[code]
+        return self.label
+
+    def choice_label(self, value: str, language: str | None) -> str:
+        labels = self.choice_labels.get(value) or {}
+        if language:
+            for code in (language, language.split("-")[0]):
+                if labels.get(code):
+                    return labels[code]
+        default = dict(zip(self.choices, self.enum_labels, strict=False)).get(value)
+        return default or value.replace("_", " ").capitalize()
 
 
 def schema_check(schema: Any) -> dict[str, Any]:
@@ -89,7 +124,8 @@ def schema_check(schema: Any) -> dict[str, Any]:
         kind = spec.get("type")
         if kind not in SUPPORTED_TYPES:
             problems.append(
-                f"Field {name!r}: type {kind!r} is not supported (use string, number, integer or boolean)."
+                f"Field {name!r}: type {kind!r} is not supported "
+                "(use string, number, integer, boolean or array)."
             )
             continue
         extra = set(spec) - SUPPORTED_KEYWORDS[kind]
@@ -101,6 +137,27 @@ def schema_check(schema: Any) -> dict[str, Any]:
             problems.append(f'Field {name!r}: format {spec["format"]!r} is not supported (only "date").')
         if "enum" in spec and not all(isinstance(choice, str) for choice in spec["enum"]):
             problems.append(f"Field {name!r}: the choices (enum) must all be text.")
+        if kind == "array":
+            items = spec.get("items")
+            if (
+                not isinstance(items, dict)
+                or items.get("type") != "string"
+                or not isinstance(items.get("enum"), list)
+                or set(items) - {"type", "enum"}
+                or not all(isinstance(choice, str) for choice in items["enum"])
+            ):
+                problems.append(
+                    f'Field {name!r}: an array is several choices: "items" must be '
+                    '{"type": "string", "enum": [the choices]}.'
+                )
+        if ENUM_LABELS_KEY in spec:
+            values = spec.get("enum", (spec.get("items") or {}).get("enum"))
+            labels = spec[ENUM_LABELS_KEY]
+            if not isinstance(labels, list) or not isinstance(values, list) or len(labels) != len(values):
+                problems.append(f'Field {name!r}: "{ENUM_LABELS_KEY}" must give one label per choice.')
+        for key in (LABELS_KEY, CHOICE_LABELS_KEY):
+            if key in spec and not isinstance(spec[key], dict):
+                problems.append(f'Field {name!r}: "{key}" must be an object.')
         if kind in ("number", "integer"):
             low, high = spec.get("minimum"), spec.get("maximum")
             if low is not None and high is not None and low > high:
@@ -128,14 +185,20 @@ def schema_fields(schema: dict[str, Any]) -> list[CustomField]:
     fields = []
     for name in schema_property_names(schema):
         spec = schema["properties"][name]
+        kind = spec.get("type", "string")
+        choices = (spec.get("items") or {}).get("enum", ()) if kind == "array" else spec.get("enum", ())
         fields.append(
             CustomField(
                 name=name,
-                type=spec.get("type", "string"),
+                type=kind,
                 label=spec.get("title") or name.replace("_", " ").capitalize(),
                 help_text=spec.get("description", ""),
                 required=name in required,
-                choices=tuple(spec.get("enum", ())),
+                choices=tuple(choices),
+                labels=dict(spec.get(LABELS_KEY) or {}),
+                choice_labels=dict(spec.get(CHOICE_LABELS_KEY) or {}),
+                enum_labels=tuple(spec.get(ENUM_LABELS_KEY) or ()),
+                section=spec.get(SECTION_KEY) or "",
                 minimum=spec.get("minimum"),
                 maximum=spec.get("maximum"),
                 max_length=spec.get("maxLength"),
@@ -184,9 +247,12 @@ def _message(error: Any, field: CustomField | None) -> str:
             "number": "a number",
             "integer": "a whole number",
             "boolean": "true or false",
+            "array": "a list of choices",
         }
         wanted = expected.get(str(error.validator_value), error.validator_value)
         return f"Enter {wanted}, not {error.instance!r}."
+    if keyword == "uniqueItems":
+        return "A choice is given twice."
     if keyword == "enum":
         return f"{error.instance!r} is not one of the choices: {', '.join(map(str, error.validator_value))}."
     if keyword == "minimum":
@@ -241,7 +307,7 @@ def custom_data_validate(
             else:
                 errors.setdefault(f"data.{key}", []).append(f"{key!r} is not a custom field of {kind}s.")
             continue
-        if value is None or value == "":
+        if value is None or value == "" or value == []:
             continue  # an empty value is no value: the key is dropped
         cleaned[key] = value
     if not partial:

@@ -14,6 +14,7 @@ from django.db.models.functions import Coalesce, Concat, Substr
 
 from access.scope import user_location_paths, user_sees_everywhere
 from registry import rules
+from registry.custom_fields import schema_change_check
 from registry.models import (
     PATH_STEP,
     DocumentType,
@@ -28,7 +29,7 @@ from registry.models import (
     location_path_segment,
 )
 from registry.rules import member_checks as _member_checks
-from registry.schemas import custom_data_validate, schema_check
+from registry.schemas import EMPTY_SCHEMA, MODEL_BY_KIND, custom_data_validate, schema_check
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -583,12 +584,16 @@ def household_member_move(
 @transaction.atomic
 def registry_schema_save(*, kind: str, schema: Any) -> RegistrySchema:
     """Store a checked schema. Stored values are never touched: old keys stay, new required keys
-    apply to new writes."""
+    apply to new writes; a type or constraint that stored values would break is refused."""
     if kind not in SchemaKind.values:
         raise ValidationError({"kind": f"{kind!r} is not a schema kind ({', '.join(SchemaKind.values)})."})
     schema = schema_check(schema)
     record, _ = RegistrySchema.objects.select_for_update().get_or_create(
-        kind=kind, defaults={"schema": schema}
+        kind=kind, defaults={"schema": EMPTY_SCHEMA}
+    )
+    # Under the row lock: a change that stored values would break is refused with their count.
+    schema_change_check(
+        MODEL_BY_KIND[SchemaKind(kind)].objects.all(), old=record.schema, new=schema, field="schema"
     )
     record.schema = schema
     record.save()

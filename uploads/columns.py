@@ -21,7 +21,7 @@ DOCUMENT_COLUMNS = tuple(choice.value for choice in DocumentType)
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # text, date, boolean, choice, document, integer, number
+    kind: str  # text, date, boolean, choice, choices, document, integer, number
     required: bool = False
     description: str = ""
     choices: tuple[str, ...] = ()
@@ -110,9 +110,12 @@ def _custom(prefix: str, schema: dict[str, Any], group: str) -> list[Column]:
             "boolean": "boolean",
             "integer": "integer",
             "number": "number",
+            "array": "choices",
         }[field.type]
         description = field.label + (f": {field.help_text}" if field.help_text else "")
-        if field.choices:
+        if field.choices and field.type == "array":
+            description += f" (any of {', '.join(field.choices)}, separated by ;)"
+        elif field.choices:
             description += f" (one of {', '.join(field.choices)})"
         columns.append(
             Column(

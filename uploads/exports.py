@@ -19,6 +19,7 @@ KIND_LABELS = {
     "date": "date",
     "boolean": "yes / no",
     "choice": "one of a list",
+    "choices": "several of a list (separated by ;)",
     "document": "identity document",
     "integer": "whole number",
     "number": "number",

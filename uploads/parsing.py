@@ -248,6 +248,22 @@ def _choice_converter(column: Column, words: dict[str, str] | None = None) -> Co
     return convert
 
 
+def _choices_converter(column: Column) -> Converter:
+    """Several choices in one cell, separated by ";" (or ","): distinct choices, in the file's order."""
+    one = _choice_converter(column)
+
+    def convert(text: str) -> list[str]:
+        separator = ";" if ";" in text else ","
+        values: list[str] = []
+        for part in text.split(separator):
+            part = part.strip()
+            if part and (value := one(part)) not in values:
+                values.append(value)
+        return values
+
+    return convert
+
+
 def _text_converter(column: Column) -> Converter:
     max_length, min_length = column.max_length, column.min_length
 
@@ -302,6 +318,8 @@ def converter_for(column: Column, dates: DateParser) -> Converter:
         return _choice_converter(column, ROLE_WORDS)
     if column.kind == "choice":
         return _choice_converter(column)
+    if column.kind == "choices":
+        return _choices_converter(column)
     if column.kind == "boolean":
         return boolean_parse
     if column.kind == "date":

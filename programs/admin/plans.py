@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from guardian.admin import GuardedModelAdminMixin
 
 from access.history import ScopedHistoryAdmin
@@ -29,6 +30,7 @@ from programs.services import (
     plan_create,
     plan_update,
 )
+from registry.admin.custom_fields import custom_fields_page
 
 
 def _report(request: HttpRequest, admin_obj: admin.ModelAdmin, exc: ValidationError) -> None:
@@ -82,6 +84,9 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, ScopedHistoryAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: BenefitPlan | None = None) -> list[str]:
         fields = list(self.readonly_fields)
+        if obj is not None:
+            # Edited through the custom-fields form (Custom fields above), which checks the stored data.
+            fields.append("beneficiary_schema")
         if obj is not None and obj.status != PlanStatus.DRAFT:
             fields += ["code", "plan_type"]
         return fields
@@ -202,6 +207,11 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, ScopedHistoryAdmin):
                 self.admin_site.admin_view(self.close_view),
                 name="programs_benefitplan_close",
             ),
+            path(
+                "<int:plan_id>/fields/",
+                self.admin_site.admin_view(self.fields_view),
+                name="programs_benefitplan_fields",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -210,6 +220,44 @@ class BenefitPlanAdmin(GuardedModelAdminMixin, ScopedHistoryAdmin):
         if plan is None:
             raise Http404("No such benefit plan among yours.")
         return plan
+
+    def fields_view(self, request: HttpRequest, plan_id: int) -> HttpResponse:
+        """The plan's beneficiary data fields as a form; on an active plan saving requests approval."""
+        plan = self._plan_or_404(request, plan_id)
+        editable = self.has_change_permission(request, plan)
+        if request.method == "POST" and not editable:
+            raise PermissionDenied
+
+        def save(schema: dict[str, Any]) -> str:
+            result = plan_update(
+                user=request.user,
+                plan=plan,
+                changes={"beneficiary_schema": schema},
+                reason=_("Change of the custom fields"),
+            )
+            if isinstance(result, Task):
+                _queued(request, self, result, _("Changing the custom fields of %(plan)s") % {"plan": plan})
+                return ""
+            return _("The custom fields of %(plan)s are saved.") % {"plan": plan}
+
+        done = reverse("admin:programs_benefitplan_change", args=[plan.pk])
+        return custom_fields_page(
+            request,
+            context={
+                **self.admin_site.each_context(request),
+                "title": _("Beneficiary data fields of %(plan)s") % {"plan": plan},
+                "owner": plan,
+                "opts": self.model._meta,
+                "approval_note": _("The plan is active: the change is queued for approval.")
+                if plan.status == PlanStatus.ACTIVE
+                else "",
+            },
+            schema=plan.beneficiary_schema or {},
+            records=plan.beneficiaries.all(),
+            save=save,
+            done_url=done,
+            editable=editable,
+        )
 
     def activate_view(self, request: HttpRequest, plan_id: int) -> HttpResponse:
         if request.method != "POST":

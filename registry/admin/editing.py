@@ -12,6 +12,10 @@ from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access.history import ScopedHistoryAdmin
 from registry.selectors import location_list
@@ -71,6 +75,31 @@ class RegistryRecordAdmin(ScopedHistoryAdmin):
     show_full_result_count = False
     export_dataset = ""  # "individual" or "household": the columns of the export
     actions = ["export_csv", "export_xlsx"]
+
+    def custom_fieldsets(self, obj: Any) -> list[tuple[str, dict[str, Any]]]:
+        """The custom fields by section, then the values of removed fields (kept, shown read-only)."""
+        from registry.forms import custom_fieldsets, removed_custom_values
+
+        fieldsets = custom_fieldsets(self.export_dataset)
+        if obj is not None and removed_custom_values(self.export_dataset, obj.data):
+            fieldsets.append((_("Removed fields"), {"fields": ["removed_fields"]}))
+        return fieldsets
+
+    @admin.display(description=gettext_lazy("values kept"))
+    def removed_fields(self, obj: Any) -> str:
+        from registry.forms import removed_custom_values
+
+        rows = [
+            (key, ", ".join(map(str, value)) if isinstance(value, list) else value)
+            for key, value in removed_custom_values(self.export_dataset, obj.data if obj else {})
+        ]
+        return format_html_join(
+            mark_safe("<br>"),
+            '<span class="removed-field"><code>{}</code>: {} <em>('
+            + str(_("removed field"))
+            + ")</em></span>",
+            rows,
+        )
 
     def _export(self, request: HttpRequest, queryset: Any, file_format: str) -> Any:
         # The action's queryset is already scoped and filtered (all pages with "select all").

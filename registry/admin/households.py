@@ -20,7 +20,6 @@ from registry.forms import (
     HouseholdForm,
     MembershipForm,
     MembershipFormSet,
-    custom_field_names,
     custom_fields_form,
 )
 from registry.models import Household, HouseholdMember, HouseholdRole, SchemaKind
@@ -105,7 +104,7 @@ class HouseholdAdmin(RegistryRecordAdmin):
     search_fields = ["code"]  # shows the search box; get_search_results does the work
     search_help_text = "A household code (exact match)."
     autocomplete_fields = ["location"]
-    readonly_fields = ["size", "former_members", "created_at", "updated_at"]
+    readonly_fields = ["size", "former_members", "removed_fields", "created_at", "updated_at"]
     inlines = [MemberInline]
     list_per_page = 50
 
@@ -151,9 +150,7 @@ class HouseholdAdmin(RegistryRecordAdmin):
                 },
             ),
         ]
-        custom = custom_field_names(SchemaKind.HOUSEHOLD)
-        if custom:
-            fieldsets.append(("Custom fields", {"fields": custom}))
+        fieldsets.extend(self.custom_fieldsets(obj))
         if obj is not None:
             fieldsets.append(
                 (

@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 
 from registry.admin.editing import RegistryRecordAdmin
 from registry.approval_actions import registry_update_request
-from registry.forms import IdentityDocumentForm, IndividualForm, custom_field_names, custom_fields_form
+from registry.forms import IdentityDocumentForm, IndividualForm, custom_fields_form
 from registry.hooks import individual_enrolments, individual_upload_record
 from registry.models import (
     HouseholdMember,
@@ -139,7 +139,7 @@ def custom_field_filters(kind: str) -> list[type[admin.SimpleListFilter]]:
     return [
         custom_field_filter(field)
         for field in schema_fields(schema_for(kind))
-        if field.type == "boolean" or field.choices
+        if field.type == "boolean" or (field.choices and field.type != "array")
     ]
 
 
@@ -170,6 +170,7 @@ class IndividualAdmin(RegistryRecordAdmin):
     autocomplete_fields = ["location"]
     inlines = [IdentityDocumentInline]
     readonly_fields = [
+        "removed_fields",
         "household_summary",
         "enrolments",
         "registration_source",
@@ -233,9 +234,7 @@ class IndividualAdmin(RegistryRecordAdmin):
         ]
         if obj is not None:
             fieldsets.append(("Household and programmes", {"fields": ["household_summary", "enrolments"]}))
-        custom = custom_field_names(SchemaKind.INDIVIDUAL)
-        if custom:
-            fieldsets.append(("Custom fields", {"fields": custom}))
+        fieldsets.extend(self.custom_fieldsets(obj))
         if obj is not None:
             fieldsets.append(
                 (

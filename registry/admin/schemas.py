@@ -1,18 +1,24 @@
-"""The custom-field schemas in the admin: a checked JSON editor; how many records lack each required field."""
+"""The custom-field schemas in the admin: the fields form (no JSON), the raw schema read-only, how many
+records lack each required field."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from access.history import ScopedHistoryAdmin
-from registry.forms import RegistrySchemaForm
+from registry.admin.custom_fields import custom_fields_page
+from registry.forms import IndentedJSONField, RegistrySchemaForm
 from registry.models import RegistrySchema
-from registry.schemas import records_missing_required, schema_fields
+from registry.schemas import EMPTY_SCHEMA, MODEL_BY_KIND, records_missing_required, schema_fields
 from registry.services import registry_schema_save
 
 
@@ -20,18 +26,64 @@ from registry.services import registry_schema_save
 class RegistrySchemaAdmin(ScopedHistoryAdmin):
     form = RegistrySchemaForm
     list_display = ["__str__", "field_count", "updated_at"]
-    readonly_fields = ["fields_overview", "missing_required", "updated_at"]
+    readonly_fields = ["fields_overview", "missing_required", "raw_schema", "updated_at"]
+    change_form_template = "admin/registry/registryschema/change_form.html"
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
-            return ["kind", "schema"]
-        return ["kind", "fields_overview", "missing_required", "schema", "updated_at"]
+            return ["kind"]
+        return ["kind", "fields_overview", "missing_required", "raw_schema", "updated_at"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         readonly = list(self.readonly_fields)
         if obj is not None:
             readonly.append("kind")
         return readonly
+
+    def get_urls(self):  # type: ignore[no-untyped-def]
+        urls = [
+            path(
+                "<int:object_id>/fields/",
+                self.admin_site.admin_view(self.fields_view),
+                name="registry_registryschema_fields",
+            ),
+        ]
+        return urls + super().get_urls()
+
+    def fields_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The custom fields as a form: it writes the schema through `registry_schema_save`."""
+        record = self.get_queryset(request).filter(pk=object_id).first()
+        if record is None:
+            raise Http404(_("No such schema."))
+        if not self.has_view_or_change_permission(request, record):
+            raise PermissionDenied
+        editable = self.has_change_permission(request, record)
+        if request.method == "POST" and not editable:
+            raise PermissionDenied
+
+        def save(schema: dict[str, Any]) -> str:
+            self._warn_missing_required(request, registry_schema_save(kind=record.kind, schema=schema))
+            return _("The custom fields of %(kind)s are saved.") % {"kind": record.get_kind_display().lower()}
+
+        done = reverse("admin:registry_registryschema_change", args=[record.pk])
+        return custom_fields_page(
+            request,
+            context={
+                **self.admin_site.each_context(request),
+                "title": _("Custom fields of %(kind)s") % {"kind": record.get_kind_display().lower()},
+                "owner": record,
+                "opts": self.model._meta,
+            },
+            schema=record.schema,
+            records=MODEL_BY_KIND[record.kind].objects.all(),
+            save=save,
+            done_url=done,
+            editable=editable,
+        )
+
+    @admin.display(description=gettext_lazy("JSON Schema (read-only)"))
+    def raw_schema(self, obj: RegistrySchema) -> str:
+        return format_html("<pre>{}</pre>", IndentedJSONField().prepare_value(obj.schema))
 
     @admin.display(description="fields")
     def field_count(self, obj: RegistrySchema) -> int:
@@ -79,16 +131,23 @@ class RegistrySchemaAdmin(ScopedHistoryAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: RegistrySchema, form: Any, change: bool) -> None:
-        saved = registry_schema_save(kind=obj.kind, schema=form.cleaned_data["schema"])
+        current = RegistrySchema.objects.filter(kind=obj.kind).values_list("schema", flat=True).first()
+        saved = registry_schema_save(kind=obj.kind, schema=current or EMPTY_SCHEMA)
         obj.pk = saved.pk
         obj.refresh_from_db()
         obj._state.adding = False
+        self._warn_missing_required(request, saved)
+
+    def _warn_missing_required(self, request: HttpRequest, saved: RegistrySchema) -> None:
         for name in saved.schema.get("required", []):
             missing = records_missing_required(saved.kind, name)
             if missing:
                 self.message_user(
                     request,
-                    f"{missing:,} existing record(s) have no value for the required field {name!r}; "
-                    "their stored data is unchanged and the field is asked for when they are next edited.",
+                    _(
+                        "%(count)s existing record(s) have no value for the required field %(name)s; "
+                        "their stored data is unchanged and the field is asked for when they are next edited."
+                    )
+                    % {"count": f"{missing:,}", "name": repr(name)},
                     messages.WARNING,
                 )

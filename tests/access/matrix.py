@@ -267,10 +267,13 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:registry_registryschema_history": R(OK, OK, OK, OK, OK, OK, LOGIN),
     "admin:registry_registryschema_delete": R(OK, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
     "admin:registry_registryschema_change": R(OK, OK, OK, OK, OK, OK, LOGIN),
+    # The custom-fields form: read-only for those who may only view the schema; POST needs the change right.
+    "admin:registry_registryschema_fields": R(OK, OK, OK, OK, OK, OK, LOGIN),
     "admin/registry/registryschema/<path:object_id>/": R(
         REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
     ),
     "admin:programs_benefitplan_enrol": R(OK, OK, OK, OK, OK, OK, LOGIN),
+    "admin:programs_benefitplan_fields": R(OK, OK, OK, OK, OK, OK, LOGIN),
     "admin:programs_benefitplan_activate": R(
         NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, LOGIN
     ),

@@ -110,6 +110,13 @@ def _verification_plan(world: World) -> dict[str, Any]:
             "verifiers": [world.users[OFFICER_A].pk]}  # fmt: skip
 
 
+# One new text field in the plan's custom-fields form (the world's plan has none yet).
+PLAN_FIELDS_BODY = {
+    "fields-TOTAL_FORMS": "1", "fields-INITIAL_FORMS": "0", "fields-MIN_NUM_FORMS": "0",
+    "fields-MAX_NUM_FORMS": "1000", "fields-0-key": "forged", "fields-0-type": "text",
+    "fields-0-label_en": "Forged",
+}  # fmt: skip
+
 FORGED = [
     Forged("admin:approvals_task_approve", OFFICER_B, lambda w: {"comment": "forged"}, APPROVER_ACTOR),
     Forged("admin:approvals_task_approve", AUDITOR_ACTOR, lambda w: {"comment": "forged"}),
@@ -127,6 +134,7 @@ FORGED = [
     ),
     Forged("admin:programs_beneficiary_change", OFFICER_B, lambda w: {"data": "{}"}),
     Forged("admin:programs_benefitplan_close", AUDITOR_ACTOR, lambda w: {"reason": "forged"}, OFFICER_A),
+    Forged("admin:programs_benefitplan_fields", AUDITOR_ACTOR, lambda w: PLAN_FIELDS_BODY, OFFICER_A),
     Forged(
         "admin:registry_individual_change", OFFICER_B, lambda w: {"given_name": "Forged", "family_name": "X"}
     ),

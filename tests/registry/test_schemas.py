@@ -50,7 +50,8 @@ def test_default_schemas_have_the_agreed_fields() -> None:
     [
         ([1, 2], "must be a JSON object"),
         ({"type": "object", "properties": {"a": {"type": "strin"}}}, "Not a valid JSON Schema"),
-        ({"type": "object", "properties": {"tags": {"type": "array"}}}, "type 'array' is not supported"),
+        ({"type": "object", "properties": {"tags": {"type": "object"}}}, "type 'object' is not supported"),
+        ({"type": "object", "properties": {"tags": {"type": "array"}}}, "an array is several choices"),
         ({"type": "object", "properties": {"Bad Name": {"type": "string"}}}, "must start with a lower-case"),
         ({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]}, "'b' is not among"),
         (
