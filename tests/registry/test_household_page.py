@@ -206,8 +206,8 @@ def test_editing_uses_the_same_page_and_goes_through_approval(maker, checker, tr
             "fields": {"address": "12 Market Road"},
         },
     )
-    data.update({f"members-5-{k}": v for k, v in row(given_name="Baby", family_name="Okafor", sex="F",
-                                                       birth_date="2025-05-05", role="child").items()})  # fmt: skip
+    baby = row(given_name="Baby", family_name="Okafor", sex="F", birth_date="2025-05-05", role="child")
+    data.update({f"members-5-{key}": value for key, value in baby.items()})
     data["members-TOTAL_FORMS"] = "6"
     response = client.post(url, data, follow=True)
     assert any("waiting for approval" in str(m) for m in response.context["messages"]), response.context.get(
