@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import RangeWidget
 
 from access.records import records_in_scope
@@ -24,14 +25,13 @@ from registry.models import (
     Household,
     HouseholdMember,
     HouseholdRole,
-    IdentityDocument,
     Individual,
     IndividualStatus,
     RegistrationSource,
     Sex,
 )
 from registry.schemas import schema_for, schema_property_names
-from registry.selectors import household_list, individual_list, location_list
+from registry.selectors import document_number_condition, household_list, individual_list, location_list
 
 CUSTOM_PREFIX = "cf_"
 FIELD_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -310,13 +310,12 @@ class HouseholdRoleFilter(MembershipFilter):
 
 
 class DocumentFilter(ConditionFilter):
+    """A number as typed, or its beginning followed by * (registry.selectors.document_number_condition)."""
+
     field_class = forms.CharField
 
     def condition(self, value: str) -> Q | None:
-        value = value.strip()
-        if not value:
-            return None
-        return Q(Exists(IdentityDocument.objects.filter(individual=OuterRef("pk"), value=value)))
+        return document_number_condition(value)
 
 
 class AdvancedFilterSet(django_filters.FilterSet):
@@ -410,7 +409,10 @@ class IndividualFilter(AdvancedFilterSet):
 
     given_name = PrefixFilter(label="Given name starts with")
     family_name = PrefixFilter(label="Family name starts with")
-    document = DocumentFilter(label="Identity document number")
+    document = DocumentFilter(
+        label=_("Identity document number"),
+        help_text=_("Exact, or the first characters followed by * (at least 3), e.g. 1987*."),
+    )
     sex = ChoicesFilter(choices=Sex.choices)
     status = ChoicesFilter(choices=IndividualStatus.choices)
     age = AgeRangeFilter(label="Age (years)")

@@ -195,8 +195,14 @@ class IdentityDocument(models.Model):
     class Meta:
         # Value first: the one index serves both "this number, any type" (search) and "this type and
         # number" (duplicates); a second index on value alone cost every uploaded row another insert.
+        # varchar_pattern_ops: the same index serves "numbers starting with" (LIKE 'prefix%') whatever the
+        # database's collation, as well as equality (registry.selectors.document_number_condition).
         constraints = [
-            models.UniqueConstraint(fields=["value", "doc_type"], name="identity_document_unique"),
+            models.UniqueConstraint(
+                fields=["value", "doc_type"],
+                name="identity_document_unique",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -331,3 +337,19 @@ class SavedSearch(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SearchColumns(models.Model):
+    """The columns a user chose for the advanced search's result table of a dataset (remembered)."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="search_columns")
+    dataset = models.CharField(max_length=16, choices=SchemaKind.choices)
+    columns = models.JSONField(default=list, help_text="Column names, in the table's order")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dataset"], name="search_columns_one_per_dataset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.dataset}"

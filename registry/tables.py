@@ -145,15 +145,23 @@ def individual_rows(queryset: QuerySet[Individual]) -> QuerySet[Individual]:
 
 
 def results_table(
-    request: HttpRequest, dataset: str, queryset: QuerySet, schema: dict[str, Any]
+    request: HttpRequest,
+    dataset: str,
+    queryset: QuerySet,
+    schema: dict[str, Any],
+    columns: list[str] | None = None,
 ) -> tables.Table:
-    """The sortable, lazily paginated table of one page of results."""
+    """The sortable, lazily paginated table of one page of results, showing `columns` (None: all)."""
     if dataset == "household":
         table: tables.Table = HouseholdTable(
             queryset.select_related("location"), extra_columns=custom_columns(schema)
         )
     else:
         table = IndividualTable(individual_rows(queryset), extra_columns=custom_columns(schema))
+    if columns:
+        for name in table_column_names(table):
+            if name not in columns and name != "id":
+                table.columns.hide(name)
     RequestConfig(request, paginate=False).configure(table)  # sorting only: page sizes are ours to bound
     page = request.GET.get("page", "1")
     try:
@@ -161,3 +169,15 @@ def results_table(
     except (ValueError, PageNotAnInteger, EmptyPage):
         table.paginate(paginator_class=LazyPaginator, per_page=page_size(request), page=1)
     return table
+
+
+def table_column_names(table: tables.Table) -> list[str]:
+    return [column.name for column in table.columns.all()]
+
+
+def table_column_choices(dataset: str, schema: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, header) of every column the dataset's table can show, in order: the column chooser's list."""
+    table_class = HouseholdTable if dataset == "household" else IndividualTable
+    model = Household if dataset == "household" else Individual
+    table = table_class(model.objects.none(), extra_columns=custom_columns(schema))
+    return [(column.name, str(column.header)) for column in table.columns.all()]
