@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import RangeWidget
 
 from access.records import records_in_scope
+from registry.forms import LocaleDateField, LocaleDateInput
 from registry.hooks import search_extensions
 from registry.models import (
     Household,
@@ -107,7 +108,7 @@ class RangeWidgetWithInputs(RangeWidget):
     def __init__(self, input_type: str = "number", step: str | None = None) -> None:
         attrs = {"step": step} if step else {}
         if input_type == "date":
-            widgets = (forms.DateInput(attrs={"type": "date"}), forms.DateInput(attrs={"type": "date"}))
+            widgets = (LocaleDateInput(), LocaleDateInput())
         else:
             widgets = (forms.NumberInput(attrs=attrs), forms.NumberInput(attrs=attrs))
         forms.MultiWidget.__init__(self, widgets)
@@ -116,7 +117,7 @@ class RangeWidgetWithInputs(RangeWidget):
 def range_field_factory(kind: str):  # type: ignore[no-untyped-def]
     def build(**kwargs: Any) -> MinMaxField:
         if kind == "date":
-            fields = (forms.DateField(), forms.DateField())
+            fields = (LocaleDateField(), LocaleDateField())
             widget = RangeWidgetWithInputs("date")
         elif kind == "integer":
             fields = (forms.IntegerField(), forms.IntegerField())

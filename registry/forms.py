@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
+from django.utils import formats
 
 from registry.models import (
     Household,
@@ -30,6 +31,37 @@ from registry.schemas import (
 from registry.services import identity_documents_conflicts
 
 FIELD_PREFIX = "data__"
+ISO_DATE = "%Y-%m-%d"
+
+
+def date_display(value: date | None) -> str:
+    """A date as the user types it (the active language's first DATE_INPUT_FORMATS): forms, filters, lists."""
+    return "" if value is None else str(formats.localize_input(value))
+
+
+class LocaleDateInput(forms.DateInput):
+    """A date typed and shown in the active language's format (DATE_INPUT_FORMATS), with an example."""
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"].setdefault("placeholder", date_display(date.today()))
+        return context
+
+
+class LocaleDateField(forms.DateField):
+    """The one date field of the registry's forms and filters: the user's locale format in and out, and the
+    ISO form (YYYY-MM-DD) too, so saved searches, links and files keep working whatever the language."""
+
+    widget = LocaleDateInput
+
+    def to_python(self, value: Any) -> date | None:
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            try:
+                return date.fromisoformat(str(value).strip())
+            except ValueError:
+                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 def custom_field_name(name: str) -> str:
@@ -54,7 +86,7 @@ def custom_form_field(field: CustomField, *, stored: Any = None) -> forms.Field:
             choices.append((stored, f"{stored} (no longer a choice)"))
         return forms.ChoiceField(choices=choices, **common)
     if field.format == "date":
-        return forms.DateField(widget=AdminDateWidget, **common)
+        return LocaleDateField(widget=AdminDateWidget, **common)
     return forms.CharField(max_length=field.max_length, min_length=field.min_length, **common)
 
 
@@ -142,6 +174,7 @@ class IndividualForm(forms.ModelForm):
             "registration_date",
             "status",
         ]
+        field_classes = {"birth_date": LocaleDateField, "registration_date": LocaleDateField}
 
     def clean_birth_date(self) -> date | None:
         value = self.cleaned_data.get("birth_date")
@@ -154,6 +187,7 @@ class HouseholdForm(forms.ModelForm):
     class Meta:
         model = Household
         fields = ["code", "location", "address", "latitude", "longitude", "registration_date"]
+        field_classes = {"registration_date": LocaleDateField}
 
 
 class IdentityDocumentForm(forms.ModelForm):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.forms import (
     HouseholdForm,
+    LocaleDateField,
     custom_field_name,
     custom_fields_form,
     custom_form_field,
@@ -52,7 +53,7 @@ class MemberRowForm(forms.Form):
     given_name = forms.CharField(label=_("Given name"), max_length=100, required=False)
     family_name = forms.CharField(label=_("Family name"), max_length=100, required=False)
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "---------"), *Sex.choices], required=False)
-    birth_date = forms.DateField(label=_("Birth date"), required=False)
+    birth_date = LocaleDateField(label=_("Birth date"), required=False)
     phone = forms.CharField(label=_("Phone"), max_length=32, required=False)
     role = forms.ChoiceField(
         label=_("Relationship to the head"),
@@ -79,7 +80,6 @@ class MemberRowForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.member = member
         self.document_slots = document_slots
-        self.fields["birth_date"].widget.attrs["placeholder"] = _date_hint()
         if member is not None:
             del self.fields["individual"]
         else:
@@ -264,14 +264,8 @@ def household_page_form_class(admin_site: Any) -> type[forms.ModelForm]:
             location = self.fields["location"]
             location.widget = AutocompleteSelect(Household._meta.get_field("location"), admin_site)
             location.queryset = location_list(user=user)  # also gives the new widget its choices
-            self.fields["registration_date"].widget.attrs["placeholder"] = _date_hint()
 
     return HouseholdPageForm
-
-
-def _date_hint() -> str:
-    """The date format the active language expects, as an example (today)."""
-    return forms.DateInput().format_value(date.today()) or ""
 
 
 def errors_apply(exc: ValidationError, form: forms.BaseForm, formset: MemberRowFormSet) -> list[str]:

@@ -15,6 +15,7 @@ from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from registry.filters import custom_fields, property_type
+from registry.forms import date_display
 from registry.models import Household, HouseholdMember, Individual
 from registry.selectors import name_order_key
 
@@ -45,6 +46,13 @@ def custom_columns(schema: dict[str, Any]) -> list[tuple[str, tables.Column]]:
     return columns
 
 
+class LocaleDateColumn(tables.Column):
+    """A date shown as the user types it in the forms and filters (registry.forms.date_display)."""
+
+    def render(self, value: date) -> str:
+        return date_display(value)
+
+
 class SearchTable(tables.Table):
     """Rendered by a lean template: cells carry `field-<column>` classes, as in the admin's changelists."""
 
@@ -60,13 +68,13 @@ class IndividualTable(SearchTable):
     family_name = tables.Column()
     given_name = tables.Column()
     sex = tables.Column()
-    birth_date = tables.DateColumn(short=True)
+    birth_date = LocaleDateColumn()
     age = tables.Column(empty_values=(), order_by=("-birth_date",), verbose_name="Age")
     location = tables.Column(order_by=("location_id",))  # grouped by place, off the location index
     household = tables.Column(empty_values=(), orderable=False)
     role = tables.Column(empty_values=(), orderable=False, verbose_name="Role")
     status = tables.Column()
-    registration_date = tables.DateColumn(short=True, verbose_name="Registered")
+    registration_date = LocaleDateColumn(verbose_name="Registered")
 
     class Meta(SearchTable.Meta):
         model = Individual
@@ -128,7 +136,7 @@ class HouseholdTable(SearchTable):
     location = tables.Column(order_by=("location_id",))  # grouped by place, off the location index
     address = tables.Column(orderable=False)
     size = tables.Column()
-    registration_date = tables.DateColumn(short=True, verbose_name="Registered")
+    registration_date = LocaleDateColumn(verbose_name="Registered")
 
     class Meta(SearchTable.Meta):
         model = Household
