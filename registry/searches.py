@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from registry.filters import FILTERSETS
 from registry.models import SavedSearch, SearchColumns
@@ -71,10 +72,10 @@ def search_columns_save(
 ) -> list[str]:
     """Remember the user's columns for `dataset`: names the table has, in its order; none chosen means all."""
     if dataset not in FILTERSETS:
-        raise ValidationError({"dataset": f"Unknown dataset {dataset!r}."})
+        raise ValidationError({"dataset": _("Unknown dataset %(dataset)r.") % {"dataset": dataset}})
     unknown = sorted(set(columns) - set(available))
     if unknown:
-        raise ValidationError({"columns": f"Unknown column(s): {', '.join(unknown)}."})
+        raise ValidationError({"columns": _("Unknown column(s): %(names)s.") % {"names": ", ".join(unknown)}})
     chosen = [name for name in available if name in columns or name in ALWAYS_SHOWN]
     SearchColumns.objects.update_or_create(user=user, dataset=dataset, defaults={"columns": chosen})
     return chosen

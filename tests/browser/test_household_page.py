@@ -27,7 +27,9 @@ def fill_row(page, index: int, given: str, family: str, sex: str, born: str, rol
 
 
 def test_register_a_household_of_five_and_edit_it(page, maker, tree):
-    ApprovalPolicy.objects.get_or_create(action="registry.update")[0].levels.all().delete()  # edits apply at once
+    ApprovalPolicy.objects.get_or_create(action="registry.update")[
+        0
+    ].levels.all().delete()  # edits apply at once
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.set_viewport_size({"width": 820, "height": 1180})  # a tablet, upright
@@ -56,7 +58,10 @@ def test_register_a_household_of_five_and_edit_it(page, maker, tree):
 
     household = Household.objects.get(code="HH-BROWSER")
     assert household.size == 5 and household.location == tree.north_a
-    assert HouseholdMember.objects.get(household=household, is_primary_recipient=True).individual.given_name == "Kofi"
+    assert (
+        HouseholdMember.objects.get(household=household, is_primary_recipient=True).individual.given_name
+        == "Kofi"
+    )
     assert page.locator(".member-row").count() == 5
 
     # Editing: the same page, a name corrected, a row removed, a newborn added.
