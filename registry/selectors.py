@@ -56,18 +56,25 @@ def _planner_rows(queryset: QuerySet, database: Any) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def document_number_condition(term: str, *, individual: str = "pk") -> Q | None:
-    """People holding an identity document numbered `term` (exact) or starting with it (`term*`).
+def documents_matching(term: str) -> QuerySet[IdentityDocument] | None:
+    """Identity documents numbered `term` (exact) or starting with it (`term*`); None for an empty term.
 
     Both are served by the (value, doc_type) unique index, whose varchar_pattern_ops class answers
-    LIKE 'prefix%' as well as equality whatever the database's collation. An EXISTS: no duplicate rows.
+    LIKE 'prefix%' as well as equality whatever the database's collation.
     """
     term = term.strip()
-    if term.endswith(PREFIX_MARK) and len(term.rstrip(PREFIX_MARK).strip()) >= PREFIX_MIN_LENGTH:
-        documents = IdentityDocument.objects.filter(value__startswith=term.rstrip(PREFIX_MARK).strip())
-    elif term.rstrip(PREFIX_MARK):
-        documents = IdentityDocument.objects.filter(value=term.rstrip(PREFIX_MARK).strip())
-    else:
+    value = term.rstrip(PREFIX_MARK).strip()
+    if not value:
+        return None
+    if term.endswith(PREFIX_MARK) and len(value) >= PREFIX_MIN_LENGTH:
+        return IdentityDocument.objects.filter(value__startswith=value)
+    return IdentityDocument.objects.filter(value=value)
+
+
+def document_number_condition(term: str, *, individual: str = "pk") -> Q | None:
+    """People holding a document `documents_matching(term)`: an EXISTS, so no duplicate rows."""
+    documents = documents_matching(term)
+    if documents is None:
         return None
     return Q(Exists(documents.filter(individual=OuterRef(individual))))
 

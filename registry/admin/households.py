@@ -253,12 +253,7 @@ class HouseholdAdmin(RegistryRecordAdmin):
             "has_view_permission": True,
         }
         request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request,
-            "admin/registry/household/household_page.html",
-            context,
-            status=400 if page_errors else 200,
-        )
+        return TemplateResponse(request, "admin/registry/household/household_page.html", context)
 
     def _household_save(
         self, request: HttpRequest, household: Household | None, form: Any, formset: Any

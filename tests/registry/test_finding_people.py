@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from registry.filters import individual_filterset
 from registry.models import Individual, SearchColumns
-from registry.selectors import match_count
+from registry.selectors import documents_matching, match_count
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -55,18 +55,21 @@ def test_the_individuals_list_search_takes_a_prefix_too(maker, numbered) -> None
 def test_the_prefix_search_is_served_by_the_identity_number_index(maker, numbered) -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: the query plan is PostgreSQL's")
+    # The documents the condition looks up, planned without sequential scans: the unique (value, type) index
+    # must drive them by an index condition, for a prefix as for an exact number. (On a tiny table the
+    # planner may prefer the per-person index for the whole search, filtering each person's few documents.)
     for term in ("1987*", "1987-0001"):
-        sql, params = (
-            individual_filterset({"document": term}, user=maker).qs.order_by().query.sql_with_params()
-        )
+        documents = documents_matching(term)
+        assert documents is not None
+        sql, params = documents.values("individual_id").query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             raw = cursor.fetchone()[0]
         plan = json.dumps(raw if isinstance(raw, list) else json.loads(raw))
-        assert '"Index Name": "identity_document_unique"' in plan, plan
-        assert '"Relation Name": "registry_identitydocument"' in plan
-        assert "Seq Scan" not in plan.split("registry_identitydocument")[0][-200:], plan
+        assert '"Index Name": "identity_document_unique"' in plan and "Index Cond" in plan, plan
+        assert "Seq Scan" not in plan, plan
 
 
 def test_the_search_says_how_many_records_match(maker, numbered) -> None:
