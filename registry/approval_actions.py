@@ -373,6 +373,24 @@ def _display_member(role: str | None, primary: bool | None) -> str:
     return f"{text}, primary recipient" if primary else text
 
 
+def _household_page_rows(payload: dict[str, Any]) -> list[tuple[str, object, object]]:
+    """The household page's extra changes: new people, and each member's own record, by name."""
+    rows: list[tuple[str, object, object]] = []
+    for entry in payload.get("members", {}).get("new", []):
+        rows.append(
+            (
+                _("New person %(name)s") % {"name": entry["name"]},
+                _("not registered"),
+                _display_member(entry["role"], entry["is_primary_recipient"]),
+            )
+        )
+    for entry in payload.get("people", []):
+        person = Individual(pk=entry["individual"])
+        for label, before, after in registry_update_describe(target=person, payload=entry["change"]).changes:
+            rows.append((f"{entry['name']}: {label}", before, after))
+    return rows
+
+
 def registry_update_describe(*, target: Target | None, payload: dict[str, Any]) -> Description:
     """Before/after rows with field labels, for the checker."""
     if target is None:
@@ -443,18 +461,7 @@ def registry_update_describe(*, target: Target | None, payload: dict[str, Any]) 
                 _display_member(entry["role"], entry["is_primary_recipient"]),
             )
         )
-    for entry in members.get("new", []):
-        rows.append(
-            (
-                _("New person %(name)s") % {"name": entry["name"]},
-                _("not registered"),
-                _display_member(entry["role"], entry["is_primary_recipient"]),
-            )
-        )
-    for entry in payload.get("people", []):
-        person = Individual(pk=entry["individual"])
-        for label, before, after in registry_update_describe(target=person, payload=entry["change"]).changes:
-            rows.append((f"{entry['name']}: {label}", before, after))
+    rows.extend(_household_page_rows(payload))
     noun = "individual" if isinstance(target, Individual) else "household"
     return Description(changes=rows, summary=f"Edit of {noun} {target}: {len(rows)} change(s).")
 
