@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import OuterRef, QuerySet
+from django.utils.translation import gettext as _
 
 from access.scope import user_location_paths, user_sees_everywhere
 from approvals.actions import Description, action_register
@@ -38,6 +39,7 @@ from registry.services import (
     household_member_update,
     household_update,
     identity_documents_normalise,
+    individual_create,
     individual_update,
 )
 
@@ -221,10 +223,56 @@ def registry_update_execute(
         individual_update(individual=current, data=data, documents=documents, **fields)
     else:
         household_update(household=current, data=data, **fields)
+        _people_apply(people=payload.get("people", []))
         _members_apply(household=current, changes=payload.get("members", {}))
     return {
         "changed": sorted([*payload.get("fields", {}), *(f"data.{key}" for key in payload.get("data", {}))])
     }
+
+
+def _on_row(entry: dict[str, Any], exc: ValidationError) -> ValidationError:
+    """An error of one member's change, keyed by the row of the household page it came from (if any)."""
+    row = entry.get("row")
+    if row is None:
+        return exc
+    if not hasattr(exc, "error_dict"):
+        return ValidationError({f"members.{row}": exc.messages})
+    return ValidationError(
+        {
+            f"members.{row}.{key}" if key != "__all__" else f"members.{row}": m
+            for key, m in exc.message_dict.items()
+        }
+    )
+
+
+def _people_apply(*, people: list[dict[str, Any]]) -> None:
+    """Members' own records changed on the household page: each as an edit of that individual."""
+    for entry in people:
+        individual = Individual.objects.filter(pk=entry["individual"]).first()
+        if individual is None:
+            raise ValidationError(_("%(name)s is no longer in the registry.") % {"name": entry["name"]})
+        try:
+            registry_update_execute(target=individual, payload=entry["change"])
+        except ValidationError as exc:
+            raise _on_row(entry, exc) from None
+
+
+def _new_person_create(*, household: Household, entry: dict[str, Any]) -> Individual:
+    person = entry["person"]
+    fields = {
+        name: _deserialise(Individual, name, value)
+        for name, value in person.items()
+        if name in INDIVIDUAL_FIELDS
+    }
+    try:
+        return individual_create(
+            location=household.location,
+            data=entry.get("data") or {},
+            documents=[tuple(document) for document in entry.get("documents", [])],
+            **fields,
+        )
+    except ValidationError as exc:
+        raise _on_row(entry, exc) from None
 
 
 def _members_apply(*, household: Household, changes: dict[str, list[dict[str, Any]]]) -> None:
@@ -239,7 +287,10 @@ def _members_apply(*, household: Household, changes: dict[str, list[dict[str, An
         return membership
 
     for entry in changes.get("remove", []):
-        household_member_remove(membership=current_membership(entry))
+        try:
+            household_member_remove(membership=current_membership(entry))
+        except ValidationError as exc:
+            raise _on_row(entry, exc) from None
     # Roles that give up head or primary recipient go first, so a swap of the head succeeds.
     ordered = sorted(
         changes.get("change", []),
@@ -255,21 +306,30 @@ def _members_apply(*, household: Household, changes: dict[str, list[dict[str, An
                 raise ValidationError(
                     f"{entry['name']}'s {name.replace('_', ' ')} changed after this request: ask again."
                 )
-        household_member_update(
-            membership=membership,
-            role=entry.get("role", {}).get("after"),
-            is_primary_recipient=entry.get("is_primary_recipient", {}).get("after"),
-        )
-    for entry in changes.get("add", []):
-        individual = Individual.objects.filter(pk=entry["individual"]).first()
-        if individual is None:
-            raise ValidationError(f"{entry['name']} is no longer in the registry.")
-        household_member_add(
-            household=household,
-            individual=individual,
-            role=entry["role"],
-            is_primary_recipient=entry["is_primary_recipient"],
-        )
+        try:
+            household_member_update(
+                membership=membership,
+                role=entry.get("role", {}).get("after"),
+                is_primary_recipient=entry.get("is_primary_recipient", {}).get("after"),
+            )
+        except ValidationError as exc:
+            raise _on_row(entry, exc) from None
+    for entry in [*changes.get("add", []), *changes.get("new", [])]:
+        if "person" in entry:
+            individual = _new_person_create(household=household, entry=entry)
+        else:
+            individual = Individual.objects.filter(pk=entry["individual"]).first()
+            if individual is None:
+                raise ValidationError(f"{entry['name']} is no longer in the registry.")
+        try:
+            household_member_add(
+                household=household,
+                individual=individual,
+                role=entry["role"],
+                is_primary_recipient=entry["is_primary_recipient"],
+            )
+        except ValidationError as exc:
+            raise _on_row(entry, exc) from None
 
 
 def _field_label(model: type[models.Model], name: str) -> str:
@@ -311,6 +371,24 @@ def _display_member(role: str | None, primary: bool | None) -> str:
         return EMPTY
     text = str(dict(HouseholdRole.choices).get(role, role))
     return f"{text}, primary recipient" if primary else text
+
+
+def _household_page_rows(payload: dict[str, Any]) -> list[tuple[str, object, object]]:
+    """The household page's extra changes: new people, and each member's own record, by name."""
+    rows: list[tuple[str, object, object]] = []
+    for entry in payload.get("members", {}).get("new", []):
+        rows.append(
+            (
+                _("New person %(name)s") % {"name": entry["name"]},
+                _("not registered"),
+                _display_member(entry["role"], entry["is_primary_recipient"]),
+            )
+        )
+    for entry in payload.get("people", []):
+        person = Individual(pk=entry["individual"])
+        for label, before, after in registry_update_describe(target=person, payload=entry["change"]).changes:
+            rows.append((f"{entry['name']}: {label}", before, after))
+    return rows
 
 
 def registry_update_describe(*, target: Target | None, payload: dict[str, Any]) -> Description:
@@ -383,6 +461,7 @@ def registry_update_describe(*, target: Target | None, payload: dict[str, Any]) 
                 _display_member(entry["role"], entry["is_primary_recipient"]),
             )
         )
+    rows.extend(_household_page_rows(payload))
     noun = "individual" if isinstance(target, Individual) else "household"
     return Description(changes=rows, summary=f"Edit of {noun} {target}: {len(rows)} change(s).")
 

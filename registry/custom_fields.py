@@ -21,6 +21,7 @@ from django.db.models.expressions import RawSQL
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from registry.dates import LocaleDateField
 from registry.schemas import (
     CHOICE_LABELS_KEY,
     ENUM_LABELS_KEY,
@@ -225,7 +226,7 @@ def schema_form_field(custom: CustomField, *, language: str | None = None, store
             return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
         return forms.ChoiceField(choices=[("", "---------"), *choices], **common)
     if kind == "date":
-        return forms.DateField(widget=AdminDateWidget, **common)
+        return LocaleDateField(widget=AdminDateWidget, **common)
     return forms.CharField(max_length=custom.max_length, min_length=custom.min_length, **common)
 
 

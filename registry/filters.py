@@ -16,22 +16,23 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import RangeWidget
 
 from access.records import records_in_scope
+from registry.dates import LocaleDateField, LocaleDateInput
 from registry.hooks import search_extensions
 from registry.models import (
     Household,
     HouseholdMember,
     HouseholdRole,
-    IdentityDocument,
     Individual,
     IndividualStatus,
     RegistrationSource,
     Sex,
 )
 from registry.schemas import schema_for, schema_property_names
-from registry.selectors import household_list, individual_list, location_list
+from registry.selectors import document_number_condition, household_list, individual_list, location_list
 
 CUSTOM_PREFIX = "cf_"
 FIELD_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -109,7 +110,7 @@ class RangeWidgetWithInputs(RangeWidget):
     def __init__(self, input_type: str = "number", step: str | None = None) -> None:
         attrs = {"step": step} if step else {}
         if input_type == "date":
-            widgets = (forms.DateInput(attrs={"type": "date"}), forms.DateInput(attrs={"type": "date"}))
+            widgets = (LocaleDateInput(), LocaleDateInput())
         else:
             widgets = (forms.NumberInput(attrs=attrs), forms.NumberInput(attrs=attrs))
         forms.MultiWidget.__init__(self, widgets)
@@ -118,7 +119,7 @@ class RangeWidgetWithInputs(RangeWidget):
 def range_field_factory(kind: str):  # type: ignore[no-untyped-def]
     def build(**kwargs: Any) -> MinMaxField:
         if kind == "date":
-            fields = (forms.DateField(), forms.DateField())
+            fields = (LocaleDateField(), LocaleDateField())
             widget = RangeWidgetWithInputs("date")
         elif kind == "integer":
             fields = (forms.IntegerField(), forms.IntegerField())
@@ -312,13 +313,12 @@ class HouseholdRoleFilter(MembershipFilter):
 
 
 class DocumentFilter(ConditionFilter):
+    """A number as typed, or its beginning followed by * (registry.selectors.document_number_condition)."""
+
     field_class = forms.CharField
 
     def condition(self, value: str) -> Q | None:
-        value = value.strip()
-        if not value:
-            return None
-        return Q(Exists(IdentityDocument.objects.filter(individual=OuterRef("pk"), value=value)))
+        return document_number_condition(value)
 
 
 class AdvancedFilterSet(django_filters.FilterSet):
@@ -417,7 +417,10 @@ class IndividualFilter(AdvancedFilterSet):
 
     given_name = PrefixFilter(label="Given name starts with")
     family_name = PrefixFilter(label="Family name starts with")
-    document = DocumentFilter(label="Identity document number")
+    document = DocumentFilter(
+        label=_("Identity document number"),
+        help_text=_("Exact, or the first characters followed by * (at least 3), e.g. 1987*."),
+    )
     sex = ChoicesFilter(choices=Sex.choices)
     status = ChoicesFilter(choices=IndividualStatus.choices)
     age = AgeRangeFilter(label="Age (years)")

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from registry.custom_fields import schema_form_field, schema_sections
+from registry.dates import LocaleDateField
 from registry.models import (
     Household,
     HouseholdMember,
@@ -30,6 +31,7 @@ from registry.schemas import (
 from registry.services import identity_documents_conflicts
 
 FIELD_PREFIX = "data__"
+ISO_DATE = "%Y-%m-%d"
 
 
 def custom_field_name(name: str) -> str:
@@ -140,6 +142,7 @@ class IndividualForm(forms.ModelForm):
             "registration_date",
             "status",
         ]
+        field_classes = {"birth_date": LocaleDateField, "registration_date": LocaleDateField}
 
     def clean_birth_date(self) -> date | None:
         value = self.cleaned_data.get("birth_date")
@@ -152,6 +155,7 @@ class HouseholdForm(forms.ModelForm):
     class Meta:
         model = Household
         fields = ["code", "location", "address", "latitude", "longitude", "registration_date"]
+        field_classes = {"registration_date": LocaleDateField}
 
 
 class IdentityDocumentForm(forms.ModelForm):

@@ -133,8 +133,8 @@ class Individual(models.Model):
     class Meta:
         # Each index is paid by every row an upload or the generator writes (a million rows: about 3 s per
         # index), so only indexes a screen uses, each as cheap to maintain as it can be:
-        # - names: one (family, given, birth date, location) and one given-name index on UPPER(name) in the "C"
-        #   collation (bytewise, the cheapest comparison). They serve prefix search (LIKE 'OKA%'), an upload's
+        # - names: one (family, given, birth date, location) and one given-name index on UPPER(name) in the
+        #   "C" collation (bytewise, the cheapest comparison). They serve prefix search (LIKE 'OKA%'), an upload's
         #   matching of people (names, birth date and location: one probe per row, migration 0010) and the
         #   name order of lists (registry.selectors.name_order_key); created by migrations 0007 and 0010.
         # - status and registration source: partial indexes on the values that are rare by nature (people
@@ -202,8 +202,14 @@ class IdentityDocument(models.Model):
     class Meta:
         # Value first: the one index serves both "this number, any type" (search) and "this type and
         # number" (duplicates); a second index on value alone cost every uploaded row another insert.
+        # varchar_pattern_ops: the same index serves "numbers starting with" (LIKE 'prefix%') whatever the
+        # database's collation, as well as equality (registry.selectors.document_number_condition).
         constraints = [
-            models.UniqueConstraint(fields=["value", "doc_type"], name="identity_document_unique"),
+            models.UniqueConstraint(
+                fields=["value", "doc_type"],
+                name="identity_document_unique",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self) -> str:
@@ -338,3 +344,19 @@ class SavedSearch(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SearchColumns(models.Model):
+    """The columns a user chose for the advanced search's result table of a dataset (remembered)."""
+
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="search_columns")
+    dataset = models.CharField(max_length=16, choices=SchemaKind.choices)
+    columns = models.JSONField(default=list, help_text="Column names, in the table's order")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "dataset"], name="search_columns_one_per_dataset"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.dataset}"

@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from registry.filters import FILTERSETS
-from registry.models import SavedSearch
+from registry.models import SavedSearch, SearchColumns
 
 NOT_SAVED_PARAMS = ("page", "name", "csrfmiddlewaretoken", "query", "dataset", "background")
 
@@ -55,3 +56,26 @@ def saved_search_delete(*, user: AbstractBaseUser, saved_search_id: int) -> bool
     """Delete one of the user's own saved searches; False when there is none of theirs with that id."""
     deleted, _ = SavedSearch.objects.filter(user=user, pk=saved_search_id).delete()
     return bool(deleted)
+
+
+ALWAYS_SHOWN = ("id",)  # the link to the record
+
+
+def search_columns_get(*, user: AbstractBaseUser, dataset: str) -> list[str] | None:
+    """The columns the user chose for `dataset`, or None (all)."""
+    return SearchColumns.objects.filter(user=user, dataset=dataset).values_list("columns", flat=True).first()
+
+
+@transaction.atomic
+def search_columns_save(
+    *, user: AbstractBaseUser, dataset: str, columns: list[str], available: list[str]
+) -> list[str]:
+    """Remember the user's columns for `dataset`: names the table has, in its order; none chosen means all."""
+    if dataset not in FILTERSETS:
+        raise ValidationError({"dataset": _("Unknown dataset %(dataset)r.") % {"dataset": dataset}})
+    unknown = sorted(set(columns) - set(available))
+    if unknown:
+        raise ValidationError({"columns": _("Unknown column(s): %(names)s.") % {"names": ", ".join(unknown)}})
+    chosen = [name for name in available if name in columns or name in ALWAYS_SHOWN]
+    SearchColumns.objects.update_or_create(user=user, dataset=dataset, defaults={"columns": chosen})
+    return chosen

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
+from registry.dates import date_display
 from registry.filters import custom_fields, property_type
 from registry.models import Household, HouseholdMember, Individual
 from registry.selectors import name_order_key
@@ -45,6 +46,13 @@ def custom_columns(schema: dict[str, Any]) -> list[tuple[str, tables.Column]]:
     return columns
 
 
+class LocaleDateColumn(tables.Column):
+    """A date shown as the user types it in the forms and filters (registry.forms.date_display)."""
+
+    def render(self, value: date) -> str:
+        return date_display(value)
+
+
 class SearchTable(tables.Table):
     """Rendered by a lean template: cells carry `field-<column>` classes, as in the admin's changelists."""
 
@@ -60,13 +68,13 @@ class IndividualTable(SearchTable):
     family_name = tables.Column()
     given_name = tables.Column()
     sex = tables.Column()
-    birth_date = tables.DateColumn(short=True)
+    birth_date = LocaleDateColumn()
     age = tables.Column(empty_values=(), order_by=("-birth_date",), verbose_name="Age")
     location = tables.Column(order_by=("location_id",))  # grouped by place, off the location index
     household = tables.Column(empty_values=(), orderable=False)
     role = tables.Column(empty_values=(), orderable=False, verbose_name="Role")
     status = tables.Column()
-    registration_date = tables.DateColumn(short=True, verbose_name="Registered")
+    registration_date = LocaleDateColumn(verbose_name="Registered")
 
     class Meta(SearchTable.Meta):
         model = Individual
@@ -128,7 +136,7 @@ class HouseholdTable(SearchTable):
     location = tables.Column(order_by=("location_id",))  # grouped by place, off the location index
     address = tables.Column(orderable=False)
     size = tables.Column()
-    registration_date = tables.DateColumn(short=True, verbose_name="Registered")
+    registration_date = LocaleDateColumn(verbose_name="Registered")
 
     class Meta(SearchTable.Meta):
         model = Household
@@ -145,15 +153,23 @@ def individual_rows(queryset: QuerySet[Individual]) -> QuerySet[Individual]:
 
 
 def results_table(
-    request: HttpRequest, dataset: str, queryset: QuerySet, schema: dict[str, Any]
+    request: HttpRequest,
+    dataset: str,
+    queryset: QuerySet,
+    schema: dict[str, Any],
+    columns: list[str] | None = None,
 ) -> tables.Table:
-    """The sortable, lazily paginated table of one page of results."""
+    """The sortable, lazily paginated table of one page of results, showing `columns` (None: all)."""
     if dataset == "household":
         table: tables.Table = HouseholdTable(
             queryset.select_related("location"), extra_columns=custom_columns(schema)
         )
     else:
         table = IndividualTable(individual_rows(queryset), extra_columns=custom_columns(schema))
+    if columns:
+        for name in table_column_names(table):
+            if name not in columns and name != "id":
+                table.columns.hide(name)
     RequestConfig(request, paginate=False).configure(table)  # sorting only: page sizes are ours to bound
     page = request.GET.get("page", "1")
     try:
@@ -161,3 +177,15 @@ def results_table(
     except (ValueError, PageNotAnInteger, EmptyPage):
         table.paginate(paginator_class=LazyPaginator, per_page=page_size(request), page=1)
     return table
+
+
+def table_column_names(table: tables.Table) -> list[str]:
+    return [column.name for column in table.columns.all()]
+
+
+def table_column_choices(dataset: str, schema: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, header) of every column the dataset's table can show, in order: the column chooser's list."""
+    table_class = HouseholdTable if dataset == "household" else IndividualTable
+    model = Household if dataset == "household" else Individual
+    table = table_class(model.objects.none(), extra_columns=custom_columns(schema))
+    return [(column.name, str(column.header)) for column in table.columns.all()]

@@ -21,6 +21,7 @@ def search_urls(site: AdminSite) -> list[URLPattern]:
             name="registry_search_households",
         ),
         path("<str:dataset>/saved/", wrap(views.saved_search_create_view), name="registry_search_save"),
+        path("<str:dataset>/columns/", wrap(views.search_columns_view), name="registry_search_columns"),
         path(
             "<str:dataset>/saved/<int:saved_search_id>/delete/",
             wrap(views.saved_search_delete_view),

@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from jobs.models import Job, JobState
@@ -22,9 +23,12 @@ from registry.searches import (
     saved_search_delete,
     saved_search_list,
     saved_search_save,
+    search_columns_get,
+    search_columns_save,
     search_query,
 )
-from registry.tables import PAGE_SIZES, page_size, results_table
+from registry.selectors import match_count
+from registry.tables import PAGE_SIZES, page_size, results_table, table_column_choices
 from registry.tasks import registry_export_task
 
 DATASETS = {
@@ -48,7 +52,11 @@ def _render_search(
     status: int = 200,
 ) -> TemplateResponse:
     filterset = FILTERSETS[dataset](data, user=request.user)
-    table = results_table(request, dataset, filterset.qs, filterset.schema) if filterset.is_valid() else None
+    columns = search_columns_get(user=request.user, dataset=dataset)
+    table = matches = None
+    if filterset.is_valid():
+        table = results_table(request, dataset, filterset.qs, filterset.schema, columns=columns)
+        matches = match_count(filterset.qs)
     query = search_query(data)
     context: dict[str, Any] = {
         **admin.site.each_context(request),
@@ -57,6 +65,11 @@ def _render_search(
         "datasets": DATASETS,
         "filterset": filterset,
         "table": table,
+        "matches": matches,
+        "column_choices": [
+            (name, header, not columns or name in columns)
+            for name, header in table_column_choices(dataset, filterset.schema)
+        ],
         "query": query,
         "page_sizes": PAGE_SIZES,
         "page_size": page_size(request),
@@ -103,6 +116,28 @@ def saved_search_delete_view(request: HttpRequest, dataset: str, saved_search_id
         raise Http404("No such saved search of yours")
     messages.success(request, "Saved search deleted.")
     return HttpResponseRedirect(reverse(DATASETS[dataset]["url"]))
+
+
+@require_POST
+def search_columns_view(request: HttpRequest, dataset: str) -> HttpResponse:
+    """Remember the columns the user chose for this dataset's results, then show the search again."""
+    _check_dataset(request, dataset)
+    query = request.POST.get("query", "")
+    available = [
+        name
+        for name, _header in table_column_choices(
+            dataset, FILTERSETS[dataset](None, user=request.user).schema
+        )
+    ]
+    try:
+        search_columns_save(
+            user=request.user, dataset=dataset, columns=request.POST.getlist("columns"), available=available
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Your columns are saved."))
+    return HttpResponseRedirect(f"{reverse(DATASETS[dataset]['url'])}?{search_query(QueryDict(query))}")
 
 
 @require_GET

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.exceptions import EmptyResultSet, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connections
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -18,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from access.history import ScopedHistoryAdmin
-from registry.selectors import location_list
+from registry.selectors import location_list, match_count
 
 NOTHING_CHANGED = "nothing"
 
@@ -39,27 +37,9 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        queryset = self.object_list.order_by().values("pk")
-        connection = connections[queryset.db]
-        if connection.vendor == "postgresql":
-            estimate = self._planner_rows(queryset, connection)
-            if estimate > self.exact_below:
-                self.is_estimate = True
-                return estimate
-        return queryset[: self.cap + 1].count()
-
-    @staticmethod
-    def _planner_rows(queryset: Any, connection: Any) -> int:
-        try:
-            sql, params = queryset.query.sql_with_params()
-        except EmptyResultSet:  # e.g. queryset.none(): nothing to count
-            return 0
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-            plan = cursor.fetchone()[0]
-        if isinstance(plan, str):
-            plan = json.loads(plan)
-        return int(plan[0]["Plan"]["Plan Rows"])
+        counted = match_count(self.object_list, exact_below=self.exact_below, cap=self.cap)
+        self.is_estimate = counted.is_estimate
+        return counted.count + (1 if counted.is_capped else 0)
 
 
 class RegistryRecordAdmin(ScopedHistoryAdmin):

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import CharField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Concat
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from registry.admin.editing import RegistryRecordAdmin
 from registry.admin.individuals import LocationSubtreeFilter, custom_field_filters
@@ -22,7 +26,14 @@ from registry.forms import (
     MembershipFormSet,
     custom_fields_form,
 )
+from registry.household_page import (
+    MemberFormSet,
+    current_members,
+    errors_apply,
+    household_page_form_class,
+)
 from registry.models import Household, HouseholdMember, HouseholdRole, SchemaKind
+from registry.registration import household_change_request, household_register
 from registry.selectors import household_list, individual_list
 from registry.services import HOUSEHOLD_FIELDS, household_create, household_member_add
 
@@ -187,6 +198,105 @@ class HouseholdAdmin(RegistryRecordAdmin):
                 for m in former
             ),
         )
+
+    # The household on one page: add and change (for those who may change it) render household_page.html.
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return self.household_page(request, None)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        household = self.get_object(request, unquote(object_id))  # 404 outside the user's locations
+        if not self.has_change_permission(request, household):
+            return super().change_view(request, object_id, form_url, extra_context)  # read-only page
+        return self.household_page(request, household)
+
+    def household_page(self, request: HttpRequest, household: Household | None) -> HttpResponse:
+        """Register a household with its members, or ask for a change of one: the same page."""
+        form_class = household_page_form_class(self.admin_site)
+        members = current_members(household)
+        page_errors: list[str] = []
+        if request.method == "POST":
+            form = form_class(request.POST, instance=household, user=request.user)
+            formset = MemberFormSet(request.POST, prefix="members", user=request.user, members=members)
+            forms_valid = form.is_valid()
+            formset_valid = formset.is_valid()
+            if forms_valid and formset_valid:
+                try:
+                    response = self._household_save(request, household, form, formset)
+                except ValidationError as exc:
+                    page_errors = errors_apply(exc, form, formset)
+                else:
+                    return response
+            page_errors += [str(error) for error in formset.non_form_errors()]
+        else:
+            form = form_class(instance=household, user=request.user)
+            formset = MemberFormSet(prefix="members", user=request.user, members=members)
+        title = (
+            _("Register a household") if household is None else _("Household %(code)s") % {"code": household}
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "original": household,
+            "form": form,
+            "formset": formset,
+            "page_errors": page_errors,
+            "media": self.media + form.media + formset.media,
+            "has_view_permission": True,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/registry/household/household_page.html", context)
+
+    def _household_save(
+        self, request: HttpRequest, household: Household | None, form: Any, formset: Any
+    ) -> Any:
+        fields = self._core_fields(form)
+        data = form.cleaned_data.get("data", {})
+        entries = formset.entries()
+        if household is None:
+            created = household_register(user=request.user, data=data, members=entries, **fields)
+            self.log_addition(request, created, [{"added": {}}])
+            self.message_user(
+                request,
+                _("Household %(code)s was registered with %(size)s member(s).")
+                % {"code": created, "size": created.size},
+                messages.SUCCESS,
+            )
+            return self._after_save(request, created)
+        task = household_change_request(
+            household=household, maker=request.user, members=entries, fields=fields, data=data
+        )
+        if task is None:
+            self.message_user(request, _("Nothing was changed."), messages.INFO)
+        elif task.state == "executed":
+            self.log_change(request, household, [{"changed": {"fields": [f"task #{task.pk}"]}}])
+            self.message_user(
+                request,
+                _("The change to %(household)s was saved (task #%(task)s, no approval needed).")
+                % {"household": household, "task": task.pk},
+                messages.SUCCESS,
+            )
+        elif task.state == "failed":
+            raise ValidationError(task.error)
+        else:
+            self.message_user(
+                request,
+                _("Your change is waiting for approval (task #%(task)s).") % {"task": task.pk},
+                messages.WARNING,
+            )
+        return self._after_save(request, household)
+
+    def _after_save(self, request: HttpRequest, household: Household) -> HttpResponse:
+        if "_continue" in request.POST or "_addanother" not in request.POST and "_save" not in request.POST:
+            return HttpResponseRedirect(reverse("admin:registry_household_change", args=[household.pk]))
+        if "_addanother" in request.POST:
+            return HttpResponseRedirect(reverse("admin:registry_household_add"))
+        return HttpResponseRedirect(reverse("admin:registry_household_changelist"))
 
     # Writes: creation directly, edits as change requests (see RegistryRecordAdmin).
 

@@ -27,7 +27,7 @@ from registry.models import (
     SchemaKind,
 )
 from registry.schemas import CustomField, schema_fields, schema_for
-from registry.selectors import individual_list, location_list, name_order_key
+from registry.selectors import document_number_condition, individual_list, location_list, name_order_key
 from registry.services import INDIVIDUAL_FIELDS, individual_create, individual_update, individuals_delete
 
 AGE_BANDS: dict[str, tuple[str, int, int | None]] = {
@@ -165,7 +165,8 @@ class IndividualAdmin(RegistryRecordAdmin):
     sortable_by = ["name", "age"]
     search_fields = ["family_name"]  # shows the search box; get_search_results does the work
     search_help_text = (
-        "An identity document number (exact match), or the beginning of a family or given name."
+        "An identity document number (exact, or its beginning followed by *, e.g. 1987*), "
+        "or the beginning of a family or given name."
     )
     autocomplete_fields = ["location"]
     inlines = [IdentityDocumentInline]
@@ -205,8 +206,8 @@ class IndividualAdmin(RegistryRecordAdmin):
         if not term:
             return queryset, False
         if looks_like_document_number(term):
-            documents = IdentityDocument.objects.filter(individual=OuterRef("pk"), value=term)
-            return queryset.filter(Exists(documents)), False
+            condition = document_number_condition(term)
+            return (queryset.filter(condition) if condition is not None else queryset), False
         queryset = queryset.alias(family_upper=Upper("family_name"), given_upper=Upper("given_name"))
         for word in term.upper().split():
             queryset = queryset.filter(Q(family_upper__startswith=word) | Q(given_upper__startswith=word))

@@ -47,6 +47,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin:registry_search_save": R(
         NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, LOGIN
     ),
+    "admin:registry_search_columns": R(
+        NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, LOGIN
+    ),
     "admin:registry_search_delete": R(
         NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, NOT_ALLOWED, LOGIN
     ),
