@@ -57,6 +57,7 @@ from registry.models import (
 )
 from reports.models import Report
 from tests.conftest import make_user, roles_present
+from intake.services import field_form_create
 from uploads.services import batch_create, batch_validate
 
 OFFICER_ROLES = (REGISTRY_OFFICER, PROGRAMME_OFFICER, PAYMENT_OFFICER)
@@ -248,6 +249,9 @@ def world_build() -> World:
             user=officer_a, plan=plan, file=SimpleUploadedFile("people.csv", _upload_csv()), background=False
         )
     )
+    field_form = field_form_create(
+        user=officer_a, plan=plan, form_id="matrix_survey", version="1", title="Matrix survey"
+    )
     job = _export_job(officer_a)
     saved_search = SavedSearch.objects.create(
         name="Matrix search", dataset="individual", query="q=Amina", user=officer_a
@@ -330,6 +334,7 @@ def world_build() -> World:
         verification_plan=verification_plan,
         verification_record=verification_record,
         batch=batch,
+        field_form=field_form,
         job=job,
         saved_search=saved_search,
         report=report,
