@@ -1,5 +1,5 @@
-"""Benchmark: an ODK Central export (zip of the submissions CSV and the members CSV) of N households converted,
-validated and committed through the upload pipeline, on PostgreSQL.
+"""Benchmark: an ODK Central export (zip of the submissions CSV and the members CSV) of N households
+converted, validated and committed through the upload pipeline, on PostgreSQL.
 
     .venv/bin/python bench/intake.py [--households 100000] [--seed 7] [--keep-file]
 
@@ -36,7 +36,13 @@ GIVEN = ["Amina", "Moussa", "Fatou", "Ibrahim", "Aissata", "Oumar", "Mariam", "S
 FAMILY = ["Diallo", "Traore", "Keita", "Coulibaly", "Sow", "Barry", "Camara", "Toure", "Sylla", "Kone"]
 ROLES_AFTER_HEAD = ["spouse", "child", "child", "child", "parent", "grandchild"]
 EDUCATION = ["none", "primary", "secondary", "tertiary"]
-HOUSEHOLD_COLUMNS = ["household_code", "location_code", "hh_monthly_income", "hh_water_source", "plan_vulnerability"]
+HOUSEHOLD_COLUMNS = [
+    "household_code",
+    "location_code",
+    "hh_monthly_income",
+    "hh_water_source",
+    "plan_vulnerability",
+]
 MEMBER_COLUMNS = [
     "given_name",
     "family_name",
@@ -207,7 +213,9 @@ def ours(path: Path, *, maker, checker, plan) -> dict:  # type: ignore[no-untype
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep-file", action="store_true")
@@ -220,7 +228,6 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-
     from upload import actors_and_plan  # the upload bench's actors, locations and plan
 
     call_command("migrate", verbosity=0)
@@ -234,19 +241,24 @@ def main() -> None:
     template_write(template_path, households)
     del households
     settings.UPLOADS_MAX_FILE_BYTES = max(template_path.stat().st_size * 2, 150 * 1024 * 1024)
-    print(f"{args.households:,} households, {members:,} members; export {export_path.stat().st_size / 1e6:,.1f} MB")
+    print(
+        f"{args.households:,} households, {members:,} members; "
+        f"export {export_path.stat().st_size / 1e6:,.1f} MB"
+    )
 
     registry_empty()
     base = baseline(template_path, maker=maker, checker=checker, plan=plan)
     print(
         f"baseline (upload template through the pipeline): validate {base['validate_s']} s, "
-        f"commit {base['commit_s']} s, total {base['total_s']} s; {base['new']:,} new, {base['errors']:,} errors"
+        f"commit {base['commit_s']} s, total {base['total_s']} s; "
+        f"{base['new']:,} new, {base['errors']:,} errors"
     )
     registry_empty()
     mine = ours(export_path, maker=maker, checker=checker, plan=plan)
     print(
         f"ours (ODK Central export): convert {mine['convert_s']} s, validate {mine['validate_s']} s, "
-        f"commit {mine['commit_s']} s, total {mine['total_s']} s; {mine['new']:,} new, {mine['errors']:,} errors "
+        f"commit {mine['commit_s']} s, total {mine['total_s']} s; "
+        f"{mine['new']:,} new, {mine['errors']:,} errors "
         f"(goal < {GOAL_S:.0f} s: {'met' if mine['total_s'] < GOAL_S else 'NOT met'})"
     )
     registry_empty()

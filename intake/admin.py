@@ -1,4 +1,5 @@
-"""Field collection in the admin: forms with their column mapping, the XLSForm download, an export's import."""
+"""Field collection in the admin: forms with their column mapping, the XLSForm download, an export's
+import."""
 
 from __future__ import annotations
 
@@ -76,7 +77,10 @@ class FieldFormAdmin(admin.ModelAdmin):
         # save_form's validation below, so here they only write.
         if change:
             saved = field_form_update(
-                user=request.user, form=obj, title=form.cleaned_data["title"], mapping=form.cleaned_data["mapping_lines"]
+                user=request.user,
+                form=obj,
+                title=form.cleaned_data["title"],
+                mapping=form.cleaned_data["mapping_lines"],
             )
         else:
             saved = field_form_create(
@@ -88,7 +92,9 @@ class FieldFormAdmin(admin.ModelAdmin):
             )
         obj.pk, obj.mapping = saved.pk, saved.mapping
 
-    def _changeform_view(self, request: HttpRequest, object_id: Any, form_url: str, extra_context: Any) -> Any:
+    def _changeform_view(
+        self, request: HttpRequest, object_id: Any, form_url: str, extra_context: Any
+    ) -> Any:
         try:
             return super()._changeform_view(request, object_id, form_url, extra_context)
         except ValidationError as exc:
@@ -96,7 +102,11 @@ class FieldFormAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.get_full_path())
 
     def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         extra_context = dict(extra_context or {})
         form = self.get_object(request, object_id)
@@ -136,7 +146,10 @@ class FieldFormAdmin(admin.ModelAdmin):
     def import_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Upload an export of the form: converted, then validated as an upload batch."""
         form = self._form(request, object_id)
-        if not (self.has_change_permission(request, form) and user_can_manage_plan(request.user, form.benefit_plan)):
+        if not (
+            self.has_change_permission(request, form)
+            and user_can_manage_plan(request.user, form.benefit_plan)
+        ):
             raise PermissionDenied
         upload_form = FieldImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and upload_form.is_valid():
@@ -155,7 +168,8 @@ class FieldFormAdmin(admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    _gettext("%(batch)s was received from the export; it is being validated.") % {"batch": batch},
+                    _gettext("%(batch)s was received from the export; it is being validated.")
+                    % {"batch": batch},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:uploads_importbatch_change", args=[batch.pk]))

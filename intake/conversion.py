@@ -70,8 +70,11 @@ HOUSEHOLD_KEYS = ("KEY", "meta-instanceID", "meta/instanceID", "instanceID", "_u
 MEMBER_KEYS = ("KEY", "__id", "_index")
 PARENT_KEYS = ("PARENT_KEY", "_parent_index", "_submission__uuid")
 # Which household key each parent column refers to.
-PARENT_OF = {"PARENT_KEY": ("KEY", "meta-instanceID", "instanceID"), "_parent_index": ("_index",),
-             "_submission__uuid": ("_uuid",)}
+PARENT_OF = {
+    "PARENT_KEY": ("KEY", "meta-instanceID", "instanceID"),
+    "_parent_index": ("_index",),
+    "_submission__uuid": ("_uuid",),
+}
 MAX_ZIP_MEMBERS = 50
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
@@ -129,7 +132,10 @@ def _table_records(path: Path, label: str) -> Records:
             for number, cells in table.rows:
                 if not any(cell.strip() for cell in cells):
                     continue
-                yield _("%(file)s row %(row)s") % {"file": label, "row": number}, dict(zip(header, cells))
+                yield (
+                    _("%(file)s row %(row)s") % {"file": label, "row": number},
+                    dict(zip(header, cells, strict=False)),
+                )
         finally:
             table.close()
 
@@ -147,7 +153,8 @@ def _two_tables(first: Records, second: Records) -> Export:
     if len(repeats) != 1 or len(mains) != 1:
         raise ValidationError(
             _(
-                "Give the submissions and the %(repeat)s repeat: one table without PARENT_KEY or _parent_index "
+                "Give the submissions and the %(repeat)s repeat: one table without PARENT_KEY or "
+                "_parent_index "
                 "(the households) and one with it (the members). Received: %(names)s."
             )
             % {"repeat": REPEAT, "names": ", ".join(table.label for table in tables)}
@@ -161,7 +168,9 @@ def _zip_export(path: Path, name: str) -> Export:
         with zipfile.ZipFile(path) as archive:
             entries = [entry for entry in archive.infolist() if entry.filename.lower().endswith(".csv")]
             if len(archive.infolist()) > MAX_ZIP_MEMBERS * 10 or len(entries) > MAX_ZIP_MEMBERS:
-                raise ValidationError(_("%(name)s holds too many files for a form's export.") % {"name": name})
+                raise ValidationError(
+                    _("%(name)s holds too many files for a form's export.") % {"name": name}
+                )
             tables = []
             for entry in entries:
                 file_size_check(entry.file_size, name=entry.filename)
@@ -200,7 +209,10 @@ def _xlsx_export(path: Path, name: str) -> Export:
         titles.close()
     if len(sheet_titles) < 2:
         raise ValidationError(
-            _("%(name)s has one sheet: the %(repeat)s repeat should be a second sheet (KoboToolbox's XLSX export).")
+            _(
+                "%(name)s has one sheet: the %(repeat)s repeat should be a second sheet (KoboToolbox's "
+                "XLSX export)."
+            )
             % {"name": name, "repeat": REPEAT}
         )
 
@@ -220,7 +232,10 @@ def _xlsx_export(path: Path, name: str) -> Export:
                 for number, values in iterator:
                     cells = [cell_text(value) for value in values]
                     if any(cell.strip() for cell in cells):
-                        yield _("%(file)s row %(row)s") % {"file": label, "row": number}, dict(zip(header, cells))
+                        yield (
+                            _("%(file)s row %(row)s") % {"file": label, "row": number},
+                            dict(zip(header, cells, strict=False)),
+                        )
             finally:
                 sheet.close()
 
@@ -258,7 +273,9 @@ def _json_export(path: Path, name: str) -> Export:
         with path.open(encoding="utf-8-sig") as handle:
             document = json.load(handle)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationError(_("%(name)s is not valid JSON: %(error)s") % {"name": name, "error": exc}) from None
+        raise ValidationError(
+            _("%(name)s is not valid JSON: %(error)s") % {"name": name, "error": exc}
+        ) from None
     if isinstance(document, dict):
         found = next((document[key] for key in ("value", "results", "data") if key in document), None)
     else:
@@ -318,12 +335,17 @@ def export_open(paths: list[tuple[Path, str]]) -> Export:
     if head.startswith(b"PK\x03\x04"):
         with zipfile.ZipFile(path) as archive:
             is_xlsx = "[Content_Types].xml" in archive.namelist()
-        return _xlsx_export(path, name) if is_xlsx else _zip_export(path, name)
+        if not is_xlsx:
+            return _zip_export(path, name)
+        if path.suffix.lower() not in (".xlsx", ".xlsm"):
+            path = path.rename(path.with_suffix(".xlsx"))  # openpyxl goes by the name
+        return _xlsx_export(path, name)
     if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return _json_export(path, name)
     raise ValidationError(
         _(
-            "%(name)s: the members are missing. Give ODK Central's zip of CSVs, KoboToolbox's XLSX, the submissions "
+            "%(name)s: the members are missing. Give ODK Central's zip of CSVs, KoboToolbox's XLSX, the "
+            "submissions "
             "JSON, or the submissions CSV with the %(repeat)s CSV beside it."
         )
         % {"name": name, "repeat": REPEAT}
@@ -350,7 +372,8 @@ def _first(columns: list[str], candidates: tuple[str, ...]) -> str:
 
 
 def columns_plan(export: Export, form: FieldForm) -> Plan:
-    """Check the export's columns against the form's mapping; refuse, naming every column, what it cannot read."""
+    """Check the export's columns against the form's mapping; refuse what it cannot read, naming every
+    column."""
     plan = form.benefit_plan
     mapping: dict[str, str] = form.mapping or {}
     upload_columns = {column.name: column for column in columns_for(plan)}
@@ -391,7 +414,10 @@ def columns_plan(export: Export, form: FieldForm) -> Plan:
         household_key = _first(export.households.columns, PARENT_OF[parent_key]) or household_key
     if not parent_key:
         problems.append(
-            _("%(label)s has no PARENT_KEY or _parent_index column: its rows cannot be joined to their household.")
+            _(
+                "%(label)s has no PARENT_KEY or _parent_index column: its rows cannot be joined to their "
+                "household."
+            )
             % {"label": export.members.label}
         )
     if not household_key:
@@ -402,7 +428,8 @@ def columns_plan(export: Export, form: FieldForm) -> Plan:
     if unknown:
         problems.append(
             _(
-                "Column(s) not in the mapping of %(form)s: %(columns)s. The form was edited in the field? Map "
+                "Column(s) not in the mapping of %(form)s: %(columns)s. The form was edited in the field? "
+                "Map "
                 "each one to an upload column, or to nothing to ignore it, on the form's page."
             )
             % {"form": form, "columns": ", ".join(unknown)}
@@ -418,7 +445,8 @@ def columns_plan(export: Export, form: FieldForm) -> Plan:
             _("Column(s) the upload needs are missing: %(columns)s.")
             % {
                 "columns": ", ".join(
-                    _("%(target)s (expected as %(source)s)") % {"target": name, "source": expected.get(name, "-")}
+                    _("%(target)s (expected as %(source)s)")
+                    % {"target": name, "source": expected.get(name, "-")}
                     for name in missing
                 )
             }
@@ -448,7 +476,6 @@ def export_convert(export: Export, form: FieldForm, target: IO[str] | Path) -> C
     position = {name: index for index, name in enumerate(columns)}
     width = len(columns)
     households: dict[str, tuple[str, list[tuple[int, str]]]] = {}
-    household_rows: dict[str, str] = {}
     code_at = position["household_code"]
     duplicates: list[tuple[str, str]] = []
     for where, values in export.households.rows():
@@ -468,7 +495,9 @@ def export_convert(export: Export, form: FieldForm, target: IO[str] | Path) -> C
         for where, key in duplicates:
             counted.rejected += 1
             yield _error_row(
-                width, where, plan.household_key,
+                width,
+                where,
+                plan.household_key,
                 _("%(where)s repeats the household %(key)s of %(first)s.")
                 % {"where": where, "key": key, "first": households[key][0]},
             )
@@ -479,7 +508,9 @@ def export_convert(export: Export, form: FieldForm, target: IO[str] | Path) -> C
             if household is None:
                 counted.rejected += 1
                 yield _error_row(
-                    width, where, plan.parent_key,
+                    width,
+                    where,
+                    plan.parent_key,
                     _("%(where)s: its household %(key)s is not in %(households)s.")
                     % {"where": where, "key": parent or "-", "households": export.households.label},
                 )
@@ -490,8 +521,13 @@ def export_convert(export: Export, form: FieldForm, target: IO[str] | Path) -> C
                 if first is not None:
                     counted.rejected += 1
                     yield _error_row(
-                        width, where, plan.member_key,
-                        _("%(where)s: member %(key)s is already listed at %(first)s (a member in two households?).")
+                        width,
+                        where,
+                        plan.member_key,
+                        _(
+                            "%(where)s: member %(key)s is already listed at %(first)s (a member in two "
+                            "households?)."
+                        )
                         % {"where": where, "key": member_key, "first": first},
                     )
                     continue

@@ -34,7 +34,9 @@ def mapping_parse(text: str) -> dict[str, str]:
             )
             continue
         if source in mapping:
-            problems.append(_gettext("Line %(line)s: %(source)s is mapped twice.") % {"line": number, "source": source})
+            problems.append(
+                _gettext("Line %(line)s: %(source)s is mapped twice.") % {"line": number, "source": source}
+            )
             continue
         mapping[source] = target.strip()
     if problems:
@@ -92,7 +94,9 @@ class FieldImportForm(forms.Form):
         ),
     )
     members = forms.FileField(
-        label=_("Members CSV"), required=False, help_text=_("With a submissions CSV: the members repeat's CSV")
+        label=_("Members CSV"),
+        required=False,
+        help_text=_("With a submissions CSV: the members repeat's CSV"),
     )
     duplicate_mode = forms.ChoiceField(
         label=_("Duplicates"), choices=DuplicateMode.choices, initial=DuplicateMode.SKIP

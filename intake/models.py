@@ -40,7 +40,9 @@ class FieldForm(models.Model):
         ordering = ["form_id", "-created_at"]
         verbose_name = _("field form")
         verbose_name_plural = _("field forms")
-        constraints = [models.UniqueConstraint(fields=["form_id", "version"], name="field_form_version_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["form_id", "version"], name="field_form_version_unique")
+        ]
         indexes = [models.Index(fields=["benefit_plan", "form_id"], name="field_form_plan_idx")]
 
     def __str__(self) -> str:
@@ -50,7 +52,9 @@ class FieldForm(models.Model):
 class FieldImport(models.Model):
     """An export of a field form converted into an upload batch: what came in, how many households."""
 
-    form = models.ForeignKey(FieldForm, on_delete=models.PROTECT, related_name="imports", verbose_name=_("form"))
+    form = models.ForeignKey(
+        FieldForm, on_delete=models.PROTECT, related_name="imports", verbose_name=_("form")
+    )
     batch = models.OneToOneField(
         "uploads.ImportBatch", on_delete=models.PROTECT, related_name="+", verbose_name=_("upload")
     )

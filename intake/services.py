@@ -70,13 +70,22 @@ def mapping_check(*, plan: BenefitPlan, mapping: object) -> dict[str, str]:
 
 @transaction.atomic
 def field_form_create(
-    *, user: User, plan: BenefitPlan, form_id: str, version: str, title: str, mapping: dict[str, str] | None = None
+    *,
+    user: User,
+    plan: BenefitPlan,
+    form_id: str,
+    version: str,
+    title: str,
+    mapping: dict[str, str] | None = None,
 ) -> FieldForm:
     """A form of the plan, its mapping proposed from the XLSForm's names unless given."""
     _require_manager(user, plan)
     if FieldForm.objects.filter(form_id=form_id, version=version).exists():
         raise ValidationError(
-            {"version": _("Form %(form)s already has a version %(version)s.") % {"form": form_id, "version": version}}
+            {
+                "version": _("Form %(form)s already has a version %(version)s.")
+                % {"form": form_id, "version": version}
+            }
         )
     proposed = mapping_propose(plan) if not mapping else mapping_check(plan=plan, mapping=mapping)
     return FieldForm.objects.create(
@@ -86,7 +95,8 @@ def field_form_create(
 
 @transaction.atomic
 def field_form_update(*, user: User, form: FieldForm, title: str, mapping: dict[str, str]) -> FieldForm:
-    """Change a form's title and column mapping (the id, version and plan stay: a new version is a new form)."""
+    """Change a form's title and column mapping (the id, version and plan stay: a new version is a new
+    form)."""
     form = FieldForm.objects.select_for_update().select_related("benefit_plan").get(pk=form.pk)
     _require_manager(user, form.benefit_plan)
     form.title = title
@@ -117,7 +127,7 @@ def field_import(
         stored = []
         for index, (file, name) in enumerate(zip(files, names, strict=True)):
             file_size_check(file.size, name=name)
-            target = Path(directory) / f"source-{index}"
+            target = Path(directory) / f"source-{index}{Path(name).suffix.lower()[:8]}"
             with target.open("wb") as copy:
                 for chunk in file.chunks():
                     copy.write(chunk)

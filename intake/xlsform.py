@@ -158,7 +158,16 @@ def _survey_rows(plan: BenefitPlan) -> Iterator[list[Any]]:
         xls_type, constraint, message, relevant = _question(field)
         # A blank household code takes the submission's id (see intake.conversion).
         required = "yes" if field.column.required and field.column.name != "household_code" else ""
-        yield [xls_type, field.name, *_labels(_label(field.column)), required, constraint, message, relevant, ""]
+        yield [
+            xls_type,
+            field.name,
+            *_labels(_label(field.column)),
+            required,
+            constraint,
+            message,
+            relevant,
+            "",
+        ]
     if in_repeat:
         yield ["end_repeat", REPEAT, *([""] * len(_languages())), "", "", "", "", ""]
 
@@ -185,7 +194,16 @@ def xlsform_sheets(*, plan: BenefitPlan, form_id: str, version: str, title: str)
         (name for code, name in _languages() if code == settings.LANGUAGE_CODE.split("-")[0]),
         _languages()[0][1],
     )
-    survey_header = ["type", "name", *label_headers, "required", "constraint", "constraint_message", "relevant", "hint"]
+    survey_header = [
+        "type",
+        "name",
+        *label_headers,
+        "required",
+        "constraint",
+        "constraint_message",
+        "relevant",
+        "hint",
+    ]
     return [
         Sheet("survey", survey_header, list(_survey_rows(plan))),
         Sheet("choices", ["list_name", "name", *label_headers], list(_choice_rows(plan))),
@@ -197,6 +215,8 @@ def xlsform_sheets(*, plan: BenefitPlan, form_id: str, version: str, title: str)
     ]
 
 
-def xlsform_write(target: str | IO[bytes], *, plan: BenefitPlan, form_id: str, version: str, title: str) -> None:
+def xlsform_write(
+    target: str | IO[bytes], *, plan: BenefitPlan, form_id: str, version: str, title: str
+) -> None:
     """Write the plan's XLSForm (XLSX) to a path or a binary file."""
     xlsx_write(target, xlsform_sheets(plan=plan, form_id=form_id, version=version, title=title))

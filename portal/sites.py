@@ -12,6 +12,7 @@ SECTIONS = ("Registry", "Programmes", "Payments", "Approvals", "Grievances", "Re
 SECTION_BY_APP = {
     "registry": "Registry",
     "uploads": "Registry",
+    "intake": "Registry",
     "programs": "Programmes",
     "payments": "Payments",
     "approvals": "Approvals",

@@ -65,7 +65,9 @@ REJECTED_OUTCOME_COLUMN = "outcome"  # "rejected" or "skipped", in the rejected-
 # rejected-rows file, and a problem it found ("column: message"), which rejects the row with that error.
 SOURCE_COLUMN = "source"
 SOURCE_ERROR_COLUMN = "source_error"
-IGNORED_COLUMNS = frozenset({REJECTED_ERRORS_COLUMN, REJECTED_OUTCOME_COLUMN, SOURCE_COLUMN, SOURCE_ERROR_COLUMN})
+IGNORED_COLUMNS = frozenset(
+    {REJECTED_ERRORS_COLUMN, REJECTED_OUTCOME_COLUMN, SOURCE_COLUMN, SOURCE_ERROR_COLUMN}
+)
 FIXED_CELLS = (
     "given_name",
     "family_name",

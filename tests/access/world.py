@@ -30,6 +30,7 @@ from approvals.models import ApprovalPolicy
 from approvals.services import task_approve
 from grievances.partners import GrievancePartner
 from identity.models import RoleGrant, RoleSecurity, SignInEvent, SignInEventKind
+from intake.services import field_form_create
 from jobs.models import Job
 from notifications.models import MessageTemplate, OutboxMessage
 from payments.models import Benefit, PaymentCycle, PaymentPlan, PaymentPoint, PaymentPointType
@@ -57,7 +58,6 @@ from registry.models import (
 )
 from reports.models import Report
 from tests.conftest import make_user, roles_present
-from intake.services import field_form_create
 from uploads.services import batch_create, batch_validate
 
 OFFICER_ROLES = (REGISTRY_OFFICER, PROGRAMME_OFFICER, PAYMENT_OFFICER)

@@ -15,17 +15,27 @@ from openpyxl import Workbook
 
 from intake.models import FieldForm
 from intake.services import field_form_create, field_import
-from tests.uploads.conftest import household_plan, individual_plan, media_root  # noqa: F401  (fixtures)
+from tests.uploads.conftest import household_plan, immediate_tasks, individual_plan, media_root  # noqa: F401
 from uploads.models import ImportBatch
 from uploads.services import batch_validate
 
 HOUSEHOLD_COLUMNS = ["household_code", "location_code", "hh_monthly_income", "hh_water_source"]
-MEMBER_COLUMNS = ["given_name", "family_name", "sex", "birth_date", "national_id", "household_role", "ind_education"]
+MEMBER_COLUMNS = [
+    "given_name",
+    "family_name",
+    "sex",
+    "birth_date",
+    "national_id",
+    "household_role",
+    "ind_education",
+]
 
 
 @pytest.fixture
-def field_form(maker, household_plan) -> FieldForm:
-    return field_form_create(user=maker, plan=household_plan, form_id="hh_survey", version="2026-01", title="Survey")
+def field_form(maker, household_plan) -> FieldForm:  # noqa: F811
+    return field_form_create(
+        user=maker, plan=household_plan, form_id="hh_survey", version="2026-01", title="Survey"
+    )
 
 
 def submission(key: str, code: str, members: list[list[str]], *, location: str = "N-A", income: str = "1200"):
@@ -90,10 +100,14 @@ def kobo_xlsx(submissions=SUBMISSIONS) -> bytes:
     main.title = "Household survey"
     main.append(["start", *HOUSEHOLD_COLUMNS, "_id", "_uuid", "_submission_time", "_index"])
     repeat = workbook.create_sheet("members")
-    repeat.append([f"members/{name}" for name in MEMBER_COLUMNS] + ["_index", "_parent_table_name", "_parent_index"])
+    repeat.append(
+        [f"members/{name}" for name in MEMBER_COLUMNS] + ["_index", "_parent_table_name", "_parent_index"]
+    )
     member_index = 0
     for index, (key, cells, members) in enumerate(submissions, start=1):
-        main.append(["2026-11-30", *[int(cell) if cell.isdigit() else cell for cell in cells], index, key, "x", index])
+        main.append(
+            ["2026-11-30", *[int(cell) if cell.isdigit() else cell for cell in cells], index, key, "x", index]
+        )
         for member in members:
             member_index += 1
             repeat.append([*member, member_index, "Household survey", index])
@@ -123,7 +137,10 @@ def kobo_json(submissions=SUBMISSIONS) -> bytes:
     for index, (key, cells, members) in enumerate(submissions, start=1):
         record: dict[str, Any] = {"_id": index, "_uuid": key, "formhub/uuid": "f", "meta/instanceID": key}
         record.update(dict(zip(HOUSEHOLD_COLUMNS, cells, strict=True)))
-        record["members"] = [{f"members/{name}": cell for name, cell in zip(MEMBER_COLUMNS, member, strict=True)} for member in members]
+        record["members"] = [
+            {f"members/{name}": cell for name, cell in zip(MEMBER_COLUMNS, member, strict=True)}
+            for member in members
+        ]
         results.append(record)
     return json.dumps({"count": len(results), "results": results}).encode()
 

@@ -6,15 +6,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from intake.models import FieldForm, FieldImport
-from tests.conftest import PASSWORD
 from tests.intake.conftest import central_zip
 
 
 def _login(client, user) -> None:
-    assert client.login(username=user.username, password=PASSWORD)
+    client.force_login(user)
 
 
-def test_create_edit_download_and_import_from_the_admin(client, maker, household_plan, django_assert_max_num_queries):
+def test_create_edit_download_and_import_from_the_admin(
+    client, maker, household_plan, django_assert_max_num_queries
+):
     _login(client, maker)
     response = client.post(
         reverse("admin:intake_fieldform_add"),
