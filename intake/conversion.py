@@ -81,7 +81,7 @@ NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 def is_metadata(name: str) -> bool:
     """True for the columns the collection tools add (keys, dates, devices, meta/ groups)."""
-    if name in METADATA or name.startswith("_") or name.startswith("SET-OF-"):
+    if name in METADATA or name.startswith(("_", "SET-OF-")) or "@odata" in name:
         return True
     first = re.split(r"[/\-]", name, maxsplit=1)[0]
     return first in METADATA_GROUPS
