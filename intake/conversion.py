@@ -128,12 +128,13 @@ def _table_records(path: Path, label: str) -> Records:
     header = list(table.header)
 
     def rows() -> Iterator[tuple[str, dict[str, str]]]:
+        where = _("%(file)s row %(row)s")  # translated once, not per row
         try:
             for number, cells in table.rows:
                 if not any(cell.strip() for cell in cells):
                     continue
                 yield (
-                    _("%(file)s row %(row)s") % {"file": label, "row": number},
+                    where % {"file": label, "row": number},
                     dict(zip(header, cells, strict=False)),
                 )
         finally:
