@@ -89,7 +89,9 @@ def cell_text(value: object) -> str:
 
 
 class XlsxSheet:
-    """The first sheet of a checked workbook: its raw rows, numbered (header = 1), within the limits."""
+    """One sheet (the first unless told) of a checked workbook: its raw rows, numbered (header = 1), within
+    the limits. `sheet_titles` lists every sheet; `sheet_select` moves to another one (a workbook holding a
+    form's repeat groups as sheets)."""
 
     def __init__(self, path: Path, *, limits: RowLimits) -> None:
         self.limits = limits
@@ -106,6 +108,13 @@ class XlsxSheet:
             self.workbook.close()
             raise ValidationError(_("The workbook has no sheet."))
         self.sheet = self.workbook.worksheets[0]
+
+    @property
+    def sheet_titles(self) -> list[str]:
+        return [sheet.title for sheet in self.workbook.worksheets]
+
+    def sheet_select(self, title: str) -> None:
+        self.sheet = self.workbook[title]
 
     def rows(self) -> Iterator[tuple[int, tuple[Any, ...]]]:
         number = 0

@@ -5,5 +5,5 @@ Owns `UserProfile` (a user's locations) and the dashboard's summary tables (`Reg
 `BeneficiarySummary`, `PaymentSummary`, `SummaryRefresh`). The top layer: nothing imports it.
 
 May import: access, files, jobs, identity, approvals, notifications, registry, programs, payments, uploads,
-grievances, reports.
+grievances, reports, intake.
 """

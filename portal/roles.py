@@ -44,6 +44,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     REGISTRY_OFFICER: {
         "registry": EDIT,
         "uploads": EDIT,
+        "intake": EDIT,
         **_models("registry", REGISTRY_SETUP, VIEW),
         "programs": VIEW,
         "jobs": VIEW,
@@ -61,6 +62,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     APPROVER: {
         "registry": VIEW,
         "uploads": VIEW,
+        "intake": VIEW,
         "programs": VIEW,
         "payments": VIEW,
         "grievances": VIEW,
@@ -108,6 +110,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
 OUR_APPS = (
     "registry",
     "uploads",
+    "intake",
     "programs",
     "payments",
     "approvals",

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "programs",
     "payments",
     "uploads",
+    "intake",
     "grievances",
     "reports",  # before portal: its permissions exist when portal grants the roles theirs
     "portal",

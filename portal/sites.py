@@ -18,6 +18,7 @@ SECTIONS = ("Registry", "Programmes", "Payments", "Approvals", "Grievances", "Re
 SECTION_BY_APP = {
     "registry": "Registry",
     "uploads": "Registry",
+    "intake": "Registry",
     "programs": "Programmes",
     "payments": "Payments",
     "approvals": "Approvals",

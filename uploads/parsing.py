@@ -61,6 +61,13 @@ ROLE_WORDS = {
 OLDEST_BIRTH_YEAR = 1880
 REJECTED_ERRORS_COLUMN = "errors"
 REJECTED_OUTCOME_COLUMN = "outcome"  # "rejected" or "skipped", in the rejected-and-skipped rows file
+# Added by a converter that fed the file (field-collection intake): where the row came from, kept for the
+# rejected-rows file, and a problem it found ("column: message"), which rejects the row with that error.
+SOURCE_COLUMN = "source"
+SOURCE_ERROR_COLUMN = "source_error"
+IGNORED_COLUMNS = frozenset(
+    {REJECTED_ERRORS_COLUMN, REJECTED_OUTCOME_COLUMN, SOURCE_COLUMN, SOURCE_ERROR_COLUMN}
+)
 FIXED_CELLS = (
     "given_name",
     "family_name",
@@ -346,7 +353,7 @@ def header_resolve(header: list[str], columns: list[Column]) -> list[Column | No
         if dot and prefix in CUSTOM_PREFIXES:
             name = f"{prefix}.{key.strip()}"
         column = known.get(name)
-        if column is None and name in (REJECTED_ERRORS_COLUMN, REJECTED_OUTCOME_COLUMN):
+        if column is None and name in IGNORED_COLUMNS:
             resolved.append(None)  # a fixed rejected-rows file comes back with its outcome and errors columns
             continue
         if column is None:
@@ -388,6 +395,8 @@ class RowParser:
         self.locations = locations
         self.width = len(header)
         self.household_plan = household_plan
+        names = [cell.strip().lstrip("\ufeff").lower() for cell in header]
+        self.source_error_at = names.index(SOURCE_ERROR_COLUMN) if SOURCE_ERROR_COLUMN in names else None
         dates = DateParser(date_format)
         resolved = header_resolve(header, columns)
         self.fixed: list[tuple[int, str, Converter, bool]] = []
@@ -427,6 +436,12 @@ class RowParser:
         if "\x00" in raw:
             raw = raw.replace("\x00", "")
             errors.append(("", "The row holds a NUL character (a damaged or binary file?)."))
+            return self._error_row(number, raw), errors
+        at = self.source_error_at
+        if at is not None and at < len(cells) and cells[at].strip():
+            # The converter that wrote the row rejected it already (a repeat row without its parent...).
+            column, _separator, message = cells[at].strip().partition(": ")
+            errors.append((column[:100], message) if message else ("", column))
             return self._error_row(number, raw), errors
         width = self.width
         if len(cells) > width:

@@ -481,6 +481,17 @@ MATRIX: dict[str, dict[str, str]] = {
     "admin/uploads/importbatch/<path:object_id>/": R(
         REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
     ),
+    # field forms belong to a plan, not a place: the South officer manages the same plan
+    "admin:intake_fieldform_xlsform": R(OK, OK, OK, OK, OK, OK, LOGIN),
+    "admin:intake_fieldform_import": R(OK, OK, OK, OK, DENIED, DENIED, LOGIN),
+    "admin:intake_fieldform_changelist": R(OK, OK, OK, OK, OK, OK, LOGIN),
+    "admin:intake_fieldform_add": R(OK, OK, OK, OK, DENIED, DENIED, LOGIN),
+    "admin:intake_fieldform_history": R(OK, OK, OK, OK, OK, OK, LOGIN),
+    "admin:intake_fieldform_delete": R(DENIED, DENIED, DENIED, DENIED, DENIED, DENIED, LOGIN),
+    "admin:intake_fieldform_change": R(OK, OK, OK, OK, OK, OK, LOGIN),
+    "admin/intake/fieldform/<path:object_id>/": R(
+        REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, REDIRECT, LOGIN
+    ),
     "admin:reports_report_view": R(OK, OK, OK, OK, OK, OK, LOGIN),
     "admin:reports_report_pinned": R(OK, OK, OK, OK, OK, OK, LOGIN),
     "admin:reports_report_export": R(OK, OK, OK, OK, OK, OK, LOGIN),

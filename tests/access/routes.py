@@ -41,6 +41,7 @@ MODEL_OBJECTS = {
     ("payments", "verificationplan"): "verification_plan",
     ("payments", "verificationrecord"): "verification_record",
     ("uploads", "importbatch"): "batch",
+    ("intake", "fieldform"): "field_form",
     ("reports", "report"): "report",
     ("portal", "userprofile"): "profile",
     ("portal", "scopegrant"): "scope_grant",

@@ -18,8 +18,8 @@ from access.roles import AUDITOR, PROGRAMME_OFFICER
 from tests.access.answers import close
 from tests.conftest import make_user
 
-DOMAIN_APPS = {"registry", "programs", "payments", "uploads", "approvals", "jobs", "grievances", "reports",
-               "portal", "fixtures"}  # fmt: skip
+DOMAIN_APPS = {"registry", "programs", "payments", "uploads", "intake", "approvals", "jobs", "grievances",
+               "reports", "portal", "fixtures"}  # fmt: skip
 
 
 def test_access_imports_no_domain_app() -> None:

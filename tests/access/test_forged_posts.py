@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from approvals.models import Approval, Task
+from intake.models import FieldForm, FieldImport
 from jobs.models import Job
 from payments.models import (
     Benefit,
@@ -45,7 +46,7 @@ from uploads.models import ImportBatch
 WATCHED = (
     Task, Approval, Individual, Household, HouseholdMember, Location, SavedSearch, BenefitPlan, Beneficiary,
     BeneficiaryStatusChange, PaymentPoint, Payroll, Benefit, ReconciliationBatch, ImportBatch, Job,
-    VerificationPlan, VerificationRecord,
+    VerificationPlan, VerificationRecord, FieldForm, FieldImport,
 )  # fmt: skip
 
 
@@ -117,6 +118,23 @@ PLAN_FIELDS_BODY = {
     "fields-0-label_en": "Forged",
 }  # fmt: skip
 
+
+def _field_export(world: World) -> dict[str, Any]:
+    """A minimal ODK Central export of the matrix's field form: one household of North A, its head."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("matrix_survey.csv", "household_code,location_code,KEY\r\nM-F1,N-A,uuid:f1\r\n")
+        archive.writestr(
+            "matrix_survey-members.csv",
+            "given_name,family_name,sex,household_role,PARENT_KEY,KEY\r\n"
+            "Forged,Field,F,head,uuid:f1,uuid:f1/members[1]\r\n",
+        )
+    return {"export": SimpleUploadedFile("matrix_survey.zip", out.getvalue()), "duplicate_mode": "skip"}
+
+
 FORGED = [
     Forged("admin:approvals_task_approve", OFFICER_B, lambda w: {"comment": "forged"}, APPROVER_ACTOR),
     Forged("admin:approvals_task_approve", AUDITOR_ACTOR, lambda w: {"comment": "forged"}),
@@ -164,6 +182,14 @@ FORGED = [
     Forged("admin:payments_benefit_change", OFFICER_B, lambda w: {"status": "paid"}),
     Forged("admin:payments_paymentpoint_key", AUDITOR_ACTOR, allowed=SUPERUSER),
     Forged("admin:uploads_importbatch_validate", OFFICER_B),
+    Forged("admin:intake_fieldform_import", AUDITOR_ACTOR, _field_export, OFFICER_A),
+    Forged("admin:intake_fieldform_import", APPROVER_ACTOR, _field_export),
+    Forged(
+        "admin:intake_fieldform_change",
+        AUDITOR_ACTOR,
+        lambda w: {"title": "Forged", "mapping_lines": "given_name = given_name"},
+        OFFICER_A,
+    ),
     Forged("admin:payments_verificationrecord_record", OFFICER_B, _not_received, OFFICER_A),
     Forged("admin:payments_verificationrecord_record", AUDITOR_ACTOR, _not_received),
     Forged("admin:payments_verificationrecord_record", APPROVER_ACTOR, _not_received),

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("access", "files", "jobs", "approvals", "registry", "programs", "payments", "uploads", "grievances",
+APPS = ("access", "files", "jobs", "approvals", "registry", "programs", "payments", "uploads", "intake",
+        "grievances",
         "reports", "portal", "fixtures")  # fmt: skip
 
 # path prefix -> what it still does by hand and what replaces it (files outside the access change).

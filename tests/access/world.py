@@ -37,6 +37,7 @@ from identity.models import (
     SignInEvent,
     SignInEventKind,
 )
+from intake.services import field_form_create
 from jobs.models import Job
 from notifications.models import MessageTemplate, OutboxMessage
 from payments.models import Benefit, PaymentCycle, PaymentPlan, PaymentPoint, PaymentPointType
@@ -255,6 +256,9 @@ def world_build() -> World:
             user=officer_a, plan=plan, file=SimpleUploadedFile("people.csv", _upload_csv()), background=False
         )
     )
+    field_form = field_form_create(
+        user=officer_a, plan=plan, form_id="matrix_survey", version="1", title="Matrix survey"
+    )
     job = _export_job(officer_a)
     saved_search = SavedSearch.objects.create(
         name="Matrix search", dataset="individual", query="q=Amina", user=officer_a
@@ -346,6 +350,7 @@ def world_build() -> World:
         verification_plan=verification_plan,
         verification_record=verification_record,
         batch=batch,
+        field_form=field_form,
         job=job,
         saved_search=saved_search,
         report=report,
