@@ -60,7 +60,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0009_household_code_one_index"),
+        ("registry", "0010_finding_people"),
     ]
 
     operations = [

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
-        ('identity', '0004_user_sessions'),
+        ('identity', '0005_scope_grant_ended'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0006_verification'),
+        ('payments', '0007_benefit_reissue'),
         ('programs', '0003_benefit_plan_ceiling_action'),
         ('registry', '0009_household_code_one_index'),
     ]
