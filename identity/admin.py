@@ -201,3 +201,7 @@ class RoleGrantAdmin(ScopedHistoryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return user_in_roles(request.user, (ADMINISTRATOR,))
+
+
+# The API-key trail and the key pages of every holder (registered there, beside the mixin).
+from identity import apikey_admin  # noqa: E402, F401

@@ -159,3 +159,7 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.signed_in_at:%Y-%m-%d %H:%M}"
+
+
+# The API-key trail lives beside the one way to make keys (identity.apikeys); imported here so Django finds it.
+from identity.apikeys import ApiKeyEvent  # noqa: E402, F401
