@@ -153,6 +153,8 @@ class Individual(models.Model):
                 condition=~Q(registration_source="upload"),
                 name="individual_rare_source_idx",
             ),
+            # The registry API's "modified since" pages (keyset on updated_at, id).
+            models.Index(fields=["updated_at", "id"], name="individual_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -198,6 +200,12 @@ class IdentityDocument(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["value", "doc_type"], name="identity_document_unique"),
         ]
+        # Identity numbers by prefix (LIKE 'AB12%') in any database collation.
+        indexes = [
+            models.Index(
+                fields=["value"], name="identity_document_prefix_idx", opclasses=["varchar_pattern_ops"]
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_doc_type_display()} {self.value}"
@@ -228,6 +236,8 @@ class Household(models.Model):
             models.Index(fields=["location"], name="household_location_idx"),
             models.Index(fields=["size"], name="household_size_idx"),
             models.Index(fields=["registration_date"], name="household_registered_idx"),
+            # The registry API's "modified since" pages (keyset on updated_at, id).
+            models.Index(fields=["updated_at", "id"], name="household_updated_idx"),
         ]
         constraints = [
             # One index for the code, not two: with varchar_pattern_ops the unique index serves equality (the
@@ -331,3 +341,7 @@ class SavedSearch(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Partner systems of the registry API (their keys, scope and call trail): imported here so Django finds them.
+from registry.api_clients import RegistryApiCall, RegistryApiClient  # noqa: E402, F401
