@@ -400,7 +400,6 @@ def individual_get(request: HttpRequest, individual_id: int) -> Status:
     "/individuals",
     response={201: IndividualOut, 403: ErrorsOut, 422: ErrorsOut},
     summary="Register a person",
-    url_name="registry_individuals",
 )
 @audited
 def individual_post(request: HttpRequest, payload: IndividualIn) -> Status:
@@ -443,7 +442,6 @@ def individual_post(request: HttpRequest, payload: IndividualIn) -> Status:
         422: ErrorsOut,
     },
     summary="Change a person",
-    url_name="registry_individual",
 )
 @audited
 def individual_patch(request: HttpRequest, individual_id: int, payload: IndividualPatch) -> Status:
@@ -553,7 +551,6 @@ def household_get(request: HttpRequest, household_id: int) -> Status:
     "/households",
     response={201: HouseholdOut, 403: ErrorsOut, 422: ErrorsOut},
     summary="Register a household",
-    url_name="registry_households",
 )
 @audited
 def household_post(request: HttpRequest, payload: HouseholdIn) -> Status:
@@ -604,7 +601,6 @@ def household_post(request: HttpRequest, payload: HouseholdIn) -> Status:
         422: ErrorsOut,
     },
     summary="Change a household",
-    url_name="registry_household",
 )
 @audited
 def household_patch(request: HttpRequest, household_id: int, payload: HouseholdPatch) -> Status:
