@@ -7,11 +7,32 @@ from decimal import Decimal
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import model_validator
 
 from registry.models import HouseholdRole, IndividualStatus, Sex
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+class InputSchema(Schema):
+    """Input refusing NUL characters anywhere (PostgreSQL cannot store or compare them): a 422, not a 500."""
+
+    @model_validator(mode="after")
+    def no_nul_characters(self) -> Any:
+        if _has_nul(self.model_dump()):
+            raise ValueError("Text must not contain NUL (\\u0000) characters.")
+        return self
 
 
 class FieldError(Schema):
@@ -92,7 +113,7 @@ class TaskOut(Schema):
     state: str = Field(..., description="pending until approved; then executed (or rejected, failed)")
 
 
-class SearchQuery(Schema):
+class SearchQuery(InputSchema):
     location: str | None = Field(None, description="A location code: records there and below")
     modified_since: datetime | None = Field(
         None, description="Only records changed at or after this time; pages then follow the change time"
@@ -116,12 +137,12 @@ class HouseholdQuery(SearchQuery):
     member_identity_number: str | None = Field(None, description="A current member's identity number")
 
 
-class DocumentIn(Schema):
+class DocumentIn(InputSchema):
     type: str = Field(..., description="national_id, voter_card, birth_certificate, passport, ...")
     value: str
 
 
-class IndividualIn(Schema):
+class IndividualIn(InputSchema):
     given_name: str
     family_name: str
     sex: str = Field(..., description=", ".join(Sex.values))
@@ -134,7 +155,7 @@ class IndividualIn(Schema):
     documents: list[DocumentIn] = []
 
 
-class IndividualPatch(Schema):
+class IndividualPatch(InputSchema):
     """Only the fields given change; `data` keys given replace theirs (null removes one); `documents`, when
     given, is the whole new list."""
 
@@ -151,13 +172,13 @@ class IndividualPatch(Schema):
     documents: list[DocumentIn] | None = None
 
 
-class MemberIn(Schema):
+class MemberIn(InputSchema):
     individual: int = Field(..., description="The id of a person in no household yet")
     role: str = Field(..., description=", ".join(HouseholdRole.values))
     primary_recipient: bool | None = None
 
 
-class HouseholdIn(Schema):
+class HouseholdIn(InputSchema):
     code: str
     location: str
     address: str = ""
@@ -167,7 +188,7 @@ class HouseholdIn(Schema):
     members: list[MemberIn] = []
 
 
-class HouseholdPatch(Schema):
+class HouseholdPatch(InputSchema):
     code: str | None = None
     location: str | None = None
     address: str | None = None

@@ -10,6 +10,7 @@ DOMAIN_APPS = ("registry", "programs", "approvals", "grievances", "portal")
 # Records that are not domain data, or are themselves an append-only log.
 NOT_AUDITED = {
     "registry.SavedSearch": "a person's saved search screen, not registry data",
+    "registry.RegistryApiCall": "itself the append-only trail of the registry API's calls",
     "programs.BeneficiaryStatusChange": "itself the append-only log of status changes",
     "portal.RegistrySummary": "counts rebuilt from the registry by the dashboard's refresh",
     "portal.BeneficiarySummary": "counts rebuilt from the plans by the dashboard's refresh",

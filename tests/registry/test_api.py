@@ -132,6 +132,8 @@ def test_bad_search_input_is_named_by_pointer(tree, api_client) -> None:
     assert answer.json()["errors"][0]["pointer"] == "/query/cursor"
     answer = call("get", "individuals", key, field="nosuchfield=1")
     assert answer.status_code == 422 and answer.json()["errors"][0]["pointer"] == "/query/field/0"
+    answer = call("get", "individuals", key, location="N\x00A")  # PostgreSQL cannot compare NULs: 422
+    assert answer.status_code == 422
     answer = call("get", "individuals", key, limit=100000)
     assert answer.status_code == 422 and answer.json()["errors"][0]["pointer"].endswith("/limit")
 
