@@ -65,8 +65,8 @@ def address_allowed(address: str, networks_text: str) -> bool:
 
 
 class ApiKeyHolder(models.Model):
-    """What every holder of an API key carries: the key's hash and first characters, the previous key's hash
-    and the end of its overlap after a rotation, an expiry, the IP ranges allowed and when it was last used."""
+    """What every holder of an API key carries: the key's hash and first characters, the previous key's
+    hash and the end of its overlap after a rotation, an expiry, the IP ranges allowed, when last used."""
 
     api_key_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     api_key_prefix = models.CharField(_("key starts with"), max_length=8, blank=True, editable=False)

@@ -161,5 +161,5 @@ class UserSession(models.Model):
         return f"{self.user} {self.signed_in_at:%Y-%m-%d %H:%M}"
 
 
-# The API-key trail lives beside the one way to make keys (identity.apikeys); imported here so Django finds it.
+# The API-key trail lives beside the one way to make keys (identity.apikeys): imported so Django finds it.
 from identity.apikeys import ApiKeyEvent  # noqa: E402, F401
