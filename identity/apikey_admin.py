@@ -145,8 +145,6 @@ class ApiKeyEventAdmin(admin.ModelAdmin):
     list_display = ["at", "kind", "holder_type", "holder_name", "actor", "ip_address", "detail"]
     list_filter = ["kind", ("holder_type", admin.RelatedOnlyFieldListFilter), HolderIdFilter]
     list_select_related = ["actor", "holder_type"]
-    search_fields = ["holder_name__exact"]
-    search_help_text = _lazy("The holder's exact name.")
     show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:

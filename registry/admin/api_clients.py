@@ -22,7 +22,7 @@ from registry.api_clients import RegistryApiCall, RegistryApiClient, registry_ap
 class RegistryApiClientAdmin(ApiKeyAdminMixin, ScopedHistoryAdmin):
     list_display = ("name", "access", "is_active", "api_key_prefix", "key_expires_at", "key_last_used_at")
     list_filter = ("access", "is_active")
-    search_fields = ("name",)
+    search_fields = ("name__exact",)  # the unique index
     autocomplete_fields = ("locations", "acting_user")
     readonly_fields = ("api_key", "key_last_used_at", "previous_key_until", "calls")
     fieldsets = (
