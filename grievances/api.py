@@ -16,6 +16,7 @@ from ninja.security import APIKeyHeader
 from grievances.models import Ticket, TicketEvent
 from grievances.partners import GrievancePartner, partner_by_key
 from grievances.services import ticket_create
+from identity.apikeys import request_address
 from registry.models import Location
 
 # ticket_create's field -> the pointer into the request body
@@ -37,7 +38,7 @@ class PartnerKey(APIKeyHeader):
     param_name = "X-API-Key"
 
     def authenticate(self, request: HttpRequest, key: str | None) -> GrievancePartner | None:
-        return partner_by_key(key or "")
+        return partner_by_key(key or "", request_address(request))
 
 
 router = Router(auth=PartnerKey(), tags=["grievances"])

@@ -3,6 +3,8 @@ when it is made; only its hash is kept (as payment providers' keys)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
@@ -10,7 +12,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from simple_history.models import HistoricalRecords
 
 from access.roles import User
-from identity.apikeys import api_key_holder, api_key_new
+from identity.apikeys import ApiKeyHolder, api_key_authenticate, api_key_rotate
 
 
 class PartnerChannel(models.TextChoices):
@@ -20,15 +22,13 @@ class PartnerChannel(models.TextChoices):
     FIELD_AGENT = "field_agent", _lazy("Field agent")
 
 
-class GrievancePartner(models.Model):
+class GrievancePartner(ApiKeyHolder):
     """An app allowed to file complaints through the API: a partner organisation or the field agents'."""
 
     name = models.CharField(_lazy("name"), max_length=120, unique=True)
     channel = models.CharField(
         _lazy("channel"), max_length=16, choices=PartnerChannel.choices, default=PartnerChannel.PARTNER_API
     )
-    api_key_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
-    api_key_prefix = models.CharField(_lazy("key starts with"), max_length=8, blank=True, editable=False)
     is_active = models.BooleanField(_lazy("active"), default=True)
     history = HistoricalRecords()
 
@@ -43,14 +43,17 @@ class GrievancePartner(models.Model):
 
 
 @transaction.atomic
-def partner_key_rotate(*, user: User, partner: GrievancePartner) -> str:
-    """A new API key for the partner: returned once, stored only as its hash; the old key stops at once."""
+def partner_key_rotate(
+    *, user: User, partner: GrievancePartner, overlap: timedelta = timedelta(0), address: str | None = None
+) -> str:
+    """A new API key for the partner: returned once, stored only as its hash; the old key keeps working for
+    `overlap` (none: it stops at once). On the key trail."""
     if not (user.is_authenticated and user.is_active and user.has_perm("grievances.change_grievancepartner")):
         raise ValidationError(_("You may not change API partners."))
-    key, partner.api_key_hash, partner.api_key_prefix = api_key_new(prefix="gp")
-    partner.save(update_fields=["api_key_hash", "api_key_prefix"])
-    return key
+    return api_key_rotate(holder=partner, prefix="gp", actor=user, overlap=overlap, address=address)
 
 
-def partner_by_key(key: str) -> GrievancePartner | None:
-    return api_key_holder(GrievancePartner.objects.filter(is_active=True), key)  # type: ignore[return-value]
+def partner_by_key(key: str, remote_addr: str = "") -> GrievancePartner | None:
+    return api_key_authenticate(  # type: ignore[return-value]
+        GrievancePartner.objects.filter(is_active=True), key, remote_addr
+    )

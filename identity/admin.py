@@ -268,3 +268,7 @@ class DirectoryIdentityAdmin(ScopedHistoryAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*self.readonly_fields, "user", "issuer", "subject"] if obj else list(self.readonly_fields)
+
+
+# The API-key trail and the key pages of every holder (registered there, beside the mixin).
+from identity import apikey_admin  # noqa: E402, F401

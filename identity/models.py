@@ -253,3 +253,7 @@ class DirectoryIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ← {self.subject}"
+
+
+# The API-key trail lives beside the one way to make keys (identity.apikeys): imported so Django finds it.
+from identity.apikeys import ApiKeyEvent  # noqa: E402, F401

@@ -12,6 +12,7 @@ from ninja import Field, File, Form, Header, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import APIKeyHeader
 
+from identity.apikeys import request_address
 from payments.models import PaymentPoint
 from payments.services import (
     MAX_EVIDENCE_BYTES,
@@ -31,7 +32,7 @@ class ProviderKey(APIKeyHeader):
     param_name = "X-API-Key"
 
     def authenticate(self, request: HttpRequest, key: str | None) -> PaymentPoint | None:
-        return payment_point_by_key(key or "")
+        return payment_point_by_key(key or "", request_address(request))
 
 
 router = Router(auth=ProviderKey(), tags=["payments"])

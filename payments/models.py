@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, transition
 from simple_history.models import HistoricalRecords
 
+from identity.apikeys import ApiKeyHolder
+
 
 class Frequency(models.TextChoices):
     MONTHLY = "monthly", "Monthly"
@@ -100,14 +102,13 @@ class PaymentPointType(models.TextChoices):
     CASH_AGENT = "cash_agent", "Cash agent"
 
 
-class PaymentPoint(models.Model):
-    """A payment provider or point: who hands the money over, where; it reports back through the API."""
+class PaymentPoint(ApiKeyHolder):
+    """A payment provider or point: who hands the money over, where; it reports back through the API with
+    its API key (identity.apikeys: hash, rotation overlap, expiry, IP ranges)."""
 
     name = models.CharField(max_length=200, unique=True)
     point_type = models.CharField("type", max_length=16, choices=PaymentPointType.choices)
     locations = models.ManyToManyField("registry.Location", blank=True, related_name="+")
-    api_key_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
-    api_key_prefix = models.CharField(max_length=8, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
     history = HistoricalRecords(m2m_fields=[])
 

@@ -30,6 +30,8 @@ NONE: tuple[str, ...] = ()
 
 # The location tree and the schemas shape everyone's data: only administrators change them.
 REGISTRY_SETUP = ("location", "locationlevel", "registryschema")
+# Registry API clients (their keys and scope) and their call trail: administrators, seen by auditors.
+API_CLIENTS = {"registry.registryapiclient": NONE, "registry.registryapicall": NONE}
 # Makers request tasks; approvers decide on them (an Approval row per decision).
 MAKER_APPROVALS = {"approvals": VIEW, "approvals.task": PROPOSE}
 CHECKER_APPROVALS = {"approvals": VIEW, "approvals.task": ("view", "change"), "approvals.approval": PROPOSE}
@@ -43,6 +45,7 @@ def _models(app_label: str, names: tuple[str, ...], actions: tuple[str, ...]) ->
 ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     REGISTRY_OFFICER: {
         "registry": EDIT,
+        **API_CLIENTS,
         "uploads": EDIT,
         "intake": EDIT,
         **_models("registry", REGISTRY_SETUP, VIEW),
@@ -53,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     PROGRAMME_OFFICER: {
         "registry": VIEW,
+        **API_CLIENTS,
         "programs": EDIT,
         "payments": VIEW,
         "jobs": VIEW,
@@ -61,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     APPROVER: {
         "registry": VIEW,
+        **API_CLIENTS,
         "uploads": VIEW,
         "intake": VIEW,
         "programs": VIEW,
@@ -72,6 +77,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     PAYMENT_OFFICER: {
         "registry": VIEW,
+        **API_CLIENTS,
         "programs": VIEW,
         "payments": EDIT,
         "jobs": VIEW,
@@ -80,6 +86,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     GRIEVANCE_OFFICER: {
         "registry": VIEW,
+        **API_CLIENTS,
         "programs": VIEW,
         "payments": VIEW,
         "grievances": EDIT,
@@ -91,6 +98,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     # Handles grievances of sensitive categories too (they are hidden from everyone else).
     SENSITIVE_CASE_OFFICER: {
         "registry": VIEW,
+        **API_CLIENTS,
         "programs": VIEW,
         "payments": VIEW,
         "grievances": EDIT,

@@ -434,6 +434,10 @@ AXES_CLIENT_IP_CALLABLE = "portal.security.client_ip_address"
 # Wrong API keys: after API_KEY_FAILURE_LIMIT from one address within the window, 429 until it ends.
 API_KEY_FAILURE_LIMIT = envint("API_KEY_FAILURE_LIMIT", 10)
 API_KEY_FAILURE_WINDOW_SECONDS = max(envint("API_KEY_FAILURE_WINDOW_SECONDS", 15 * 60), 1)
+# A rotated API key keeps working this many hours beside the new one (the admin may choose another overlap).
+API_KEY_ROTATION_OVERLAP_HOURS = max(envint("API_KEY_ROTATION_OVERLAP_HOURS", 24), 0)
+# Registry API clients: calls per minute when the client sets no limit of its own.
+REGISTRY_API_RATE_PER_MINUTE = max(envint("REGISTRY_API_RATE_PER_MINUTE", 120), 1)
 
 # The "throttle" cache holds those counts, shared by every gunicorn worker: a table in the database
 # (created by migrate) unless REDIS_URL names a Redis server (then pip install redis).

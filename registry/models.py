@@ -160,6 +160,8 @@ class Individual(models.Model):
                 condition=~Q(registration_source="upload"),
                 name="individual_rare_source_idx",
             ),
+            # The registry API's "modified since" pages (keyset on updated_at, id).
+            models.Index(fields=["updated_at", "id"], name="individual_updated_idx"),
         ]
 
     def __str__(self) -> str:
@@ -241,6 +243,8 @@ class Household(models.Model):
             models.Index(fields=["location"], name="household_location_idx"),
             models.Index(fields=["size"], name="household_size_idx"),
             models.Index(fields=["registration_date"], name="household_registered_idx"),
+            # The registry API's "modified since" pages (keyset on updated_at, id).
+            models.Index(fields=["updated_at", "id"], name="household_updated_idx"),
         ]
         constraints = [
             # One index for the code, not two: with varchar_pattern_ops the unique index serves equality (the
@@ -360,3 +364,7 @@ class SearchColumns(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.dataset}"
+
+
+# Partner systems of the registry API (their keys, scope and call trail): imported here so Django finds them.
+from registry.api_clients import RegistryApiCall, RegistryApiClient  # noqa: E402, F401

@@ -4,13 +4,14 @@ payment scope (the locations a payroll they generate covers). Cycles need no ser
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
 from access.scope import paths_q, user_location_paths, user_sees_everywhere
-from identity.apikeys import api_key_holder, api_key_new
+from identity.apikeys import api_key_authenticate, api_key_rotate
 from payments.models import PaymentPoint
 from payments.services.checks import User, require_permission
 from registry.models import Location
@@ -86,13 +87,20 @@ def payment_points_usable(*, user: User) -> QuerySet[PaymentPoint]:
 
 
 @transaction.atomic
-def payment_point_key_rotate(*, user: User, payment_point: PaymentPoint) -> str:
-    """A new API key for the provider: returned once, stored only as its hash."""
+def payment_point_key_rotate(
+    *,
+    user: User,
+    payment_point: PaymentPoint,
+    overlap: timedelta = timedelta(0),
+    address: str | None = None,
+) -> str:
+    """A new API key for the provider: returned once, stored only as its hash; the old key keeps working for
+    `overlap` so the provider never stops paying during a rotation (none: it stops at once)."""
     require_permission(user, "payments.change_paymentpoint", "change payment points")
-    key, payment_point.api_key_hash, payment_point.api_key_prefix = api_key_new(prefix="pp")
-    payment_point.save(update_fields=["api_key_hash", "api_key_prefix"])
-    return key
+    return api_key_rotate(holder=payment_point, prefix="pp", actor=user, overlap=overlap, address=address)
 
 
-def payment_point_by_key(key: str) -> PaymentPoint | None:
-    return api_key_holder(PaymentPoint.objects.filter(is_active=True), key)  # type: ignore[return-value]
+def payment_point_by_key(key: str, remote_addr: str = "") -> PaymentPoint | None:
+    return api_key_authenticate(  # type: ignore[return-value]
+        PaymentPoint.objects.filter(is_active=True), key, remote_addr
+    )

@@ -1,3 +1,3 @@
 """Admin screens of the registry, one module per concern."""
 
-from registry.admin import households, individuals, locations, schemas  # noqa: F401  (registers the admins)
+from registry.admin import api_clients, households, individuals, locations, schemas  # noqa: F401  (registers)

@@ -54,6 +54,9 @@ MODEL_OBJECTS = {
     ("grievances", "category"): "grievance_category",
     ("grievances", "team"): "grievance_team",
     ("grievances", "grievancepartner"): "grievance_partner",
+    ("registry", "registryapiclient"): "registry_api_client",
+    ("registry", "registryapicall"): "registry_api_call",
+    ("identity", "apikeyevent"): "api_key_event",
 }
 
 # A path parameter -> the world's object (its pk) or a fixed value.
@@ -62,6 +65,8 @@ PARAMETERS: dict[str, str | tuple[str]] = {
     "beneficiary_id": "beneficiary",
     "point_id": "point",
     "partner_id": "grievance_partner",
+    "individual_id": "individual",  # the registry API's paths
+    "household_id": "household",
     "number": ("GRV-2000-000001",),  # no such ticket: every caller without a partner's key gets 401
     "payroll_id": "payroll",
     "benefit_id": "benefit",

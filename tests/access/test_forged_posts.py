@@ -50,10 +50,20 @@ WATCHED = (
 )  # fmt: skip
 
 
+# Bookkeeping of a key's use (identity.apikeys), written by an accepted key whatever the request does.
+BOOKKEEPING = {"key_last_used_at"}
+
+
+def _fields(model: Any) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields if f.attname not in BOOKKEEPING]
+
+
 def snapshot(world: World) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the watched tables (the world is small): any write shows up. Of the providers' request
     log, only provider A's: provider B's refused request is recorded as B's own."""
-    rows = {model.__name__: list(model.objects.order_by("pk").values_list()) for model in WATCHED}
+    rows = {
+        model.__name__: list(model.objects.order_by("pk").values_list(*_fields(model))) for model in WATCHED
+    }
     rows["ReconciliationBatch"] = list(
         ReconciliationBatch.objects.filter(payment_point=world.objects["point"]).order_by("pk").values_list()
     )

@@ -330,6 +330,7 @@ def world_build() -> World:
         grievance_category=category,
         grievance_team=team,
         grievance_partner=GrievancePartner.objects.create(name="Matrix partner"),
+        **_registry_api(superuser, north_a),
         location=north_a,
         location_level=level,
         registry_schema=registry_schema,
@@ -394,6 +395,23 @@ def _verification(officer: User, payroll: Any) -> tuple[Any, Any]:
         received=True, amount_received=line.amount_paid, received_on=None, method=VerificationMethod.PHONE
     )
     return plan, verification_record_save(user=officer, plan=plan, benefit=line, answer=answer)
+
+
+def _registry_api(superuser: User, location: Location) -> dict[str, Any]:
+    """A registry API client of North A with its key (a key event) and one call on its trail."""
+    from identity.apikeys import ApiKeyEvent
+    from registry.api_clients import RegistryApiCall, RegistryApiClient, registry_api_client_key_rotate
+
+    client = RegistryApiClient.objects.create(name="Matrix registry client")
+    client.locations.set([location])
+    registry_api_client_key_rotate(user=superuser, client=client)
+    return {
+        "registry_api_client": client,
+        "registry_api_call": RegistryApiCall.objects.create(
+            client=client, method="GET", path="/api/registry/individuals", status=200
+        ),
+        "api_key_event": ApiKeyEvent.objects.filter(holder_id=client.pk, kind="created").latest("pk"),
+    }
 
 
 def _export_job(user: User) -> Job:

@@ -11,6 +11,7 @@ DOMAIN_APPS = ("registry", "programs", "approvals", "grievances", "portal")
 NOT_AUDITED = {
     "registry.SavedSearch": "a person's saved search screen, not registry data",
     "registry.SearchColumns": "a person's choice of result columns, not registry data",
+    "registry.RegistryApiCall": "itself the append-only trail of the registry API's calls",
     "programs.BeneficiaryStatusChange": "itself the append-only log of status changes",
     "portal.RegistrySummary": "counts rebuilt from the registry by the dashboard's refresh",
     "portal.BeneficiarySummary": "counts rebuilt from the plans by the dashboard's refresh",
