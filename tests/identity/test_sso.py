@@ -134,7 +134,7 @@ def test_the_next_sign_in_follows_the_directory_roles_given_in_the_portal_stay(
     client.logout()
 
     amina(provider, "sp-registry", "south-office", email="amina.diallo@ministry.example")
-    with django_assert_max_num_queries(70):  # 66: sessions, axes, grants and their history, audit
+    with django_assert_max_num_queries(80):  # 74: sessions, axes, role and scope grants and their history, audit
         response, _url = sign_in(client)
     assert response["Location"] == INDEX
     user = User.objects.get(pk=user.pk)
