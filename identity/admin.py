@@ -232,7 +232,8 @@ class DirectoryRoleMappingAdmin(ScopedHistoryAdmin):
     list_display = ["claim_value", "role", "location_codes"]
     list_select_related = ["role"]
     list_filter = ["role"]
-    search_fields = ["claim_value"]
+    search_fields = ["claim_value__exact"]
+    search_help_text = _("The exact claim value, as the directory sends it.")
     autocomplete_fields = ["role"]
 
     def changelist_view(
@@ -256,8 +257,8 @@ class DirectoryIdentityAdmin(ScopedHistoryAdmin):
 
     list_display = ["user", "subject", "issuer", "linked_at", "last_sign_in_at"]
     list_select_related = ["user"]
-    search_fields = ["user__username__exact", "subject__exact"]
-    search_help_text = _("The exact user name or directory subject.")
+    search_fields = ["user__username__exact"]
+    search_help_text = _("The exact user name.")
     autocomplete_fields = ["user"]
     fields = ["user", "issuer", "subject", "linked_at", "last_sign_in_at"]
     readonly_fields = ["linked_at", "last_sign_in_at"]

@@ -35,7 +35,8 @@ class FieldFormAdmin(admin.ModelAdmin):
 
     list_display = ["title", "form_id", "version", "benefit_plan", "updated_at"]
     list_select_related = ["benefit_plan"]
-    search_fields = ["form_id", "title"]
+    search_fields = ["form_id__exact"]
+    search_help_text = _("The exact form id (form_id of the XLSForm's settings sheet).")
     readonly_fields = ["form_id", "version", "benefit_plan", "created_by", "created_at", "updated_at"]
     show_full_result_count = False
     change_form_template = "intake/change_form.html"
