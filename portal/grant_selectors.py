@@ -16,6 +16,7 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from access.roles import ADMINISTRATOR, AUDITOR, user_in_roles
+from identity.apikeys import ApiKeyEvent
 from identity.models import RoleGrant, SignInEvent
 from portal.models import ScopeGrant, ScopeKind
 
@@ -145,7 +146,7 @@ def holding_query(*, user: Any, filters: HoldingFilters) -> QuerySet[Any] | None
 @dataclass(frozen=True)
 class AuditFilters:
     username: str
-    topic: str = ""  # "sign_in", "two_factor", "grants" or "" for all
+    topic: str = ""  # "sign_in", "two_factor", "grants", "api_keys" or "" for all
     since: date | None = None
     until: date | None = None
 
@@ -201,25 +202,41 @@ def _history_columns(source: Any) -> dict[str, Any]:
 def audit_query(*, user: Any, filters: AuditFilters) -> QuerySet[Any] | None:
     """The audit trail of one user, newest first: sign-ins and failures (by the user name given,
     so attempts at an unknown or mistyped account of that name show too), two-factor enrolment, codes and
-    resets, and every role and scope grant given, changed, taken away (their history) or expired."""
+    resets, every role and scope grant given, changed, taken away (their history) or expired, and the API
+    keys the user made or rotated (identity.apikeys' trail, by its actor)."""
     if not user_reads_grants(user) or not filters.username:
         return None
-    events = SignInEvent.objects.filter(username=filters.username)
-    kinds = {"sign_in": SIGN_IN_KINDS, "two_factor": TWO_FACTOR_KINDS, "grants": GRANT_ENDED_KINDS}
-    if filters.topic in kinds:
-        events = events.filter(kind__in=kinds[filters.topic])
-    parts = [
-        _audit_part(
-            events,
-            "at",
-            filters,
-            a_source=Value("event", output_field=CharField()),
-            a_code=F("kind"),
-            a_what=F("detail"),
-            a_actor=F("actor__username"),
-            a_address=Cast("ip_address", output_field=CharField()),
+    parts = []
+    if filters.topic != "api_keys":
+        events = SignInEvent.objects.filter(username=filters.username)
+        kinds = {"sign_in": SIGN_IN_KINDS, "two_factor": TWO_FACTOR_KINDS, "grants": GRANT_ENDED_KINDS}
+        if filters.topic in kinds:
+            events = events.filter(kind__in=kinds[filters.topic])
+        parts.append(
+            _audit_part(
+                events,
+                "at",
+                filters,
+                a_source=Value("event", output_field=CharField()),
+                a_code=F("kind"),
+                a_what=F("detail"),
+                a_actor=F("actor__username"),
+                a_address=Cast("ip_address", output_field=CharField()),
+            )
         )
-    ]
+    if filters.topic in ("", "api_keys"):
+        parts.append(
+            _audit_part(
+                ApiKeyEvent.objects.filter(actor__username=filters.username),
+                "at",
+                filters,
+                a_source=Value("api_key", output_field=CharField()),
+                a_code=F("kind"),
+                a_what=F("holder_name"),
+                a_actor=F("actor__username"),
+                a_address=Cast("ip_address", output_field=CharField()),
+            )
+        )
     if filters.topic in ("", "grants"):
         roles = RoleGrant.history.model.objects.filter(user__username=filters.username)
         scopes = ScopeGrant.history.model.objects.filter(user__username=filters.username)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from files.spreadsheets import CSV_CONTENT_TYPE, csv_stream
+from identity.apikeys import ApiKeyEventKind
 from identity.models import SignInEventKind
 from portal.grant_selectors import (
     AuditFilters,
@@ -173,6 +174,7 @@ class AuditFilterForm(forms.Form):
             ("sign_in", _("sign-ins and failures")),
             ("two_factor", _("two-factor sign-in")),
             ("grants", _("roles and scopes")),
+            ("api_keys", _("API keys made and rotated")),
         ],
     )
     since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -188,6 +190,7 @@ class AuditFilterForm(forms.Form):
 
 AUDIT_HEADERS = (_("at"), _("event"), _("about"), _("from"), _("until"), _("done by"), _("address"))
 EVENT_LABELS = dict(SignInEventKind.choices)
+API_KEY_LABELS = dict(ApiKeyEventKind.choices)
 
 
 def _audit_cells(rows: Any) -> Iterator[tuple[Any, ...]]:
@@ -197,6 +200,8 @@ def _audit_cells(rows: Any) -> Iterator[tuple[Any, ...]]:
             at = parse_datetime(at) or at
         if row["a_source"] == "event":
             event = EVENT_LABELS.get(row["a_code"], row["a_code"])
+        elif row["a_source"] == "api_key":
+            event = f"{_('API key')}: {API_KEY_LABELS.get(row['a_code'], row['a_code'])}"
         else:
             kind = KIND_LABELS.get(row["a_source"], row["a_source"])
             event = f"{kind}: {HISTORY_LABELS.get(row['a_code'], row['a_code'])}"

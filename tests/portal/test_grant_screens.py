@@ -183,3 +183,27 @@ def test_a_period_ending_before_it_starts_is_refused_on_its_field(client, tree, 
     )
     assert response.status_code == 200 and "until" in response.context["form"].errors
     assert not response.context["searched"]
+
+
+def test_the_api_keys_a_user_made_and_rotated_are_on_their_trail(client, tree, administrator):
+    from grievances.partners import GrievancePartner
+    from identity.apikeys import api_key_rotate
+
+    partner = GrievancePartner.objects.create(name="Partner of the trail")
+    api_key_rotate(holder=partner, prefix="grv", actor=administrator, address="10.1.2.3")
+    api_key_rotate(
+        holder=partner, prefix="grv", actor=administrator, address="10.1.2.3", overlap=timedelta(hours=2)
+    )
+    other = GrievancePartner.objects.create(name="Someone else's partner")
+    api_key_rotate(holder=other, prefix="grv", actor=make_user("other-admin"))
+
+    client.force_login(administrator)
+    rows = rows_of(client.get(AUDIT, {"user": administrator.username, "topic": "api_keys"}))
+    assert [row[1] for row in rows] == ["API key: key rotated", "API key: key created"], rows
+    assert {row[2] for row in rows} == {"Partner of the trail"}
+    assert {row[6] for row in rows} == {"10.1.2.3"}
+    everything = [row[1] for row in rows_of(client.get(AUDIT, {"user": administrator.username}))]
+    assert "API key: key created" in everything
+    assert "API key: key created" not in [
+        row[1] for row in rows_of(client.get(AUDIT, {"user": administrator.username, "topic": "sign_in"}))
+    ]
