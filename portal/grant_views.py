@@ -212,7 +212,8 @@ def _audit_cells(rows: Any) -> Iterator[tuple[Any, ...]]:
             row["a_from"] or "",
             row["a_until"] or "",
             row["a_actor"] or "",
-            row["a_address"] or "",
+            # PostgreSQL casts an inet to text with its mask ("10.1.2.3/32"): a host address is shown bare.
+            (row["a_address"] or "").removesuffix("/32").removesuffix("/128"),
         )
 
 
