@@ -133,8 +133,8 @@ router = Router(auth=RegistryClientKey(), tags=["registry"])
 # --- Helpers --------------------------------------------------------------------------------------
 
 
-def _refused(status: int, detail: str, errors: list[dict[str, str]] | None = None) -> Status:
-    return Status(status, {"detail": detail, "errors": errors or []})
+def _refused(status: int, detail: Any, errors: list[dict[str, str]] | None = None) -> Status:
+    return Status(status, {"detail": str(detail), "errors": errors or []})
 
 
 def _pointers(exc: ValidationError) -> list[dict[str, str]]:
@@ -201,12 +201,23 @@ def _custom_conditions(kind: str, fields: list[str]) -> Q:
 def _location_by_code(code: str, client: RegistryApiClient, pointer: str) -> Location | Status:
     location = Location.objects.filter(code=code).first()
     if location is None:
-        return _refused(422, "Unknown location.", [{"pointer": pointer, "detail": f"No location {code!r}."}])
+        return _refused(
+            422,
+            _("Unknown location."),
+            [{"pointer": pointer, "detail": str(_("No location %(code)s.") % {"code": repr(code)})}],
+        )
     if not client.covers(location.path):
         return _refused(
             403,
-            "Outside this client's locations.",
-            [{"pointer": pointer, "detail": f"{location} is outside this client's locations."}],
+            _("Outside this client's locations."),
+            [
+                {
+                    "pointer": pointer,
+                    "detail": str(
+                        _("%(location)s is outside this client's locations.") % {"location": location}
+                    ),
+                }
+            ],
         )
     return location
 
@@ -239,7 +250,7 @@ def _page(queryset: QuerySet[Any], query: SearchQuery) -> tuple[list[Any], str |
 
 
 def _search_errors(exc: ValidationError) -> Status:
-    return _refused(422, "The search is not valid: see errors.", _pointers(exc))
+    return _refused(422, _("The search is not valid: see errors."), _pointers(exc))
 
 
 def individuals_of(client: RegistryApiClient) -> QuerySet[Individual]:
@@ -317,7 +328,7 @@ def household_out(household: Household) -> dict[str, Any]:
 
 def _writer(client: RegistryApiClient) -> Status | None:
     if not client.may_write:
-        return _refused(403, "This client may only read.")
+        return _refused(403, _("This client may only read."))
     return None
 
 
@@ -383,7 +394,7 @@ def individuals_search(request: HttpRequest, query: Query[IndividualQuery]) -> S
 def _location_path(code: str) -> str:
     path = Location.objects.filter(code=code).values_list("path", flat=True).first()
     if path is None:
-        raise ValidationError({"query.location": f"No location {code!r}."})
+        raise ValidationError({"query.location": _("No location %(code)s.") % {"code": repr(code)}})
     return path
 
 
@@ -397,7 +408,7 @@ def _location_path(code: str) -> str:
 def individual_get(request: HttpRequest, individual_id: int) -> Status:
     person = individuals_of(request.auth).filter(pk=individual_id).first()  # type: ignore[arg-type]
     if person is None:
-        return _refused(404, "No such person among this client's records.")
+        return _refused(404, _("No such person among this client's records."))
     return Status(200, individual_out(person))
 
 
@@ -458,7 +469,7 @@ def individual_patch(request: HttpRequest, individual_id: int, payload: Individu
         return refusal
     person = individuals_of(client).filter(pk=individual_id).first()
     if person is None:
-        return _refused(404, "No such person among this client's records.")
+        return _refused(404, _("No such person among this client's records."))
     given = payload.model_dump(exclude_unset=True)
     data = given.pop("data", None)
     documents = given.pop("documents", None)
@@ -494,7 +505,7 @@ def individual_patch(request: HttpRequest, individual_id: int, payload: Individu
             reason=f"Registry API: {client}",
         )
     except ValidationError as exc:
-        return _refused(409, " ".join(exc.messages))
+        return _refused(409, _(" ").join(exc.messages))
     if task is not None and task.state not in (TaskState.EXECUTED, TaskState.FAILED):
         return Status(202, {"detail": "The change waits for approval.", "task": task.pk, "state": task.state})
     if task is not None and task.state == TaskState.FAILED:
@@ -548,7 +559,7 @@ def households_search(request: HttpRequest, query: Query[HouseholdQuery]) -> Sta
 def household_get(request: HttpRequest, household_id: int) -> Status:
     household = households_of(request.auth).filter(pk=household_id).first()  # type: ignore[arg-type]
     if household is None:
-        return _refused(404, "No such household among this client's records.")
+        return _refused(404, _("No such household among this client's records."))
     return Status(200, household_out(household))
 
 
@@ -578,7 +589,7 @@ def household_post(request: HttpRequest, payload: HouseholdIn) -> Status:
         if member.individual not in people
     ]
     if errors:
-        return _refused(422, "The household was not stored: see errors.", errors)
+        return _refused(422, _("The household was not stored: see errors."), errors)
     try:
         household = household_create(
             user=client.acting_user,
@@ -616,7 +627,7 @@ def household_patch(request: HttpRequest, household_id: int, payload: HouseholdP
         return refusal
     household = households_of(client).filter(pk=household_id).first()
     if household is None:
-        return _refused(404, "No such household among this client's records.")
+        return _refused(404, _("No such household among this client's records."))
     given = payload.model_dump(exclude_unset=True)
     data = given.pop("data", None)
     fields = {
@@ -646,7 +657,7 @@ def household_patch(request: HttpRequest, household_id: int, payload: HouseholdP
             target=household, maker=user, fields=fields, data=data, reason=f"Registry API: {client}"
         )
     except ValidationError as exc:
-        return _refused(409, " ".join(exc.messages))
+        return _refused(409, _(" ").join(exc.messages))
     if task is not None and task.state not in (TaskState.EXECUTED, TaskState.FAILED):
         return Status(202, {"detail": "The change waits for approval.", "task": task.pk, "state": task.state})
     if task is not None and task.state == TaskState.FAILED:
