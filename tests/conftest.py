@@ -159,3 +159,13 @@ def _reference_data_after_flush(request: pytest.FixtureRequest) -> None:
     templates_install(MessageTemplate, messages.TEMPLATES)
     grant_notices = importlib.import_module("portal.migrations.0011_scope_grants")
     templates_install(MessageTemplate, grant_notices.TEMPLATES)
+
+
+@pytest.fixture(autouse=True)
+def _registry_schema_cache_closed() -> None:
+    """Each test starts outside a request: no registry schema cached by a request an earlier test opened
+    and never finished (a streaming response left unread), which a test's queryset update (no signal)
+    would not drop."""
+    from registry.schemas import _cache_drop
+
+    _cache_drop()
