@@ -3,6 +3,9 @@ rows), and not the indexes bulk writes were spared."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
@@ -157,6 +160,18 @@ def _plan(sql: str, params: list) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+@contextmanager
+def _given_name_index_set_aside() -> Iterator[None]:
+    """On a test's tiny table the planner may take the given-name index for an equality on both names; the
+    question is whether the (family, given, ...) index can serve it: the other is dropped in a savepoint
+    that is rolled back."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX individual_given_idx")
+        yield
+        transaction.set_rollback(True)
+
+
 def test_name_indexes_serve_prefix_search_equality_and_the_name_order():
     from registry.models import Individual
     from registry.selectors import name_order_key
@@ -173,11 +188,12 @@ def test_name_indexes_serve_prefix_search_equality_and_the_name_order():
     assert "individual_name_idx" in prefix, prefix
     # Equality in that collation too (duplicate matching in uploads/checks.py; bytewise equality is the
     # default collation's equality, deterministic collations compare equal only when the bytes are equal).
-    same = _plan(
-        'SELECT id FROM registry_individual WHERE UPPER(family_name) COLLATE "C" = %s '
-        'AND UPPER(given_name) COLLATE "C" = %s',
-        ["DIALLO", "AMINA"],
-    )
+    with _given_name_index_set_aside():
+        same = _plan(
+            'SELECT id FROM registry_individual WHERE UPPER(family_name) COLLATE "C" = %s '
+            'AND UPPER(given_name) COLLATE "C" = %s',
+            ["DIALLO", "AMINA"],
+        )
     assert "individual_name_idx" in same, same
     assert "individual_given_idx" in _plan(
         "SELECT id FROM registry_individual WHERE UPPER(given_name) LIKE %s", ["AMI%"]
@@ -231,10 +247,11 @@ def test_an_uploads_name_match_probes_the_name_index_with_birth_date_and_locatio
         [],
     )
     matches = name_matches(source)
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_hashjoin = off")
-        cursor.execute("SET LOCAL enable_mergejoin = off")
-    plan = _plan(f"SELECT * FROM {matches.relation('m')}", matches.params)
+    with _given_name_index_set_aside():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_hashjoin = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
+        plan = _plan(f"SELECT * FROM {matches.relation('m')}", matches.params)
     assert "individual_name_idx" in plan, plan
     condition = next(line for line in plan.splitlines() if "Index Cond" in line)
     assert "birth_date" in condition and "location_id" in condition, plan
