@@ -31,6 +31,7 @@ from portal.grant_selectors import (
     user_reads_grants,
 )
 from portal.models import ScopeKind
+from registry.dates import LocaleDateField
 
 PAGE_SIZE = 100
 
@@ -177,8 +178,8 @@ class AuditFilterForm(forms.Form):
             ("api_keys", _("API keys made and rotated")),
         ],
     )
-    since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = LocaleDateField(label=_("From"), required=False)
+    until = LocaleDateField(label=_("Until"), required=False)
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
